@@ -1,0 +1,39 @@
+# kmemlab: `make lab` starts the lab, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP_LAB  := $(VENV)/.installed-lab
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: lab test e2e bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip >/dev/null
+
+$(STAMP_LAB): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[lab]'
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[test]'
+	touch $@ $(STAMP_LAB)
+
+lab: $(STAMP_LAB)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP_TEST)
+	$(VENV)/bin/ruff check kmemlab tests
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+e2e: $(STAMP_TEST)
+	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP_TEST)
+	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
+
+lint: $(STAMP_TEST)
+	$(VENV)/bin/ruff check kmemlab tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,152 @@
+"""Execution contexts: process, softirq, hardirq, NMI, spinlocks, irqs off.
+
+Models include/linux/preempt.h (preempt_count layout, in_interrupt, in_atomic) and
+include/linux/irqflags.h (irqs_disabled). Contexts nest as context managers:
+
+    with k.context("hardirq"):
+        k.kmalloc(64, km.GFP_ATOMIC)
+    with k.spin_lock("my_lock"), k.irqs_disabled():
+        ...
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+# include/linux/preempt.h: preempt_count bit layout
+PREEMPT_OFFSET = 1 << 0
+SOFTIRQ_OFFSET = 1 << 8
+HARDIRQ_OFFSET = 1 << 16
+NMI_OFFSET = 1 << 20
+
+CONTEXT_KINDS = ("process", "softirq", "hardirq", "nmi")
+
+
+@dataclass(frozen=True)
+class Task:
+    """The current task (``current``): what dmesg reports as pid and comm."""
+
+    pid: int
+    comm: str
+
+
+class ContextStack:
+    """What the CPU is doing right now, as preempt_count and the irq flag say."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, str]] = []  # (kind, label)
+        self.preempt_count = 0
+        self.irqs_off = 0
+
+    # ------------------------------------------------------------ queries
+    def in_nmi(self) -> bool:
+        return bool(self.preempt_count & (0xF * NMI_OFFSET))
+
+    def in_hardirq(self) -> bool:
+        return bool(self.preempt_count & (0xF * HARDIRQ_OFFSET))
+
+    def in_serving_softirq(self) -> bool:
+        return bool(self.preempt_count & (0xFF * SOFTIRQ_OFFSET))
+
+    def in_interrupt(self) -> bool:
+        """in_interrupt(): hardirq, softirq or NMI (include/linux/preempt.h)."""
+        return self.in_nmi() or self.in_hardirq() or self.in_serving_softirq()
+
+    def in_atomic(self) -> bool:
+        """in_atomic(): preempt_count() != 0 (include/linux/preempt.h)."""
+        return self.preempt_count != 0
+
+    def irqs_disabled(self) -> bool:
+        return self.irqs_off > 0
+
+    def can_sleep(self) -> bool:
+        return not self.in_atomic() and not self.irqs_disabled()
+
+    @property
+    def kind(self) -> str:
+        """The innermost interrupt context, or "process"."""
+        if self.in_nmi():
+            return "nmi"
+        if self.in_hardirq():
+            return "hardirq"
+        if self.in_serving_softirq():
+            return "softirq"
+        return "process"
+
+    def describe(self) -> str:
+        parts = [self.kind]
+        for kind, label in self.frames:
+            if kind == "spin_lock":
+                parts.append(f"holding spinlock {label}")
+            elif kind == "irqs_off":
+                parts.append("irqs disabled")
+            elif kind == "preempt_off":
+                parts.append("preemption disabled")
+        return ", ".join(dict.fromkeys(parts))
+
+    def irq_flags(self) -> str:
+        """The latency-format flag column of a trace line (trace_print_lat_fmt)."""
+        irqs = "d" if self.irqs_off else "."
+        if self.in_nmi():
+            hs = "Z" if self.in_hardirq() else "z"
+        elif self.in_hardirq() and self.in_serving_softirq():
+            hs = "H"
+        elif self.in_hardirq():
+            hs = "h"
+        elif self.in_serving_softirq():
+            hs = "s"
+        else:
+            hs = "."
+        depth = self.preempt_count & 0xFF
+        pd = "." if depth == 0 else (str(depth) if depth < 16 else "f")
+        return f"{irqs}.{hs}{pd}."
+
+    # ------------------------------------------------------------ changes
+    def push(self, kind: str, label: str = "") -> None:
+        if kind == "hardirq":
+            self.preempt_count += HARDIRQ_OFFSET
+            self.irqs_off += 1  # x86 runs interrupt handlers with interrupts off
+        elif kind == "softirq":
+            self.preempt_count += SOFTIRQ_OFFSET
+        elif kind == "nmi":
+            self.preempt_count += NMI_OFFSET + HARDIRQ_OFFSET
+            self.irqs_off += 1
+        elif kind == "spin_lock":
+            self.preempt_count += PREEMPT_OFFSET
+        elif kind == "spin_lock_irqsave":
+            self.preempt_count += PREEMPT_OFFSET
+            self.irqs_off += 1
+        elif kind == "irqs_off":
+            self.irqs_off += 1
+        elif kind == "preempt_off":
+            self.preempt_count += PREEMPT_OFFSET
+        elif kind != "process":
+            raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
+        self.frames.append((kind, label))
+
+    def pop(self) -> None:
+        kind, _ = self.frames.pop()
+        if kind == "hardirq":
+            self.preempt_count -= HARDIRQ_OFFSET
+            self.irqs_off -= 1
+        elif kind == "softirq":
+            self.preempt_count -= SOFTIRQ_OFFSET
+        elif kind == "nmi":
+            self.preempt_count -= NMI_OFFSET + HARDIRQ_OFFSET
+            self.irqs_off -= 1
+        elif kind in ("spin_lock", "preempt_off"):
+            self.preempt_count -= PREEMPT_OFFSET
+        elif kind == "spin_lock_irqsave":
+            self.preempt_count -= PREEMPT_OFFSET
+            self.irqs_off -= 1
+        elif kind == "irqs_off":
+            self.irqs_off -= 1
+
+    @contextmanager
+    def entered(self, kind: str, label: str = ""):
+        self.push(kind, label)
+        try:
+            yield self
+        finally:
+            self.pop()

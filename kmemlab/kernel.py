@@ -1,0 +1,763 @@
+"""Kernel: boots a simulated machine from a profile and wires the subsystems.
+
+``Kernel(version, arch, ram, cpus, cmdline, seed)`` builds a PC-style physical
+memory map like QEMU's (i440fx + SeaBIOS), registers it with memblock, makes the
+reservations a real boot makes (the first MiB or the BIOS areas, the kernel image,
+the struct page array, per-CPU areas, swiotlb when RAM reaches above 4 GiB),
+sizes the zones, hands the free memory to the buddy allocator in naturally
+aligned blocks (memblock_free_all / free_all_bootmem) and sets the watermarks.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import random
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import gfp as _gfp
+from .context import ContextStack, Task
+from .errors import KernelBug, KernelPanic
+from .memblock import Memblock
+from .page_alloc import (
+    OWNER_CODE,
+    Page,
+    PageAllocator,
+    Zone,
+    calculate_min_free_kbytes,
+    setup_per_zone_lowmem_reserve,
+    setup_per_zone_wmarks,
+    thp_recommended_min_free_kbytes,
+)
+from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_profile
+from .sizes import memparse
+from .trace import TraceLog
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+E820_RAM, E820_RESERVED = "usable", "reserved"
+
+
+def get_order(size: int) -> int:
+    """include/asm-generic/getorder.h: get_order(): smallest n with 4096 << n >= size.
+
+    ``get_order(0)`` is undefined in the kernel (a compile-time constant case gives
+    52); here it raises ValueError.
+    """
+    if isinstance(size, bool) or not isinstance(size, int):
+        size = memparse(size, what="size")
+    if size <= 0:
+        raise ValueError(f"get_order() needs a size of at least 1 byte, not {size}")
+    return max(0, ((size - 1) >> 12).bit_length())
+
+
+def parse_cmdline(cmdline: str) -> dict[str, str | None]:
+    """Split a kernel command line into parameters (init/main.c: parse_args)."""
+    if not isinstance(cmdline, str):
+        raise TypeError(f"cmdline must be a string like 'mem=512M cma=64M', "
+                        f"not {type(cmdline).__name__}")
+    params: dict[str, str | None] = {}
+    for word in cmdline.split():
+        key, sep, value = word.partition("=")
+        params[key.replace("-", "_") if key.startswith("slub") else key] = value if sep else None
+    return params
+
+
+class Kernel:
+    """A simulated Linux kernel on one node (node 0).
+
+    >>> k = Kernel(version="6.12", ram="1G", cpus=2)
+    >>> page = k.alloc_pages("GFP_KERNEL", 3)
+    >>> k.free_pages(page)
+    """
+
+    def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
+                 ram: int | str = "1G", cpus: int = 2, cmdline: str = "", seed: int = 0,
+                 *, early_params: dict | None = None) -> None:
+        self.profile: Profile = get_profile(version, arch)
+        if isinstance(cpus, bool) or not isinstance(cpus, int):
+            raise TypeError(f"cpus must be an int, not {type(cpus).__name__}")
+        if not 1 <= cpus <= 256:
+            raise ValueError(f"cpus must be between 1 and 256, not {cpus}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        ram_bytes = memparse(ram, what="ram")
+        if ram_bytes < 64 * MiB:
+            raise ValueError(f"ram must be at least 64M to boot, not {ram!r}")
+        limit = 64 * GiB * 16 if self.profile.is_64bit else 64 * GiB
+        if ram_bytes > limit:
+            raise ValueError(f"ram {ram!r} is more than this model supports ({limit >> 30}G)")
+        self.ram = ram_bytes
+        self.nr_cpus = cpus
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.cmdline = cmdline
+        self.cmdline_params = parse_cmdline(cmdline)
+        self.early_params = dict(early_params or {})
+        self.PAGE_SIZE = self.profile.page_size
+        self.PAGE_SHIFT = self.profile.page_shift
+        self.clock_ns = 0
+        self.dmesg: list[str] = []
+        self.current_cpu = 0
+        self.current_task = Task(pid=1, comm="swapper/0")
+        self.context_stack = ContextStack()
+        self.panicked: KernelPanic | None = None
+        self.trace = TraceLog(self)
+        self.vm_sysctl: dict[str, int] = {}
+        self._boot()
+
+    # ================================================================== boot
+    def _boot(self) -> None:
+        p = self.profile
+        self.printk(f"Linux version {p.version}.0-kmemlab ({p.arch}) simulated by kmemlab")
+        self.printk(f"Command line: {self.cmdline}")
+        self.e820 = self._e820_map()
+        for start, end, kind in self.e820:
+            self.printk(f"BIOS-e820: [mem {start:#018x}-{end - 1:#018x}] {kind}")
+        mb = self.memblock = Memblock()
+        for start, end, kind in self.e820:
+            if kind == E820_RAM:
+                # trim_bios_range: page 0 is reserved in the e820 map itself
+                lo = max(start, self.PAGE_SIZE)
+                mb.add(lo, end - lo)
+        mem_limit = self.cmdline_params.get("mem")
+        if mem_limit:
+            self._apply_mem_limit(memparse(mem_limit, what="mem="))
+        max_pfn = max(r.end for r in mb.memory) >> self.PAGE_SHIFT
+        self.max_pfn = max_pfn
+        self.max_low_pfn = self._max_low_pfn(max_pfn)
+        mb.current_limit = self.max_low_pfn << self.PAGE_SHIFT
+        self._early_reservations()
+        self._run_early_params()
+        self.page_alloc = PageAllocator(self, p, max_pfn)
+        self.zones: dict[str, Zone] = self.page_alloc.zone_by_name
+        self._size_zones()
+        self._reserve_memmap_and_percpu()
+        self._hand_over()
+        self._init_watermarks()
+        self.clock_ns = max(self.clock_ns, 1_000_000_000)
+        self.current_task = Task(pid=1234, comm="insmod")
+        self._boot_subsystems()
+        self.boot_buddyinfo = [z.nr_free() for z in self.page_alloc.zones]
+
+    def _e820_map(self) -> list[tuple[int, int, str]]:
+        """The firmware memory map QEMU's i440fx machine with SeaBIOS reports."""
+        ram = self.ram
+        below_4g = ram if ram < 0xE0000000 else 0xC0000000
+        above_4g = ram - below_4g
+        if not self.profile.is_64bit:
+            above_4g = min(above_4g, 60 * GiB)
+        m = [(0x0, 0x9FC00, E820_RAM), (0x9FC00, 0xA0000, E820_RESERVED),
+             (0xF0000, 0x100000, E820_RESERVED),
+             (0x100000, below_4g - 0x20000, E820_RAM),
+             (below_4g - 0x20000, below_4g, E820_RESERVED),
+             (0xFEFFC000, 0xFF000000, E820_RESERVED),
+             (0xFFFC0000, 0x100000000, E820_RESERVED)]
+        if above_4g:
+            m.append((0x100000000, 0x100000000 + above_4g, E820_RAM))
+        return m
+
+    def _apply_mem_limit(self, limit: int) -> None:
+        """mem=: memblock_mem_limit_remove_map / e820 truncation."""
+        if limit < 32 * MiB:
+            raise ValueError(f"mem={limit} leaves too little memory to boot (minimum 32M)")
+        mb = self.memblock
+        total = 0
+        for r in list(mb.memory):
+            if total + r.size > limit:
+                keep = max(0, limit - total)
+                mb.memory.remove(r.base + keep, r.size - keep)
+            total += r.size
+
+    def _max_low_pfn(self, max_pfn: int) -> int:
+        """x86_64: all RAM is lowmem. i386: MAXMEM (arch/x86/mm/init_32.c, pgtable_32.c)."""
+        p = self.profile
+        if p.is_64bit:
+            return max_pfn
+        vmalloc_end = p.extra["vmalloc_end"]
+        reserve = 128 * MiB
+        if "vmalloc" in self.cmdline_params:
+            # arch/x86/mm/pgtable_32.c: parse_vmalloc: __VMALLOC_RESERVE = size + VMALLOC_OFFSET
+            reserve = memparse(self.cmdline_params["vmalloc"] or "", what="vmalloc=") + 8 * MiB
+        maxmem = vmalloc_end - p.page_offset - reserve
+        if maxmem <= 16 * MiB:
+            raise ValueError("vmalloc= is so large that no lowmem is left")
+        self.vmalloc_reserve = reserve
+        return min(max_pfn, maxmem >> self.PAGE_SHIFT)
+
+    def _early_reservations(self) -> None:
+        """The memblock_reserve calls of setup_arch (arch/x86/kernel/setup.c)."""
+        p = self.profile
+        mb = self.memblock
+        if p.reserve_first_mib:
+            # 5.13+: x86/setup: always reserve the first 1M of RAM
+            mb.reserve(0, 1 * MiB, "first 1 MiB (BIOS, real mode)")
+        else:
+            mb.reserve(0, p.reserve_low_kib * 1024, "reserve_low (CONFIG_X86_RESERVE_LOW)")
+            mb.reserve(0x9F000, 0x100000 - 0x9F000, "EBDA and BIOS (reserve_ebda_region)")
+            tramp = mb.find_in_range(0x6000, self.PAGE_SIZE, 0, 1 * MiB)
+            if tramp is not None:
+                mb.reserve(tramp, 0x6000, "real mode trampoline (reserve_real_mode)")
+        base = p.kernel_load_addr
+        self.kernel_image = []
+        for name, size in p.kernel_image:
+            self.kernel_image.append((name, base, size))
+            base += size
+        mb.reserve(p.kernel_load_addr, base - p.kernel_load_addr, "kernel image")
+        if p.is_64bit and self.max_pfn > (4 * GiB >> self.PAGE_SHIFT):
+            # pci_swiotlb_detect: RAM above 4 GiB and no IOMMU -> 64 MiB bounce buffer
+            addr = mb.phys_alloc(64 * MiB, self.PAGE_SIZE, 0, 4 * GiB, name="swiotlb buffer")
+            self.swiotlb = addr
+
+    def _run_early_params(self) -> None:
+        """early_param handlers a learner registered (name -> fn(kernel, value))."""
+        for name, handler in self.early_params.items():
+            if name in self.cmdline_params:
+                handler(self, self.cmdline_params[name])
+
+    def _size_zones(self) -> None:
+        """free_area_init / zone_sizes_init: zone spans, present pages."""
+        p = self.profile
+        pa = self.page_alloc
+        shift = self.PAGE_SHIFT
+        mem_pfns = [(r.base + self.PAGE_SIZE - 1) >> shift for r in self.memblock.memory]
+        first_pfn = min(mem_pfns)
+        bounds: dict[str, tuple[int, int]] = {}
+        dma_end = p.dma_limit >> shift
+        if p.is_64bit:
+            dma32_end = min(p.dma32_limit >> shift, self.max_pfn)
+            bounds["DMA"] = (first_pfn, min(dma_end, self.max_pfn))
+            bounds["DMA32"] = (dma_end, dma32_end)
+            bounds["Normal"] = (dma32_end, self.max_pfn)
+        else:
+            bounds["DMA"] = (first_pfn, min(dma_end, self.max_low_pfn))
+            bounds["Normal"] = (dma_end, self.max_low_pfn)
+            bounds["HighMem"] = (self.max_low_pfn, self.max_pfn)
+        for z in pa.zones:
+            lo, hi = bounds.get(z.name, (0, 0))
+            if hi <= lo:
+                continue
+            present = 0
+            for r in self.memblock.memory:
+                a = max(lo, (r.base + self.PAGE_SIZE - 1) >> shift)
+                b = min(hi, r.end >> shift)
+                if b > a:
+                    present += b - a
+            if not present:
+                continue
+            # zone_spanned_pages_in_node: the node's [start, end) clamped to the zone
+            z.zone_start_pfn = max(lo, first_pfn)
+            z.spanned = min(hi, self.max_pfn) - z.zone_start_pfn
+            z.present = present
+        pa.finish_zone_setup()
+        self._print_zone_ranges(bounds)
+
+    def _print_zone_ranges(self, bounds: dict[str, tuple[int, int]]) -> None:
+        """mm/mm_init.c (6.x) / mm/page_alloc.c (3.15): free_area_init's "Zone ranges"."""
+        self.printk("Zone ranges:")
+        for z in self.page_alloc.zones:
+            if z.name == "Movable":
+                continue  # printed separately ("Movable zone start for each node")
+            lo, hi = bounds.get(z.name, (0, 0))
+            if z.present:
+                lo, hi = z.zone_start_pfn, z.zone_end_pfn
+                self.printk(f"  {z.name:<8} [mem {lo << self.PAGE_SHIFT:#018x}-"
+                            f"{(hi << self.PAGE_SHIFT) - 1:#018x}]")
+            else:
+                self.printk(f"  {z.name:<8} empty")
+        self.printk("Movable zone start for each node")
+        self.printk("Early memory node ranges")
+        for r in self.memblock.memory:
+            lo = (r.base + self.PAGE_SIZE - 1) & ~(self.PAGE_SIZE - 1)
+            hi = r.end & ~(self.PAGE_SIZE - 1)
+            self.printk(f"  node   0: [mem {lo:#018x}-{hi - 1:#018x}]")
+
+    def _reserve_memmap_and_percpu(self) -> None:
+        """sparse_init (memmap), setup_per_cpu_areas: the big boot-time consumers."""
+        p = self.profile
+        mb = self.memblock
+        if p.is_64bit:
+            # SPARSEMEM_VMEMMAP: 2 MiB of struct pages per present 128 MiB section,
+            # one sparse buffer, PMD aligned, top-down.
+            section_pages = (128 * MiB) >> self.PAGE_SHIFT
+            sections = set()
+            for r in mb.memory:
+                for s in range(r.base >> 27, ((r.end - 1) >> 27) + 1):
+                    sections.add(s)
+            size = len(sections) * section_pages * p.sizeof_struct_page
+            align = 2 * MiB
+        else:
+            size = self.max_pfn * p.sizeof_struct_page  # FLATMEM mem_map
+            align = self.PAGE_SIZE
+        size = -(-size // self.PAGE_SIZE) * self.PAGE_SIZE
+        self.memmap_phys = mb.phys_alloc(size, align, 0, None, name="struct page array (memmap)")
+        if self.memmap_phys is None:
+            raise ValueError("not enough memory for the struct page array; give more ram")
+        unit = p.percpu_unit_kib * 1024
+        atom = 2 * MiB if p.is_64bit else self.PAGE_SIZE
+        total = -(-(unit * self.nr_cpus) // atom) * atom
+        self.percpu_phys = mb.phys_alloc(total, atom, 16 * MiB, None,
+                                         name=f"per-CPU areas ({self.nr_cpus} x {unit >> 10}K)")
+
+    def _hand_over(self) -> None:
+        """memblock_free_all (6.x) / free_all_bootmem (3.15): free memory to the buddy.
+
+        Each free range goes in naturally aligned chunks: order = min(MAX_ORDER-1,
+        __ffs(start)), reduced until it fits (mm/memblock.c: __free_pages_memory).
+        """
+        pa = self.page_alloc
+        shift = self.PAGE_SHIFT
+        max_order = pa.max_order
+        to_tail = True if self.profile.boot_free_to_tail else None
+        bounds = sorted((z.zone_start_pfn, z.zone_end_pfn, z) for z in pa.zones if z.present)
+        freed_to: dict[str, int] = {}
+        for start, end in self.memblock.free_ranges():
+            spfn = (start + self.PAGE_SIZE - 1) >> shift
+            epfn = end >> shift
+            for zlo, zhi, zone in bounds:
+                a, b = max(spfn, zlo), min(epfn, zhi)
+                while a < b:
+                    order = min(max_order, (a & -a).bit_length() - 1)
+                    while a + (1 << order) > b:
+                        order -= 1
+                    pa.free_one_page(zone, a, order, pa.get_pageblock_migratetype(a), to_tail)
+                    freed_to[zone.name] = freed_to.get(zone.name, 0) + (1 << order)
+                    a += 1 << order
+        for zone in pa.zones:
+            zone.managed = freed_to.get(zone.name, 0)
+        self.memblock.handed_over = True
+        self.totalram_pages = sum(z.managed for z in pa.zones)
+        reserved_k = (sum(z.present for z in pa.zones) - self.totalram_pages) << (shift - 10)
+        self.printk(f"Memory: {self.totalram_pages << (shift - 10)}K/"
+                    f"{sum(z.present for z in pa.zones) << (shift - 10)}K available "
+                    f"({reserved_k}K reserved)")
+
+    def _init_watermarks(self) -> None:
+        """init_per_zone_wmark_min, then THP's set_recommended_min_free_kbytes."""
+        p = self.profile
+        pa = self.page_alloc
+        zones = pa.zones
+        user_zone_idx = pa.zone_by_name[p.gfp_zone(p.gfp.values["GFP_USER"])].idx
+        lowmem = sum(z.managed for z in zones if z.idx <= user_zone_idx)
+        self.min_free_kbytes = calculate_min_free_kbytes(lowmem, p)
+        self._recompute_watermarks()
+        setup_per_zone_lowmem_reserve(zones, self.lowmem_reserve_ratio, p)
+        self.thp_enabled = p.thp_enabled if p.thp_supported else "never"
+        if self.thp_enabled != "never" and \
+                self.totalram_pages < (512 * MiB >> self.PAGE_SHIFT):
+            # mm/huge_memory.c: hugepage_init disables THP below 512 MiB
+            self.thp_enabled = "never"
+        if self.thp_enabled in ("always", "madvise"):
+            if p.thp_zones_up_to_normal:
+                nr_zones = sum(1 for z in zones if z.present and z.idx <= user_zone_idx)
+            else:
+                nr_zones = sum(1 for z in zones if z.present)
+            rec = thp_recommended_min_free_kbytes(nr_zones, self.nr_free_buffer_pages(), p)
+            if rec > self.min_free_kbytes:
+                self.min_free_kbytes = rec
+                self._recompute_watermarks()
+
+    @property
+    def lowmem_reserve_ratio(self) -> tuple[int, ...]:
+        return tuple(self.vm_sysctl.get("lowmem_reserve_ratio", self.profile.lowmem_reserve_ratio))
+
+    @property
+    def watermark_scale_factor(self) -> int:
+        return self.vm_sysctl.get("watermark_scale_factor", self.profile.watermark_scale_factor)
+
+    def _recompute_watermarks(self) -> None:
+        setup_per_zone_wmarks(self.page_alloc.zones, self.min_free_kbytes, self.profile,
+                              self.watermark_scale_factor)
+        if self.profile.version == "3.15":
+            for z in self.page_alloc.zones:
+                self._setup_zone_migrate_reserve(z)
+
+    def _setup_zone_migrate_reserve(self, zone: Zone) -> None:
+        """3.15 mm/page_alloc.c: setup_zone_migrate_reserve (≤ 2 MIGRATE_RESERVE blocks)."""
+        pa = self.page_alloc
+        if not zone.present:
+            return
+        nr = self.profile.pageblock_nr_pages
+        start = -(-zone.zone_start_pfn // nr) * nr
+        reserve = min(2, (-(-zone.min // nr) * nr) >> self.profile.pageblock_order)
+        for pfn in range(start, zone.zone_end_pfn, nr):
+            mt = pa.get_pageblock_migratetype(pfn)
+            if reserve > 0:
+                if self.memblock.is_reserved(pfn << self.PAGE_SHIFT, nr << self.PAGE_SHIFT) \
+                        or any(pa.allocated.get(q) for q in (pfn,)):
+                    continue
+                if mt == pa.RESERVE:
+                    reserve -= 1
+                    continue
+                if mt == pa.MOVABLE:
+                    pa.set_pageblock_migratetype(pfn, pa.RESERVE)
+                    pa.move_freepages_block(zone, pfn, pa.RESERVE)
+                    reserve -= 1
+                    continue
+            if mt == pa.RESERVE:
+                pa.set_pageblock_migratetype(pfn, pa.MOVABLE)
+                pa.move_freepages_block(zone, pfn, pa.MOVABLE)
+
+    def nr_free_buffer_pages(self) -> int:
+        """mm/page_alloc.c: nr_free_buffer_pages: Σ max(0, managed − high) up to Normal."""
+        p = self.profile
+        idx = self.page_alloc.zone_by_name[p.gfp_zone(p.gfp.values["GFP_USER"])].idx
+        return sum(max(0, z.managed - z.high) for z in self.page_alloc.zones if z.idx <= idx)
+
+    def _boot_subsystems(self) -> None:
+        """SLUB and the rest, when their modules exist (kmem_cache_init, vmalloc_init...)."""
+        self.slub = None
+        try:
+            from .slub import Slub
+        except ImportError:
+            return
+        self.slub = Slub(self)
+
+    # ================================================================== logging
+    def printk(self, text: str) -> None:
+        """Append a line to the kernel log (``k.dmesg``), with the simulated time."""
+        sec, ns = divmod(self.clock_ns, 1_000_000_000)
+        for line in str(text).split("\n"):
+            self.dmesg.append(f"[{sec:5d}.{ns // 1000:06d}] {line}")
+        self.clock_ns += 1000
+
+    def dmesg_tail(self, n: int = 20) -> str:
+        return "\n".join(self.dmesg[-n:])
+
+    def caller_label(self, caller: str | None = None) -> str:
+        """The call site to report: ``caller`` if given, else the calling Python function.
+
+        Walks out of the kmemlab package (and widgets built on it) to the learner's
+        function; code at a notebook's top level reports ``<module>``.
+        """
+        if caller is not None:
+            if not isinstance(caller, str):
+                raise TypeError(f"caller must be a string label, not {type(caller).__name__}")
+            return caller
+        frame = inspect.currentframe()
+        try:
+            f = frame.f_back if frame else None
+            while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+                f = f.f_back
+            return f.f_code.co_name if f is not None else "<unknown>"
+        finally:
+            del frame
+
+    def _comm(self) -> str:
+        return self.current_task.comm
+
+    def warn_alloc(self, order: int, value: int, reason: str) -> None:
+        """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15)."""
+        comm = self._comm()
+        if self.profile.version == "3.15":
+            self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
+        else:
+            self.printk(f"{comm}: page allocation failure: order:{order}, "
+                        f"mode:{value:#x}({self.profile.gfp.show(value)}), "
+                        "nodemask=(null),cpuset=/,mems_allowed=0")
+        self._dump_stack()
+        self.printk("Mem-Info:")
+        for z in self.page_alloc.populated_zones:
+            self.printk(f"Node 0 {z.name} free:{z.free_pages << 2}kB min:{z.min << 2}kB "
+                        f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
+        self.printk(f"kmemlab: why: {reason}")
+
+    def _dump_stack(self) -> None:
+        t = self.current_task
+        self.printk(f"CPU: {self.current_cpu} PID: {t.pid} Comm: {t.comm} Not tainted "
+                    f"{self.profile.version}.0-kmemlab #1")
+        self.printk("Call Trace:")
+
+    def warn_on_once_order(self, order: int, value: int) -> None:
+        """The WARN_ON_ONCE for an order beyond the largest (mm/page_alloc.c)."""
+        t = self.current_task
+        self.printk("------------[ cut here ]------------")
+        if self.profile.version == "3.15":
+            where = "__alloc_pages_slowpath"
+            self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at mm/page_alloc.c "
+                        f"{where}()")
+        else:
+            where = "__alloc_pages_noprof" if self.profile.version == "6.12" else "__alloc_pages"
+            self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at mm/page_alloc.c "
+                        f"{where}")
+        self._dump_stack()
+        self.printk(f"kmemlab: why: order {order} is above the largest order "
+                    f"{self.page_alloc.max_order} ({self.profile.max_order_constant}); "
+                    "this warning is printed once per boot")
+        self.printk("---[ end trace 0000000000000000 ]---")
+
+    def bad_page(self, pfn: int, reason: str, message: str) -> None:
+        """mm/page_alloc.c: bad_page(): report and raise, state untouched."""
+        t = self.current_task
+        lines = [f"BUG: Bad page state in process {t.comm}  pfn:{pfn:05x}",
+                 f"page dumped because: {reason}"]
+        for line in lines:
+            self.printk(line)
+        self._dump_stack()
+        raise KernelBug(message, lines)
+
+    # ================================================================== hooks
+    def might_sleep_if_alloc(self, value: int, order: int) -> None:
+        """might_sleep_if(gfpflags_allow_blocking(gfp)): checked by the context model."""
+        checker = getattr(self, "_might_sleep_checker", None)
+        if checker is not None:
+            checker(value, order)
+
+    def wakeup_kswapd(self, zone: Zone, order: int) -> None:
+        """mm/vmscan.c: wakeup_kswapd; the reclaim model, when loaded, does the work."""
+        self.page_alloc.count("kswapd_wake")
+        hook = getattr(self, "_kswapd_hook", None)
+        if hook is not None:
+            hook(zone, order)
+
+    def direct_reclaim(self, zonelist, order: int, value: int) -> int:
+        """__alloc_pages_direct_reclaim/compact: pages made available (0 without a model)."""
+        hook = getattr(self, "_direct_reclaim_hook", None)
+        return hook(zonelist, order, value) if hook is not None else 0
+
+    def out_of_memory(self, zonelist, order: int, value: int) -> bool:
+        """mm/oom_kill.c: out_of_memory; False when there is nothing to kill."""
+        hook = getattr(self, "_oom_hook", None)
+        return hook(zonelist, order, value) if hook is not None else False
+
+    # ================================================================== contexts
+    @contextmanager
+    def on_cpu(self, cpu: int):
+        """Run the block on CPU ``cpu`` (per-CPU slabs, trace lines)."""
+        if isinstance(cpu, bool) or not isinstance(cpu, int):
+            raise TypeError(f"cpu must be an int, not {type(cpu).__name__}")
+        if not 0 <= cpu < self.nr_cpus:
+            raise ValueError(f"cpu must be in 0..{self.nr_cpus - 1}, not {cpu}")
+        old = self.current_cpu
+        self.current_cpu = cpu
+        try:
+            yield cpu
+        finally:
+            self.current_cpu = old
+
+    def context(self, kind: str = "process"):
+        """``with k.context("hardirq"):`` run in that execution context."""
+        if kind not in ("process", "softirq", "hardirq", "nmi"):
+            raise ValueError(f"unknown context {kind!r}; use 'process', 'softirq', "
+                             "'hardirq' or 'nmi'")
+        return self.context_stack.entered(kind)
+
+    def spin_lock(self, name: str = "lock", irqsave: bool = False):
+        """``with k.spin_lock("name"):`` hold a spinlock (preemption off)."""
+        return self.context_stack.entered("spin_lock_irqsave" if irqsave else "spin_lock", name)
+
+    def irqs_disabled(self):
+        """``with k.irqs_disabled():`` local_irq_disable() … local_irq_enable()."""
+        return self.context_stack.entered("irqs_off")
+
+    def preempt_disabled(self):
+        """``with k.preempt_disabled():`` preempt_disable() … preempt_enable()."""
+        return self.context_stack.entered("preempt_off")
+
+    def in_interrupt(self) -> bool:
+        return self.context_stack.in_interrupt()
+
+    def in_atomic(self) -> bool:
+        return self.context_stack.in_atomic()
+
+    # ================================================================== GFP
+    def gfp_value(self, flags) -> int:
+        """The number of ``flags`` in this kernel version (ValueError if it lacks one)."""
+        return self.profile.gfp.value(_gfp.coerce(flags))
+
+    def gfp_str(self, flags) -> str:
+        """``flags`` as this version's tracepoints print them (show_gfp_flags)."""
+        return self.profile.gfp.show(self.gfp_value(flags))
+
+    def gfp_has(self, flags, name: str) -> bool:
+        """Is flag ``name`` set in ``flags`` (in this version's bits)?"""
+        return self.profile.gfp.has(self.gfp_value(flags), name)
+
+    def gfp_zone(self, flags) -> str:
+        """include/linux/gfp.h: gfp_zone(): the highest zone ``flags`` allow."""
+        return self.profile.gfp_zone(self.gfp_value(flags))
+
+    def gfpflags_allow_blocking(self, flags) -> bool:
+        """May an allocation with ``flags`` sleep? (__GFP_WAIT in 3.15, DIRECT_RECLAIM in 6.x)."""
+        return self.gfp_has(flags, self.profile.may_block_flag)
+
+    # ================================================================== pages
+    get_order = staticmethod(get_order)
+
+    def alloc_pages(self, gfp, order: int = 0, *, caller: str | None = None) -> Page | None:
+        """alloc_pages(gfp, order) (include/linux/gfp.h → mm/page_alloc.c: __alloc_pages).
+
+        Returns a :class:`Page` (the head of 2^order physically contiguous pages) or
+        None, with a warning in ``k.dmesg`` unless ``__GFP_NOWARN``.
+        """
+        return self.page_alloc.alloc_pages(_gfp.coerce(gfp), order, owner="pages",
+                                           caller=self.caller_label(caller))
+
+    def get_free_pages(self, gfp, order: int = 0, *, caller: str | None = None) -> int | None:
+        """__get_free_pages (mm/page_alloc.c): a direct-map address, or None for 0.
+
+        3.15 hits ``VM_BUG_ON`` for ``__GFP_HIGHMEM`` (a HighMem page has no
+        permanent address); 6.x silently clears the flag. Both are modelled.
+        """
+        gfp = _gfp.coerce(gfp)
+        value = self.gfp_value(gfp)
+        if value & 0x2:
+            if self.profile.version == "3.15":
+                self.printk("kernel BUG at mm/page_alloc.c: __get_free_pages: "
+                            "VM_BUG_ON((gfp_mask & __GFP_HIGHMEM) != 0)")
+                raise KernelBug("__get_free_pages() with __GFP_HIGHMEM: the page might have "
+                                "no kernel address (3.15 VM_BUG_ON)")
+            value &= ~0x2
+        page = self.page_alloc.alloc_pages(value, order, owner="pages",
+                                           caller=self.caller_label(caller))
+        return None if page is None else self.page_address(page)
+
+    __get_free_pages = get_free_pages
+
+    def get_zeroed_page(self, gfp, *, caller: str | None = None) -> int | None:
+        """get_zeroed_page(gfp) = __get_free_pages(gfp | __GFP_ZERO, 0)."""
+        return self.get_free_pages(_gfp.coerce(gfp) | _gfp.flag("__GFP_ZERO"), 0,
+                                   caller=self.caller_label(caller))
+
+    def free_pages(self, addr_or_page, order: int | None = None, *,
+                   caller: str | None = None) -> None:
+        """free_pages(addr, order) or __free_pages(page, order) (mm/page_alloc.c).
+
+        ``free_pages(0, order)`` does nothing, as in the kernel.
+        """
+        if isinstance(addr_or_page, Page):
+            self.page_alloc.free_pages(addr_or_page, order, caller=caller)
+            return
+        if isinstance(addr_or_page, bool) or not isinstance(addr_or_page, int):
+            raise TypeError("free_pages takes an address (int) from __get_free_pages or a Page "
+                            f"from alloc_pages, not {type(addr_or_page).__name__}")
+        if addr_or_page == 0:
+            return
+        if order is None:
+            raise TypeError("free_pages(addr, order): pass the order you allocated with")
+        pfn = self.virt_to_pfn(addr_or_page)
+        if addr_or_page & (self.PAGE_SIZE - 1):
+            self.printk(f"kernel BUG at mm/page_alloc.c: free_pages: "
+                        f"VM_BUG_ON(!virt_addr_valid((void *){addr_or_page:#x}))")
+            raise KernelBug(f"free_pages({addr_or_page:#x}): not a page-aligned address from "
+                            "__get_free_pages")
+        self.page_alloc.free_pages(pfn, order, caller=caller)
+
+    def __free_pages(self, page: Page, order: int | None = None) -> None:
+        self.free_pages(page, order)
+
+    # ================================================================== addresses
+    def pfn_to_virt(self, pfn: int) -> int:
+        """The direct-map address of a lowmem page frame (__va(pfn << PAGE_SHIFT))."""
+        return self.profile.page_offset + (pfn << self.PAGE_SHIFT)
+
+    def virt_to_pfn(self, addr: int) -> int:
+        """__pa(addr) >> PAGE_SHIFT for a direct-map address; ValueError otherwise."""
+        return self.virt_to_phys(addr) >> self.PAGE_SHIFT
+
+    def virt_to_phys(self, addr: int) -> int:
+        """arch/x86: __pa / __phys_addr for the direct map and the kernel text map."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        p = self.profile
+        if p.is_64bit and addr >= p.start_kernel_map:
+            return addr - p.start_kernel_map
+        lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
+        if p.page_offset <= addr < lowmem_end:
+            return addr - p.page_offset
+        hook = getattr(self, "_virt_to_phys_hook", None)
+        if hook is not None:
+            return hook(addr)
+        raise ValueError(f"{addr:#x} is not a direct-map (lowmem) address; virt_to_phys() "
+                         "only works for kmalloc/__get_free_pages memory — use "
+                         "vmalloc_to_pfn() for vmalloc addresses")
+
+    def phys_to_virt(self, phys: int) -> int:
+        """__va(phys) for lowmem."""
+        if phys >> self.PAGE_SHIFT >= self.max_low_pfn:
+            raise ValueError(f"physical address {phys:#x} is above lowmem and has no "
+                             "direct-map address (HighMem needs kmap)")
+        return self.profile.page_offset + phys
+
+    def page_address(self, page: Page) -> int | None:
+        """page_address(): the direct-map address, or None for an unmapped HighMem page."""
+        if page.pfn >= self.max_low_pfn:
+            hook = getattr(self, "_kmap_lookup", None)
+            return hook(page) if hook is not None else None
+        return self.pfn_to_virt(page.pfn)
+
+    # ================================================================== views
+    @property
+    def zone_list(self) -> list[Zone]:
+        return list(self.page_alloc.zones)
+
+    def buddyinfo(self) -> dict[str, list[int]]:
+        """{zone name: nr_free per order} for populated zones (/proc/buddyinfo)."""
+        return {z.name: z.nr_free() for z in self.page_alloc.zones if z.present}
+
+    def frame_view(self) -> dict[str, np.ndarray]:
+        """Per-frame numpy arrays for plots: zone index, owner code, block order, free.
+
+        ``owner`` uses :data:`kmemlab.page_alloc.OWNER_NAMES`; ``order`` is the order
+        of the free or allocated block the frame belongs to (-1 for holes/reserved).
+        """
+        n = self.max_pfn
+        zone = np.full(n, -1, dtype=np.int8)
+        owner = np.zeros(n, dtype=np.int8)  # 0 = hole
+        order = np.full(n, -1, dtype=np.int8)
+        pa = self.page_alloc
+        for z in pa.zones:
+            if z.spanned:
+                zone[z.zone_start_pfn:z.zone_end_pfn] = z.idx
+        shift = self.PAGE_SHIFT
+        for r in self.memblock.memory:
+            owner[(r.base + self.PAGE_SIZE - 1) >> shift: r.end >> shift] = OWNER_CODE["reserved"]
+        free_code = OWNER_CODE["free"]
+        for pfn, (o, _mt) in pa.free_blocks.items():
+            owner[pfn:pfn + (1 << o)] = free_code
+            order[pfn:pfn + (1 << o)] = o
+        for pfn, page in pa.allocated.items():
+            owner[pfn:pfn + (1 << page.order)] = OWNER_CODE.get(page.owner, OWNER_CODE["other"])
+            order[pfn:pfn + (1 << page.order)] = page.order
+        return {"zone": zone, "owner": owner, "order": order}
+
+    def proc(self, path: str) -> str:
+        """The text of a /proc (or /sys, debugfs) file the simulator models."""
+        from . import procfs
+        return procfs.read(self, path)
+
+    def explain(self, event) -> str:
+        """The "why" of a trace event (an index or a TraceEvent)."""
+        if isinstance(event, int):
+            event = self.trace[event]
+        return event.why
+
+    # ================================================================== snapshots
+    def snapshot(self) -> Kernel:
+        """A deep copy of the whole simulated machine (for undo and experiments)."""
+        return copy.deepcopy(self)
+
+    def restore(self, snap: Kernel) -> None:
+        """Make this kernel exactly the snapshot (the snapshot stays reusable)."""
+        self.__dict__.update(copy.deepcopy(snap).__dict__)
+        self._rebind()
+
+    def _rebind(self) -> None:
+        pass
+
+    def state_digest(self) -> tuple:
+        """A compact fingerprint of the allocator state (tests use it for "unchanged")."""
+        pa = self.page_alloc
+        return (tuple(sorted(pa.free_blocks.items())),
+                tuple(sorted((p, pg.order, pg.owner) for p, pg in pa.allocated.items())),
+                tuple(z.free_pages for z in pa.zones),
+                tuple(tuple(tuple(fl) for fl in a.free_list) for z in pa.zones
+                      for a in z.free_area),
+                bytes(pa.pageblock_mt))
+
+    def __repr__(self) -> str:
+        return (f"<Kernel {self.profile.name} ram={self.ram >> 20}M cpus={self.nr_cpus} "
+                f"free={sum(z.free_pages for z in self.page_alloc.zones)} pages>")

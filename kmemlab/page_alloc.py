@@ -1,0 +1,1081 @@
+"""Zones, buddy free areas and watermarks (mm/page_alloc.c).
+
+The model follows the kernel function by function; each function's docstring
+names the one it models and the profile field that selects a version's variant.
+Facts: shared/reference/linux-mm-facts.md sections 2 and 3.
+
+What is *not* modelled (yet), on purpose:
+
+* per-CPU page lists (pcp). Every order-0 allocation and free goes straight to the
+  buddy free lists, so a real kernel's buddyinfo lags behind by the pages parked
+  on pcp lists (a few hundred per CPU);
+* 3.15's fair zone allocation policy (ALLOC_FAIR round-robin between zones);
+* the high-atomic reserve (MIGRATE_HIGHATOMIC pageblocks) and watermark boosting;
+* NUMA: one node, node 0.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .errors import KernelBug
+from .profiles import Profile
+
+# alloc_flags (mm/internal.h). WMARK index in the low two bits.
+WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
+ALLOC_NO_WATERMARKS = 0x04
+ALLOC_OOM = 0x08
+ALLOC_HARDER = 0x10          # 3.15/6.1; 6.6+ calls this bit ALLOC_NON_BLOCK
+ALLOC_NON_BLOCK = 0x10
+ALLOC_HIGH = 0x20            # 3.15/6.1 (== __GFP_HIGH); 6.6+ ALLOC_MIN_RESERVE
+ALLOC_MIN_RESERVE = 0x20
+ALLOC_CPUSET = 0x40
+ALLOC_CMA = 0x80
+ALLOC_NOFRAGMENT = 0x100
+ALLOC_HIGHATOMIC = 0x200
+ALLOC_KSWAPD = 0x800
+ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
+
+SWAP_CLUSTER_MAX = 32
+PAGE_ALLOC_COSTLY_ORDER = 3
+
+OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vmalloc",
+               "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other")
+OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
+
+
+@dataclass(eq=False, slots=True)
+class Page:
+    """An allocated block: what ``alloc_pages()`` returns (``struct page *`` of the head).
+
+    ``owner`` says which part of the kernel holds it (``"pages"`` for a direct
+    ``alloc_pages`` call, ``"slab"``, ``"vmalloc"``...), ``detail`` names the slab
+    cache or vmalloc area, ``migratetype`` is the list it was taken for.
+    """
+
+    pfn: int
+    order: int
+    zone: str
+    owner: str = "pages"
+    detail: str = ""
+    gfp: int = 0
+    migratetype: int = 0
+    caller: str = ""
+
+    @property
+    def nr_pages(self) -> int:
+        return 1 << self.order
+
+    def __repr__(self) -> str:
+        return (f"Page(pfn={self.pfn:#x}, order={self.order}, zone={self.zone!r}, "
+                f"owner={self.owner!r}{', detail=' + repr(self.detail) if self.detail else ''})")
+
+
+class FreeArea:
+    """struct free_area: one list per migrate type, ``nr_free`` counts blocks."""
+
+    __slots__ = ("order", "free_list", "nr_free")
+
+    def __init__(self, order: int, nr_types: int) -> None:
+        self.order = order
+        # OrderedDict: O(1) head insert (move_to_end(last=False)), tail insert,
+        # removal from the middle and first entry, like a struct list_head.
+        self.free_list: list[OrderedDict[int, None]] = [OrderedDict() for _ in range(nr_types)]
+        self.nr_free = 0
+
+
+class Zone:
+    """struct zone, with attributes named as /proc/zoneinfo prints them."""
+
+    def __init__(self, name: str, idx: int, nr_orders: int, nr_types: int,
+                 is_highmem: bool) -> None:
+        self.name = name
+        self.idx = idx
+        self.is_highmem = is_highmem
+        self.zone_start_pfn = 0
+        self.spanned = 0
+        self.present = 0
+        self.managed = 0
+        self.free_area = [FreeArea(o, nr_types) for o in range(nr_orders)]
+        self.free_pages = 0         # NR_FREE_PAGES
+        self.free_cma = 0           # NR_FREE_CMA_PAGES
+        self.watermark = [0, 0, 0, 0]  # min, low, high, promo (_watermark[])
+        self.watermark_boost = 0
+        self.lowmem_reserve: list[int] = []
+        self.nr_reserved_highatomic = 0
+        self.cma_pages = 0
+
+    # zoneinfo names -------------------------------------------------------
+    @property
+    def min(self) -> int:
+        return self.watermark[WMARK_MIN] + self.watermark_boost
+
+    @property
+    def low(self) -> int:
+        return self.watermark[WMARK_LOW] + self.watermark_boost
+
+    @property
+    def high(self) -> int:
+        return self.watermark[WMARK_HIGH] + self.watermark_boost
+
+    @property
+    def promo(self) -> int:
+        return self.watermark[WMARK_PROMO] + self.watermark_boost
+
+    @property
+    def zone_end_pfn(self) -> int:
+        return self.zone_start_pfn + self.spanned
+
+    @property
+    def populated(self) -> bool:
+        return self.present > 0
+
+    @property
+    def protection(self) -> list[int]:
+        """The ``protection:`` line of /proc/zoneinfo (lowmem_reserve)."""
+        return list(self.lowmem_reserve)
+
+    def nr_free(self) -> list[int]:
+        """``nr_free`` per order, as one /proc/buddyinfo line shows them."""
+        return [a.nr_free for a in self.free_area]
+
+    def __repr__(self) -> str:
+        return (f"<Zone {self.name}: pfn {self.zone_start_pfn:#x}-{self.zone_end_pfn:#x}, "
+                f"managed {self.managed}, free {self.free_pages}, "
+                f"min/low/high {self.min}/{self.low}/{self.high}>")
+
+
+# ==========================================================================
+# Boot-time formulas (pure functions, so fidelity tests can feed real numbers)
+# ==========================================================================
+
+def int_sqrt(x: int) -> int:
+    """lib/math/int_sqrt.c: floor of the square root."""
+    if x < 0:
+        raise ValueError("int_sqrt of a negative number")
+    r = int(x ** 0.5)
+    while r * r > x:
+        r -= 1
+    while (r + 1) * (r + 1) <= x:
+        r += 1
+    return r
+
+
+def calculate_min_free_kbytes(lowmem_pages: int, profile: Profile) -> int:
+    """mm/page_alloc.c: calculate_min_free_kbytes (6.x) / init_per_zone_wmark_min (3.15).
+
+    ``lowmem_pages`` is nr_free_buffer_pages() at first boot: the managed pages of
+    the zones up to ZONE_NORMAL. Clamped to [128, 65536] (3.15) or [128, 262144] (6.x).
+    """
+    lowmem_kbytes = lowmem_pages * (profile.page_size >> 10)
+    new = int_sqrt(lowmem_kbytes * 16)
+    return max(128, min(new, profile.min_free_kbytes_max))
+
+
+def thp_recommended_min_free_kbytes(nr_zones: int, free_buffer_pages: int,
+                                    profile: Profile) -> int:
+    """mm/khugepaged.c (6.x) / mm/huge_memory.c (3.15): set_recommended_min_free_kbytes.
+
+    Two pageblocks per zone plus MIGRATE_PCPTYPES^2 (=9) more so that fallbacks
+    between migrate types find free pageblocks; capped at 5 % of lowmem.
+    """
+    pb = profile.pageblock_nr_pages
+    rec = pb * nr_zones * 2 + pb * nr_zones * 3 * 3
+    rec = min(rec, free_buffer_pages // 20)
+    return rec << (profile.page_shift - 10)
+
+
+def mult_frac(x: int, n: int, d: int) -> int:
+    """include/linux/math.h: mult_frac, without intermediate overflow."""
+    return (x // d) * n + ((x % d) * n) // d
+
+
+def setup_per_zone_wmarks(zones: list[Zone], min_free_kbytes: int, profile: Profile,
+                          watermark_scale_factor: int | None = None) -> None:
+    """mm/page_alloc.c: __setup_per_zone_wmarks, in the profile's version."""
+    pages_min = min_free_kbytes >> (profile.page_shift - 10)
+    wsf = profile.watermark_scale_factor if watermark_scale_factor is None \
+        else watermark_scale_factor
+    clamped = set(profile.highmem_zones) | set(profile.wmark_clamped_zones)
+    lowmem_pages = sum(z.managed for z in zones if z.name not in clamped)
+    for z in zones:
+        tmp = pages_min * z.managed // lowmem_pages if lowmem_pages else 0
+        if z.name in clamped:
+            wmin = max(SWAP_CLUSTER_MAX, min(z.managed // 1024, 128))
+        else:
+            wmin = tmp
+        if profile.version == "3.15":
+            z.watermark = [wmin, wmin + (tmp >> 2), wmin + (tmp >> 1), 0]
+        else:
+            step = max(tmp >> 2, mult_frac(z.managed, wsf, 10000))
+            z.watermark = [wmin, wmin + step, wmin + 2 * step, wmin + 3 * step]
+        z.watermark_boost = 0
+
+
+def setup_per_zone_lowmem_reserve(zones: list[Zone], ratios: tuple[int, ...],
+                                  profile: Profile) -> None:
+    """mm/page_alloc.c: setup_per_zone_lowmem_reserve (sysctl_lowmem_reserve_ratio)."""
+    n = len(zones)
+    for i, lower in enumerate(zones):
+        reserve = [0] * n
+        ratio = ratios[i] if i < len(ratios) else 0
+        if profile.version == "3.15" and ratio < 1:
+            ratio = 1
+        managed = 0
+        for j in range(i + 1, n):
+            managed += zones[j].managed
+            if profile.version == "3.15":
+                reserve[j] = managed // ratio
+            elif ratio == 0 or lower.managed == 0:
+                reserve[j] = 0
+            elif profile.version == "6.12" and zones[j].managed == 0:
+                reserve[j] = 0
+            else:
+                reserve[j] = managed // ratio
+        lower.lowmem_reserve = reserve
+
+
+# ==========================================================================
+# The allocator
+# ==========================================================================
+
+class AllocFailure:
+    """Why an allocation failed (kept for the learner; None of it is an exception)."""
+
+    __slots__ = ("order", "gfp", "reason")
+
+    def __init__(self, order: int, gfp: int, reason: str) -> None:
+        self.order, self.gfp, self.reason = order, gfp, reason
+
+
+class PageAllocator:
+    """The buddy allocator of one node (mm/page_alloc.c).
+
+    Built by :class:`kmemlab.kernel.Kernel` at boot; learners use the kernel's
+    ``alloc_pages``/``free_pages``. Subsystems (SLUB, vmalloc, page tables, user
+    processes) call :meth:`alloc_pages` with an ``owner`` label so the physical
+    memory map can show who holds each frame.
+    """
+
+    def __init__(self, kernel, profile: Profile, max_pfn: int) -> None:
+        self.kernel = kernel
+        self.profile = profile
+        self.max_pfn = max_pfn
+        self.nr_orders = profile.nr_page_orders
+        self.max_order = profile.max_page_order
+        self.pageblock_order = profile.pageblock_order
+        nr_types = len(profile.migratetype_names)
+        self.zones: list[Zone] = [
+            Zone(name, i, self.nr_orders, nr_types, name in profile.highmem_zones)
+            for i, name in enumerate(profile.zone_names)]
+        self.zone_by_name = {z.name: z for z in self.zones}
+        self.MOVABLE = profile.migratetype("Movable")
+        self.UNMOVABLE = profile.migratetype("Unmovable")
+        self.RECLAIMABLE = profile.migratetype("Reclaimable")
+        self.CMA = profile.migratetype("CMA")
+        self.RESERVE = (profile.migratetype("Reserve")
+                        if "Reserve" in profile.migratetype_names else -1)
+        self.HIGHATOMIC = (profile.migratetype("HighAtomic")
+                           if "HighAtomic" in profile.migratetype_names else -1)
+        self.PCPTYPES = 3
+        # free blocks: head pfn -> (order, migratetype of the list it is on)
+        self.free_blocks: dict[int, tuple[int, int]] = {}
+        # allocated blocks: head pfn -> Page
+        self.allocated: dict[int, Page] = {}
+        # pageblock migratetypes (set_pageblock_migratetype), all MOVABLE at boot
+        nr_blocks = (max_pfn >> self.pageblock_order) + 1
+        self.pageblock_mt = bytearray([self.MOVABLE]) * nr_blocks
+        self._zone_bounds: list[tuple[int, int, Zone]] = []
+        self._zonelists: dict[int, tuple[Zone, ...]] = {}
+        self.vmstat: dict[str, int] = {}
+        self.warned_once: set[str] = set()
+        self.last_failure: AllocFailure | None = None
+        self._fallbacks = self._fallback_table()
+        mt_names = profile.migratetype_names
+        self._mt_name = mt_names
+
+    # ------------------------------------------------------------------ setup
+    def _fallback_table(self) -> dict[int, tuple[int, ...]]:
+        """mm/page_alloc.c: fallbacks[] (RESERVE appended in 3.15; CMA is separate)."""
+        u, m, r = self.UNMOVABLE, self.MOVABLE, self.RECLAIMABLE
+        return {u: (r, m), r: (u, m), m: (r, u)}
+
+    def finish_zone_setup(self) -> None:
+        """After the zones' spans are known: lookup tables for pfn -> zone and zonelists."""
+        self._zone_bounds = sorted(
+            ((z.zone_start_pfn, z.zone_end_pfn, z) for z in self.zones if z.spanned),
+            key=lambda t: t[0])
+        for z in self.zones:
+            # node_zonelists: from this zone downward, populated zones only
+            self._zonelists[z.idx] = tuple(
+                zz for zz in reversed(self.zones[: z.idx + 1]) if zz.present)
+
+    def zone_of_pfn(self, pfn: int) -> Zone | None:
+        for start, end, z in self._zone_bounds:
+            if start <= pfn < end:
+                return z
+        return None
+
+    @property
+    def populated_zones(self) -> list[Zone]:
+        return [z for z in self.zones if z.present]
+
+    # ------------------------------------------------------------------ counters
+    def count(self, name: str, n: int = 1) -> None:
+        self.vmstat[name] = self.vmstat.get(name, 0) + n
+
+    # ------------------------------------------------------------------ free lists
+    def _add_to_free_list(self, zone: Zone, pfn: int, order: int, mt: int, tail: bool) -> None:
+        """__add_to_free_list / add_to_free_list(_tail) + set_buddy_order."""
+        fl = zone.free_area[order].free_list[mt]
+        fl[pfn] = None
+        if not tail:
+            fl.move_to_end(pfn, last=False)
+        zone.free_area[order].nr_free += 1
+        self.free_blocks[pfn] = (order, mt)
+        n = 1 << order
+        zone.free_pages += n
+        if mt == self.CMA:
+            zone.free_cma += n
+
+    def _del_from_free_list(self, zone: Zone, pfn: int, order: int, mt: int) -> None:
+        """del_page_from_free_list + rmv_page_order / __ClearPageBuddy."""
+        del zone.free_area[order].free_list[mt][pfn]
+        zone.free_area[order].nr_free -= 1
+        del self.free_blocks[pfn]
+        n = 1 << order
+        zone.free_pages -= n
+        if mt == self.CMA:
+            zone.free_cma -= n
+
+    def get_pageblock_migratetype(self, pfn: int) -> int:
+        return self.pageblock_mt[pfn >> self.pageblock_order]
+
+    def set_pageblock_migratetype(self, pfn: int, mt: int) -> None:
+        self.pageblock_mt[pfn >> self.pageblock_order] = mt
+
+    def change_pageblock_range(self, pfn: int, order: int, mt: int) -> None:
+        """mm/page_alloc.c: change_pageblock_range."""
+        nr = max(1, 1 << (order - self.pageblock_order)) if order >= self.pageblock_order else 1
+        for i in range(nr):
+            self.set_pageblock_migratetype(pfn + (i << self.pageblock_order), mt)
+
+    def expand(self, zone: Zone, pfn: int, low: int, high: int, mt: int) -> list[tuple[int, int]]:
+        """mm/page_alloc.c: expand(): give back the upper halves, keep the lowest part.
+
+        Each upper half ``pfn + 2^high`` goes to the *head* of free_area[high] of
+        ``mt``. Returns the (pfn, order) halves freed, for the "why" text.
+        """
+        halves = []
+        while high > low:
+            high -= 1
+            half = pfn + (1 << high)
+            self._add_to_free_list(zone, half, high, mt, tail=False)
+            halves.append((half, high))
+        return halves
+
+    def rmqueue_smallest(self, zone: Zone, order: int, mt: int) -> tuple[int, int] | None:
+        """mm/page_alloc.c: __rmqueue_smallest: first block of the smallest order ≥ order.
+
+        Returns (pfn, order the block was taken from) or None.
+        """
+        areas = zone.free_area
+        for current in range(order, self.nr_orders):
+            fl = areas[current].free_list[mt]
+            if not fl:
+                continue
+            pfn = next(iter(fl))
+            self._del_from_free_list(zone, pfn, current, mt)
+            if current > order:
+                self.expand(zone, pfn, order, current, mt)
+            return pfn, current
+        return None
+
+    def move_freepages_block(self, zone: Zone, pfn: int, new_mt: int) -> tuple[int, int]:
+        """move_freepages_block: move every free block of pfn's pageblock to new_mt.
+
+        Returns (free pages moved, movable pages in use) — the latter counts pages of
+        allocated blocks whose allocation was movable (PageLRU/__PageMovable in the
+        kernel), used by 6.x's steal decision.
+        """
+        start = pfn & ~((1 << self.pageblock_order) - 1)
+        end = start + (1 << self.pageblock_order)
+        start = max(start, zone.zone_start_pfn)
+        end = min(end, zone.zone_end_pfn)
+        moved = movable = 0
+        p = start
+        fb = self.free_blocks
+        alloc = self.allocated
+        while p < end:
+            entry = fb.get(p)
+            if entry is not None:
+                order, mt = entry
+                if mt != new_mt:
+                    del zone.free_area[order].free_list[mt][p]
+                    zone.free_area[order].free_list[new_mt][p] = None
+                    fb[p] = (order, new_mt)
+                    if mt == self.CMA:
+                        zone.free_cma -= 1 << order
+                    if new_mt == self.CMA:
+                        zone.free_cma += 1 << order
+                moved += 1 << order
+                p += 1 << order
+                continue
+            page = alloc.get(p)
+            if page is not None:
+                if page.migratetype == self.MOVABLE:
+                    movable += 1 << page.order
+                p += 1 << page.order
+                continue
+            p += 1
+        return moved, movable
+
+    # ---------------------------------------------------------- fallback (stealing)
+    def _can_steal_fallback(self, order: int, start_mt: int) -> bool:
+        """can_steal_fallback (6.x); 3.15's inline test in try_to_steal_freepages."""
+        if order >= self.pageblock_order:
+            return True
+        if order >= self.pageblock_order // 2 or start_mt == self.RECLAIMABLE:
+            return True
+        if self.profile.fallback_rules != "3.15" and start_mt == self.UNMOVABLE:
+            return True
+        return False
+
+    def _find_suitable_fallback(self, area: FreeArea, order: int, start_mt: int
+                                ) -> tuple[int, bool]:
+        """find_suitable_fallback(area, order, mt, only_stealable=false, &can_steal)."""
+        if area.nr_free == 0:
+            return -1, False
+        for fmt in self._fallbacks[start_mt]:
+            if not area.free_list[fmt]:
+                continue
+            return fmt, self._can_steal_fallback(order, start_mt)
+        return -1, False
+
+    def rmqueue_fallback(self, zone: Zone, order: int, start_mt: int, alloc_flags: int
+                         ) -> tuple[int, int, str] | None:
+        """__rmqueue_fallback: take a block from another migrate type, largest first.
+
+        Returns (pfn, taken-from order, explanation) or None.
+        """
+        rules = self.profile.fallback_rules
+        areas = zone.free_area
+        if rules == "3.15":
+            for current in range(self.max_order, order - 1, -1):
+                area = areas[current]
+                for fmt in self._fallbacks[start_mt]:
+                    fl = area.free_list[fmt]
+                    if not fl:
+                        continue
+                    pfn = next(iter(fl))
+                    self._del_from_free_list(zone, pfn, current, fmt)
+                    new_type = self._try_to_steal_freepages_315(zone, pfn, current, start_mt, fmt)
+                    self.expand(zone, pfn, order, current, new_type)
+                    self._trace_extfrag(pfn, order, current, start_mt, fmt, new_type == start_mt)
+                    why = (f"no free {self._mt_name[start_mt]} block; fell back to an order-"
+                           f"{current} {self._mt_name[fmt]} block"
+                           + (", claimed its pageblock" if new_type == start_mt else ""))
+                    return pfn, current, why
+            return None
+
+        min_order = order
+        if alloc_flags & ALLOC_NOFRAGMENT and order < self.pageblock_order:
+            min_order = self.pageblock_order
+        found = None
+        for current in range(self.max_order, min_order - 1, -1):
+            fmt, can_steal = self._find_suitable_fallback(areas[current], current, start_mt)
+            if fmt == -1:
+                continue
+            if not can_steal and start_mt == self.MOVABLE and current > order:
+                # find_smallest: don't break up a big block for a movable request
+                for small in range(order, self.nr_orders):
+                    fmt, can_steal = self._find_suitable_fallback(areas[small], small, start_mt)
+                    if fmt != -1:
+                        found = (small, fmt, can_steal)
+                        break
+                break
+            found = (current, fmt, can_steal)
+            break
+        if found is None:
+            return None
+        current, fmt, can_steal = found
+        pfn = next(iter(areas[current].free_list[fmt]))
+        if rules == "6.1":
+            return self._steal_suitable_fallback_61(zone, pfn, current, order, start_mt, fmt,
+                                                    can_steal)
+        return self._steal_suitable_pageblock_612(zone, pfn, current, order, start_mt, fmt,
+                                                  can_steal)
+
+    def _try_to_steal_freepages_315(self, zone: Zone, pfn: int, current: int, start_mt: int,
+                                    fallback_mt: int) -> int:
+        """3.15 mm/page_alloc.c: try_to_steal_freepages → the type for the remainder."""
+        if fallback_mt == self.CMA:
+            return fallback_mt
+        if current >= self.pageblock_order:
+            self.change_pageblock_range(pfn, current, start_mt)
+            return start_mt
+        if current >= self.pageblock_order // 2 or start_mt == self.RECLAIMABLE:
+            moved, _ = self.move_freepages_block(zone, pfn, start_mt)
+            moved += 1 << current  # the kernel still has this block on the list here
+            if moved >= 1 << (self.pageblock_order - 1):
+                self.set_pageblock_migratetype(pfn, start_mt)
+                return start_mt
+        return fallback_mt
+
+    def _steal_suitable_fallback_61(self, zone: Zone, pfn: int, current: int, order: int,
+                                    start_mt: int, fmt: int, whole_block: bool):
+        """6.1 steal_suitable_fallback, then __rmqueue retries __rmqueue_smallest."""
+        claimed = False
+        if current >= self.pageblock_order:
+            self.change_pageblock_range(pfn, current, start_mt)
+            claimed = True
+        elif whole_block:
+            free, movable = self.move_freepages_block(zone, pfn, start_mt)
+            if free:
+                old = self.get_pageblock_migratetype(pfn)
+                if start_mt == self.MOVABLE:
+                    alike = movable
+                elif old == self.MOVABLE:
+                    alike = self.profile.pageblock_nr_pages - (free + movable)
+                else:
+                    alike = 0
+                if free + alike >= 1 << (self.pageblock_order - 1):
+                    self.set_pageblock_migratetype(pfn, start_mt)
+                    claimed = True
+        # single_page / after moving: make sure the block is on start_mt's list
+        entry = self.free_blocks.get(pfn)
+        if entry is not None and entry[1] != start_mt:
+            self._del_from_free_list(zone, pfn, entry[0], entry[1])
+            self._add_to_free_list(zone, pfn, entry[0], start_mt, tail=False)
+        self._trace_extfrag(pfn, order, current, start_mt, fmt, claimed)
+        got = self.rmqueue_smallest(zone, order, start_mt)
+        if got is None:  # cannot happen: we just put a block there
+            return None
+        why = (f"no free {self._mt_name[start_mt]} block of order ≥ {order}; stole an order-"
+               f"{current} {self._mt_name[fmt]} block"
+               + (" and claimed its pageblock" if claimed else ""))
+        return got[0], got[1], why
+
+    def _steal_suitable_pageblock_612(self, zone: Zone, pfn: int, current: int, order: int,
+                                      start_mt: int, fmt: int, whole_block: bool):
+        """6.12 steal_suitable_pageblock (try_to_claim_block in later kernels)."""
+        if current >= self.pageblock_order:
+            self._del_from_free_list(zone, pfn, current, fmt)
+            self.change_pageblock_range(pfn, current, start_mt)
+            self.expand(zone, pfn, order, current, start_mt)
+            self._trace_extfrag(pfn, order, current, start_mt, fmt, True)
+            return pfn, current, (f"no free {self._mt_name[start_mt]} block; claimed a whole "
+                                  f"order-{current} {self._mt_name[fmt]} block")
+        if whole_block:
+            # prep_move_freepages_block: count free and movable pages first
+            start = pfn & ~((1 << self.pageblock_order) - 1)
+            if start >= zone.zone_start_pfn and start + self.profile.pageblock_nr_pages \
+                    <= zone.zone_end_pfn:
+                free, movable = self._count_block(start)
+                if start_mt == self.MOVABLE:
+                    alike = movable
+                elif fmt == self.MOVABLE:
+                    alike = self.profile.pageblock_nr_pages - (free + movable)
+                else:
+                    alike = 0
+                if free + alike >= 1 << (self.pageblock_order - 1):
+                    self.move_freepages_block(zone, pfn, start_mt)
+                    self.set_pageblock_migratetype(pfn, start_mt)
+                    self._trace_extfrag(pfn, order, current, start_mt, fmt, True)
+                    got = self.rmqueue_smallest(zone, order, start_mt)
+                    assert got is not None
+                    return got[0], got[1], (
+                        f"no free {self._mt_name[start_mt]} block; claimed the "
+                        f"{self._mt_name[fmt]} pageblock at pfn {start:#x} ({free} pages free)")
+        # single_page: split it, the rest stays on the fallback type's lists
+        self._del_from_free_list(zone, pfn, current, fmt)
+        self.expand(zone, pfn, order, current, fmt)
+        self._trace_extfrag(pfn, order, current, start_mt, fmt, False)
+        return pfn, current, (f"no free {self._mt_name[start_mt]} block; took an order-{current}"
+                              f" {self._mt_name[fmt]} block without claiming its pageblock")
+
+    def _count_block(self, start: int) -> tuple[int, int]:
+        free = movable = 0
+        end = start + self.profile.pageblock_nr_pages
+        p = start
+        while p < end:
+            e = self.free_blocks.get(p)
+            if e is not None:
+                free += 1 << e[0]
+                p += 1 << e[0]
+                continue
+            page = self.allocated.get(p)
+            if page is not None:
+                if page.migratetype == self.MOVABLE:
+                    movable += 1 << page.order
+                p += 1 << page.order
+                continue
+            p += 1
+        return free, movable
+
+    def _trace_extfrag(self, pfn: int, alloc_order: int, fallback_order: int, alloc_mt: int,
+                       fallback_mt: int, change_ownership: bool) -> None:
+        self.count("pgalloc_extfrag" if fallback_order < self.pageblock_order else
+                   "pgalloc_fallback_whole")
+        self.kernel.trace.emit(
+            "mm_page_alloc_extfrag",
+            f"fallback: {self._mt_name[alloc_mt]} request took a {self._mt_name[fallback_mt]}"
+            f" block of order {fallback_order}",
+            pfn=pfn, alloc_order=alloc_order, fallback_order=fallback_order,
+            alloc_migratetype=alloc_mt, fallback_migratetype=fallback_mt,
+            change_ownership=int(change_ownership),
+            fragmenting=int(fallback_order < self.pageblock_order))
+
+    def rmqueue(self, zone: Zone, order: int, mt: int, alloc_flags: int):
+        """__rmqueue (+ 3.15's MIGRATE_RESERVE retry and 6.x's CMA rules).
+
+        Returns (pfn, taken-from order, why) or None.
+        """
+        if self.profile.fallback_rules != "3.15" and alloc_flags & ALLOC_CMA and \
+                zone.free_cma > zone.free_pages // 2:
+            got = self.rmqueue_smallest(zone, order, self.CMA)
+            if got:
+                return got[0], got[1], "CMA pages are more than half the free pages: use CMA"
+        if self.profile.fallback_rules == "3.15" and mt == self.MOVABLE and zone.free_cma:
+            # 3.15 fallbacks[MIGRATE_MOVABLE] starts with MIGRATE_CMA, after MOVABLE itself
+            pass
+        got = self.rmqueue_smallest(zone, order, mt)
+        if got is not None:
+            return got[0], got[1], None
+        if alloc_flags & ALLOC_CMA:
+            got = self.rmqueue_smallest(zone, order, self.CMA)
+            if got is not None:
+                return got[0], got[1], "no Movable block: movable allocations may use CMA"
+        fb = self.rmqueue_fallback(zone, order, mt, alloc_flags)
+        if fb is not None:
+            return fb
+        if self.RESERVE >= 0:
+            got = self.rmqueue_smallest(zone, order, self.RESERVE)
+            if got is not None:
+                return got[0], got[1], "every other list was empty: used MIGRATE_RESERVE"
+        return None
+
+    # ---------------------------------------------------------- watermarks
+    def gfp_to_alloc_flags(self, value: int, order: int) -> int:
+        """mm/page_alloc.c: gfp_to_alloc_flags, per version (slow path flags)."""
+        p = self.profile
+        g = p.gfp.values
+        flags = WMARK_MIN | ALLOC_CPUSET
+        if p.watermark_rules == "3.15":
+            if value & g["__GFP_HIGH"]:
+                flags |= ALLOC_HIGH
+            if not value & g["__GFP_WAIT"]:
+                if not value & g["__GFP_NOMEMALLOC"]:
+                    flags |= ALLOC_HARDER
+                flags &= ~ALLOC_CPUSET
+            if not value & g["__GFP_NOMEMALLOC"] and value & g["__GFP_MEMALLOC"]:
+                flags |= ALLOC_NO_WATERMARKS
+            if p.gfp_migratetype(value) == self.MOVABLE:
+                flags |= ALLOC_CMA
+            return flags
+        flags |= value & (g["__GFP_HIGH"] | g["__GFP_KSWAPD_RECLAIM"])
+        if p.watermark_rules == "6.1":
+            if value & g["__GFP_ATOMIC"]:
+                if not value & g["__GFP_NOMEMALLOC"]:
+                    flags |= ALLOC_HARDER
+                flags &= ~ALLOC_CPUSET
+        else:
+            if not value & g["__GFP_DIRECT_RECLAIM"]:
+                if not value & g["__GFP_NOMEMALLOC"]:
+                    flags |= ALLOC_NON_BLOCK
+                    if order > 0:
+                        flags |= ALLOC_HIGHATOMIC
+                if flags & ALLOC_MIN_RESERVE:
+                    flags &= ~ALLOC_CPUSET
+        if not value & g["__GFP_NOMEMALLOC"] and value & g["__GFP_MEMALLOC"]:
+            flags |= ALLOC_NO_WATERMARKS
+        if p.gfp_migratetype(value) == self.MOVABLE:
+            flags |= ALLOC_CMA  # gfp_to_alloc_flags_cma
+        return flags
+
+    def zone_watermark_ok(self, zone: Zone, order: int, mark: int, highest_zoneidx: int,
+                          alloc_flags: int) -> bool:
+        """mm/page_alloc.c: __zone_watermark_ok, in the profile's version.
+
+        ``highest_zoneidx`` is 3.15's classzone_idx (first populated zone of the
+        zonelist) or 6.x's ac->highest_zoneidx (gfp_zone, even if empty).
+        """
+        rules = self.profile.watermark_rules
+        free = zone.free_pages
+        wmin = mark
+        reserve = zone.lowmem_reserve[highest_zoneidx]
+        if rules == "3.15":
+            free -= (1 << order) - 1
+            if alloc_flags & ALLOC_HIGH:
+                wmin -= wmin // 2
+            if alloc_flags & ALLOC_HARDER:
+                wmin -= wmin // 4
+            free_cma = 0 if alloc_flags & ALLOC_CMA else zone.free_cma
+            if free - free_cma <= wmin + reserve:
+                return False
+            areas = zone.free_area
+            for o in range(order):
+                free -= areas[o].nr_free << o
+                wmin >>= 1
+                if free <= wmin:
+                    return False
+            return True
+        # 6.x: __zone_watermark_unusable_free
+        unusable = (1 << order) - 1
+        if rules == "6.1":
+            harder = alloc_flags & (ALLOC_HARDER | ALLOC_OOM)
+            if not harder:
+                unusable += zone.nr_reserved_highatomic
+        else:
+            harder = alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM)
+            if not alloc_flags & ALLOC_RESERVES:
+                unusable += zone.nr_reserved_highatomic
+        if not alloc_flags & ALLOC_CMA:
+            unusable += zone.free_cma
+        free -= unusable
+        if rules == "6.1":
+            if alloc_flags & ALLOC_HIGH:
+                wmin -= wmin // 2
+            if harder:
+                wmin -= wmin // 2 if alloc_flags & ALLOC_OOM else wmin // 4
+        elif alloc_flags & ALLOC_RESERVES:
+            if alloc_flags & ALLOC_MIN_RESERVE:
+                wmin -= wmin // 2
+                if alloc_flags & ALLOC_NON_BLOCK:
+                    wmin -= wmin // 4
+            if alloc_flags & ALLOC_OOM:
+                wmin -= wmin // 2
+        if free <= wmin + reserve:
+            return False
+        if not order:
+            return True
+        for o in range(order, self.nr_orders):
+            area = zone.free_area[o]
+            if not area.nr_free:
+                continue
+            fl = area.free_list
+            if fl[0] or fl[1] or fl[2]:
+                return True
+            if alloc_flags & ALLOC_CMA and fl[self.CMA]:
+                return True
+            if harder and self.HIGHATOMIC >= 0 and fl[self.HIGHATOMIC]:
+                return True
+        return False
+
+    def effective_min(self, zone: Zone, alloc_flags: int) -> int:
+        """The min watermark after the reserve reductions (for explanations and plots)."""
+        wmin = zone.min
+        rules = self.profile.watermark_rules
+        if rules in ("3.15", "6.1"):
+            if alloc_flags & ALLOC_HIGH:
+                wmin -= wmin // 2
+            if alloc_flags & (ALLOC_HARDER | ALLOC_OOM):
+                wmin -= wmin // 2 if alloc_flags & ALLOC_OOM and rules == "6.1" else wmin // 4
+        elif alloc_flags & ALLOC_RESERVES:
+            if alloc_flags & ALLOC_MIN_RESERVE:
+                wmin -= wmin // 2
+                if alloc_flags & ALLOC_NON_BLOCK:
+                    wmin -= wmin // 4
+            if alloc_flags & ALLOC_OOM:
+                wmin -= wmin // 2
+        return wmin
+
+    # ---------------------------------------------------------- allocation
+    def alloc_pages(self, gfp, order: int, *, owner: str = "pages", detail: str = "",
+                    caller: str | None = None) -> Page | None:
+        """mm/page_alloc.c: __alloc_pages (6.x; __alloc_pages_nodemask in 3.15).
+
+        Fast path at the low watermark over the zonelist; then the slow path: wake
+        kswapd, retry at the min watermark with the reserve flags of
+        ``gfp_to_alloc_flags``; a request that may block then gets direct reclaim /
+        compaction (hooks filled in by the reclaim model) and a last retry.
+        Returns the head :class:`Page` or None (NULL) with a warning in dmesg unless
+        ``__GFP_NOWARN``.
+        """
+        if type(order) is not int:
+            if isinstance(order, bool) or not isinstance(order, int):
+                raise TypeError(f"order must be an int (0..{self.max_order}), "
+                                f"not {type(order).__name__}")
+            order = int(order)
+        if order < 0:
+            raise ValueError(f"order must be ≥ 0 (a block of 2^order pages), not {order}")
+        k = self.kernel
+        p = self.profile
+        value = p.gfp.value(gfp)
+        g = p.gfp.values
+        label = caller if caller is not None else k.caller_label(None)
+        if order > self.max_order:
+            key = "order"
+            if not value & g["__GFP_NOWARN"] and key not in self.warned_once:
+                self.warned_once.add(key)
+                k.warn_on_once_order(order, value)
+            self.last_failure = AllocFailure(order, value, f"order {order} > {self.max_order}")
+            return None
+        k.might_sleep_if_alloc(value, order)
+        mt = p.gfp_migratetype(value)
+        high_name = p.gfp_zone(value)
+        high_zone = self.zone_by_name[high_name]
+        zonelist = self._zonelists[high_zone.idx]
+        if not zonelist:
+            return self._fail(order, value, label, f"no populated zone at or below {high_name}")
+        if p.watermark_rules == "3.15":
+            highest_idx = zonelist[0].idx  # classzone_idx = preferred zone
+        else:
+            highest_idx = high_zone.idx
+
+        # -- fast path: get_page_from_freelist(ALLOC_WMARK_LOW)
+        flags = WMARK_LOW
+        if mt == self.MOVABLE:
+            flags |= ALLOC_CMA
+        if p.watermark_rules != "3.15":
+            flags |= value & g["__GFP_KSWAPD_RECLAIM"]
+            # alloc_flags_nofragment: preferred zone Normal with DMA32 populated
+            if zonelist[0].name == "Normal" and "DMA32" in self.zone_by_name and \
+                    self.zone_by_name["DMA32"].present:
+                flags |= ALLOC_NOFRAGMENT
+        got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
+        if got is None:
+            got = self._slowpath(zonelist, order, mt, value, highest_idx, label)
+            if got is None:
+                return None
+        zone, pfn, taken, why = got
+        page = Page(pfn, order, zone.name, owner, detail, value, mt, label)
+        self.allocated[pfn] = page
+        self.count("pgalloc_" + zone.name.lower(), 1 << order)
+        if owner in ("pages", "kmalloc_large") and value & g["__GFP_ZERO"]:
+            pass  # zeroing costs nothing we count; contents are not modelled
+        k.trace.page_alloc(page, taken, why)
+        return page
+
+    def _get_page_from_freelist(self, zonelist, order: int, mt: int, flags: int,
+                                highest_idx: int):
+        """mm/page_alloc.c: get_page_from_freelist (with 6.x's ALLOC_NOFRAGMENT retry)."""
+        while True:
+            mark_idx = flags & 3
+            for zone in zonelist:
+                if not flags & ALLOC_NO_WATERMARKS:
+                    mark = zone.watermark[mark_idx] + zone.watermark_boost
+                    if not self.zone_watermark_ok(zone, order, mark, highest_idx, flags):
+                        continue
+                got = self.rmqueue(zone, order, mt, flags)
+                if got is not None:
+                    pfn, taken, why = got
+                    if why is None:
+                        why = self._why_smallest(zone, pfn, order, taken, mt, mark_idx, flags)
+                    elif zone is not zonelist[0]:
+                        why = f"{zonelist[0].name} could not serve it; {zone.name}: {why}"
+                    return zone, pfn, taken, why
+            if flags & ALLOC_NOFRAGMENT:
+                flags &= ~ALLOC_NOFRAGMENT
+                continue
+            return None
+
+    def _why_smallest(self, zone: Zone, pfn: int, order: int, taken: int, mt: int,
+                      mark_idx: int, flags: int) -> str:
+        mt_name = self._mt_name[mt]
+        mark = ("min", "low", "high")[mark_idx]
+        if taken == order:
+            why = f"{zone.name}: took the first free order-{order} {mt_name} block"
+        else:
+            why = (f"{zone.name}: no free order-{order} {mt_name} block; split an order-{taken}"
+                   f" block at pfn {pfn:#x}")
+        if flags & ALLOC_NO_WATERMARKS:
+            return why + " (no watermark check: __GFP_MEMALLOC)"
+        return why + f" (free {zone.free_pages + (1 << order)} > {mark} watermark)"
+
+    def _slowpath(self, zonelist, order: int, mt: int, value: int, highest_idx: int,
+                  label: str):
+        """mm/page_alloc.c: __alloc_pages_slowpath (the parts the model has)."""
+        k = self.kernel
+        p = self.profile
+        g = p.gfp.values
+        wake = (not value & g["__GFP_NO_KSWAPD"]) if p.version == "3.15" else \
+            bool(value & g["__GFP_KSWAPD_RECLAIM"])
+        if wake:
+            k.wakeup_kswapd(zonelist[0], order)
+        flags = self.gfp_to_alloc_flags(value, order)
+        got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
+        if got is not None:
+            zone, pfn, taken, why = got
+            return zone, pfn, taken, why + self._reserve_note(flags)
+        may_block = value & g[p.may_block_flag]
+        if not may_block:
+            return self._fail(order, value, label,
+                              "below the min watermark and the request may not sleep")
+        # Direct reclaim / compaction: the reclaim model may free pages, then retry.
+        for _attempt in range(16):
+            progress = k.direct_reclaim(zonelist, order, value)
+            if not progress:
+                break
+            got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
+            if got is not None:
+                zone, pfn, taken, why = got
+                return zone, pfn, taken, why + " after direct reclaim"
+        oom = k.out_of_memory(zonelist, order, value)
+        if oom:
+            got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
+            if got is not None:
+                zone, pfn, taken, why = got
+                return zone, pfn, taken, why + " after the OOM killer freed memory"
+        return self._fail(order, value, label, "nothing left to reclaim")
+
+    def _reserve_note(self, flags: int) -> str:
+        notes = []
+        if flags & ALLOC_NO_WATERMARKS:
+            notes.append("ignored the watermarks (__GFP_MEMALLOC)")
+        elif self.profile.watermark_rules == "6.12":
+            if flags & ALLOC_MIN_RESERVE and flags & ALLOC_NON_BLOCK:
+                notes.append("dipped to 37.5% of min (__GFP_HIGH and may not block)")
+            elif flags & ALLOC_MIN_RESERVE:
+                notes.append("dipped to 50% of min (__GFP_HIGH)")
+        else:
+            if flags & ALLOC_HIGH and flags & ALLOC_HARDER:
+                notes.append("dipped to 37.5% of min (ALLOC_HIGH and ALLOC_HARDER)")
+            elif flags & ALLOC_HIGH:
+                notes.append("dipped to 50% of min (ALLOC_HIGH)")
+            elif flags & ALLOC_HARDER:
+                notes.append("dipped to 75% of min (ALLOC_HARDER)")
+        return "; slow path: " + (", ".join(notes) if notes else "checked the min watermark")
+
+    def _fail(self, order: int, value: int, label: str, reason: str):
+        self.last_failure = AllocFailure(order, value, reason)
+        self.count("allocfail")
+        k = self.kernel
+        if not value & self.profile.gfp.values["__GFP_NOWARN"]:
+            k.warn_alloc(order, value, reason)
+        k.trace.page_alloc_failed(order, value, reason)
+        return None
+
+    # ---------------------------------------------------------- freeing
+    def free_pages(self, page_or_pfn, order: int | None = None, *,
+                   caller: str | None = None) -> None:
+        """mm/page_alloc.c: __free_pages / free_pages → __free_one_page.
+
+        Freeing something that is not an allocated block of that order is a kernel
+        bug: a ``BUG: Bad page state`` report and :class:`KernelBug`, nothing changed.
+        """
+        if isinstance(page_or_pfn, Page):
+            pfn = page_or_pfn.pfn
+            if order is None:
+                order = page_or_pfn.order
+        elif isinstance(page_or_pfn, int) and not isinstance(page_or_pfn, bool):
+            pfn = page_or_pfn
+        else:
+            raise TypeError(f"free_pages takes a Page or a pfn, not {type(page_or_pfn).__name__}")
+        if order is None:
+            raise TypeError("free_pages(pfn, order): the order is required with a pfn")
+        if isinstance(order, bool) or not isinstance(order, int):
+            raise TypeError(f"order must be an int, not {type(order).__name__}")
+        if order < 0:
+            raise ValueError(f"order must be ≥ 0, not {order}")
+        page = self.allocated.get(pfn)
+        k = self.kernel
+        if page is None:
+            if pfn in self.free_blocks or self._inside_free_block(pfn):
+                reason = "nonzero mapcount"
+                msg = f"double free of pfn {pfn:#x}: the page is already free (PageBuddy)"
+            else:
+                reason = "page was never allocated by the page allocator (kmemlab check)"
+                msg = f"freeing pfn {pfn:#x}, which is not the head of an allocated block"
+            k.bad_page(pfn, reason, msg)
+        if page.order != order:
+            k.bad_page(pfn, f"freed with order {order}, allocated with order {page.order} "
+                            "(kmemlab check)",
+                       f"free_pages(pfn {pfn:#x}, order {order}) but the block has order "
+                       f"{page.order}")
+        del self.allocated[pfn]
+        zone = self.zone_by_name[page.zone]
+        mt = self.get_pageblock_migratetype(pfn)
+        self.count("pgfree", 1 << order)
+        why = self.free_one_page(zone, pfn, order, mt)
+        k.trace.page_free(pfn, order, why, page)
+
+    def _inside_free_block(self, pfn: int) -> bool:
+        for o in range(1, self.nr_orders):
+            head = pfn & ~((1 << o) - 1)
+            e = self.free_blocks.get(head)
+            if e is not None and e[0] >= o:
+                return True
+        return False
+
+    def free_one_page(self, zone: Zone, pfn: int, order: int, mt: int,
+                      to_tail: bool | None = None) -> str:
+        """mm/page_alloc.c: __free_one_page: merge with free buddies, then head or tail.
+
+        Buddy = pfn ^ (1 << order); merge while it is free with the same order (6.1+:
+        not across pageblocks of unmergeable types); tail insertion when the order
+        is below MAX_ORDER-2 and the next-higher buddy is free too (merge likely).
+        """
+        fb = self.free_blocks
+        max_merge = self.max_order
+        stop_rule = self.profile.merge_stops_at_unmergeable_pageblocks
+        start_order = order
+        merged = 0
+        while order < max_merge:
+            buddy = pfn ^ (1 << order)
+            entry = fb.get(buddy)
+            if entry is None or entry[0] != order:
+                break
+            bmt = entry[1]
+            if stop_rule and order >= self.pageblock_order:
+                buddy_block_mt = self.get_pageblock_migratetype(buddy)
+                if mt != buddy_block_mt and (mt >= self.PCPTYPES or
+                                             buddy_block_mt >= self.PCPTYPES):
+                    break
+            self._del_from_free_list(zone, buddy, order, bmt)
+            if self.profile.fallback_rules == "6.12" and order >= self.pageblock_order:
+                if self.get_pageblock_migratetype(buddy) != mt:
+                    self.change_pageblock_range(buddy, order, mt)
+            pfn &= buddy
+            order += 1
+            merged += 1
+        if to_tail is None:
+            to_tail = False
+            if order < self.max_order - 1:
+                higher = pfn & ~(1 << order)          # start of the order+1 block
+                higher_buddy = higher ^ (1 << (order + 1))
+                e = fb.get(higher_buddy)
+                to_tail = e is not None and e[0] == order + 1
+        self._add_to_free_list(zone, pfn, order, mt, tail=to_tail)
+        if merged:
+            return (f"merged {merged} time{'s' if merged > 1 else ''} with free buddies: "
+                    f"order {start_order} → order-{order} block at pfn {pfn:#x}"
+                    f"{' (tail: its buddy is free too)' if to_tail else ''}")
+        return (f"buddy pfn {(pfn ^ (1 << order)):#x} is not free: order-{order} block stays "
+                f"on the {'tail' if to_tail else 'head'} of the list")
+
+    # ---------------------------------------------------------- views
+    def buddy_of(self, pfn: int, order: int) -> int:
+        """__find_buddy_pfn: the pfn of the buddy of an order-``order`` block."""
+        return pfn ^ (1 << order)
+
+    def free_list_pfns(self, zone: str | Zone, order: int, migratetype: int | str) -> list[int]:
+        """The pfns on one free list, head first (what list_for_each walks)."""
+        z = self.zone_by_name[zone] if isinstance(zone, str) else zone
+        mt = self.profile.migratetype(migratetype) if isinstance(migratetype, str) \
+            else migratetype
+        return list(z.free_area[order].free_list[mt])
+
+    def check_consistency(self) -> None:
+        """Assert the invariants a property test relies on (raises AssertionError)."""
+        seen_pages = 0
+        for zone in self.zones:
+            total = 0
+            for area in zone.free_area:
+                n = sum(len(fl) for fl in area.free_list)
+                assert n == area.nr_free, (zone.name, area.order, n, area.nr_free)
+                for mt, fl in enumerate(area.free_list):
+                    for pfn in fl:
+                        assert self.free_blocks[pfn] == (area.order, mt)
+                        assert pfn % (1 << area.order) == 0, (pfn, area.order)
+                        assert zone.zone_start_pfn <= pfn < zone.zone_end_pfn
+                total += n << area.order
+            assert total == zone.free_pages, (zone.name, total, zone.free_pages)
+            seen_pages += total
+        spans = sorted([(p, 1 << o) for p, (o, _) in self.free_blocks.items()] +
+                       [(p, 1 << pg.order) for p, pg in self.allocated.items()])
+        for (a, n), (b, _) in zip(spans, spans[1:]):
+            assert a + n <= b, f"blocks overlap at pfn {a:#x} and {b:#x}"
+        for pfn, page in self.allocated.items():
+            assert pfn % (1 << page.order) == 0

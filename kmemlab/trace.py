@@ -1,0 +1,297 @@
+"""The simulator's event log, written as the kernel's ftrace ``kmem:*`` events.
+
+Every state change appends one event. ``k.trace.to_ftrace()`` prints them exactly
+as ``/sys/kernel/tracing/trace`` does for the profile's version
+(include/trace/events/kmem.h; kernel/trace/trace_output.c: trace_print_context),
+so the same parser (:mod:`kmemlab.traceparse`) reads the simulator's output and a
+real machine's.
+
+Time is simulated: each event advances the clock by a fixed step
+(:data:`EVENT_STEP_NS`), never by the wall clock.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+EVENT_STEP_NS = 1000  # each event advances the simulated clock by 1 µs
+
+# Call sites: the simulator's callers are Python functions. For the 3.15 format
+# (call_site=%lx) each label gets a stable fake text address; 6.x prints %pS.
+_TEXT_BASE = 0xFFFFFFFF81000000
+
+
+def call_site_address(label: str) -> int:
+    """A stable kernel-text-like address for a call-site label (3.15's ``%lx``)."""
+    return _TEXT_BASE + ((zlib.crc32(label.encode()) & 0xFFFFF) << 4)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One event: what a line of ``/sys/kernel/tracing/trace`` says, plus the why."""
+
+    index: int
+    timestamp_ns: int
+    cpu: int
+    pid: int
+    comm: str
+    irq_flags: str
+    name: str
+    fields: dict
+    why: str
+
+    @property
+    def timestamp(self) -> float:
+        return self.timestamp_ns / 1e9
+
+    def __getitem__(self, key: str):
+        return self.fields[key]
+
+
+class TraceLog:
+    """The event list of one simulated kernel (``k.trace``)."""
+
+    def __init__(self, kernel) -> None:
+        self.kernel = kernel
+        self.profile = kernel.profile
+        self.enabled = True
+        # (ts_ns, cpu, pid, comm, irqflags, name, fields, why)
+        self._events: list[tuple] = []
+        self.symbols: dict[int, str] = {}
+
+    # ------------------------------------------------------------ recording
+    def emit(self, name: str, why: str, **fields) -> None:
+        """Append an event ``name`` with raw field values and a human "why"."""
+        k = self.kernel
+        k.clock_ns += EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                             k.context_stack.irq_flags(), name, fields, why))
+
+    def page_alloc(self, page, taken_order: int, why: str) -> None:
+        """trace_mm_page_alloc_zone_locked + trace_mm_page_alloc (mm/page_alloc.c)."""
+        k = self.kernel
+        k.clock_ns += 2 * EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        flags = k.context_stack.irq_flags()
+        ts = k.clock_ns
+        if self.profile.version == "3.15":
+            pcp = int(page.order == 0)  # TP_printk: __entry->order == 0
+        else:  # __rmqueue_smallest: pcp_allowed_order(order) && mt < MIGRATE_PCPTYPES
+            pcp = int((page.order <= 3 or (self.profile.thp_supported and
+                                           page.order == self.profile.pageblock_order))
+                      and page.migratetype < 3)
+        ev = self._events
+        ev.append((ts - EVENT_STEP_NS, k.current_cpu, task.pid, task.comm, flags,
+                   "mm_page_alloc_zone_locked",
+                   {"pfn": page.pfn, "order": page.order, "migratetype": page.migratetype,
+                    "percpu_refill": pcp},
+                   why))
+        ev.append((ts, k.current_cpu, task.pid, task.comm, flags, "mm_page_alloc",
+                   {"pfn": page.pfn, "order": page.order, "migratetype": page.migratetype,
+                    "gfp_flags": page.gfp}, why))
+
+    def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
+        """trace_mm_page_alloc with a NULL page (pfn -1)."""
+        self.emit("mm_page_alloc", "allocation failed: " + why, pfn=-1, order=order,
+                  migratetype=self.profile.gfp_migratetype(gfp), gfp_flags=gfp)
+
+    def page_free(self, pfn: int, order: int, why: str, page=None) -> None:
+        """trace_mm_page_free (mm/page_alloc.c: free_pages_prepare)."""
+        k = self.kernel
+        k.clock_ns += EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                             k.context_stack.irq_flags(), "mm_page_free",
+                             {"pfn": pfn, "order": order}, why))
+
+    # ------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def _event(self, i: int) -> TraceEvent:
+        ts, cpu, pid, comm, flags, name, fields, why = self._events[i]
+        return TraceEvent(i, ts, cpu, pid, comm, flags, name, fields, why)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._event(j) for j in range(*i.indices(len(self._events)))]
+        if i < 0:
+            i += len(self._events)
+        if not 0 <= i < len(self._events):
+            raise IndexError("trace index out of range")
+        return self._event(i)
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        for i in range(len(self._events)):
+            yield self._event(i)
+
+    def events(self, name: str | None = None, since: int = 0) -> list[TraceEvent]:
+        """Events (optionally of one name) from index ``since`` on."""
+        return [self._event(i) for i in range(since, len(self._events))
+                if name is None or self._events[i][5] == name]
+
+    def mark(self) -> int:
+        """The current position; pass it to ``events(since=...)`` or ``to_ftrace``."""
+        return len(self._events)
+
+    def clear(self) -> None:
+        self._events.clear()
+
+    @property
+    def last(self) -> TraceEvent | None:
+        return self._event(len(self._events) - 1) if self._events else None
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self._events:
+            out[e[5]] = out.get(e[5], 0) + 1
+        return out
+
+    # ------------------------------------------------------------ text
+    def header(self) -> str:
+        """The header ``/sys/kernel/tracing/trace`` prints (kernel/trace/trace.c)."""
+        n = len(self._events)
+        cpus = self.kernel.nr_cpus
+        if self.profile.version == "3.15":
+            return (
+                "# tracer: nop\n#\n"
+                f"# entries-in-buffer/entries-written: {n}/{n}   #P:{cpus}\n#\n"
+                "#                              _-----=> irqs-off\n"
+                "#                             / _----=> need-resched\n"
+                "#                            | / _---=> hardirq/softirq\n"
+                "#                            || / _--=> preempt-depth\n"
+                "#                            ||| /     delay\n"
+                "#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION\n"
+                "#              | |       |   ||||       |         |\n")
+        return (
+            "# tracer: nop\n#\n"
+            f"# entries-in-buffer/entries-written: {n}/{n}   #P:{cpus}\n#\n"
+            "#                                _-----=> irqs-off/BH-disabled\n"
+            "#                               / _----=> need-resched\n"
+            "#                              | / _---=> hardirq/softirq\n"
+            "#                              || / _--=> preempt-depth\n"
+            "#                              ||| / _-=> migrate-disable\n"
+            "#                              |||| /     delay\n"
+            "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
+            "#              | |         |   |||||     |         |\n")
+
+    def format_event(self, e: TraceEvent | tuple) -> str:
+        """One line in the profile's trace format."""
+        if isinstance(e, TraceEvent):
+            ts, cpu, pid, comm, flags, name, fields = (e.timestamp_ns, e.cpu, e.pid, e.comm,
+                                                       e.irq_flags, e.name, e.fields)
+        else:
+            ts, cpu, pid, comm, flags, name, fields = e[:7]
+        body = format_fields(name, fields, self.profile)
+        sec, ns = divmod(ts, 1_000_000_000)
+        if self.profile.version == "3.15":
+            return f"{comm:>16}-{pid:<5} [{cpu:03d}] {flags[:4]} {sec:5d}.{ns // 1000:06d}: " \
+                   f"{name}: {body}"
+        return f"{comm:>16}-{pid:<7} [{cpu:03d}] {flags} {sec:5d}.{ns // 1000:06d}: " \
+               f"{name}: {body}"
+
+    def to_ftrace(self, since: int = 0, header: bool = True) -> str:
+        """The events from ``since`` on as the text of /sys/kernel/tracing/trace."""
+        lines = [self.format_event(e) for e in self._events[since:]]
+        text = "\n".join(lines) + ("\n" if lines else "")
+        return (self.header() if header else "") + text
+
+
+# --------------------------------------------------------------------------
+# Per-event print formats (include/trace/events/kmem.h), 3.15 and 6.x.
+# --------------------------------------------------------------------------
+
+def _ptr(value: int, profile) -> str:
+    if not value:
+        return "(null)"
+    width = 16 if profile.is_64bit else 8
+    return f"{value:0{width}x}"
+
+
+def _page_ptr(pfn: int, profile) -> str:
+    if pfn < 0:
+        return "(null)"
+    base = profile.vmemmap_start or 0xF5000000  # i386: mem_map in lowmem
+    return _ptr(base + pfn * profile.sizeof_struct_page, profile)
+
+
+def _pfn(pfn: int, profile) -> str:
+    if pfn < 0:
+        pfn = 0
+    return f"0x{pfn:x}" if profile.trace_pfn_hex else f"{pfn}"
+
+
+def _gfp(value, profile) -> str:
+    if not isinstance(value, int):
+        value = profile.gfp.value(value)
+    return profile.gfp.show(value)
+
+
+def _call_site(label, profile) -> str:
+    if isinstance(label, int):
+        return f"{label:x}"
+    if profile.trace_call_site_symbolic:
+        return label if "+" in label else f"{label}+0x0/0x0"
+    return f"{call_site_address(label):x}"
+
+
+def format_fields(name: str, f: dict, profile) -> str:
+    """The text after ``name:`` for one event, in the profile's version."""
+    v315 = profile.version == "3.15"
+    if name in ("kmalloc", "kmem_cache_alloc", "kmalloc_node", "kmem_cache_alloc_node"):
+        s = (f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)} "
+             f"bytes_req={f['bytes_req']} bytes_alloc={f['bytes_alloc']} "
+             f"gfp_flags={_gfp(f['gfp_flags'], profile)}")
+        if v315:
+            if name.endswith("_node"):
+                s += f" node={f.get('node', -1)}"
+            return s
+        acc = "true" if f.get("accounted") else "false"
+        return s + f" node={f.get('node', -1)} accounted={acc}"
+    if name == "kfree":
+        return f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)}"
+    if name == "kmem_cache_free":
+        s = f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)}"
+        return s if v315 else s + f" name={f['name']}"
+    if name == "mm_page_alloc":
+        return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
+                f"order={f['order']} migratetype={f['migratetype']} "
+                f"gfp_flags={_gfp(f['gfp_flags'], profile)}")
+    if name == "mm_page_free":
+        return f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} " \
+               f"order={f['order']}"
+    if name == "mm_page_free_batched":
+        s = f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} order=0"
+        return s + f" cold={f.get('cold', 0)}" if v315 else s
+    if name == "mm_page_alloc_zone_locked":
+        return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
+                f"order={f['order']} migratetype={f['migratetype']} "
+                f"percpu_refill={f.get('percpu_refill', 0)}")
+    if name == "mm_page_pcpu_drain":
+        return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
+                f"order={f['order']} migratetype={f['migratetype']}")
+    if name == "mm_page_alloc_extfrag":
+        return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
+                f"alloc_order={f['alloc_order']} fallback_order={f['fallback_order']} "
+                f"pageblock_order={profile.pageblock_order} "
+                f"alloc_migratetype={f['alloc_migratetype']} "
+                f"fallback_migratetype={f['fallback_migratetype']} "
+                f"fragmenting={f['fragmenting']} change_ownership={f['change_ownership']}")
+    # Events of other subsystems (vmalloc, memblock, ...): key=value in field order.
+    parts = []
+    for key, val in f.items():
+        if key == "gfp_flags":
+            val = _gfp(val, profile)
+        elif isinstance(val, int) and key in ("addr", "start", "end", "ptr", "base", "phys"):
+            val = f"0x{val:x}"
+        parts.append(f"{key}={val}")
+    return " ".join(parts)

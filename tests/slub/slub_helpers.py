@@ -1,0 +1,22 @@
+"""Helpers shared by the SLUB tests (imported as a plain module)."""
+
+from __future__ import annotations
+
+import kmemlab as km
+
+PROFILES = [("3.15", "x86_64"), ("3.15", "i386"), ("6.1", "x86_64"), ("6.12", "x86_64")]
+VERSIONS = ["3.15", "6.1", "6.12"]
+
+
+def boot(version: str = "6.12", arch: str = "x86_64", cpus: int = 2, cmdline: str = "",
+         ram: str = "512M") -> km.Kernel:
+    return km.Kernel(version=version, arch=arch, ram=ram, cpus=cpus, cmdline=cmdline)
+
+
+def snapshot(k: km.Kernel) -> tuple:
+    """Everything a failing call must leave untouched: SLUB state and the buddy lists."""
+    return (k.slub.state_fingerprint(), k.state_digest())
+
+
+def free_pages_total(k: km.Kernel) -> int:
+    return sum(z.free_pages for z in k.page_alloc.zones)
