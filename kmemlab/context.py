@@ -38,6 +38,7 @@ class ContextStack:
         self.frames: list[tuple[str, str]] = []  # (kind, label)
         self.preempt_count = 0
         self.irqs_off = 0
+        self._flags = "....."
 
     # ------------------------------------------------------------ queries
     def in_nmi(self) -> bool:
@@ -87,6 +88,9 @@ class ContextStack:
 
     def irq_flags(self) -> str:
         """The latency-format flag column of a trace line (trace_print_lat_fmt)."""
+        return self._flags
+
+    def _compute_flags(self) -> str:
         irqs = "d" if self.irqs_off else "."
         if self.in_nmi():
             hs = "Z" if self.in_hardirq() else "z"
@@ -124,6 +128,7 @@ class ContextStack:
         elif kind != "process":
             raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
         self.frames.append((kind, label))
+        self._flags = self._compute_flags()
 
     def pop(self) -> None:
         kind, _ = self.frames.pop()
@@ -142,6 +147,7 @@ class ContextStack:
             self.irqs_off -= 1
         elif kind == "irqs_off":
             self.irqs_off -= 1
+        self._flags = self._compute_flags()
 
     @contextmanager
     def entered(self, kind: str, label: str = ""):

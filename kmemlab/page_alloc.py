@@ -229,7 +229,7 @@ def setup_per_zone_lowmem_reserve(zones: list[Zone], ratios: tuple[int, ...],
                 reserve[j] = managed // ratio
             elif ratio == 0 or lower.managed == 0:
                 reserve[j] = 0
-            elif profile.version == "6.12" and zones[j].managed == 0:
+            elif profile.lowmem_reserve_skips_empty_zones and zones[j].managed == 0:
                 reserve[j] = 0
             else:
                 reserve[j] = managed // ratio
@@ -368,11 +368,23 @@ class PageAllocator:
         ``mt``. Returns the (pfn, order) halves freed, for the "why" text.
         """
         halves = []
+        areas = zone.free_area
+        fb = self.free_blocks
+        added = 0
         while high > low:
             high -= 1
             half = pfn + (1 << high)
-            self._add_to_free_list(zone, half, high, mt, tail=False)
+            area = areas[high]
+            fl = area.free_list[mt]
+            fl[half] = None
+            fl.move_to_end(half, last=False)  # list_add: head
+            area.nr_free += 1
+            fb[half] = (high, mt)
+            added += 1 << high
             halves.append((half, high))
+        zone.free_pages += added
+        if mt == self.CMA:
+            zone.free_cma += added
         return halves
 
     def rmqueue_smallest(self, zone: Zone, order: int, mt: int) -> tuple[int, int] | None:
@@ -382,11 +394,17 @@ class PageAllocator:
         """
         areas = zone.free_area
         for current in range(order, self.nr_orders):
-            fl = areas[current].free_list[mt]
+            area = areas[current]
+            fl = area.free_list[mt]
             if not fl:
                 continue
-            pfn = next(iter(fl))
-            self._del_from_free_list(zone, pfn, current, mt)
+            pfn = fl.popitem(last=False)[0]  # list head
+            area.nr_free -= 1
+            del self.free_blocks[pfn]
+            n = 1 << current
+            zone.free_pages -= n
+            if mt == self.CMA:
+                zone.free_cma -= n
             if current > order:
                 self.expand(zone, pfn, order, current, mt)
             return pfn, current
@@ -1010,26 +1028,38 @@ class PageAllocator:
         fb = self.free_blocks
         max_merge = self.max_order
         stop_rule = self.profile.merge_stops_at_unmergeable_pageblocks
+        pb_order = self.pageblock_order
+        areas = zone.free_area
         start_order = order
         merged = 0
+        removed = 0
+        removed_cma = 0
         while order < max_merge:
             buddy = pfn ^ (1 << order)
             entry = fb.get(buddy)
             if entry is None or entry[0] != order:
                 break
             bmt = entry[1]
-            if stop_rule and order >= self.pageblock_order:
+            if order >= pb_order:
                 buddy_block_mt = self.get_pageblock_migratetype(buddy)
-                if mt != buddy_block_mt and (mt >= self.PCPTYPES or
-                                             buddy_block_mt >= self.PCPTYPES):
+                if stop_rule and mt != buddy_block_mt and (mt >= self.PCPTYPES or
+                                                           buddy_block_mt >= self.PCPTYPES):
                     break
-            self._del_from_free_list(zone, buddy, order, bmt)
-            if self.profile.fallback_rules == "6.12" and order >= self.pageblock_order:
-                if self.get_pageblock_migratetype(buddy) != mt:
+                if self.profile.fallback_rules == "6.12" and buddy_block_mt != mt:
                     self.change_pageblock_range(buddy, order, mt)
+            # del_page_from_free_list(buddy)
+            area = areas[order]
+            del area.free_list[bmt][buddy]
+            area.nr_free -= 1
+            del fb[buddy]
+            removed += 1 << order
+            if bmt == self.CMA:
+                removed_cma += 1 << order
             pfn &= buddy
             order += 1
             merged += 1
+        zone.free_pages -= removed
+        zone.free_cma -= removed_cma
         if to_tail is None:
             to_tail = False
             if order < self.max_order - 1:

@@ -317,7 +317,7 @@ def meminfo(k) -> str:
     values["MemFree"] = free * kb
     values["MemAvailable"] = max(0, free - _totalreserve_pages(k)) * kb
     if p.is_64bit:
-        values["VmallocTotal"] = (p.vmalloc_end - p.vmalloc_start + 1) >> 10
+        values["VmallocTotal"] = (p.vmalloc_end - p.vmalloc_start) >> 10
     else:
         vstart = p.page_offset + (k.max_low_pfn << k.PAGE_SHIFT) + p.extra["vmalloc_offset"]
         values["VmallocTotal"] = (p.extra["vmalloc_end"] - vstart) >> 10
@@ -337,8 +337,8 @@ def meminfo(k) -> str:
         pass
     out = []
     for name, val in values.items():
-        if name.startswith("HugePages_"):
-            out.append(f"{name + ':':<15} {val:8d}")
+        if name.startswith("HugePages_"):  # hugetlb_report_meminfo: "HugePages_Total:   %5lu"
+            out.append(f"{name + ':':<16}   {val:5d}")
         else:
             out.append(f"{name + ':':<15} {val:8d} kB")
     return "\n".join(out) + "\n"

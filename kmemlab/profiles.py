@@ -46,6 +46,10 @@ class Profile:
     min_free_kbytes_max: int = 262144   # init_per_zone_wmark_min clamp
     watermark_scale_factor: int = 10    # 6.x only
     lowmem_reserve_ratio: tuple[int, ...] = (256, 256, 32, 0, 0)
+    # setup_per_zone_lowmem_reserve: 6.12.0 gave an empty upper zone no reserve
+    # (commit 96a5c186efff); the change was reverted and the revert went to the
+    # stable 6.12.y kernels distributions ship, so the default is False.
+    lowmem_reserve_skips_empty_zones: bool = False
     thp_enabled: str = "always"         # /sys/kernel/mm/transparent_hugepage/enabled
     thp_supported: bool = True
     thp_zones_up_to_normal: bool = True  # set_recommended_min_free_kbytes zone count rule

@@ -1108,8 +1108,7 @@ class Slub:
                               call_site=label, ptr=0 if ptr is None else ptr)
             return
         if rec is None:
-            if type(ptr) is not int:
-                ptr = self._ptr_arg(ptr)
+            ptr = self._ptr_arg(ptr)
             rec = self.large.get(ptr)
             if rec is None:
                 self._diagnose_bad_free("kfree", ptr, label)
@@ -1371,8 +1370,8 @@ class Slub:
         if fn == "kfree":
             self.k.trace.emit("kfree", f"kfree → {s.name}: {why}", call_site=label, ptr=ptr)
         else:
-            self.k.trace.emit("kmem_cache_free", f"kmem_cache_free({s.name}): {why}",
-                              call_site=label, ptr=ptr, name=s.name)
+            self._emit_named("kmem_cache_free", f"kmem_cache_free({s.name}): {why}",
+                             call_site=label, ptr=ptr, name=s.name)
 
     def __slab_free(self, s: KmemCache, slab: Slab, idx: int, cpu: int) -> str:
         """mm/slub.c: __slab_free (single node)."""
@@ -1545,9 +1544,30 @@ class Slub:
                               bytes_alloc=s.size, gfp_flags=value, node=-1,
                               accounted=accounted)
         else:
-            self.k.trace.emit("kmem_cache_alloc", why, call_site=label, ptr=addr,
-                              bytes_req=req, bytes_alloc=s.size, gfp_flags=value, node=-1,
-                              accounted=accounted, name=s.name)
+            self._emit_named("kmem_cache_alloc", why, call_site=label, ptr=addr,
+                             bytes_req=req, bytes_alloc=s.size, gfp_flags=value, node=-1,
+                             accounted=accounted, name=s.name)
+
+    def _emit_named(self, event: str, why: str, **fields) -> None:
+        """k.trace.emit for events with a field called ``name`` (the cache name).
+
+        ``TraceLog.emit(name, why, **fields)`` cannot take a keyword ``name`` unless its
+        first parameters are positional-only; until they are, record the event exactly
+        as emit does.
+        """
+        tr = self.k.trace
+        try:
+            tr.emit(event, why, **fields)
+            return
+        except TypeError:
+            pass
+        from .trace import EVENT_STEP_NS
+        k = self.k
+        k.clock_ns += EVENT_STEP_NS
+        if tr.enabled:
+            task = k.current_task
+            tr._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                               k.context_stack.irq_flags(), event, fields, why))
 
     def _kmalloc_why(self, size: int, s: KmemCache, ktype: str) -> str:
         waste = s.size - size

@@ -32,9 +32,9 @@ def register(subparsers: Any) -> None:
     sub = trace.add_subparsers(dest="trace_command", metavar="SUBCOMMAND")
     st = sub.add_parser(
         "stats", help="slab and page allocator statistics (like perf kmem stat)",
-        description="Statistics of a kmem trace, after tools/perf/builtin-kmem.c "
-                    "(perf kmem stat). Input: /sys/kernel/tracing/trace text or "
-                    "trace-cmd report output, optionally gzip-compressed; '-' reads stdin.",
+        description="Statistics of a kmem trace, after tools/perf/builtin-kmem.c\n"
+                    "(perf kmem stat). Input: the text of /sys/kernel/tracing/trace or of\n"
+                    "trace-cmd report, optionally gzip-compressed; '-' reads stdin.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     st.add_argument("file", metavar="FILE", help="trace text file (or - for stdin)")
     st.add_argument("-s", "--sort", metavar="KEYS",
@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
                          "pingpong (default frag,hit,bytes); page page,hit,bytes,order,"
                          "migtype,gfp (default bytes,hit)")
     st.add_argument("-l", "--lines", type=int, metavar="N", default=None,
-                    help="show only the first N rows of each table")
+                    help="show only the first N rows of each table (default: all)")
     st.add_argument("--json", action="store_true", help="print JSON instead of tables")
     st.add_argument("--caller", action="store_true", help="show per-callsite statistics")
     st.add_argument("--alloc", action="store_true",
@@ -89,8 +89,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         if args.json:
             data = stats.to_dict(
                 lines=args.lines,
-                slab_sort=args.sort if tp._keys_valid(args.sort, tp.SLAB_SORT_KEYS) else None,
-                page_sort=args.sort if tp._keys_valid(args.sort, tp.PAGE_SORT_KEYS) else None)
+                slab_sort=args.sort if tp.sort_keys_valid(args.sort, tp.SLAB_SORT_KEYS) else None,
+                page_sort=args.sort if tp.sort_keys_valid(args.sort, tp.PAGE_SORT_KEYS) else None)
             if not slab:
                 data.pop("slab")
             if not page:

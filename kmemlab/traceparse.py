@@ -38,16 +38,22 @@ from typing import IO, Any
 
 __all__ = [
     "KMEM_EVENTS",
+    "MIGRATETYPE_NAMES",
+    "PAGE_SORT_KEYS",
+    "SLAB_SORT_KEYS",
     "GfpFlags",
     "ParseReport",
     "Record",
     "TraceFormatError",
     "TraceStats",
     "format_record",
+    "fragmentation",
     "iter_records",
     "parse_gfp_string",
     "parse_line",
+    "parse_sort_keys",
     "read_records",
+    "sort_keys_valid",
     "trace_stats",
 ]
 
@@ -212,6 +218,13 @@ class Record:
         self._body = body
         self.lineno = lineno
 
+    def _f(self, name: str) -> str | None:
+        """The printed text of body field ``name`` (None if the event has no such field)."""
+        try:
+            return self._body[name]
+        except IndexError:
+            return None
+
     # -- header
     @property
     def line(self) -> str:
@@ -273,7 +286,7 @@ class Record:
     @property
     def call_site(self) -> str | None:
         """The call site as printed: ``func+0x15c/0x380`` (6.x %pS) or hex (3.x %lx)."""
-        return self._body.groupdict().get("call_site")
+        return self._f("call_site")
 
     @property
     def call_site_addr(self) -> int | None:
@@ -289,27 +302,27 @@ class Record:
     @property
     def call_site_symbol(self) -> str | None:
         """Symbol name printed by trace-cmd's kmem plugin (``(func+0x1c)``), if any."""
-        return self._body.groupdict().get("sym")
+        return self._f("sym")
 
     @property
     def ptr(self) -> int | None:
         """The object address (0 for NULL)."""
-        return _ptr(self._body.groupdict().get("ptr"))
+        return _ptr(self._f("ptr"))
 
     @property
     def bytes_req(self) -> int | None:
         """Bytes the caller asked for."""
-        return _int(self._body.groupdict().get("bytes_req"))
+        return _int(self._f("bytes_req"))
 
     @property
     def bytes_alloc(self) -> int | None:
         """Bytes actually handed out (the size class / object size)."""
-        return _int(self._body.groupdict().get("bytes_alloc"))
+        return _int(self._f("bytes_alloc"))
 
     @property
     def gfp_flags(self) -> str | None:
         """The GFP flags as printed."""
-        return self._body.groupdict().get("gfp_flags")
+        return self._f("gfp_flags")
 
     @property
     def gfp(self) -> GfpFlags | None:
@@ -320,42 +333,42 @@ class Record:
     @property
     def node(self) -> int | None:
         """NUMA node (``*_node`` events in 3.x, every slab alloc in 6.x; -1 = any)."""
-        return _int(self._body.groupdict().get("node"))
+        return _int(self._f("node"))
 
     @property
     def accounted(self) -> bool | None:
         """6.x: charged to a memory cgroup (__GFP_ACCOUNT or SLAB_ACCOUNT)."""
-        a = self._body.groupdict().get("accounted")
+        a = self._f("accounted")
         return None if a is None else a == "true"
 
     @property
     def name(self) -> str | None:
         """Cache name (``kmem_cache_free`` in 6.x)."""
-        n = self._body.groupdict().get("name")
+        n = self._f("name")
         return None if n is None else n.strip()
 
     # -- page fields
     @property
     def page(self) -> int | None:
         """The ``struct page *`` address (0 for NULL: a failed allocation)."""
-        return _ptr(self._body.groupdict().get("page"))
+        return _ptr(self._f("page"))
 
     @property
     def pfn(self) -> int | None:
         """Page frame number."""
-        return _pfn(self._body.groupdict().get("pfn"))
+        return _pfn(self._f("pfn"))
 
     @property
     def order(self) -> int | None:
         """Allocation order (``alloc_order`` for mm_page_alloc_extfrag)."""
-        d = self._body.groupdict()
-        return _int(d.get("order", d.get("alloc_order")))
+        o = self._f("order")
+        return _int(o if o is not None else self._f("alloc_order"))
 
     @property
     def migratetype(self) -> int | None:
         """Migrate type number (``alloc_migratetype`` for mm_page_alloc_extfrag)."""
-        d = self._body.groupdict()
-        return _int(d.get("migratetype", d.get("alloc_migratetype")))
+        m = self._f("migratetype")
+        return _int(m if m is not None else self._f("alloc_migratetype"))
 
     @property
     def layout(self) -> str | None:
@@ -439,7 +452,7 @@ class ParseReport:
             self.malformed.append((lineno, text))
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
+        """The report as JSON-ready data (lost events: kernel/trace/trace.c LOST EVENTS)."""
         return {
             "source": self.source,
             "lines_read": self.lines_read,
@@ -717,7 +730,11 @@ def iter_records(
 
 def read_records(source: str | os.PathLike[str] | IO[Any],
                  **kwargs: Any) -> tuple[list[Record], ParseReport]:
-    """Read a whole (small) trace into a list; see iter_records() for the options."""
+    """Read a whole (small) trace into a list; see iter_records() for the options.
+
+    Same line layout as iter_records() (kernel/trace/trace_output.c:
+    trace_print_context); not for multi-gigabyte files, which iter_records() streams.
+    """
     rep = ParseReport()
     records = list(iter_records(source, rep, **kwargs))
     return records, rep
@@ -1016,7 +1033,7 @@ class TraceStats:
     def _slab_alloc(self, rec: Record) -> None:
         # builtin-kmem.c: perf_evsel__process_alloc_event, insert_alloc_stat,
         # insert_caller_stat
-        d = rec._body.groupdict()
+        d = rec._body
         ev = rec.event
         self.slab_by_event[ev] = self.slab_by_event.get(ev, 0) + 1
         ptr = _ptr(d["ptr"]) or 0
@@ -1064,11 +1081,11 @@ class TraceStats:
 
     def _slab_free(self, rec: Record) -> None:
         # builtin-kmem.c: perf_evsel__process_free_event
-        d = rec._body.groupdict()
+        d = rec._body
         ev = rec.event
         self.slab_by_event[ev] = self.slab_by_event.get(ev, 0) + 1
         self.slab_free_calls += 1
-        name = d.get("name")
+        name = d["name"]
         if name is not None:
             name = name.strip()
             self.cache_frees[name] = self.cache_frees.get(name, 0) + 1
@@ -1097,7 +1114,7 @@ class TraceStats:
 
     def _page_alloc(self, rec: Record) -> None:
         # builtin-kmem.c: perf_evsel__process_page_alloc_event (use_pfn)
-        d = rec._body.groupdict()
+        d = rec._body
         order = int(d["order"])
         nbytes = self.page_size << order
         self.page_alloc_calls += 1
@@ -1129,7 +1146,7 @@ class TraceStats:
 
     def _page_free(self, rec: Record) -> None:
         # builtin-kmem.c: perf_evsel__process_page_free_event
-        d = rec._body.groupdict()
+        d = rec._body
         order = int(d["order"])
         nbytes = self.page_size << order
         self.page_free_calls += 1
@@ -1162,7 +1179,7 @@ class TraceStats:
         self.pcpu_drain_pages += 1 << (rec.order or 0)
 
     def _extfrag(self, rec: Record) -> None:
-        d = rec._body.groupdict()
+        d = rec._body
         self.extfrag += 1
         self.extfrag_fragmenting += d["fragmenting"] != "0"
         self.extfrag_change_ownership += d["change_ownership"] != "0"
@@ -1171,7 +1188,7 @@ class TraceStats:
 
     # -------------------------------------------------------------- results
     def migratetype_name(self, mt: int) -> str:
-        """Name of a migrate type number in the trace's kernel layout."""
+        """Name of migrate type ``mt`` (include/linux/mmzone.h: enum migratetype, 3.x or 6.x)."""
         names = MIGRATETYPE_NAMES[self.layout or "6.x"]
         return names[mt] if 0 <= mt < len(names) else str(mt)
 
@@ -1427,20 +1444,21 @@ class TraceStats:
         """
         out: list[str] = []
         if slab:
-            ssort = sort if _keys_valid(sort, SLAB_SORT_KEYS) else None
+            ssort = sort if sort_keys_valid(sort, SLAB_SORT_KEYS) else None
             if caller:
                 out += self._slab_table(self.sorted_sites(ssort), lines, True)
             if alloc and self.per_pointer:
                 out += self._slab_table(self.sorted_ptrs(ssort), lines, False)
             out += self._slab_summary()
         if page:
-            psort = sort if _keys_valid(sort, PAGE_SORT_KEYS) else None
+            psort = sort if sort_keys_valid(sort, PAGE_SORT_KEYS) else None
             out += self._page_tables(caller, alloc, psort, lines)
             out += self._page_summary()
         return "\n".join(out) + "\n"
 
 
-def _keys_valid(sort: str | None, allowed: tuple[str, ...]) -> bool:
+def sort_keys_valid(sort: str | None, allowed: tuple[str, ...]) -> bool:
+    """True if every ``--sort`` key is one of ``allowed`` (builtin-kmem.c: parse_sort_opt)."""
     if not sort:
         return False
     return all(k.strip() in allowed for k in sort.split(",") if k.strip())
