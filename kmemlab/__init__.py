@@ -8,13 +8,12 @@
 
 from __future__ import annotations
 
-from . import gfp
+from . import gfp, procfs
 from .errors import KernelBug, KernelPanic, OutOfMemory
 from .gfp import GFP, flag
 from .kernel import Kernel, get_order
 from .page_alloc import Page
 from .profiles import PROFILES, Profile, get_profile, known_profiles
-from . import procfs
 from .sizes import memparse
 
 # Every GFP symbol as a module attribute: km.GFP_KERNEL, km.__GFP_ZERO, ...

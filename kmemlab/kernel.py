@@ -33,12 +33,17 @@ from .page_alloc import (
     thp_recommended_min_free_kbytes,
 )
 from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_profile
+from .rules import RulesMixin
 from .sizes import memparse
 from .trace import TraceLog
+from .user import UserMixin
+from .vmalloc import AddressSpaceMixin
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 E820_RAM, E820_RESERVED = "usable", "reserved"
+# Comprehension frames have no useful name: report the function around them.
+_ANONYMOUS_FRAMES = frozenset({"<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>"})
 
 
 def get_order(size: int) -> int:
@@ -66,8 +71,12 @@ def parse_cmdline(cmdline: str) -> dict[str, str | None]:
     return params
 
 
-class Kernel:
+class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     """A simulated Linux kernel on one node (node 0).
+
+    The subsystems add their public methods through the mixins: address spaces,
+    vmalloc, memblock and CMA (:mod:`kmemlab.vmalloc`), allocation rules, reclaim and
+    debugging (:mod:`kmemlab.rules`), user processes (:mod:`kmemlab.user`).
 
     >>> k = Kernel(version="6.12", ram="1G", cpus=2)
     >>> page = k.alloc_pages("GFP_KERNEL", 3)
@@ -76,7 +85,8 @@ class Kernel:
 
     def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, cmdline: str = "", seed: int = 0,
-                 *, early_params: dict | None = None) -> None:
+                 *, pcp: bool = True, slab_freelist_random: bool | None = None,
+                 early_params: dict | None = None) -> None:
         self.profile: Profile = get_profile(version, arch)
         if isinstance(cpus, bool) or not isinstance(cpus, int):
             raise TypeError(f"cpus must be an int, not {type(cpus).__name__}")
@@ -92,6 +102,11 @@ class Kernel:
             raise ValueError(f"ram {ram!r} is more than this model supports ({limit >> 30}G)")
         self.ram = ram_bytes
         self.nr_cpus = cpus
+        # Per-CPU page lists (the kernel always has them); pcp=False shows the pure
+        # buddy algorithm, every free merging at once.
+        self.pcp_enabled = bool(pcp)
+        # CONFIG_SLAB_FREELIST_RANDOM; None = what the profile's distribution kernel has
+        self.slab_freelist_random = slab_freelist_random
         self.seed = seed
         self.rng = random.Random(seed)
         self.cmdline = cmdline
@@ -132,11 +147,17 @@ class Kernel:
         mb.current_limit = self.max_low_pfn << self.PAGE_SHIFT
         self._early_reservations()
         self._run_early_params()
+        hook = getattr(self, "_setup_arch_hook", None)  # e.g. cma= reserves here
+        if hook is not None:
+            hook()
         self.page_alloc = PageAllocator(self, p, max_pfn)
         self.zones: dict[str, Zone] = self.page_alloc.zone_by_name
         self._size_zones()
         self._reserve_memmap_and_percpu()
         self._hand_over()
+        hook = getattr(self, "_after_handover_hook", None)  # e.g. CMA areas activated
+        if hook is not None:
+            hook()
         self._init_watermarks()
         self.clock_ns = max(self.clock_ns, 1_000_000_000)
         self.current_task = Task(pid=1234, comm="insmod")
@@ -371,6 +392,7 @@ class Kernel:
     def _recompute_watermarks(self) -> None:
         setup_per_zone_wmarks(self.page_alloc.zones, self.min_free_kbytes, self.profile,
                               self.watermark_scale_factor)
+        self.page_alloc.setup_pagesets(self.nr_cpus)  # zone_pcp_update follows the marks
         if self.profile.version == "3.15":
             for z in self.page_alloc.zones:
                 self._setup_zone_migrate_reserve(z)
@@ -408,13 +430,18 @@ class Kernel:
         return sum(max(0, z.managed - z.high) for z in self.page_alloc.zones if z.idx <= idx)
 
     def _boot_subsystems(self) -> None:
-        """SLUB and the rest, when their modules exist (kmem_cache_init, vmalloc_init...)."""
-        self.slub = None
-        try:
-            from .slub import Slub
-        except ImportError:
-            return
-        self.slub = Slub(self)
+        """kmem_cache_init, then the subsystems built on it (vmalloc_init, ...)."""
+        from .slub import Slub
+        rnd = self.slab_freelist_random
+        self.slub = Slub(self, freelist_random=self.profile.slab_freelist_random
+                         if rnd is None else bool(rnd))
+        for hook in self._subsystem_init_hooks():
+            hook()
+
+    def _subsystem_init_hooks(self) -> list:
+        """Boot hooks of the mixins, in the order the kernel's initcalls run them."""
+        return [getattr(self, name) for name in ("_init_address_space", "_init_rules",
+                                                  "_init_user") if hasattr(self, name)]
 
     # ================================================================== logging
     def printk(self, text: str) -> None:
@@ -440,7 +467,8 @@ class Kernel:
         frame = inspect.currentframe()
         try:
             f = frame.f_back if frame else None
-            while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+            while f is not None and (f.f_code.co_filename.startswith(_PACKAGE_DIR) or
+                                     f.f_code.co_name in _ANONYMOUS_FRAMES):
                 f = f.f_back
             return f.f_code.co_name if f is not None else "<unknown>"
         finally:
@@ -649,6 +677,70 @@ class Kernel:
     def __free_pages(self, page: Page, order: int | None = None) -> None:
         self.free_pages(page, order)
 
+    # ================================================================== SLUB / kmalloc
+    def kmalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
+        """kmalloc(size, gfp) (include/linux/slab.h → mm/slub.c): a direct-map address,
+        ZERO_SIZE_PTR (0x10) for size 0, or None."""
+        return self.slub.kmalloc(size, _gfp.coerce(gfp), caller=self.caller_label(caller))
+
+    def kzalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
+        """kzalloc = kmalloc(size, gfp | __GFP_ZERO)."""
+        return self.slub.kzalloc(size, _gfp.coerce(gfp), caller=self.caller_label(caller))
+
+    def kcalloc(self, n, size, gfp, *, caller: str | None = None) -> int | None:
+        """kcalloc: kmalloc_array with overflow check (None when n * size overflows)."""
+        return self.slub.kcalloc(n, size, _gfp.coerce(gfp), caller=self.caller_label(caller))
+
+    def krealloc(self, ptr, new_size, gfp, *, caller: str | None = None) -> int | None:
+        """krealloc (mm/slab_common.c / mm/slub.c)."""
+        return self.slub.krealloc(ptr, new_size, _gfp.coerce(gfp),
+                                  caller=self.caller_label(caller))
+
+    def kfree(self, ptr, *, caller: str | None = None) -> None:
+        """kfree (mm/slub.c): None, 0 and ZERO_SIZE_PTR are ignored."""
+        self.slub.kfree(ptr, caller=self.caller_label(caller))
+
+    def ksize(self, ptr) -> int:
+        """ksize (mm/slab_common.c): the usable size of a kmalloc'd object."""
+        return self.slub.ksize(ptr)
+
+    def kmalloc_cache(self, size, gfp=None):
+        """The kmem_cache that kmalloc(size, gfp) would use (None above 8 KiB)."""
+        return self.slub.kmalloc_cache(size, None if gfp is None else _gfp.coerce(gfp))
+
+    def kmem_cache_create(self, name: str, size, align: int = 0, flags=0, ctor=None, *,
+                          caller: str | None = None):
+        """kmem_cache_create (mm/slab_common.c): a cache, possibly merged with another."""
+        return self.slub.kmem_cache_create(name, size, align, flags, ctor,
+                                           caller=self.caller_label(caller))
+
+    def kmem_cache_alloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
+        """kmem_cache_alloc (mm/slub.c)."""
+        return self.slub.kmem_cache_alloc(cache, _gfp.coerce(gfp),
+                                          caller=self.caller_label(caller))
+
+    def kmem_cache_zalloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
+        """kmem_cache_zalloc = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
+        return self.slub.kmem_cache_zalloc(cache, _gfp.coerce(gfp),
+                                           caller=self.caller_label(caller))
+
+    def kmem_cache_free(self, cache, ptr, *, caller: str | None = None) -> None:
+        """kmem_cache_free (mm/slub.c)."""
+        self.slub.kmem_cache_free(cache, ptr, caller=self.caller_label(caller))
+
+    def kmem_cache_destroy(self, cache, *, caller: str | None = None) -> None:
+        """kmem_cache_destroy (mm/slab_common.c)."""
+        self.slub.kmem_cache_destroy(cache, caller=self.caller_label(caller))
+
+    def kmem_cache_shrink(self, cache, *, caller: str | None = None) -> int:
+        """kmem_cache_shrink (mm/slab_common.c → __kmem_cache_shrink)."""
+        return self.slub.kmem_cache_shrink(cache, caller=self.caller_label(caller))
+
+    @property
+    def slab_caches(self):
+        """The caches by name, with /sys/kernel/slab/<cache>/ attribute names."""
+        return self.slub.slab_caches
+
     # ================================================================== addresses
     def pfn_to_virt(self, pfn: int) -> int:
         """The direct-map address of a lowmem page frame (__va(pfn << PAGE_SHIFT))."""
@@ -722,7 +814,24 @@ class Kernel:
         for pfn, page in pa.allocated.items():
             owner[pfn:pfn + (1 << page.order)] = OWNER_CODE.get(page.owner, OWNER_CODE["other"])
             order[pfn:pfn + (1 << page.order)] = page.order
+        pcp_code = OWNER_CODE["pcp"]
+        for pfn, (_cpu, _z, o, _i) in pa.pcp_pages.items():
+            owner[pfn:pfn + (1 << o)] = pcp_code
+            order[pfn:pfn + (1 << o)] = o
         return {"zone": zone, "owner": owner, "order": order}
+
+    def nr_free_pages(self, include_pcp: bool = False) -> int:
+        """Free pages in the buddy allocator (NR_FREE_PAGES), optionally plus the pages
+        parked on per-CPU lists (which /proc/buddyinfo does not show)."""
+        pa = self.page_alloc
+        n = sum(z.free_pages for z in pa.zones)
+        if include_pcp:
+            n += sum(1 << o for (_c, _z, o, _i) in pa.pcp_pages.values())
+        return n
+
+    def drain_all_pages(self) -> int:
+        """drain_all_pages(): give every per-CPU list back to the buddy allocator."""
+        return self.page_alloc.drain_all_pages()
 
     def proc(self, path: str) -> str:
         """The text of a /proc (or /sys, debugfs) file the simulator models."""

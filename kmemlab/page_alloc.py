@@ -6,9 +6,8 @@ Facts: shared/reference/linux-mm-facts.md sections 2 and 3.
 
 What is *not* modelled (yet), on purpose:
 
-* per-CPU page lists (pcp). Every order-0 allocation and free goes straight to the
-  buddy free lists, so a real kernel's buddyinfo lags behind by the pages parked
-  on pcp lists (a few hundred per CPU);
+* 6.12's periodic pcp ``high`` decay (decay_pcp_high from the vmstat worker) and
+  ZONE_RECLAIM_ACTIVE; per-CPU lists themselves *are* modelled (``pcp=True``).
 * 3.15's fair zone allocation policy (ALLOC_FAIR round-robin between zones);
 * the high-atomic reserve (MIGRATE_HIGHATOMIC pageblocks) and watermark boosting;
 * NUMA: one node, node 0.
@@ -19,7 +18,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .errors import KernelBug
 from .profiles import Profile
 
 # alloc_flags (mm/internal.h). WMARK index in the low two bits.
@@ -41,7 +39,8 @@ SWAP_CLUSTER_MAX = 32
 PAGE_ALLOC_COSTLY_ORDER = 3
 
 OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vmalloc",
-               "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other")
+               "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other", "pcp")
+PCP_BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
 
 
@@ -240,6 +239,31 @@ def setup_per_zone_lowmem_reserve(zones: list[Zone], ratios: tuple[int, ...],
 # The allocator
 # ==========================================================================
 
+class PerCpuPages:
+    """struct per_cpu_pages: one CPU's cache of free pages for one zone.
+
+    Lists are deques of pfns, head on the left: ``list_add`` is appendleft,
+    ``list_first_entry`` is ``[0]``, ``list_add_tail`` is append and
+    ``list_last_entry`` is ``[-1]``.
+    """
+
+    __slots__ = ("count", "high", "batch", "high_min", "high_max", "free_count",
+                 "alloc_factor", "free_factor", "prev_free_high_order", "lists")
+
+    def __init__(self, nr_lists: int) -> None:
+        from collections import deque
+        self.count = 0
+        self.high = 0
+        self.batch = 1
+        self.high_min = 0
+        self.high_max = 0
+        self.free_count = 0
+        self.alloc_factor = 0
+        self.free_factor = 0
+        self.prev_free_high_order = False
+        self.lists = [deque() for _ in range(nr_lists)]
+
+
 class AllocFailure:
     """Why an allocation failed (kept for the learner; None of it is an exception)."""
 
@@ -294,6 +318,15 @@ class PageAllocator:
         self._fallbacks = self._fallback_table()
         mt_names = profile.migratetype_names
         self._mt_name = mt_names
+        # per-CPU page lists: pcp[zone.idx][cpu]; pfn -> (cpu, zone idx, order, pindex)
+        self.pcp_enabled = bool(getattr(kernel, "pcp_enabled", True))
+        self.pcp: list[list[PerCpuPages]] = []
+        self.pcp_pages: dict[int, tuple[int, int, int, int]] = {}
+        self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)
+        v315 = profile.version == "3.15"
+        self.pcp_max_order = 0 if v315 else PAGE_ALLOC_COSTLY_ORDER
+        self.pcp_thp = (not v315) and profile.thp_supported
+        self.nr_pcp_lists = 3 if v315 else 3 * (PAGE_ALLOC_COSTLY_ORDER + 1) + int(self.pcp_thp)
 
     # ------------------------------------------------------------------ setup
     def _fallback_table(self) -> dict[int, tuple[int, ...]]:
@@ -645,6 +678,15 @@ class PageAllocator:
             change_ownership=int(change_ownership),
             fragmenting=int(fallback_order < self.pageblock_order))
 
+    def rmqueue_buddy(self, zone: Zone, order: int, mt: int, alloc_flags: int):
+        """rmqueue_buddy: __rmqueue under the zone lock (+ its trace event)."""
+        got = self.rmqueue(zone, order, mt, alloc_flags)
+        if got is not None:
+            pcp_refill = int(self.pcp_allowed_order(order) and mt < 3) \
+                if self.profile.version != "3.15" else int(order == 0)
+            self.kernel.trace.zone_locked(got[0], order, mt, pcp_refill)
+        return got
+
     def rmqueue(self, zone: Zone, order: int, mt: int, alloc_flags: int):
         """__rmqueue (+ 3.15's MIGRATE_RESERVE retry and 6.x's CMA rules).
 
@@ -673,6 +715,284 @@ class PageAllocator:
             if got is not None:
                 return got[0], got[1], "every other list was empty: used MIGRATE_RESERVE"
         return None
+
+    # ---------------------------------------------------------- per-CPU lists
+    def setup_pagesets(self, nr_cpus: int) -> None:
+        """setup_zone_pageset + zone_set_pageset_high_and_batch (after the watermarks)."""
+        if not self.pcp:
+            self.pcp = [[PerCpuPages(self.nr_pcp_lists) for _ in range(nr_cpus)]
+                        for _ in self.zones]
+        for z in self.zones:
+            batch, high_min, high_max = self.pageset_limits(z, nr_cpus)
+            for pcp in self.pcp[z.idx]:
+                pcp.batch, pcp.high_min, pcp.high_max = batch, high_min, high_max
+                if self.profile.version != "6.12":
+                    pcp.high = high_min
+                else:
+                    pcp.high = max(high_min, min(pcp.high, high_max))
+
+    def pageset_limits(self, zone: Zone, nr_cpus: int) -> tuple[int, int, int]:
+        """mm/page_alloc.c: zone_batchsize, zone_highsize → (batch, high_min, high_max).
+
+        3.15: pageset_set_batch: high = 6 × batch. 6.1: high from the low watermark
+        shared by the CPUs. 6.12: high_min from the low watermark, high_max from
+        managed/8 (MIN_PERCPU_PAGELIST_HIGH_FRACTION), with auto-tuning in between.
+        """
+        v = self.profile.version
+        cap = (512 * 1024 if v == "3.15" else 1 << 20) // self.profile.page_size
+        batch = min(zone.managed >> 10, cap) // 4
+        batch = max(batch, 1)
+        x = batch + batch // 2
+        batch = (1 << (x.bit_length() - 1)) - 1  # rounddown_pow_of_two(...) - 1
+        if v == "3.15":
+            return max(1, batch), 6 * batch, 6 * batch
+        batch = max(1, batch)
+        high_min = max(zone.low // nr_cpus, batch << 2)
+        if v == "6.1":
+            return batch, high_min, high_min
+        high_max = max((zone.managed // 8) // nr_cpus, batch << 2)
+        return batch, high_min, high_max
+
+    def pcp_allowed_order(self, order: int) -> bool:
+        """pcp_allowed_order: order 0 (3.15); ≤ PAGE_ALLOC_COSTLY_ORDER or THP (6.x)."""
+        if order <= self.pcp_max_order:
+            return True
+        return self.pcp_thp and order == self.pageblock_order
+
+    def _pindex(self, mt: int, order: int) -> int:
+        """order_to_pindex."""
+        if order > PAGE_ALLOC_COSTLY_ORDER:
+            return 3 * (PAGE_ALLOC_COSTLY_ORDER + 1)
+        return 3 * order + mt
+
+    def _pindex_order(self, pindex: int) -> int:
+        if pindex >= 3 * (PAGE_ALLOC_COSTLY_ORDER + 1):
+            return self.pageblock_order
+        return pindex // 3
+
+    def rmqueue_pcplist(self, zone: Zone, order: int, mt: int, alloc_flags: int):
+        """rmqueue_pcplist / __rmqueue_pcplist (buffered_rmqueue's order-0 part in 3.15)."""
+        cpu = self.kernel.current_cpu
+        pcp = self.pcp[zone.idx][cpu]
+        pindex = self._pindex(mt, order)
+        lst = pcp.lists[pindex]
+        refilled = 0
+        if not lst:
+            batch = self._nr_pcp_alloc(pcp, zone, order)
+            refilled = self._rmqueue_bulk(zone, order, batch, lst, mt, alloc_flags, pcp, cpu,
+                                          pindex)
+            if not lst:
+                return None
+        pfn = lst.popleft()
+        del self.pcp_pages[pfn]
+        pcp.count -= 1 << order
+        if refilled:
+            why = (f"{zone.name}: per-CPU list of CPU {cpu} was empty; refilled it with "
+                   f"{refilled} order-{order} block{'s' if refilled > 1 else ''} from the buddy "
+                   "allocator (rmqueue_bulk) and took the first")
+        else:
+            why = (f"{zone.name}: took the first page on CPU {cpu}'s per-CPU list "
+                   f"({pcp.count} left there); no buddy split needed")
+        return pfn, order, why
+
+    def _nr_pcp_alloc(self, pcp: PerCpuPages, zone: Zone, order: int) -> int:
+        """How many blocks rmqueue_bulk takes: pcp->batch (3.15), scaled per order (6.1),
+        nr_pcp_alloc with alloc_factor auto-tuning (6.12)."""
+        v = self.profile.version
+        if v == "3.15":
+            return pcp.batch
+        if v == "6.1":
+            batch = pcp.batch
+            return max(batch >> order, 2) if batch > 1 else batch
+        base = pcp.batch
+        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
+        if high < base:
+            return 1
+        batch = base if order else base << pcp.alloc_factor
+        if pcp.high_min != pcp.high_max and zone.idx not in self.below_high:
+            high = pcp.high = min(high + batch, pcp.high_max)
+        if not order:
+            max_nr_alloc = max(high - pcp.count - base, base)
+            if batch <= max_nr_alloc and pcp.alloc_factor < PCP_BATCH_SCALE_MAX:
+                pcp.alloc_factor += 1
+            batch = min(batch, max_nr_alloc)
+        if batch > 1:
+            batch = max(batch >> order, 2)
+        return batch
+
+    def _rmqueue_bulk(self, zone: Zone, order: int, count: int, lst, mt: int,
+                      alloc_flags: int, pcp: PerCpuPages, cpu: int, pindex: int) -> int:
+        """rmqueue_bulk: take ``count`` blocks with __rmqueue, append them to the list."""
+        got = 0
+        trace = self.kernel.trace
+        for _ in range(count):
+            r = self.rmqueue(zone, order, mt, alloc_flags)
+            if r is None:
+                break
+            pfn = r[0]
+            lst.append(pfn)
+            self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
+            trace.zone_locked(pfn, order, mt, 1)
+            got += 1
+        pcp.count += got << order
+        return got
+
+    def free_to_pcp(self, zone: Zone, pfn: int, order: int) -> str:
+        """free_unref_page (6.x) / free_hot_cold_page (3.15): park the page on a pcp list."""
+        mt = self.get_pageblock_migratetype(pfn)
+        if mt >= self.PCPTYPES:
+            if self._mt_name[mt] == "Isolate":
+                return self.free_one_page(zone, pfn, order, mt)
+            mt = self.MOVABLE  # HIGHATOMIC, CMA (and 3.15's RESERVE) go on the movable list
+        cpu = self.kernel.current_cpu
+        pcp = self.pcp[zone.idx][cpu]
+        pindex = self._pindex(mt, order)
+        pcp.lists[pindex].appendleft(pfn)
+        self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
+        pcp.count += 1 << order
+        v = self.profile.version
+        why = (f"freed to CPU {cpu}'s per-CPU list ({self._mt_name[mt]}, count {pcp.count}); "
+               "the buddy allocator does not see it until the list is drained")
+        if v == "3.15":
+            if pcp.count >= pcp.high:
+                n = self.free_pcppages_bulk(zone, pcp.batch, pcp, 0, cpu)
+                why += f"; count reached high={pcp.high}: drained {n} pages to the buddy lists"
+            return why
+        if v == "6.1":
+            free_high = bool(pcp.free_factor and order and order <= PAGE_ALLOC_COSTLY_ORDER)
+            high = 0 if (not pcp.high or free_high) else pcp.high
+            if pcp.count >= high:
+                if free_high:
+                    n_free = pcp.count
+                elif high < pcp.batch:
+                    n_free = 1
+                else:
+                    lo, hi = pcp.batch, high - pcp.batch
+                    b = pcp.batch << pcp.free_factor
+                    if b < hi and pcp.free_factor < PCP_BATCH_SCALE_MAX:
+                        pcp.free_factor += 1
+                    n_free = max(lo, min(b, hi))
+                n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
+                why += f"; count reached high={high}: drained {n} pages to the buddy lists"
+            return why
+        # 6.12: free_unref_page_commit
+        pcp.alloc_factor >>= 1
+        batch = pcp.batch
+        free_high = False
+        if order and order <= PAGE_ALLOC_COSTLY_ORDER:
+            free_high = (pcp.free_count >= batch and pcp.prev_free_high_order)
+            pcp.prev_free_high_order = True
+        elif pcp.prev_free_high_order:
+            pcp.prev_free_high_order = False
+        if pcp.free_count < (batch << PCP_BATCH_SCALE_MAX):
+            pcp.free_count += 1 << order
+        high = self._nr_pcp_high(pcp, zone, batch, free_high)
+        if pcp.count >= high:
+            if free_high:
+                n_free = min(pcp.count, batch << PCP_BATCH_SCALE_MAX)
+            elif high < batch:
+                n_free = 1
+            else:
+                n_free = max(batch, min(pcp.free_count, high - batch))
+            n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
+            why += f"; count reached high={high}: drained {n} pages to the buddy lists"
+            if zone.idx in self.below_high and self.zone_watermark_ok(
+                    zone, 0, zone.high, len(self.zones) - 1, 0):
+                self.below_high.discard(zone.idx)
+        return why
+
+    def _nr_pcp_high(self, pcp: PerCpuPages, zone: Zone, batch: int, free_high: bool) -> int:
+        """6.12 nr_pcp_high (no ZONE_RECLAIM_ACTIVE in the model)."""
+        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
+        if not high:
+            return 0
+        if free_high:
+            pcp.high = max(high - (batch << PCP_BATCH_SCALE_MAX), pcp.high_min)
+            return 0
+        if pcp.high_min == pcp.high_max:
+            return high
+        if zone.idx in self.below_high:
+            free_count = max(pcp.free_count, batch)
+            pcp.high = max(high - free_count, pcp.high_min)
+            high = max(pcp.count, pcp.high_min)
+        elif pcp.count >= high:
+            need_high = pcp.free_count + batch
+            if pcp.high < need_high:
+                pcp.high = max(pcp.high_min, min(need_high, pcp.high_max))
+        return high
+
+    def free_pcppages_bulk(self, zone: Zone, count: int, pcp: PerCpuPages, pindex: int,
+                           cpu: int) -> int:
+        """free_pcppages_bulk: give ``count`` pages back, round-robin over the lists,
+        from each list's tail (the coldest pages)."""
+        trace = self.kernel.trace
+        v315 = self.profile.version == "3.15"
+        count = min(pcp.count, count)
+        freed = 0
+        nlists = len(pcp.lists)
+        if v315:
+            migratetype = 0
+            batch_free = 0
+            to_free = count
+            while to_free:
+                while True:
+                    batch_free += 1
+                    migratetype = (migratetype + 1) % 3
+                    if pcp.lists[migratetype]:
+                        break
+                if batch_free == 3:
+                    batch_free = to_free
+                lst = pcp.lists[migratetype]
+                while True:
+                    pfn = lst.pop()
+                    del self.pcp_pages[pfn]
+                    mt = self.get_pageblock_migratetype(pfn)
+                    self.free_one_page(zone, pfn, 0, mt)
+                    trace.pcpu_drain(pfn, 0, mt)
+                    pcp.count -= 1
+                    freed += 1
+                    to_free -= 1
+                    batch_free -= 1
+                    if not (to_free and batch_free and lst):
+                        break
+            return freed
+        pindex -= 1
+        while count > 0:
+            while True:
+                pindex += 1
+                if pindex > nlists - 1:
+                    pindex = 0
+                if pcp.lists[pindex]:
+                    break
+            lst = pcp.lists[pindex]
+            order = self._pindex_order(pindex)
+            n = 1 << order
+            while True:
+                pfn = lst.pop()
+                del self.pcp_pages[pfn]
+                mt = self.get_pageblock_migratetype(pfn)
+                count -= n
+                pcp.count -= n
+                self.free_one_page(zone, pfn, order, mt)
+                trace.pcpu_drain(pfn, order, mt)
+                freed += n
+                if not (count > 0 and lst):
+                    break
+        return freed
+
+    def drain_all_pages(self) -> int:
+        """drain_all_pages(NULL): empty every CPU's lists in every zone; pages freed."""
+        total = 0
+        for z in self.zones:
+            for cpu, pcp in enumerate(self.pcp[z.idx] if self.pcp else []):
+                if pcp.count:
+                    total += self.free_pcppages_bulk(z, pcp.count, pcp, 0, cpu)
+        return total
+
+    def pcp_counts(self) -> dict[str, list[int]]:
+        """{zone: [pages on each CPU's lists]} for populated zones."""
+        return {z.name: [p.count for p in self.pcp[z.idx]] for z in self.zones
+                if z.present and self.pcp}
 
     # ---------------------------------------------------------- watermarks
     def gfp_to_alloc_flags(self, value: int, order: int) -> int:
@@ -871,12 +1191,22 @@ class PageAllocator:
         """mm/page_alloc.c: get_page_from_freelist (with 6.x's ALLOC_NOFRAGMENT retry)."""
         while True:
             mark_idx = flags & 3
+            track_high = self.profile.version == "6.12"
             for zone in zonelist:
                 if not flags & ALLOC_NO_WATERMARKS:
+                    if track_high and zone.idx not in self.below_high:
+                        # get_page_from_freelist: detect ZONE_BELOW_HIGH for pcp tuning
+                        if not self.zone_watermark_ok(zone, order, zone.high, highest_idx,
+                                                      flags):
+                            self.below_high.add(zone.idx)
                     mark = zone.watermark[mark_idx] + zone.watermark_boost
                     if not self.zone_watermark_ok(zone, order, mark, highest_idx, flags):
                         continue
-                got = self.rmqueue(zone, order, mt, flags)
+                got = None
+                if self.pcp_enabled and self.pcp_allowed_order(order):
+                    got = self.rmqueue_pcplist(zone, order, mt, flags)
+                if got is None:
+                    got = self.rmqueue_buddy(zone, order, mt, flags)
                 if got is not None:
                     pfn, taken, why = got
                     if why is None:
@@ -921,7 +1251,13 @@ class PageAllocator:
         if not may_block:
             return self._fail(order, value, label,
                               "below the min watermark and the request may not sleep")
-        # Direct reclaim / compaction: the reclaim model may free pages, then retry.
+        # Direct reclaim / compaction: the reclaim model may free pages, then retry;
+        # __alloc_pages_direct_reclaim drains the per-CPU lists once when that fails.
+        if self.pcp_enabled and self.drain_all_pages():
+            got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
+            if got is not None:
+                zone, pfn, taken, why = got
+                return zone, pfn, taken, why + " after draining the per-CPU lists"
         for _attempt in range(16):
             progress = k.direct_reclaim(zonelist, order, value)
             if not progress:
@@ -990,7 +1326,8 @@ class PageAllocator:
         page = self.allocated.get(pfn)
         k = self.kernel
         if page is None:
-            if pfn in self.free_blocks or self._inside_free_block(pfn):
+            if pfn in self.free_blocks or pfn in self.pcp_pages or \
+                    self._inside_free_block(pfn):
                 reason = "nonzero mapcount"
                 msg = f"double free of pfn {pfn:#x}: the page is already free (PageBuddy)"
             else:
@@ -1004,10 +1341,14 @@ class PageAllocator:
                        f"{page.order}")
         del self.allocated[pfn]
         zone = self.zone_by_name[page.zone]
-        mt = self.get_pageblock_migratetype(pfn)
         self.count("pgfree", 1 << order)
-        why = self.free_one_page(zone, pfn, order, mt)
-        k.trace.page_free(pfn, order, why, page)
+        if self.pcp_enabled and self.pcp_allowed_order(order):
+            k.trace.page_free(pfn, order, "", page)
+            why = self.free_to_pcp(zone, pfn, order)
+        else:
+            k.trace.page_free(pfn, order, "", page)
+            why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
+        k.trace.set_last_why(why)
 
     def _inside_free_block(self, pfn: int) -> bool:
         for o in range(1, self.nr_orders):

@@ -73,7 +73,15 @@ def buddyinfo(k) -> str:
 
 @renderer("pagetypeinfo")
 def pagetypeinfo(k) -> str:
-    """mm/vmstat.c: pagetypeinfo_show (+ showfree_print, showblockcount_print)."""
+    """mm/vmstat.c: pagetypeinfo_show → pagetypeinfo_showfree, pagetypeinfo_showblockcount.
+
+    3.15 counts every entry of a free list (``"%6lu "``); 6.x stops at 100000 and
+    prints ``">%6lu "`` (``"%s%6lu "`` with the overflow flag). The 6.x
+    ``pagetypeinfo_showmixedcount`` ("Number of mixed blocks") section needs
+    CONFIG_PAGE_OWNER *and* ``page_owner=on`` on the command line; page_owner is off
+    by default, and the model keeps no page_owner records, so it is never printed.
+    Only populated zones are listed (walk_zones_in_node with assert_populated).
+    """
     p = k.profile
     pa = k.page_alloc
     lines = [f"Page block order: {p.pageblock_order}",
@@ -81,7 +89,7 @@ def pagetypeinfo(k) -> str:
     head = f"{'Free pages count per migrate type at order':<43} " + \
         "".join(f"{o:6d} " for o in range(p.nr_page_orders))
     lines.append(head)
-    cap = p.version != "3.15"  # 6.x stops counting a list at 100000 entries
+    cap = not _is_315(k)  # 6.x: "if (++freecount >= 100000) { overflow = true; break; }"
     for z in pa.zones:
         if not z.present:
             continue
@@ -131,40 +139,40 @@ def _present_sections(k) -> set[int]:
     return out
 
 
-# ======================================================================== zoneinfo
+def _is_315(k) -> bool:
+    return k.profile.version == "3.15"
 
+
+# ======================================================================== zoneinfo
+#
+# Item names are the kernel's vmstat_text[] (mm/vmstat.c), filtered by the options
+# a Debian amd64 kernel is built with: CONFIG_NUMA=y, ZSMALLOC (y or m: zram needs
+# it), SWAP=y, NUMA_BALANCING=y, IOMMU_SUPPORT=y, no SHADOW_CALL_STACK (arm64 only),
+# and on 6.12 UNACCEPTED_MEMORY=y (selected by AMD_MEM_ENCRYPT / INTEL_TDX_GUEST).
+
+# 6.12.117: enum zone_stat_item (include/linux/mmzone.h)
 _ZONE_STATS_6_12 = (
     "nr_free_pages", "nr_zone_inactive_anon", "nr_zone_active_anon", "nr_zone_inactive_file",
     "nr_zone_active_file", "nr_zone_unevictable", "nr_zone_write_pending", "nr_mlock",
-    "nr_bounce", "nr_zspages", "nr_free_cma")
-_ZONE_STATS_6_1 = _ZONE_STATS_6_12
+    "nr_bounce", "nr_zspages", "nr_free_cma", "nr_unaccepted")
+# 6.1.192: the same without NR_UNACCEPTED (added in 6.5)
+_ZONE_STATS_6_1 = _ZONE_STATS_6_12[:-1]
+# enum numa_stat_item, printed after the zone items when CONFIG_NUMA (6.x)
 _NUMA_STATS = ("numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local",
                "numa_other")
-_ZONE_STATS_3_15 = (
+# 3.15: the first NR_VM_ZONE_STAT_ITEMS entries of vmstat_text[] (mm/vmstat.c at
+# 449dd6984d0e, 3.15-rc1); numa_* only with CONFIG_NUMA (x86_64, not non-PAE i386).
+_ZONE_STATS_3_15_HEAD = (
     "nr_free_pages", "nr_alloc_batch", "nr_inactive_anon", "nr_active_anon",
     "nr_inactive_file", "nr_active_file", "nr_unevictable", "nr_mlock", "nr_anon_pages",
     "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_slab_reclaimable",
     "nr_slab_unreclaimable", "nr_page_table_pages", "nr_kernel_stack", "nr_unstable",
     "nr_bounce", "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_writeback_temp",
-    "nr_isolated_anon", "nr_isolated_file", "nr_shmem", "nr_dirtied", "nr_written",
-    "nr_pages_scanned", "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",
-    "numa_local", "numa_other", "workingset_refault", "workingset_activate",
-    "workingset_nodereclaim", "nr_anon_transparent_hugepages", "nr_free_cma")
-_NODE_STATS_6_12 = (
-    "nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file",
-    "nr_unevictable", "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon",
-    "nr_isolated_file", "workingset_nodes", "workingset_refault_anon",
-    "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
-    "workingset_restore_anon", "workingset_restore_file", "workingset_nodereclaim",
-    "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback",
-    "nr_writeback_temp", "nr_shmem", "nr_shmem_hugepages", "nr_shmem_pmdmapped",
-    "nr_file_hugepages", "nr_file_pmdmapped", "nr_anon_transparent_hugepages",
-    "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written",
-    "nr_throttled_written", "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired",
-    "nr_foll_pin_released", "nr_kernel_stack", "nr_page_table_pages",
-    "nr_sec_page_table_pages", "nr_iommu_pages", "nr_swapcached", "pgpromote_success",
-    "pgpromote_candidate", "pgdemote_kswapd", "pgdemote_direct", "pgdemote_khugepaged",
-    "nr_hugetlb")
+    "nr_isolated_anon", "nr_isolated_file", "nr_shmem", "nr_dirtied", "nr_written")
+_ZONE_STATS_3_15_TAIL = (
+    "workingset_refault", "workingset_activate", "workingset_nodereclaim",
+    "nr_anon_transparent_hugepages", "nr_free_cma")
+# 6.1.192: enum node_stat_item
 _NODE_STATS_6_1 = (
     "nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file",
     "nr_unevictable", "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon",
@@ -178,69 +186,95 @@ _NODE_STATS_6_1 = (
     "nr_throttled_written", "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired",
     "nr_foll_pin_released", "nr_kernel_stack", "nr_page_table_pages",
     "nr_sec_page_table_pages", "nr_swapcached", "pgpromote_success", "pgpromote_candidate")
+# 6.12.117: adds nr_iommu_pages (IOMMU_SUPPORT) and the three pgdemote_* node items.
+# (nr_hugetlb, pgdemote_proactive and later names are post-6.12.)
+_NODE_STATS_6_12 = (
+    _NODE_STATS_6_1[:40] + ("nr_iommu_pages",) + _NODE_STATS_6_1[40:] +
+    ("pgdemote_kswapd", "pgdemote_direct", "pgdemote_khugepaged"))
+# vmstat_item_print_in_thp(): node items printed in THP units (÷ HPAGE_PMD_NR)
+_NODE_STATS_IN_THP = ("nr_anon_transparent_hugepages", "nr_file_hugepages",
+                      "nr_shmem_hugepages", "nr_shmem_pmdmapped", "nr_file_pmdmapped")
+_HPAGE_PMD_NR = 512
+
+
+def zone_stat_names(k) -> tuple[str, ...]:
+    """The per-zone counter names /proc/zoneinfo prints for the profile, in order."""
+    if _is_315(k):
+        numa = _NUMA_STATS if k.profile.is_64bit else ()
+        return _ZONE_STATS_3_15_HEAD + numa + _ZONE_STATS_3_15_TAIL
+    zone = _ZONE_STATS_6_12 if k.profile.version == "6.12" else _ZONE_STATS_6_1
+    return zone + _NUMA_STATS
+
+
+def node_stat_names(k) -> tuple[str, ...]:
+    """The ``per-node stats`` names of /proc/zoneinfo (none in 3.15)."""
+    if _is_315(k):
+        return ()
+    return _NODE_STATS_6_12 if k.profile.version == "6.12" else _NODE_STATS_6_1
 
 
 def zone_stat(k, zone, name: str) -> int:
-    """The value of a per-zone vmstat item the model knows (0 for the others)."""
+    """The value of a per-zone vmstat item the model knows.
+
+    ``k.zone_stat_hook(zone, name)`` supplies the items of subsystems the core does
+    not model (LRU lists, numa events...); it returns None (or 0) for the others.
+    """
     if name == "nr_free_pages":
         return zone.free_pages
     if name == "nr_free_cma":
         return zone.free_cma
     getter = getattr(k, "zone_stat_hook", None)
-    return getter(zone, name) if getter else 0
+    val = getter(zone, name) if getter else None
+    if val is None and name == "nr_alloc_batch":
+        # 3.15 __setup_per_zone_wmarks: NR_ALLOC_BATCH = high - low (the fair-zone
+        # allocation batch, refilled by reset_alloc_batches).
+        return zone.watermark[2] - zone.watermark[1]  # WMARK_HIGH - WMARK_LOW
+    return val or 0
 
 
 def node_stat(k, name: str) -> int:
+    """node_page_state_pages(pgdat, item) from ``k.node_stat_hook(name)`` (in pages)."""
     getter = getattr(k, "node_stat_hook", None)
-    return getter(name) if getter else 0
+    return (getter(name) if getter else 0) or 0
 
 
 @renderer("zoneinfo")
 def zoneinfo(k) -> str:
-    """mm/vmstat.c: zoneinfo_show_print, for every zone the version lists."""
+    """mm/vmstat.c: zoneinfo_show → zoneinfo_show_print, per the profile's version.
+
+    6.12 (Debian 6.12.117) and 6.1 (Debian 6.1.192) walk every zone, populated or
+    not (walk_zones_in_node(m, pgdat, false, false, ...)); the ``per-node stats``
+    block precedes the first populated zone; ``promo`` exists in 6.12 only;
+    ``protection`` follows ``cma``; an unpopulated zone stops after ``protection``.
+    3.15 walks populated zones only, has ``scanned`` and no boost/cma/promo, prints
+    the zone counters with a 4-space indent *before* ``protection`` and ends with
+    ``all_unreclaimable``/``start_pfn``/``inactive_ratio``. pcp ``count`` is 0 (the
+    model keeps no pages on pcp lists); ``high``/``batch`` are :func:`pcp_high_batch`.
+    """
+    if _is_315(k):
+        return _zoneinfo_315(k)
     p = k.profile
     zones = k.page_alloc.zones
-    out = []
     first_populated = next((z for z in zones if z.present), None)
-    v315 = p.version == "3.15"
+    high, batch = 0, 0
+    out = []
     for z in zones:
-        if v315 and not z.present:
-            continue  # 3.15 walk_zones_in_node skips unpopulated zones
         s = f"Node 0, zone {z.name:>8}"
-        if not v315 and z is first_populated:
+        if z is first_populated:
             s += "\n  per-node stats"
-            names = _NODE_STATS_6_12 if p.version == "6.12" else _NODE_STATS_6_1
-            for name in names:
-                s += f"\n      {name:<12} {node_stat(k, name)}"
-        if v315:
-            s += (f"\n  pages free     {z.free_pages}"
-                  f"\n        min      {z.min}"
-                  f"\n        low      {z.low}"
-                  f"\n        high     {z.high}"
-                  f"\n        scanned  0"
-                  f"\n        spanned  {z.spanned}"
-                  f"\n        present  {z.present}"
-                  f"\n        managed  {z.managed}")
-            for name in _ZONE_STATS_3_15:
-                s += f"\n    {name:<12} {zone_stat(k, z, name)}"
-            s += "\n        protection: (" + ", ".join(str(x) for x in z.lowmem_reserve) + ")"
-            s += "\n  pagesets"
-            for cpu in range(k.nr_cpus):
-                high, batch = _pcp_high_batch(k, z)
-                s += (f"\n    cpu: {cpu}\n              count: 0\n              high:  {high}"
-                      f"\n              batch: {batch}\n  vm stats threshold: "
-                      f"{_stat_threshold(k, z)}")
-            s += (f"\n  all_unreclaimable: 0\n  start_pfn:         {z.zone_start_pfn}"
-                  f"\n  inactive_ratio:    {_inactive_ratio(z)}")
-            out.append(s + "\n")
-            continue
+            for name in node_stat_names(k):
+                val = node_stat(k, name)
+                if name in _NODE_STATS_IN_THP:
+                    val //= _HPAGE_PMD_NR
+                s += f"\n      {name:<12} {val}"
         s += (f"\n  pages free     {z.free_pages}"
               f"\n        boost    {z.watermark_boost}"
               f"\n        min      {z.min}"
               f"\n        low      {z.low}"
-              f"\n        high     {z.high}"
-              f"\n        promo    {z.promo}"
-              f"\n        spanned  {z.spanned}"
+              f"\n        high     {z.high}")
+        if p.version == "6.12":
+            s += f"\n        promo    {z.promo}"
+        s += (f"\n        spanned  {z.spanned}"
               f"\n        present  {z.present}"
               f"\n        managed  {z.managed}"
               f"\n        cma      {z.cma_pages}")
@@ -248,49 +282,131 @@ def zoneinfo(k) -> str:
         if not z.present:
             out.append(s + "\n")
             continue
-        for name in _ZONE_STATS_6_12:
-            s += f"\n      {name:<12} {zone_stat(k, z, name)}"
-        for name in _NUMA_STATS:
+        for name in zone_stat_names(k):
             s += f"\n      {name:<12} {zone_stat(k, z, name)}"
         s += "\n  pagesets"
+        high, batch = pcp_high_batch(k, z)
+        threshold = stat_threshold(k, z)
         for cpu in range(k.nr_cpus):
-            high, batch = _pcp_high_batch(k, z)
-            s += (f"\n    cpu: {cpu}\n              count:    0\n              high:     {high}"
-                  f"\n              batch:    {batch}")
-            if p.version == "6.12":
-                s += f"\n              high_min: {high}\n              high_max: {high}"
-            s += f"\n  vm stats threshold: {_stat_threshold(k, z)}"
-        s += f"\n  node_unreclaimable:  0\n  start_pfn:           {z.zone_start_pfn}"
+            s += (f"\n    cpu: {cpu}"
+                  f"\n              count: 0"
+                  f"\n              high:  {high}"
+                  f"\n              batch: {batch}"
+                  f"\n  vm stats threshold: {threshold}")
+        # node_unreclaimable: pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES; the model's
+        # kswapd never gives up, so 0.
+        s += (f"\n  node_unreclaimable:  0"
+              f"\n  start_pfn:           {z.zone_start_pfn}")
         out.append(s + "\n")
     return "".join(out)
 
 
-def _pcp_high_batch(k, zone) -> tuple[int, int]:
-    """mm/page_alloc.c: zone_batchsize, and the pcp ``high`` limit.
+def _zoneinfo_315(k) -> str:
+    """3.15 mm/vmstat.c: zoneinfo_show_print (populated zones only)."""
+    out = []
+    for z in k.page_alloc.zones:
+        if not z.present:
+            continue  # 3.15 walk_zones_in_node skips unpopulated zones
+        s = f"Node 0, zone {z.name:>8}"
+        # zone->pages_scanned: nothing has been scanned since the last reclaim pass
+        s += (f"\n  pages free     {z.free_pages}"
+              f"\n        min      {z.min}"
+              f"\n        low      {z.low}"
+              f"\n        high     {z.high}"
+              f"\n        scanned  0"
+              f"\n        spanned  {z.spanned}"
+              f"\n        present  {z.present}"
+              f"\n        managed  {z.managed}")
+        for name in zone_stat_names(k):
+            s += f"\n    {name:<12} {zone_stat(k, z, name)}"
+        s += "\n        protection: (" + ", ".join(str(x) for x in z.lowmem_reserve) + ")"
+        s += "\n  pagesets"
+        high, batch = pcp_high_batch(k, z)
+        threshold = stat_threshold(k, z)
+        for cpu in range(k.nr_cpus):
+            s += (f"\n    cpu: {cpu}"
+                  f"\n              count: 0"
+                  f"\n              high:  {high}"
+                  f"\n              batch: {batch}"
+                  f"\n  vm stats threshold: {threshold}")
+        s += (f"\n  all_unreclaimable: {0 if _zone_reclaimable_315(k, z) else 1}"
+              f"\n  start_pfn:         {z.zone_start_pfn}"
+              f"\n  inactive_ratio:    {_inactive_ratio(z)}")
+        out.append(s + "\n")
+    return "".join(out)
 
-    The model keeps no pages on pcp lists (``count`` is always 0); ``batch`` follows
-    zone_batchsize exactly, ``high`` is 6 × batch in 3.15 (pageset_set_batch) and an
-    approximation of 6.x's zone_highsize (low watermark shared by the CPUs).
+
+def _zone_reclaimable_315(k, zone) -> bool:
+    """3.15 mm/vmscan.c: zone_reclaimable — pages_scanned < zone_reclaimable_pages * 6.
+
+    zone_reclaimable_pages is the file LRU (+ the anon LRU when swap exists; the
+    model has no swap). pages_scanned is 0, so a zone with no file pages on its LRU
+    is "all unreclaimable" — which is what 3.15 would print for such a zone.
     """
-    cap = (512 * 1024 if k.profile.version == "3.15" else 1 << 20) // k.PAGE_SIZE
-    batch = min(zone.managed >> 10, cap) // 4
-    batch = max(batch, 1)
+    nr = zone_stat(k, zone, "nr_active_file") + zone_stat(k, zone, "nr_inactive_file")
+    return 0 < nr * 6
+
+
+def zone_batchsize(k, zone) -> int:
+    """mm/page_alloc.c: zone_batchsize — ~0.1% of the zone, capped, as 2^n - 1.
+
+    The cap is 512 KiB in 3.15 (``batch * PAGE_SIZE > 512 * 1024``) and 1 MiB in 6.x
+    (``min(managed >> 10, SZ_1M / PAGE_SIZE)``). The result can be 0 (small zones).
+    """
+    cap = (512 * 1024 if _is_315(k) else 1 << 20) // k.PAGE_SIZE
+    batch = min(zone.managed >> 10, cap)
+    batch //= 4  # "We effectively *= 4 below"
+    if batch < 1:
+        batch = 1
     x = batch + batch // 2
-    batch = max(1, (1 << (x.bit_length() - 1)) - 1)
-    if k.profile.version == "3.15":
-        return 6 * batch, batch
-    high = max(4 * batch, zone.low // k.nr_cpus)
+    return (1 << (x.bit_length() - 1)) - 1  # rounddown_pow_of_two(x) - 1
+
+
+def pcp_high_batch(k, zone) -> tuple[int, int]:
+    """The ``high`` and ``batch`` /proc/zoneinfo prints for every CPU's pageset.
+
+    3.15 — setup_zone_pageset → pageset_set_high_and_batch → pageset_set_batch:
+    ``pageset_update(pcp, 6 * batch, max(1UL, 1 * batch))`` with batch =
+    zone_batchsize, so a zone whose batch is 0 (DMA) shows high 0, batch 1.
+
+    6.1 — zone_set_pageset_high_and_batch: batch = max(1, zone_batchsize) and
+    high = zone_highsize(zone, batch, cpu_online=0): the low watermark split over
+    the node's CPUs, at least batch * 4. The last call at boot is from
+    setup_per_zone_wmarks (postcore init_per_zone_wmark_min, and again when THP
+    raises min_free_kbytes), when all CPUs are online: nr_split_cpus = nr_cpus.
+
+    6.12 — the same function sets pcp->high_min to that zone_highsize(...) (and
+    high_max with MIN_PERCPU_PAGELIST_HIGH_FRACTION); zoneinfo prints the current
+    pcp->high, which the free/alloc paths clamp into [high_min, high_max] and
+    decay_pcp_high lowers back to high_min when idle. We print high_min, the value
+    of an idle pageset that has been used once (a never-used pcp still shows 0).
+    """
+    raw = zone_batchsize(k, zone)
+    if _is_315(k):
+        return 6 * raw, max(1, raw)
+    batch = max(1, raw)
+    high = max(zone.low // max(1, k.nr_cpus), batch << 2)
     return high, batch
 
 
-def _stat_threshold(k, zone) -> int:
-    """mm/vmstat.c: calculate_normal_threshold."""
+def stat_threshold(k, zone) -> int:
+    """mm/vmstat.c: calculate_normal_threshold (same in 3.15, 6.1 and 6.12).
+
+    ``mem = managed >> (27 - PAGE_SHIFT)``; ``2 * fls(num_online_cpus()) *
+    (1 + fls(mem))``, at most 125.
+    """
     mem = zone.managed >> (27 - k.PAGE_SHIFT)
-    threshold = 2 * (k.nr_cpus).bit_length() * (1 + (mem.bit_length() if mem else 0))
+    threshold = 2 * k.nr_cpus.bit_length() * (1 + mem.bit_length())
     return min(125, threshold)
 
 
+# kept for callers of the old private names
+_pcp_high_batch = pcp_high_batch
+_stat_threshold = stat_threshold
+
+
 def _inactive_ratio(zone) -> int:
+    """3.15 mm/page_alloc.c: calculate_zone_inactive_ratio (int_sqrt(10 * GB) or 1)."""
     gb = (zone.managed << 12) >> 30
     if gb:
         from .page_alloc import int_sqrt
@@ -302,59 +418,151 @@ def _inactive_ratio(zone) -> int:
 
 @renderer("meminfo")
 def meminfo(k) -> str:
-    """fs/proc/meminfo.c: meminfo_proc_show — the fields the model can know.
+    """fs/proc/meminfo.c: meminfo_proc_show (+ hugetlb_report_meminfo, arch_report_meminfo).
 
-    Fields whose subsystems the simulator does not model print 0; see the
-    ``meminfo_hook`` for subsystems that add their numbers.
+    Field list per version and Debian's x86_64 config (see ``meminfo_fields``).
+    Every line is ``show_val_kb``: a 16-byte label, the value in kB right-aligned to
+    8 (``seq_put_decimal_ull_width(..., 8)``; wider values are not cut), `` kB``;
+    except ``HardwareCorrupted: %5lu kB`` and ``HugePages_*:   %5lu`` (no unit).
+
+    Subsystems the core does not model print 0 unless ``k.meminfo_hook(values)``
+    fills them (``values`` maps field name → the printed number, in kB; HugePages_*
+    in pages). After the hook, fields it left untouched and that the kernel derives
+    from others are recomputed: Active, Inactive, Slab, KReclaimable (6.x, at least
+    SReclaimable), and MemAvailable (si_mem_available in 6.x; the inline 3.14–4.5
+    estimate in 3.15), so page cache and reclaimable slab a hook reports count.
     """
     p = k.profile
     pa = k.page_alloc
     kb = k.PAGE_SIZE >> 10
     free = sum(z.free_pages for z in pa.zones)
-    values = dict.fromkeys(_MEMINFO_FIELDS_6 if p.version != "3.15" else _MEMINFO_FIELDS_315,
-                           0)
+    values = dict.fromkeys(meminfo_fields(k), 0)
     values["MemTotal"] = k.totalram_pages * kb
     values["MemFree"] = free * kb
-    values["MemAvailable"] = max(0, free - _totalreserve_pages(k)) * kb
     if p.is_64bit:
         values["VmallocTotal"] = (p.vmalloc_end - p.vmalloc_start) >> 10
     else:
         vstart = p.page_offset + (k.max_low_pfn << k.PAGE_SHIFT) + p.extra["vmalloc_offset"]
         values["VmallocTotal"] = (p.extra["vmalloc_end"] - vstart) >> 10
-    values["Hugepagesize"] = 2048 if p.is_64bit else 4096
+    if _is_315(k):
+        # get_vmalloc_info: an empty vmap_area_list gives largest_chunk = VMALLOC_TOTAL
+        values["VmallocChunk"] = values["VmallocTotal"]
+    values["Hugepagesize"] = 2048 if p.is_64bit else 4096  # HPAGE_SIZE: 2M, or 4M non-PAE
     if "HighTotal" in values:
         high = [z for z in pa.zones if z.is_highmem]
         values["HighTotal"] = sum(z.managed for z in high) * kb
         values["HighFree"] = sum(z.free_pages for z in high) * kb
-        values["LowTotal"] = values["MemTotal"] - values["HighTotal"]
-        values["LowFree"] = values["MemFree"] - values["HighFree"]
+    # vm_commit_limit: (totalram - hugetlb) * overcommit_ratio(50) / 100 + swap(0)
     values["CommitLimit"] = k.totalram_pages * 50 // 100 * kb
-    values["Percpu"] = k.profile.percpu_unit_kib * k.nr_cpus
+    if "Percpu" in values:
+        values["Percpu"] = k.profile.percpu_unit_kib * k.nr_cpus
+    if "CmaFree" in values:
+        values["CmaTotal"] = sum(z.cma_pages for z in pa.zones) * kb
+        values["CmaFree"] = sum(z.free_cma for z in pa.zones) * kb
+    before = dict(values)
     hook = getattr(k, "meminfo_hook", None)
     if hook:
         hook(values)
-    if not p.is_64bit or "HighTotal" not in values:
-        pass
+
+    def derive(name, val):
+        if name in values and values[name] == before[name]:
+            values[name] = val
+
+    derive("Active", values["Active(anon)"] + values["Active(file)"])
+    derive("Inactive", values["Inactive(anon)"] + values["Inactive(file)"])
+    derive("Slab", values["SReclaimable"] + values["SUnreclaim"])
+    if "KReclaimable" in values and values["KReclaimable"] < values["SReclaimable"]:
+        values["KReclaimable"] = values["SReclaimable"]
+    if "LowTotal" in values:
+        derive("LowTotal", values["MemTotal"] - values["HighTotal"])
+        derive("LowFree", values["MemFree"] - values["HighFree"])
+    derive("MemAvailable", mem_available(k, values) * kb)
     out = []
     for name, val in values.items():
         if name.startswith("HugePages_"):  # hugetlb_report_meminfo: "HugePages_Total:   %5lu"
             out.append(f"{name + ':':<16}   {val:5d}")
+        elif name == "HardwareCorrupted":
+            out.append(f"HardwareCorrupted: {val:5d} kB")
         else:
             out.append(f"{name + ':':<15} {val:8d} kB")
     return "\n".join(out) + "\n"
 
 
-def _totalreserve_pages(k) -> int:
-    """calculate_totalreserve_pages: Σ max lowmem_reserve + high watermark."""
+def mem_available(k, values: dict | None = None) -> int:
+    """MemAvailable in pages.
+
+    6.x — si_mem_available (mm/show_mem.c in 6.12, mm/page_alloc.c in 6.1):
+    ``free - totalreserve_pages + (file LRU - min(file/2, Σlow)) + (reclaimable -
+    min(reclaimable/2, Σlow))``, reclaimable = SReclaimable + kernel misc
+    reclaimable (= KReclaimable), Σlow = Σ low_wmark_pages over all zones.
+    3.15 — fs/proc/meminfo.c inline: ``free - Σ watermark[WMARK_LOW]`` instead of
+    totalreserve_pages, then the same page-cache and SReclaimable terms.
+    Both clamp at 0. ``values`` are meminfo's kB numbers (file LRU and slab come
+    from the meminfo_hook; 0 when nothing provides them).
+    """
+    kb = k.PAGE_SIZE >> 10
+    values = values or {}
+    zones = k.page_alloc.zones
+    free = sum(z.free_pages for z in zones)
+    wmark_low = sum(z.low for z in zones)
+    pagecache = (values.get("Active(file)", 0) + values.get("Inactive(file)", 0)) // kb
+    if _is_315(k):
+        available = free - wmark_low
+        reclaimable = values.get("SReclaimable", 0) // kb
+    else:
+        available = free - totalreserve_pages(k)
+        reclaimable = max(values.get("KReclaimable", 0), values.get("SReclaimable", 0)) // kb
+    available += pagecache - min(pagecache // 2, wmark_low)
+    available += reclaimable - min(reclaimable // 2, wmark_low)
+    return max(0, available)
+
+
+def totalreserve_pages(k) -> int:
+    """mm/page_alloc.c: calculate_totalreserve_pages.
+
+    For each zone: the largest lowmem_reserve[j] for j >= the zone's index, plus
+    high_wmark_pages, capped at the zone's managed pages; summed.
+    """
     total = 0
-    for z in k.page_alloc.zones:
-        m = max(z.lowmem_reserve) if z.lowmem_reserve else 0
-        m += z.high
+    for i, z in enumerate(k.page_alloc.zones):
+        res = z.lowmem_reserve[i:] if z.lowmem_reserve else []
+        m = max([0, *res]) + z.high
         total += min(m, z.managed)
     return total
 
 
-_MEMINFO_FIELDS_6 = (
+_totalreserve_pages = totalreserve_pages
+
+
+def meminfo_fields(k) -> tuple[str, ...]:
+    """The /proc/meminfo field names, in order, for the profile."""
+    p = k.profile
+    if _is_315(k):
+        fields = _MEMINFO_HEAD_315
+        if p.highmem_zones:
+            fields += ("HighTotal", "HighFree", "LowTotal", "LowFree")
+        fields += _MEMINFO_MID_315
+        if p.thp_supported:  # CONFIG_TRANSPARENT_HUGEPAGE needs X86_64 or X86_PAE
+            fields += ("AnonHugePages",)
+        fields += _HUGETLB_FIELDS
+        # arch_report_meminfo: DirectMap2M on X86_64/PAE, DirectMap4M on non-PAE i386;
+        # DirectMap1G when direct_gbpages (a CPU with pdpe1gb, CONFIG_DIRECT_GBPAGES=y)
+        fields += ("DirectMap4k", "DirectMap2M", "DirectMap1G") if p.is_64bit else \
+            ("DirectMap4k", "DirectMap4M")
+        return fields
+    fields = _MEMINFO_6
+    if p.version == "6.12":
+        fields += ("Unaccepted",)
+    return fields + _HUGETLB_FIELDS + ("Hugetlb", "DirectMap4k", "DirectMap2M", "DirectMap1G")
+
+
+_HUGETLB_FIELDS = ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",
+                   "Hugepagesize")
+# 6.1.192 and 6.12.117 meminfo_proc_show with Debian amd64's options: ZSWAP, no
+# SHADOW_CALL_STACK, no EarlyMemtestBad (memtest= not given), MEMORY_FAILURE,
+# TRANSPARENT_HUGEPAGE, CMA (as the profile's migrate types assume); 6.12 adds
+# Unaccepted (UNACCEPTED_MEMORY) after CmaFree.
+_MEMINFO_6 = (
     "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
     "Inactive", "Active(anon)", "Inactive(anon)", "Active(file)", "Inactive(file)",
     "Unevictable", "Mlocked", "SwapTotal", "SwapFree", "Zswap", "Zswapped", "Dirty",
@@ -362,18 +570,17 @@ _MEMINFO_FIELDS_6 = (
     "SUnreclaim", "KernelStack", "PageTables", "SecPageTables", "NFS_Unstable", "Bounce",
     "WritebackTmp", "CommitLimit", "Committed_AS", "VmallocTotal", "VmallocUsed",
     "VmallocChunk", "Percpu", "HardwareCorrupted", "AnonHugePages", "ShmemHugePages",
-    "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "HugePages_Total", "HugePages_Free",
-    "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize", "Hugetlb", "DirectMap4k",
-    "DirectMap2M", "DirectMap1G")
-_MEMINFO_FIELDS_315 = (
+    "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "CmaTotal", "CmaFree")
+# 3.15 (the 3.14–4.0 single seq_printf), split around the CONFIG_HIGHMEM block
+_MEMINFO_HEAD_315 = (
     "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
     "Inactive", "Active(anon)", "Inactive(anon)", "Active(file)", "Inactive(file)",
-    "Unevictable", "Mlocked", "HighTotal", "HighFree", "LowTotal", "LowFree", "SwapTotal",
-    "SwapFree", "Dirty", "Writeback", "AnonPages", "Mapped", "Shmem", "Slab",
+    "Unevictable", "Mlocked")
+_MEMINFO_MID_315 = (
+    "SwapTotal", "SwapFree", "Dirty", "Writeback", "AnonPages", "Mapped", "Shmem", "Slab",
     "SReclaimable", "SUnreclaim", "KernelStack", "PageTables", "NFS_Unstable", "Bounce",
     "WritebackTmp", "CommitLimit", "Committed_AS", "VmallocTotal", "VmallocUsed",
-    "VmallocChunk", "HardwareCorrupted", "AnonHugePages", "HugePages_Total", "HugePages_Free",
-    "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize", "DirectMap4k", "DirectMap2M")
+    "VmallocChunk", "HardwareCorrupted")
 
 
 # ======================================================================== iomem
@@ -400,6 +607,14 @@ def iomem(k) -> str:
                 if start <= base and base + size <= end:
                     lines.append(f"  {base:08x}-{base + size - 1:08x} : {part}")
     return "\n".join(lines) + "\n"
+
+
+# ======================================================================== slabinfo
+
+@renderer("slabinfo")
+def slabinfo(k) -> str:
+    """mm/slab_common.c: slab_show / cache_show (slabinfo - version: 2.1)."""
+    return k.slub.slabinfo_text()
 
 
 # ======================================================================== sysctl
@@ -466,25 +681,33 @@ def _cmod(a: int, b: int) -> int:
     return a - b * _cdiv(a, b)
 
 
-def _index_line(zone, fn, nr_orders: int) -> str:
+def _index_line(zone, fn, nr_orders: int, fmt: str) -> str:
     parts = []
     for o in range(nr_orders):
         idx = fn(zone, o)
-        parts.append(f"{_cdiv(idx, 1000)}.{_cmod(idx, 1000):03d} ")
+        parts.append(fmt % (_cdiv(idx, 1000), _cmod(idx, 1000)) + " ")
     return f"Node 0, zone {zone.name:>8} " + "".join(parts)
 
 
 @renderer("debug/extfrag/unusable_index", "extfrag/unusable_index")
 def unusable_index(k) -> str:
-    """mm/vmstat.c: unusable_show_print (debugfs extfrag/unusable_index)."""
-    return "".join(_index_line(z, unusable_free_index, k.profile.nr_page_orders) + "\n"
-                   for z in k.page_alloc.zones if z.present)
+    """mm/vmstat.c: unusable_show_print (debugfs extfrag/unusable_index).
+
+    ``"%d.%03d "`` per order in 3.15, 6.1 and 6.12; populated zones only.
+    """
+    return "".join(_index_line(z, unusable_free_index, k.profile.nr_page_orders, "%d.%03d")
+                   + "\n" for z in k.page_alloc.zones if z.present)
 
 
 @renderer("debug/extfrag/extfrag_index", "extfrag/extfrag_index")
 def extfrag_index(k) -> str:
-    """mm/vmstat.c: extfrag_show_print (debugfs extfrag/extfrag_index)."""
-    return "".join(_index_line(z, fragmentation_index, k.profile.nr_page_orders) + "\n"
+    """mm/vmstat.c: extfrag_show_print (debugfs extfrag/extfrag_index).
+
+    ``"%2d.%03d "`` per order in 6.1 and 6.12 (so 0.500 prints as `` 0.500``);
+    ``"%d.%03d "`` in 3.15. -1000 ("a free block is big enough") prints -1.000.
+    """
+    fmt = "%d.%03d" if _is_315(k) else "%2d.%03d"
+    return "".join(_index_line(z, fragmentation_index, k.profile.nr_page_orders, fmt) + "\n"
                    for z in k.page_alloc.zones if z.present)
 
 

@@ -923,7 +923,7 @@ class Slub:
             return  # kmem_cache_destroy(NULL) is allowed
         s = self._cache_arg(cache)
         label = caller if caller is not None else self.k.caller_label(None)
-        if s.kmalloc_type is not None:
+        if s.kmalloc_type is not None and (s.refcount <= 1 or cache == s.name):
             raise ValueError(f"{s.name} is a kmalloc cache; it cannot be destroyed")
         if s.refcount > 1:
             s.refcount -= 1

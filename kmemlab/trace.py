@@ -62,7 +62,7 @@ class TraceLog:
         self.symbols: dict[int, str] = {}
 
     # ------------------------------------------------------------ recording
-    def emit(self, name: str, why: str, **fields) -> None:
+    def emit(self, name: str, why: str, /, **fields) -> None:
         """Append an event ``name`` with raw field values and a human "why"."""
         k = self.kernel
         k.clock_ns += EVENT_STEP_NS
@@ -73,29 +73,53 @@ class TraceLog:
                              k.context_stack.irq_flags(), name, fields, why))
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
-        """trace_mm_page_alloc_zone_locked + trace_mm_page_alloc (mm/page_alloc.c)."""
+        """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
         k = self.kernel
-        k.clock_ns += 2 * EVENT_STEP_NS
+        k.clock_ns += EVENT_STEP_NS
         if not self.enabled:
             return
         task = k.current_task
-        flags = k.context_stack.irq_flags()
-        ts = k.clock_ns
-        if self.profile.version == "3.15":
-            pcp = int(page.order == 0)  # TP_printk: __entry->order == 0
-        else:  # __rmqueue_smallest: pcp_allowed_order(order) && mt < MIGRATE_PCPTYPES
-            pcp = int((page.order <= 3 or (self.profile.thp_supported and
-                                           page.order == self.profile.pageblock_order))
-                      and page.migratetype < 3)
-        ev = self._events
-        ev.append((ts - EVENT_STEP_NS, k.current_cpu, task.pid, task.comm, flags,
-                   "mm_page_alloc_zone_locked",
-                   {"pfn": page.pfn, "order": page.order, "migratetype": page.migratetype,
-                    "percpu_refill": pcp},
-                   why))
-        ev.append((ts, k.current_cpu, task.pid, task.comm, flags, "mm_page_alloc",
-                   {"pfn": page.pfn, "order": page.order, "migratetype": page.migratetype,
-                    "gfp_flags": page.gfp}, why))
+        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                             k.context_stack._flags, "mm_page_alloc",
+                             {"pfn": page.pfn, "order": page.order,
+                              "migratetype": page.migratetype, "gfp_flags": page.gfp}, why))
+
+    def zone_locked(self, pfn: int, order: int, migratetype: int, percpu_refill: int) -> None:
+        """trace_mm_page_alloc_zone_locked: a block taken under the zone lock.
+
+        ``percpu_refill`` is printed as the version computes it: 3.15 prints
+        ``order == 0``; 6.x passes pcp_allowed_order(order) && mt < MIGRATE_PCPTYPES.
+        """
+        k = self.kernel
+        k.clock_ns += EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                             k.context_stack._flags, "mm_page_alloc_zone_locked",
+                             {"pfn": pfn, "order": order, "migratetype": migratetype,
+                              "percpu_refill": percpu_refill},
+                             f"took an order-{order} block from the buddy free lists under the "
+                             "zone lock" + (" to refill a per-CPU list" if percpu_refill else "")))
+
+    def pcpu_drain(self, pfn: int, order: int, migratetype: int) -> None:
+        """trace_mm_page_pcpu_drain (free_pcppages_bulk)."""
+        k = self.kernel
+        k.clock_ns += EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                             k.context_stack._flags, "mm_page_pcpu_drain",
+                             {"pfn": pfn, "order": order, "migratetype": migratetype},
+                             "per-CPU list over its high mark: page given back to the buddy "
+                             "allocator"))
+
+    def set_last_why(self, why: str) -> None:
+        """Replace the explanation of the last event (the free path learns it late)."""
+        if self.enabled and self._events:
+            e = self._events[-1]
+            self._events[-1] = e[:7] + (why,)
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
@@ -110,7 +134,7 @@ class TraceLog:
             return
         task = k.current_task
         self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack.irq_flags(), "mm_page_free",
+                             k.context_stack._flags, "mm_page_free",
                              {"pfn": pfn, "order": order}, why))
 
     # ------------------------------------------------------------ reading

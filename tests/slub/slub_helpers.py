@@ -9,8 +9,10 @@ VERSIONS = ["3.15", "6.1", "6.12"]
 
 
 def boot(version: str = "6.12", arch: str = "x86_64", cpus: int = 2, cmdline: str = "",
-         ram: str = "512M") -> km.Kernel:
-    return km.Kernel(version=version, arch=arch, ram=ram, cpus=cpus, cmdline=cmdline)
+         ram: str = "512M", pcp: bool = True, freelist_random: bool = False) -> km.Kernel:
+    # address-ordered free lists unless a test asks for CONFIG_SLAB_FREELIST_RANDOM
+    return km.Kernel(version=version, arch=arch, ram=ram, cpus=cpus, cmdline=cmdline, pcp=pcp,
+                     slab_freelist_random=freelist_random)
 
 
 def snapshot(k: km.Kernel) -> tuple:
@@ -19,4 +21,5 @@ def snapshot(k: km.Kernel) -> tuple:
 
 
 def free_pages_total(k: km.Kernel) -> int:
-    return sum(z.free_pages for z in k.page_alloc.zones)
+    # pages parked on per-CPU lists are free too, only not in the buddy lists
+    return k.nr_free_pages(include_pcp=True)

@@ -8,8 +8,9 @@ from kmemlab.errors import KernelBug
 MOVABLE = km.GFP_HIGHUSER_MOVABLE
 
 
-def fresh(version="6.12", arch="x86_64", ram="256M"):
-    return km.Kernel(version=version, arch=arch, ram=ram, cpus=2)
+def fresh(version="6.12", arch="x86_64", ram="256M", pcp=False):
+    # pcp=False: the textbook buddy algorithm, every free reaches the free lists at once
+    return km.Kernel(version=version, arch=arch, ram=ram, cpus=2, pcp=pcp)
 
 
 def smallest_block(k, zone, mt_name):
@@ -308,7 +309,7 @@ def test_snapshot_restore():
 
 def test_deterministic():
     def run():
-        k = fresh()
+        k = fresh(pcp=True)
         for o in (0, 3, 1, 0, 5):
             k.alloc_pages(km.GFP_KERNEL, o)
         return k.trace.to_ftrace(), k.dmesg

@@ -18,14 +18,20 @@ class BuddyMachine(RuleBasedStateMachine):
         self.pages = []
 
     @precondition(lambda self: self.k is None)
-    @rule(profile=st.sampled_from(PROFILES), ram=st.sampled_from(["128M", "300M"]))
-    def boot(self, profile, ram):
-        self.k = km.Kernel(version=profile[0], arch=profile[1], ram=ram, cpus=2)
+    @rule(profile=st.sampled_from(PROFILES), ram=st.sampled_from(["128M", "300M"]),
+          pcp=st.booleans())
+    def boot(self, profile, ram, pcp):
+        self.k = km.Kernel(version=profile[0], arch=profile[1], ram=ram, cpus=2, pcp=pcp)
         self.boot_info = self.k.buddyinfo()
 
     @precondition(lambda self: self.k is not None)
-    @rule(flags=st.sampled_from(FLAGS), order=st.integers(0, 10), count=st.integers(1, 30))
-    def alloc(self, flags, order, count):
+    @rule(flags=st.sampled_from(FLAGS), order=st.integers(0, 10), count=st.integers(1, 30),
+          cpu=st.integers(0, 1))
+    def alloc(self, flags, order, count, cpu):
+        with self.k.on_cpu(cpu):
+            self._alloc(flags, order, count)
+
+    def _alloc(self, flags, order, count):
         for _ in range(count):
             page = self.k.alloc_pages(flags | km.gfp.flag("__GFP_NOWARN"), order)
             if page is None:
@@ -53,15 +59,18 @@ class BuddyMachine(RuleBasedStateMachine):
             assert parsed == info
         for z in self.k.zone_list:
             assert sum(n << o for o, n in enumerate(z.nr_free())) == z.free_pages
-            assert z.free_pages + sum(1 << p.order for p in pa.allocated.values()
-                                      if p.zone == z.name) == z.managed
+            on_pcp = sum(1 << o for (_c, zi, o, _i) in pa.pcp_pages.values() if zi == z.idx)
+            assert on_pcp == sum(p.count for p in pa.pcp[z.idx])
+            assert z.free_pages + on_pcp + sum(1 << p.order for p in pa.allocated.values()
+                                               if p.zone == z.name) == z.managed
 
     def teardown(self):
         if self.k is None:
             return
         for page in self.pages:
             self.k.free_pages(page)
-        # Freeing everything restores the boot-time buddyinfo exactly
+        self.k.drain_all_pages()
+        # Freeing everything (and draining the per-CPU lists) restores the boot-time buddyinfo exactly
         assert self.k.buddyinfo() == self.boot_info
 
 

@@ -1,0 +1,78 @@
+# ruff: noqa: E501  (trace lines are as long as the kernel prints them)
+"""Throughput of the kmem trace parser (kmemlab.traceparse), in lines per second.
+
+Run with ``pytest tests/benchmarks/test_bench_traceparse.py --benchmark-only``. The
+input is the real 6.12 sample (shared/samples) repeated to 200,000 lines; the
+figure is printed and stored in the benchmark's extra_info. Target: 500,000
+lines/s for parsing alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from kmemlab.traceparse import ParseReport, iter_records, trace_stats
+
+N_LINES = 200_000
+SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "kmem-trace-6.12-sample.txt"
+FALLBACK = [
+    "            init-1       [000] .....     0.687844: kmalloc: call_site=__rb_allocate_pages+0x15c/0x380 ptr=ffff8ad2444b6980 bytes_req=64 bytes_alloc=64 gfp_flags=GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_ZERO node=0 accounted=false\n",
+    "            init-1       [001] .....     1.595914: kfree: call_site=acpi_ut_evaluate_object+0xbf/0x1c0 ptr=ffff8ad245966360\n",
+    "            init-1       [000] .....     0.717039: mm_page_alloc: page=fffff49b0012bec0 pfn=0x4afb order=0 migratetype=0 gfp_flags=GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_COMP|__GFP_ZERO\n",
+    "            init-1       [000] .....     3.385868: mm_page_free: page=fffff49b00c66200 pfn=0x31988 order=0\n",
+]
+
+
+@pytest.fixture(scope="module")
+def big_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if SAMPLE.exists():
+        lines = [ln for ln in SAMPLE.read_text().splitlines(keepends=True) if ln[:1] != "#"]
+    else:
+        lines = FALLBACK
+    p = tmp_path_factory.mktemp("bench") / "trace.txt"
+    with open(p, "w") as f:
+        f.writelines(itertools.islice(itertools.cycle(lines), N_LINES))
+    return p
+
+
+def _report(benchmark, what: str) -> float:
+    rate = N_LINES / benchmark.stats.stats.min
+    benchmark.extra_info["lines_per_second"] = round(rate)
+    print(f"\n{what}: {rate:,.0f} lines/s (best of {benchmark.stats.stats.rounds})")
+    return rate
+
+
+def test_bench_parse_lines_per_second(benchmark, big_trace: Path) -> None:
+    """iter_records() alone: header and body matched, fields converted lazily."""
+    def run() -> int:
+        rep = ParseReport()
+        n = sum(1 for _ in iter_records(big_trace, rep, progress=False))
+        assert rep.malformed_count == 0
+        return n
+
+    assert benchmark.pedantic(run, rounds=5, iterations=1) == N_LINES
+    _report(benchmark, "parse")
+
+
+def test_bench_parse_and_convert_fields(benchmark, big_trace: Path) -> None:
+    """Every record's typed fields read once (what a notebook loop does)."""
+    def run() -> int:
+        n = 0
+        for r in iter_records(big_trace, progress=False):
+            r.cpu, r.timestamp, r.ptr, r.pfn, r.order, r.bytes_alloc, r.gfp  # noqa: B018
+            n += 1
+        return n
+
+    assert benchmark.pedantic(run, rounds=3, iterations=1) == N_LINES
+    _report(benchmark, "parse + typed fields")
+
+
+def test_bench_trace_stats(benchmark, big_trace: Path) -> None:
+    """trace_stats(): parse and the perf-kmem-like statistics."""
+    st = benchmark.pedantic(lambda: trace_stats(big_trace, progress=False), rounds=3,
+                            iterations=1)
+    assert st.parse_report is not None and st.parse_report.records == N_LINES
+    _report(benchmark, "parse + statistics")
