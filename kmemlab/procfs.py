@@ -248,8 +248,8 @@ def zoneinfo(k) -> str:
     ``protection`` follows ``cma``; an unpopulated zone stops after ``protection``.
     3.15 walks populated zones only, has ``scanned`` and no boost/cma/promo, prints
     the zone counters with a 4-space indent *before* ``protection`` and ends with
-    ``all_unreclaimable``/``start_pfn``/``inactive_ratio``. pcp ``count`` is 0 (the
-    model keeps no pages on pcp lists); ``high``/``batch`` are :func:`pcp_high_batch`.
+    ``all_unreclaimable``/``start_pfn``/``inactive_ratio``. The pageset lines come
+    from :func:`pagesets` (the allocator's per-CPU lists, or :func:`pcp_high_batch`).
     """
     if _is_315(k):
         return _zoneinfo_315(k)
@@ -285,11 +285,10 @@ def zoneinfo(k) -> str:
         for name in zone_stat_names(k):
             s += f"\n      {name:<12} {zone_stat(k, z, name)}"
         s += "\n  pagesets"
-        high, batch = pcp_high_batch(k, z)
         threshold = stat_threshold(k, z)
-        for cpu in range(k.nr_cpus):
+        for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
             s += (f"\n    cpu: {cpu}"
-                  f"\n              count: 0"
+                  f"\n              count: {count}"
                   f"\n              high:  {high}"
                   f"\n              batch: {batch}"
                   f"\n  vm stats threshold: {threshold}")
@@ -321,11 +320,10 @@ def _zoneinfo_315(k) -> str:
             s += f"\n    {name:<12} {zone_stat(k, z, name)}"
         s += "\n        protection: (" + ", ".join(str(x) for x in z.lowmem_reserve) + ")"
         s += "\n  pagesets"
-        high, batch = pcp_high_batch(k, z)
         threshold = stat_threshold(k, z)
-        for cpu in range(k.nr_cpus):
+        for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
             s += (f"\n    cpu: {cpu}"
-                  f"\n              count: 0"
+                  f"\n              count: {count}"
                   f"\n              high:  {high}"
                   f"\n              batch: {batch}"
                   f"\n  vm stats threshold: {threshold}")
@@ -345,6 +343,21 @@ def _zone_reclaimable_315(k, zone) -> bool:
     """
     nr = zone_stat(k, zone, "nr_active_file") + zone_stat(k, zone, "nr_inactive_file")
     return 0 < nr * 6
+
+
+def pagesets(k, zone) -> list[tuple[int, int, int]]:
+    """(count, high, batch) of each online CPU's per_cpu_pages for ``zone``.
+
+    Read from the page allocator's per-CPU lists when it models them
+    (``k.page_alloc.pcp[zone.idx][cpu]``); otherwise count 0 and the boot values of
+    :func:`pcp_high_batch`.
+    """
+    pcps = getattr(k.page_alloc, "pcp", None)
+    idx = getattr(zone, "idx", None)
+    if pcps and idx is not None and idx < len(pcps) and len(pcps[idx]) == k.nr_cpus:
+        return [(pcp.count, pcp.high, pcp.batch) for pcp in pcps[idx]]
+    high, batch = pcp_high_batch(k, zone)
+    return [(0, high, batch)] * k.nr_cpus
 
 
 def zone_batchsize(k, zone) -> int:
