@@ -470,7 +470,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             while f is not None and (f.f_code.co_filename.startswith(_PACKAGE_DIR) or
                                      f.f_code.co_name in _ANONYMOUS_FRAMES):
                 f = f.f_back
-            return f.f_code.co_name if f is not None else "<unknown>"
+            if f is None:
+                return "<unknown>"
+            name = f.f_code.co_name
+            return "notebook_cell" if name == "<module>" else name
         finally:
             del frame
 
