@@ -1549,25 +1549,8 @@ class Slub:
                              accounted=accounted, name=s.name)
 
     def _emit_named(self, event: str, why: str, **fields) -> None:
-        """k.trace.emit for events with a field called ``name`` (the cache name).
-
-        ``TraceLog.emit(name, why, **fields)`` cannot take a keyword ``name`` unless its
-        first parameters are positional-only; until they are, record the event exactly
-        as emit does.
-        """
-        tr = self.k.trace
-        try:
-            tr.emit(event, why, **fields)
-            return
-        except TypeError:
-            pass
-        from .trace import EVENT_STEP_NS
-        k = self.k
-        k.clock_ns += EVENT_STEP_NS
-        if tr.enabled:
-            task = k.current_task
-            tr._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                               k.context_stack.irq_flags(), event, fields, why))
+        """k.trace.emit for events with a field called ``name`` (the cache name)."""
+        self.k.trace.emit(event, why, **fields)
 
     def _kmalloc_why(self, size: int, s: KmemCache, ktype: str) -> str:
         waste = s.size - size

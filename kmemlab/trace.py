@@ -17,10 +17,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 EVENT_STEP_NS = 1000  # each event advances the simulated clock by 1 µs
+# Like ftrace's ring buffer, the log keeps the newest events only (overwrite mode);
+# entries-written still counts all of them.
+DEFAULT_BUFFER_EVENTS = 1_000_000
+
+_PAGE_KEYS = ("pfn", "order", "migratetype", "gfp_flags")
+_ZONE_LOCKED_KEYS = ("pfn", "order", "migratetype", "percpu_refill")
+_FREE_KEYS = ("pfn", "order")
+_DRAIN_KEYS = ("pfn", "order", "migratetype")
 
 # Call sites: the simulator's callers are Python functions. For the 3.15 format
 # (call_site=%lx) each label gets a stable fake text address; 6.x prints %pS.
 _TEXT_BASE = 0xFFFFFFFF81000000
+
+
+_ZONE_LOCKED_WHY = ("took a block from the buddy free lists under the zone lock",
+                    "took a block from the buddy free lists under the zone lock to refill a "
+                    "per-CPU list")
 
 
 def call_site_address(label: str) -> int:
@@ -57,9 +70,25 @@ class TraceLog:
         self.kernel = kernel
         self.profile = kernel.profile
         self.enabled = True
-        # (ts_ns, cpu, pid, comm, irqflags, name, fields, why)
+        # (ts_ns, cpu, pid, comm, irqflags, name, field names, field values, why):
+        # tuples of plain values, so the garbage collector stops tracking them.
         self._events: list[tuple] = []
+        self._dropped = 0
+        self.buffer_events = DEFAULT_BUFFER_EVENTS
         self.symbols: dict[int, str] = {}
+
+    def _append(self, event: tuple) -> None:
+        ev = self._events
+        ev.append(event)
+        if len(ev) > self.buffer_events:
+            # drop the oldest quarter at once (amortised O(1) per event)
+            cut = max(1, self.buffer_events // 4)
+            del ev[:cut]
+            self._dropped += cut
+
+    @property
+    def entries_written(self) -> int:
+        return self._dropped + len(self._events)
 
     # ------------------------------------------------------------ recording
     def emit(self, name: str, why: str, /, **fields) -> None:
@@ -68,9 +97,12 @@ class TraceLog:
         k.clock_ns += EVENT_STEP_NS
         if not self.enabled:
             return
+        gfp = fields.get("gfp_flags")
+        if gfp is not None and type(gfp) is not int:
+            fields["gfp_flags"] = self.profile.gfp.value(gfp)
         task = k.current_task
-        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack.irq_flags(), name, fields, why))
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      name, tuple(fields), tuple(fields.values()), why))
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
         """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
@@ -79,10 +111,9 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack._flags, "mm_page_alloc",
-                             {"pfn": page.pfn, "order": page.order,
-                              "migratetype": page.migratetype, "gfp_flags": page.gfp}, why))
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      "mm_page_alloc", _PAGE_KEYS,
+                      (page.pfn, page.order, page.migratetype, page.gfp), why))
 
     def zone_locked(self, pfn: int, order: int, migratetype: int, percpu_refill: int) -> None:
         """trace_mm_page_alloc_zone_locked: a block taken under the zone lock.
@@ -95,12 +126,10 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack._flags, "mm_page_alloc_zone_locked",
-                             {"pfn": pfn, "order": order, "migratetype": migratetype,
-                              "percpu_refill": percpu_refill},
-                             f"took an order-{order} block from the buddy free lists under the "
-                             "zone lock" + (" to refill a per-CPU list" if percpu_refill else "")))
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      "mm_page_alloc_zone_locked", _ZONE_LOCKED_KEYS,
+                      (pfn, order, migratetype, percpu_refill),
+                      _ZONE_LOCKED_WHY[bool(percpu_refill)]))
 
     def pcpu_drain(self, pfn: int, order: int, migratetype: int) -> None:
         """trace_mm_page_pcpu_drain (free_pcppages_bulk)."""
@@ -109,17 +138,16 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack._flags, "mm_page_pcpu_drain",
-                             {"pfn": pfn, "order": order, "migratetype": migratetype},
-                             "per-CPU list over its high mark: page given back to the buddy "
-                             "allocator"))
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      "mm_page_pcpu_drain", _DRAIN_KEYS, (pfn, order, migratetype),
+                      "per-CPU list over its high mark: page given back to the buddy "
+                      "allocator"))
 
     def set_last_why(self, why: str) -> None:
         """Replace the explanation of the last event (the free path learns it late)."""
         if self.enabled and self._events:
             e = self._events[-1]
-            self._events[-1] = e[:7] + (why,)
+            self._events[-1] = e[:8] + (why,)
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
@@ -133,48 +161,54 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self._events.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                             k.context_stack._flags, "mm_page_free",
-                             {"pfn": pfn, "order": order}, why))
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      "mm_page_free", _FREE_KEYS, (pfn, order), why))
 
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
-        return len(self._events)
+        """Events written so far (older ones may have left the ring buffer)."""
+        return self._dropped + len(self._events)
 
     def _event(self, i: int) -> TraceEvent:
-        ts, cpu, pid, comm, flags, name, fields, why = self._events[i]
-        return TraceEvent(i, ts, cpu, pid, comm, flags, name, fields, why)
+        ts, cpu, pid, comm, flags, name, keys, values, why = self._events[i - self._dropped]
+        return TraceEvent(i, ts, cpu, pid, comm, flags, name, dict(zip(keys, values)), why)
 
     def __getitem__(self, i):
+        n = len(self)
         if isinstance(i, slice):
-            return [self._event(j) for j in range(*i.indices(len(self._events)))]
+            return [self._event(j) for j in range(*i.indices(n)) if j >= self._dropped]
         if i < 0:
-            i += len(self._events)
-        if not 0 <= i < len(self._events):
-            raise IndexError("trace index out of range")
+            i += n
+        if not self._dropped <= i < n:
+            raise IndexError("trace index out of range (or no longer in the ring buffer)")
         return self._event(i)
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        for i in range(len(self._events)):
+        for i in range(self._dropped, len(self)):
             yield self._event(i)
 
     def events(self, name: str | None = None, since: int = 0) -> list[TraceEvent]:
         """Events (optionally of one name) from index ``since`` on."""
-        return [self._event(i) for i in range(since, len(self._events))
-                if name is None or self._events[i][5] == name]
+        start = max(since, self._dropped)
+        evs = self._events
+        base = self._dropped
+        return [self._event(i) for i in range(start, len(self))
+                if name is None or evs[i - base][5] == name]
 
     def mark(self) -> int:
         """The current position; pass it to ``events(since=...)`` or ``to_ftrace``."""
-        return len(self._events)
+        return len(self)
 
     def clear(self) -> None:
+        self._dropped += len(self._events)
         self._events.clear()
 
     @property
     def last(self) -> TraceEvent | None:
-        return self._event(len(self._events) - 1) if self._events else None
+        return self._event(len(self) - 1) if self._events else None
 
     def counts(self) -> dict[str, int]:
+        """Events per name among those still in the buffer."""
         out: dict[str, int] = {}
         for e in self._events:
             out[e[5]] = out.get(e[5], 0) + 1
@@ -184,11 +218,12 @@ class TraceLog:
     def header(self) -> str:
         """The header ``/sys/kernel/tracing/trace`` prints (kernel/trace/trace.c)."""
         n = len(self._events)
+        written = self.entries_written
         cpus = self.kernel.nr_cpus
         if self.profile.version == "3.15":
             return (
                 "# tracer: nop\n#\n"
-                f"# entries-in-buffer/entries-written: {n}/{n}   #P:{cpus}\n#\n"
+                f"# entries-in-buffer/entries-written: {n}/{written}   #P:{cpus}\n#\n"
                 "#                              _-----=> irqs-off\n"
                 "#                             / _----=> need-resched\n"
                 "#                            | / _---=> hardirq/softirq\n"
@@ -198,7 +233,7 @@ class TraceLog:
                 "#              | |       |   ||||       |         |\n")
         return (
             "# tracer: nop\n#\n"
-            f"# entries-in-buffer/entries-written: {n}/{n}   #P:{cpus}\n#\n"
+            f"# entries-in-buffer/entries-written: {n}/{written}   #P:{cpus}\n#\n"
             "#                                _-----=> irqs-off/BH-disabled\n"
             "#                               / _----=> need-resched\n"
             "#                              | / _---=> hardirq/softirq\n"
@@ -214,7 +249,8 @@ class TraceLog:
             ts, cpu, pid, comm, flags, name, fields = (e.timestamp_ns, e.cpu, e.pid, e.comm,
                                                        e.irq_flags, e.name, e.fields)
         else:
-            ts, cpu, pid, comm, flags, name, fields = e[:7]
+            ts, cpu, pid, comm, flags, name, keys, values = e[:8]
+            fields = dict(zip(keys, values))
         body = format_fields(name, fields, self.profile)
         sec, ns = divmod(ts, 1_000_000_000)
         if self.profile.version == "3.15":
@@ -225,7 +261,7 @@ class TraceLog:
 
     def to_ftrace(self, since: int = 0, header: bool = True) -> str:
         """The events from ``since`` on as the text of /sys/kernel/tracing/trace."""
-        lines = [self.format_event(e) for e in self._events[since:]]
+        lines = [self.format_event(e) for e in self._events[max(0, since - self._dropped):]]
         text = "\n".join(lines) + ("\n" if lines else "")
         return (self.header() if header else "") + text
 

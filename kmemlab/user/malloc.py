@@ -23,7 +23,11 @@ Every call is logged in :attr:`GlibcMalloc.events` with a short explanation.
 Deliberate limits: one arena, one thread (no arenas, no locks); no ``memalign`` family;
 no ``M_PERTURB`` byte filling (there is no data); the corruption checks that need a program
 to overwrite malloc's metadata (``malloc(): corrupted unsorted chunks`` and friends) are not
-modelled, because the model has no way to write into a chunk.
+modelled, because the model has no way to write into a chunk; a forged ``IS_MMAPPED``
+header that passes glibc's alignment test is refused with ``munmap_chunk(): invalid
+pointer`` instead of unmapping memory malloc never mapped; a header read outside memory
+malloc obtained raises :class:`MallocSegfault`; the ``MALLOC_*_`` environment aliases of the
+tunables are not read (pass ``GLIBC_TUNABLES`` text).
 """
 
 from __future__ import annotations
@@ -257,11 +261,17 @@ class MallocSystem(Protocol):
     (``MADV_DONTNEED``). :class:`~kmemlab.user.fake_system.FakeSystem` implements them all.
     """
 
-    def sbrk(self, increment: int) -> int | None: ...
+    def sbrk(self, increment: int) -> int | None:
+        """glibc ``misc/sbrk.c: __sbrk`` (MORECORE): old break, or None on failure."""
+        ...
 
-    def mmap(self, length: int) -> int | None: ...
+    def mmap(self, length: int) -> int | None:
+        """``mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)`` or None."""
+        ...
 
-    def munmap(self, addr: int, length: int) -> None: ...
+    def munmap(self, addr: int, length: int) -> None:
+        """``munmap(addr, length)``."""
+        ...
 
 
 class Event(NamedTuple):
@@ -295,18 +305,22 @@ class ChunkInfo:
 
     @property
     def end(self) -> int:
+        """Address of the next chunk (``next_chunk``)."""
         return self.addr + self.size
 
     @property
     def in_use(self) -> bool:
+        """Allocated to the program (``inuse`` and in no bin)."""
         return self.state == "in use"
 
     @property
     def prev_inuse(self) -> bool:
+        """The PREV_INUSE bit (``prev_inuse``)."""
         return bool(self.flags & PREV_INUSE)
 
     @property
     def is_mmapped(self) -> bool:
+        """The IS_MMAPPED bit (``chunk_is_mmapped``)."""
         return bool(self.flags & IS_MMAPPED)
 
 
@@ -483,7 +497,7 @@ class GlibcMalloc:
 
     @property
     def top_size(self) -> int:
-        """Size of the top chunk (0 before the first sbrk)."""
+        """``chunksize(av->top)`` (malloc/malloc.c); 0 before the first sbrk."""
         return self._m.get(self.top + 8, 0) & ~SIZE_BITS
 
     def _readable(self, addr: int) -> bool:
@@ -586,14 +600,14 @@ class GlibcMalloc:
         """malloc/malloc.c: ``tcache_init``: the struct is an ordinary chunk from the arena."""
         saved = self._why
         victim = self._int_malloc(request2size(TCACHE_PERTHREAD_SIZE))
-        self._why = saved
+        how, self._why = self._why, saved
         if victim:
             self._tcache = [[] for _ in range(TCACHE_MAX_BINS)]
             self.tcache_addr = victim
             self._notes.insert(
                 0,
                 f"first use: tcache_perthread_struct ({request2size(TCACHE_PERTHREAD_SIZE):#x}"
-                f"-byte chunk) allocated from the heap at {victim - 16:#x}",
+                f"-byte chunk) allocated from the heap at {victim - 16:#x} ({how})",
             )
 
     # -- _int_malloc ---------------------------------------------------------------------
@@ -702,7 +716,7 @@ class GlibcMalloc:
                         self._tcache_put(victim, tc_idx)
                         return_cached = True
                         continue
-                    self._why = "exact fit found in the unsorted bin"
+                    self._why = "from the unsorted bin (exact fit)"
                     if binned:
                         self._why += f" ({binned} other chunks sorted into their bins first)"
                     return victim + 16
@@ -770,7 +784,9 @@ class GlibcMalloc:
                         victim = nxt  # take the second one: the skip list stays as it is
                     self._unlink(victim)
                     self._take_split(victim, size, nb, small_request=False)
-                    self._why = f"best fit in large bin {idx} ({size}-byte chunk)" + self._why
+                    self._why = (
+                        f"from large bin {idx}: best fit, the {size}-byte chunk" + self._why
+                    )
                     return victim + 16
             # 5. binmap: the next non-empty bin above, its smallest/oldest chunk, split
             idx += 1
@@ -811,8 +827,8 @@ class GlibcMalloc:
                 self._take_split(victim, size, nb, small_request=nb < MIN_LARGE_SIZE)
                 kind = "small" if idx < NSMALLBINS else "large"
                 self._why = (
-                    f"no exact fit: split the {size}-byte chunk of {kind} bin {idx} "
-                    f"(next non-empty bin in the binmap)" + self._why
+                    f"split from the {size}-byte chunk of {kind} bin {idx} (no exact fit; "
+                    f"the next non-empty bin in the binmap)" + self._why
                 )
                 return victim + 16
             # 6. top
@@ -875,8 +891,8 @@ class GlibcMalloc:
             mem = self._mmap_chunk(nb)
             if mem is not None:
                 self._why = (
-                    f"{nb} ≥ mmap_threshold ({self.mmap_threshold}): own mapping of "
-                    f"{self._mmapped[mem - 16]} bytes (IS_MMAPPED)"
+                    f"in its own mapping of {self._mmapped[mem - 16]} bytes (IS_MMAPPED): "
+                    f"{nb} ≥ mmap_threshold ({self.mmap_threshold}) and top is too small"
                 )
                 return mem
         old_top = self.top
@@ -911,6 +927,7 @@ class GlibcMalloc:
             if brk == old_end and snd_brk is None:
                 m[old_top + 8] = (size + old_size) | PREV_INUSE
             elif self.contiguous and old_size and brk < old_end:
+                self.stderr.append("break adjusted to free malloc space")
                 raise MallocAbort("break adjusted to free malloc space")
             else:
                 correction = 0
@@ -951,10 +968,12 @@ class GlibcMalloc:
         self.max_system_mem = max(self.max_system_mem, self.system_mem)
         top_size = m.get(self.top + 8, 0) & ~SIZE_BITS
         if top_size >= nb + MINSIZE:
-            self._why = f"top too small: {how} grew the heap, then split from top"
+            self._why = f"split from top after {how} grew the heap (top was too small)"
             return self._split_top(nb)
         self.errno = ENOMEM
-        self._why = "out of memory: " + (how + " did not give enough" if how else "sbrk failed")
+        self._why = "not possible, out of memory: " + (
+            how + " did not give enough" if how else "sbrk failed"
+        )
         return None
 
     # -- _int_free -----------------------------------------------------------------------
@@ -1677,7 +1696,7 @@ class GlibcMalloc:
         return self._segments[0] if self._segments else 0
 
     def format_bins(self) -> str:
-        """``bins()`` as text, in the spirit of pwndbg's ``bins`` command."""
+        """``bins()`` as text, like pwndbg's ``bins`` (reads the bins of malloc/malloc.c)."""
         lines = []
         for kind, table in self.bins().items():
             if not table:

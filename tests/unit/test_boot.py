@@ -64,7 +64,8 @@ def test_first_mib_reserved_on_6x_not_on_315():
 def test_memmap_is_one_64th_of_ram_on_x86_64():
     k = km.Kernel(ram="4G")
     memmap = [r for r in k.memblock.reservations if r.name.startswith("struct page")][0]
-    sections = len({s for r in k.memblock.memory for s in range(r.base >> 27, (r.end - 1 >> 27) + 1)})
+    sections = len({s for r in k.memblock.memory
+                    for s in range(r.base >> 27, ((r.end - 1) >> 27) + 1)})
     assert memmap.size == sections * 2 * 1024 * 1024
 
 

@@ -14,7 +14,6 @@ def fresh(version="6.12", arch="x86_64", ram="256M", pcp=False):
 
 
 def smallest_block(k, zone, mt_name):
-    pa = k.page_alloc
     mt = k.profile.migratetype(mt_name)
     for o, area in enumerate(k.zones[zone].free_area):
         if area.free_list[mt]:
@@ -35,7 +34,7 @@ def test_expand_keeps_lowest_part_and_frees_upper_halves_to_list_heads(version):
     for o in range(t):
         head = k.page_alloc.free_list_pfns("DMA32", o, mt)[0]
         assert head == p + (1 << o), (o, hex(head), hex(p))
-    assert "split an order-%d block" % t in k.trace.last.why
+    assert f"split an order-{t} block" in k.trace.last.why
 
 
 def test_consecutive_order0_allocations_are_sequential():

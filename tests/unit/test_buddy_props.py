@@ -52,8 +52,7 @@ class BuddyMachine(RuleBasedStateMachine):
             return
         pa = self.k.page_alloc
         pa.check_consistency()  # no frame in two blocks, alignment, nr_free == lists
-        parsed = km.procfs.parse_buddyinfo(self.k.proc("buddyinfo")) if hasattr(km, "procfs") \
-            else None
+        parsed = km.procfs.parse_buddyinfo(self.k.proc("buddyinfo"))
         info = self.k.buddyinfo()
         if parsed is not None:
             assert parsed == info

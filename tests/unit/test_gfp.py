@@ -32,7 +32,8 @@ def test_values_match_facts_sheet(version, name, value):
     ("6.12", 0x8C0, "__GFP_IO|__GFP_FS|__GFP_KSWAPD_RECLAIM"),
     ("3.15", 0, "GFP_NOWAIT"), ("6.12", 0, "none"),
     ("6.12", 0xCC0 | 0x4000 | 0x100, "GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_ZERO"),
-    ("6.12", 0xCC0 | 0x40000 | 0x100 | 0x4000, "GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_COMP|__GFP_ZERO"),
+    ("6.12", 0xCC0 | 0x40000 | 0x100 | 0x4000,
+     "GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_COMP|__GFP_ZERO"),
     ("6.12", 0x80000000, "0x80000000"),
 ])
 def test_show_gfp_flags(version, value, text):

@@ -328,9 +328,17 @@ def random_script(seed: int, n: int = 400) -> str:
         "glibc.malloc.tcache_count=2:glibc.malloc.mxfast=64",
         "glibc.malloc.mmap_threshold=20000:glibc.malloc.top_pad=0",
         "glibc.malloc.tcache_max=100:glibc.malloc.trim_threshold=0",
+        "glibc.malloc.tcache_count=100:glibc.malloc.tcache_unsorted_limit=3",
+        "glibc.malloc.mmap_max=1:glibc.malloc.mxfast=160",
     ],
 )
 @pytest.mark.parametrize("seed", range(8))
 def test_random_sequences_match_glibc(driver: Path, seed: int, tunables: str) -> None:
     script = random_script(seed)
     assert run_model(script, tunables) == run_glibc(driver, script, tunables)
+
+
+def test_long_random_sequence_matches_glibc(driver: Path) -> None:
+    script = random_script(1234, n=3000)
+    for tunables in ("", TCACHE_OFF):
+        assert run_model(script, tunables) == run_glibc(driver, script, tunables)
