@@ -22,7 +22,7 @@ globals().update(gfp.symbols())
 __version__ = "0.1.0"
 
 __all__ = [
-    "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
+    "procfs", "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
     "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse",
 ] + [name for name in gfp.symbols() if not name.startswith("__")]
 

@@ -69,7 +69,7 @@ class BuddyMachine(RuleBasedStateMachine):
         for page in self.pages:
             self.k.free_pages(page)
         self.k.drain_all_pages()
-        # Freeing everything (and draining the per-CPU lists) restores the boot-time buddyinfo exactly
+        # Freeing everything (and draining the per-CPU lists) restores the boot buddyinfo
         assert self.k.buddyinfo() == self.boot_info
 
 
