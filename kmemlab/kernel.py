@@ -497,23 +497,33 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.printk(f"kmemlab: why: {reason}")
 
     def _dump_stack(self) -> None:
+        """lib/dump_stack.c: dump_stack_print_info (6.12 adds the UID)."""
         t = self.current_task
-        self.printk(f"CPU: {self.current_cpu} PID: {t.pid} Comm: {t.comm} Not tainted "
+        uid = "UID: 0 " if self.profile.version == "6.12" else ""
+        self.printk(f"CPU: {self.current_cpu} {uid}PID: {t.pid} Comm: {t.comm} Not tainted "
                     f"{self.profile.version}.0-kmemlab #1")
+        self.printk("Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian "
+                    "04/01/2014")
         self.printk("Call Trace:")
 
+    # WARN_ON_ONCE(order > largest) in mm/page_alloc.c: the line in the Debian stable
+    # source each profile models (6.12.117: 4832, 6.1.192: 5634) and the faulting IP of
+    # one real build (6.12.0 openSUSE: __alloc_pages_noprof+0x2ca/0x330; 6.0/6.2 syzbot:
+    # __alloc_pages+0x30a/0x560). For 3.15 the line was not verified, so none is printed;
+    # __alloc_pages_slowpath is inlined there, hence __alloc_pages_nodemask.
+    _ORDER_WARN_SITE = {
+        "6.12": "mm/page_alloc.c:4832 __alloc_pages_noprof+0x2ca/0x330",
+        "6.1": "mm/page_alloc.c:5634 __alloc_pages+0x30a/0x560",
+        "3.15": "mm/page_alloc.c __alloc_pages_nodemask()",  # line/offset unverified
+    }
+
     def warn_on_once_order(self, order: int, value: int) -> None:
-        """The WARN_ON_ONCE for an order beyond the largest (mm/page_alloc.c)."""
+        """The WARN_ON_ONCE for an order beyond the largest (kernel/panic.c: __warn)."""
         t = self.current_task
         self.printk("------------[ cut here ]------------")
-        if self.profile.version == "3.15":
-            where = "__alloc_pages_slowpath"
-            self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at mm/page_alloc.c "
-                        f"{where}()")
-        else:
-            where = "__alloc_pages_noprof" if self.profile.version == "6.12" else "__alloc_pages"
-            self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at mm/page_alloc.c "
-                        f"{where}")
+        self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at "
+                    f"{self._ORDER_WARN_SITE[self.profile.version]}")
+        self.printk("Modules linked in:")
         self._dump_stack()
         self.printk(f"kmemlab: why: order {order} is above the largest order "
                     f"{self.page_alloc.max_order} ({self.profile.max_order_constant}); "

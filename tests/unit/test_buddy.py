@@ -132,8 +132,9 @@ def test_get_zeroed_page_sets_zero_flag():
 
 
 @pytest.mark.parametrize("version,warn_where", [
-    ("3.15", "__alloc_pages_slowpath()"), ("6.1", "__alloc_pages"),
-    ("6.12", "__alloc_pages_noprof")])
+    ("3.15", "at mm/page_alloc.c __alloc_pages_nodemask()"),
+    ("6.1", "at mm/page_alloc.c:5634 __alloc_pages+"),
+    ("6.12", "at mm/page_alloc.c:4832 __alloc_pages_noprof+0x2ca/0x330")])
 def test_order_beyond_max_warns_once_and_returns_none(version, warn_where):
     k = fresh(version)
     digest = k.state_digest()
