@@ -322,6 +322,7 @@ class PageAllocator:
         self.pcp_enabled = bool(getattr(kernel, "pcp_enabled", True))
         self.pcp: list[list[PerCpuPages]] = []
         self.pcp_pages: dict[int, tuple[int, int, int, int]] = {}
+        self._bulk_note: str | None = None
         self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)
         v315 = profile.version == "3.15"
         self.pcp_max_order = 0 if v315 else PAGE_ALLOC_COSTLY_ORDER
@@ -790,6 +791,8 @@ class PageAllocator:
             why = (f"{zone.name}: per-CPU list of CPU {cpu} was empty; refilled it with "
                    f"{refilled} order-{order} block{'s' if refilled > 1 else ''} from the buddy "
                    "allocator (rmqueue_bulk) and took the first")
+            if self._bulk_note:
+                why += f" ({self._bulk_note})"
         else:
             why = (f"{zone.name}: took the first page on CPU {cpu}'s per-CPU list "
                    f"({pcp.count} left there); no buddy split needed")
@@ -825,10 +828,13 @@ class PageAllocator:
         """rmqueue_bulk: take ``count`` blocks with __rmqueue, append them to the list."""
         got = 0
         trace = self.kernel.trace
+        self._bulk_note = None
         for _ in range(count):
             r = self.rmqueue(zone, order, mt, alloc_flags)
             if r is None:
                 break
+            if r[2] is not None and self._bulk_note is None:
+                self._bulk_note = r[2]  # e.g. a fallback that stole a pageblock
             pfn = r[0]
             lst.append(pfn)
             self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
