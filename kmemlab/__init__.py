@@ -22,8 +22,8 @@ globals().update(gfp.symbols())
 __version__ = "0.1.0"
 
 __all__ = [
-    "procfs", "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
-    "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse",
+    "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
+    "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse", "procfs",
 ] + [name for name in gfp.symbols() if not name.startswith("__")]
 
 

@@ -271,15 +271,18 @@ class TraceLog:
 # --------------------------------------------------------------------------
 
 def _ptr(value: int, profile) -> str:
-    if not value:
-        return "(null)"
+    """``%p``: 3.15 prints NULL as "(null)" padded to a pointer's width
+    (lib/vsprintf.c: pointer); 6.x prints the raw value as zeros when the trace
+    buffer does not hash pointers (the tracefs default in these samples)."""
     width = 16 if profile.is_64bit else 8
+    if not value and profile.version == "3.15":
+        return f"{'(null)':>{width}}"
     return f"{value:0{width}x}"
 
 
 def _page_ptr(pfn: int, profile) -> str:
     if pfn < 0:
-        return "(null)"
+        return _ptr(0, profile)
     base = profile.vmemmap_start or 0xF5000000  # i386: mem_map in lowmem
     return _ptr(base + pfn * profile.sizeof_struct_page, profile)
 
