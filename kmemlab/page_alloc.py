@@ -331,8 +331,14 @@ class PageAllocator:
 
     # ------------------------------------------------------------------ setup
     def _fallback_table(self) -> dict[int, tuple[int, ...]]:
-        """mm/page_alloc.c: fallbacks[] (RESERVE appended in 3.15; CMA is separate)."""
+        """mm/page_alloc.c: fallbacks[].
+
+        3.15 with CONFIG_CMA puts MIGRATE_CMA first for movable requests (and tries
+        MIGRATE_RESERVE after the table, in __rmqueue); 6.x handles CMA in __rmqueue.
+        """
         u, m, r = self.UNMOVABLE, self.MOVABLE, self.RECLAIMABLE
+        if self.profile.fallback_rules == "3.15":
+            return {u: (r, m), r: (u, m), m: (self.CMA, r, u)}
         return {u: (r, m), r: (u, m), m: (r, u)}
 
     def finish_zone_setup(self) -> None:
@@ -698,13 +704,10 @@ class PageAllocator:
             got = self.rmqueue_smallest(zone, order, self.CMA)
             if got:
                 return got[0], got[1], "CMA pages are more than half the free pages: use CMA"
-        if self.profile.fallback_rules == "3.15" and mt == self.MOVABLE and zone.free_cma:
-            # 3.15 fallbacks[MIGRATE_MOVABLE] starts with MIGRATE_CMA, after MOVABLE itself
-            pass
         got = self.rmqueue_smallest(zone, order, mt)
         if got is not None:
             return got[0], got[1], None
-        if alloc_flags & ALLOC_CMA:
+        if alloc_flags & ALLOC_CMA and self.profile.fallback_rules != "3.15":
             got = self.rmqueue_smallest(zone, order, self.CMA)
             if got is not None:
                 return got[0], got[1], "no Movable block: movable allocations may use CMA"
