@@ -1,0 +1,198 @@
+"""``kmemlab quiz export``: jupyterquiz JSON and nbgrader source notebooks.
+
+* **jupyterquiz** (https://github.com/jmshea/jupyterquiz) renders a list of question
+  dicts in the browser (``display_quiz("file.json")``), for notebooks and Jupyter Book.
+  Its answers are in the JSON by design, so it suits practice quizzes; a sealed quiz
+  cannot be exported to it. Simulator questions are exported for one variant.
+* **nbgrader**: a *source* notebook: one markdown cell per question, a solution cell
+  ``answer_<id> = ...`` (the solution between ``### BEGIN SOLUTION`` / ``### END
+  SOLUTION``, stripped by ``nbgrader generate_assignment``) and a locked autograded test
+  cell that compares the student's answer with a *sealed* record (salted hashes): the
+  released notebook never holds an answer in the clear.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from fractions import Fraction
+
+from .errors import QuizError
+from .model import Quiz, describe_expected
+from .sealer import answer_tokens, make_sealed
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _html(text: str) -> str:
+    """Escape HTML, keep ``code`` spans and paragraphs."""
+    out = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(text.strip()))
+    return out.replace("\n\n", "<br><br>")
+
+
+def _unit_suffix(unit: str) -> str:
+    return f" (in {unit})" if unit else ""
+
+
+# --------------------------------------------------------------------------- jupyterquiz
+def to_jupyterquiz(quiz: Quiz, student: str | None = None) -> tuple[list[dict], list[str]]:
+    """The questions as jupyterquiz dicts (types multiple_choice, many_choice, numeric,
+    string) and warnings about questions it cannot express."""
+    if quiz.sealed:
+        raise QuizError("a sealed quiz cannot be exported to jupyterquiz (its JSON holds the "
+                        "answers); export the unsealed file", file=quiz.doc.file)
+    functions = quiz.functions()
+    out, warnings = [], []
+    for v in quiz.variant(student, functions):
+        q = v.question
+        prompt = _html(v.prompt)
+        right = q.explanation or "Correct!"
+        if q.type in ("single", "multiple"):
+            out.append({
+                "question": prompt,
+                "type": "multiple_choice" if q.type == "single" else "many_choice",
+                "answers": [{"answer": _html(c), "correct": c in q.correct,
+                             "feedback": right if c in q.correct else "Not this one."}
+                            for c in v.choices],
+            })
+            continue
+        expected = q.expected(v.params, functions)
+        kind = q.answer_kind(0 if isinstance(expected, Fraction) else "")
+        if kind == "numeric":
+            tk, t = q._tol(expected)
+            bound = t if tk == "abs" else t * abs(expected)
+            if bound == 0 and expected.denominator == 1:
+                ans = {"type": "value", "value": int(expected), "correct": True,
+                       "feedback": right}
+            else:
+                ans = {"type": "range", "range": [float(expected - bound),
+                                                  float(expected + bound)],
+                       "correct": True, "feedback": right}
+                if bound:
+                    warnings.append(f"{q.id}: jupyterquiz ranges are half-open [lo, hi)")
+            if q.unit:
+                warnings.append(f"{q.id}: jupyterquiz reads plain numbers only; the prompt "
+                                f"asks for {q.unit}")
+            out.append({"question": prompt + _html(_unit_suffix(q.unit)), "type": "numeric",
+                        "answers": [ans, {"type": "default",
+                                          "feedback": "Not quite; try again."}]})
+            continue
+        accepted = [expected] if q.type == "simulator" else list(q.accept)
+        if not accepted:
+            warnings.append(f"{q.id}: skipped (regex answers have no jupyterquiz equivalent)")
+            continue
+        if q.regex:
+            warnings.append(f"{q.id}: only the listed answers are exported, not the regex")
+        answers = [{"answer": a, "correct": True, "match_case": q.case_sensitive,
+                    "feedback": right} for a in accepted]
+        answers.append({"type": "default", "feedback": "Not quite; try again."})
+        out.append({"question": prompt, "type": "string", "answers": answers})
+    return out, warnings
+
+
+# --------------------------------------------------------------------------- nbgrader
+def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
+            "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def to_nbgrader(quiz: Quiz, student: str | None = None, *, salt: str | None = None,
+                iterations: int = 20_000):
+    """An nbformat v4 notebook (nbgrader source version) for ``quiz``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    if quiz.sealed:
+        raise QuizError("export the unsealed quiz to nbgrader: the source notebook's solution "
+                        "cells need the answers (the released notebook will not have them)",
+                        file=quiz.doc.file)
+    salt = salt or secrets.token_hex(16)
+    functions = quiz.functions()
+    cells = [
+        new_markdown_cell(f"# {quiz.title}\n\n{quiz.description}\n\n"
+                          "Write each answer in the cell below its question, replacing "
+                          "`raise NotImplementedError()`. Choice questions: the choice's text "
+                          "or its letter; several choices: a list. Numbers may carry a unit "
+                          "(`\"8 KiB\"`).", metadata=_meta("intro", locked=True)),
+        new_code_cell("from kmemlab.quiz import check_answer", metadata=_meta("setup",
+                                                                            locked=True)),
+    ]
+    for n, v in enumerate(quiz.variant(student, functions), 1):
+        q = v.question
+        text = f"**Question {n}** ({q.points:g} point{'s' if q.points != 1 else ''})\n\n" \
+            f"{v.prompt}{_unit_suffix(q.unit)}"
+        if v.choices:
+            text += "\n\n" + "\n".join(f"- ({chr(97 + i)}) {c}" for i, c in enumerate(v.choices))
+        cells.append(new_markdown_cell(text, metadata=_meta(f"{q.id}-prompt", locked=True)))
+        expected = q.expected(v.params, functions)
+        if q.type in ("single", "multiple"):
+            kind, exp = q.type, q.correct
+            solution = repr(q.correct[0]) if q.type == "single" else repr(list(q.correct))
+        elif isinstance(expected, Fraction):
+            kind, exp = "numeric", expected
+            solution = describe_expected(q, v, functions).split(" ")[0]
+        else:
+            kind = "text"
+            exp = [expected] if q.type == "simulator" else list(q.accept)
+            if not exp:
+                raise QuizError(f"question {q.id!r}: a regex-only text question cannot be "
+                                "sealed for nbgrader; list accepted answers",
+                                file=quiz.doc.file)
+            solution = repr(exp[0])
+        tokens, extra = answer_tokens(kind, exp, q.tolerance, q.case_sensitive)
+        record = {"quiz": quiz.id, "question": q.id, "salt": salt, "iterations": iterations,
+                  "unit": q.unit, "case_sensitive": q.case_sensitive,
+                  "choices": v.choices,
+                  "sealed": make_sealed(tokens, extra, salt=salt, iterations=iterations,
+                                        quiz_id=quiz.id, qid=q.id)}
+        var = f"answer_{re.sub(r'[^A-Za-z0-9_]', '_', q.id)}"
+        cells.append(new_code_cell(
+            f"### BEGIN SOLUTION\n{var} = {solution}\n### END SOLUTION",
+            metadata=_meta(f"{q.id}-answer", solution=True)))
+        cells.append(new_code_cell(
+            f"# Checks your answer against a salted hash: the answer is not written here.\n"
+            f"assert check_answer({var}, {record!r}), "
+            f"\"{q.id}: not correct yet\"",
+            metadata=_meta(f"{q.id}-test", grade=True, locked=True, points=q.points)))
+    for cell in cells:  # stable ids (nbformat would pick random ones)
+        cell.id = re.sub(r"[^A-Za-z0-9_-]", "-", cell.metadata["nbgrader"]["grade_id"])[:64]
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "kmemlab": {"quiz": quiz.id, "student": student or ""},
+    })
+    nbformat.validate(nb)
+    return nb
+
+
+def check_answer(response, record: dict) -> bool:
+    """For nbgrader test cells: is ``response`` right for the sealed ``record``?
+
+    Choice questions accept the choice's letter ("b") as well as its text.
+    """
+    from .model import match_sealed
+
+    choices = record.get("choices") or []
+
+    def letter(r):
+        if isinstance(r, str) and len(r.strip()) == 1 and choices:
+            i = ord(r.strip().lower()) - 97
+            if 0 <= i < len(choices):
+                return choices[i]
+        return r
+
+    if isinstance(response, list | tuple):
+        response = [letter(r) for r in response]
+    else:
+        response = letter(response)
+    if isinstance(response, int | float) and not isinstance(response, bool):
+        response = repr(response)
+    ok, _expl, _err = match_sealed(record["sealed"], response, salt=record["salt"],
+                                   iterations=record["iterations"], quiz_id=record["quiz"],
+                                   qid=record["question"], unit=record.get("unit", ""),
+                                   case_sensitive=record.get("case_sensitive", False))
+    return ok

@@ -1,0 +1,205 @@
+"""The JSON Schema of a quiz file (validated with :mod:`jsonschema`).
+
+The schema fixes the shape (keys, types, sizes); :mod:`kmemlab.quiz.model` then checks
+what a schema cannot say (one correct choice, expressions, templates, unique ids).
+"""
+
+from __future__ import annotations
+
+from .errors import QuizError
+
+FORMAT_VERSION = 1
+MAX_QUESTIONS = 200
+MAX_CHOICES = 26
+MAX_PARAMS = 12
+MAX_TEXT = 10_000
+MAX_SHORT = 400
+
+QUESTION_TYPES = ("single", "multiple", "numeric", "text", "simulator")
+
+_id = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"}
+_text = {"type": "string", "maxLength": MAX_TEXT}
+_short = {"type": "string", "minLength": 1, "maxLength": MAX_SHORT}
+_number = {"type": "number"}
+_tolerance = {
+    "description": "absolute (a number, in the question's unit) or relative ('1%')",
+    "oneOf": [{"type": "number", "minimum": 0},
+              {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"}],
+}
+_unit = {"type": "string", "enum": ["B", "KiB", "MiB", "GiB", "TiB", "kB", "K", "M", "G",
+                                    "pages", ""]}
+_sealed = {
+    "type": "object",
+    "required": ["scheme", "hashes"],
+    "additionalProperties": False,
+    "properties": {
+        "scheme": {"type": "string", "enum": ["choice", "choices", "exact", "grid", "loggrid",
+                                              "text"]},
+        "hashes": {"type": "array", "minItems": 1, "maxItems": 64,
+                   "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        "step": {"type": "string", "maxLength": 200},
+        "shift": {"type": "string", "maxLength": 200},
+        "explanation": {"type": "array", "maxItems": 64,
+                        "items": {"type": "string", "maxLength": 4 * MAX_TEXT}},
+    },
+}
+_choice = {
+    "oneOf": [
+        _short,
+        {"type": "object", "required": ["text"], "additionalProperties": False,
+         "properties": {"text": _short, "correct": {"type": "boolean"}}},
+    ],
+}
+_param = {
+    "oneOf": [
+        {"type": "array", "minItems": 1, "maxItems": 1000,
+         "items": {"type": ["integer", "number", "string", "boolean"]}},
+        {"type": "object", "additionalProperties": False, "required": ["range"],
+         "properties": {
+             "range": {"type": "array", "minItems": 2, "maxItems": 2,
+                       "items": {"type": ["integer", "string"]}},
+             "step": {"type": ["integer", "string"]},
+             "multiple_of": {"type": ["integer", "string"]},
+         }},
+        {"type": "object", "additionalProperties": False, "required": ["choices"],
+         "properties": {"choices": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                    "items": {"type": ["integer", "number", "string",
+                                                       "boolean"]}}}},
+    ],
+}
+
+_common = {
+    "id": _id,
+    "type": {"type": "string", "enum": list(QUESTION_TYPES)},
+    "prompt": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+    "points": {"type": "number", "minimum": 0, "maximum": 1000},
+    "explanation": _text,
+    "hint": _text,
+    "sealed": _sealed,
+}
+
+
+def _qschema(extra: dict, required: list[str]) -> dict:
+    return {"properties": dict(_common, **extra), "required": required,
+            "additionalProperties": False}
+
+
+_SINGLE = _qschema({"choices": {"type": "array", "minItems": 2, "maxItems": MAX_CHOICES,
+                                "items": _choice}}, ["choices"])
+_NUMERIC = _qschema({"answer": {"oneOf": [_number, {"type": "string", "maxLength": 40}]},
+                     "tolerance": _tolerance, "unit": _unit}, [])
+_TEXT = _qschema({"accept": {"type": "array", "minItems": 1, "maxItems": 64, "items": _short},
+                  "regex": {"type": "string", "minLength": 1, "maxLength": 500},
+                  "case_sensitive": {"type": "boolean"}}, [])
+_SIM = _qschema({
+    "params": {"type": "object", "maxProperties": MAX_PARAMS,
+               "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$"},
+               "additionalProperties": _param},
+    "where": {"type": "string", "minLength": 1, "maxLength": 600},
+    "answer": {"type": "string", "minLength": 1, "maxLength": 600},
+    "answer_type": {"type": "string", "enum": ["numeric", "text"]},
+    "tolerance": _tolerance, "unit": _unit,
+    "case_sensitive": {"type": "boolean"},
+    "kernel": {"$ref": "#/$defs/kernel"},
+}, ["answer"])
+
+SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "kmemlab quiz",
+    "type": "object",
+    "required": ["kmemlab_quiz", "id", "title", "questions"],
+    "additionalProperties": False,
+    "$defs": {
+        "kernel": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "version": {"type": "string", "enum": ["3.15", "6.1", "6.12"]},
+                "arch": {"type": "string", "enum": ["x86_64", "i386"]},
+                "ram": {"type": ["string", "integer"]},
+                "cpus": {"type": "integer", "minimum": 1, "maximum": 64},
+            },
+        },
+    },
+    "properties": {
+        "kmemlab_quiz": {"const": FORMAT_VERSION},
+        "id": _id,
+        "title": _short,
+        "chapter": {"type": ["integer", "string"]},
+        "description": _text,
+        "settings": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "mode": {"type": "string", "enum": ["practice", "graded"]},
+                "attempts": {"type": "integer", "minimum": 0, "maximum": 100},
+                "shuffle": {"type": "boolean"},
+                "shuffle_choices": {"type": "boolean"},
+                "kernel": {"$ref": "#/$defs/kernel"},
+            },
+        },
+        "sealed": {
+            "type": "object", "additionalProperties": False,
+            "required": ["scheme", "salt", "iterations"],
+            "properties": {
+                "scheme": {"const": "pbkdf2-sha256"},
+                "salt": {"type": "string", "pattern": "^[0-9a-f]{16,128}$"},
+                "iterations": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+            },
+        },
+        "questions": {
+            "type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS,
+            "items": {
+                "type": "object",
+                "required": ["id", "type", "prompt"],
+                "properties": {"type": _common["type"]},
+                "allOf": [
+                    {"if": {"properties": {"type": {"const": t}}, "required": ["type"]},
+                     "then": s}
+                    for t, s in (("single", _SINGLE), ("multiple", _SINGLE),
+                                 ("numeric", _NUMERIC), ("text", _TEXT),
+                                 ("simulator", _SIM))
+                ],
+            },
+        },
+    },
+}
+
+
+def validate(doc) -> list[QuizError]:
+    """Schema errors of a loaded :class:`~kmemlab.quiz.loader.Document`, with positions."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = []
+    for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
+        errors.extend(_flatten(err, doc))
+    # one message per position is enough
+    seen, out = set(), []
+    for e in errors:
+        key = (e.line, e.column, e.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out[:50]
+
+
+def _flatten(err, doc) -> list[QuizError]:
+    path = tuple(err.absolute_path)
+    if err.validator == "oneOf" and err.context:
+        # report the branch that got furthest, not "is not valid under any of ..."
+        best = max(err.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
+        return _flatten(best, doc)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        return [doc.error(f"unknown key {k!r}; allowed here: {', '.join(sorted(allowed))}",
+                          path + (k,)) for k in extra]
+    if err.validator == "required":
+        return [doc.error(err.message.replace("is a required property",
+                                              "is missing (required here)"), path)]
+    if err.validator == "enum" and path and path[-1] == "type":
+        return [doc.error(f"unknown question type {err.instance!r}; use one of "
+                          f"{', '.join(QUESTION_TYPES)}", path)]
+    if err.validator == "const" and path == ("kmemlab_quiz",):
+        return [doc.error(f"kmemlab_quiz must be {FORMAT_VERSION} (the format version)", path)]
+    return [doc.error(err.message if len(err.message) < 300 else err.message[:300] + "…",
+                      path)]

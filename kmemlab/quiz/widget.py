@@ -1,0 +1,176 @@
+"""The quiz widget (ipywidgets): a view of a :class:`~kmemlab.quiz.session.Session`.
+
+Practice mode: a *Check* button per question, feedback and the explanation once the
+answer is right or the attempts are used up. Graded mode: no feedback until *Submit*;
+then every question shows its result and the score. Responses stay in Python
+(``widget.session``); *Save* writes them as JSON for the instructor.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from .export import _html
+from .model import Quiz, Result
+from .session import Session
+
+
+class QuizWidget:
+    """Build with :func:`kmemlab.quiz.show`. Parts a test can drive: ``inputs[qid]``
+    (RadioButtons / list of Checkbox / Text), ``check_buttons[qid]``, ``feedback[qid]``,
+    ``submit_button``, ``save_path``, ``save_button``, ``summary``."""
+
+    def __init__(self, quiz: Quiz, student: str | None = None, mode: str | None = None) -> None:
+        self.session = Session(quiz, student, mode)
+        self.quiz = quiz
+        self.inputs: dict[str, object] = {}
+        self.check_buttons: dict[str, w.Button] = {}
+        self.feedback: dict[str, w.HTML] = {}
+        rows = [w.HTML(self._header())]
+        for n, v in enumerate(self.session.variants, 1):
+            rows.append(self._question_box(n, v))
+        self.summary = w.HTML(self._summary_text())
+        self.submit_button = w.Button(description="Submit" if self.session.mode == "graded"
+                                      else "Finish", button_style="primary")
+        self.submit_button.on_click(lambda _b: self.submit())
+        self.save_path = w.Text(value=f"{quiz.id}-{self.session.student or 'anonymous'}.json",
+                                description="Save to", layout=w.Layout(width="420px"))
+        self.save_button = w.Button(description="Save responses", icon="save")
+        self.save_button.on_click(lambda _b: self.save())
+        self.status = w.HTML()
+        rows += [w.HBox([self.submit_button, self.summary]),
+                 w.HBox([self.save_path, self.save_button]), self.status]
+        self.box = w.VBox(rows, layout=w.Layout(max_width="820px"))
+
+    # ---------------------------------------------------------------- building
+    def _header(self) -> str:
+        s = self.session
+        who = f" — {s.student}" if s.student else ""
+        mode = ("graded: your answers are checked when you press <b>Submit</b>"
+                if s.mode == "graded" else
+                "practice: press <b>Check</b> for feedback"
+                + (f" ({self.quiz.attempts} attempts per question)" if self.quiz.attempts
+                   else ""))
+        desc = f"<p>{_html(self.quiz.description)}</p>" if self.quiz.description else ""
+        return f"<h3>{_html(self.quiz.title)}{_html(who)}</h3>{desc}<p><i>{mode}</i></p>"
+
+    def _question_box(self, n: int, v) -> w.VBox:
+        q = v.question
+        qid = q.id
+        unit = f" <i>(in {q.unit})</i>" if q.unit else ""
+        prompt = w.HTML(f"<b>{n}.</b> {_html(v.prompt)}{unit} "
+                        f"<small>[{q.points:g} pt]</small>")
+        if q.type == "single":
+            inp = w.RadioButtons(options=v.choices, value=None,
+                                 layout=w.Layout(width="auto"))
+            parts = [inp]
+        elif q.type == "multiple":
+            inp = [w.Checkbox(value=False, description=c, indent=False,
+                              layout=w.Layout(width="auto")) for c in v.choices]
+            parts = list(inp)
+        else:
+            inp = w.Text(placeholder=f"answer in {q.unit}" if q.unit else "answer",
+                         layout=w.Layout(width="320px"))
+            parts = [inp]
+        self.inputs[qid] = inp
+        fb = w.HTML()
+        self.feedback[qid] = fb
+        if self.session.mode == "practice":
+            btn = w.Button(description="Check", layout=w.Layout(width="90px"))
+            btn.on_click(lambda _b, qid=qid: self.check(qid))
+            self.check_buttons[qid] = btn
+            parts.append(w.HBox([btn, fb]))
+        else:
+            parts.append(fb)
+        return w.VBox([prompt, *parts], layout=w.Layout(margin="0 0 12px 0"))
+
+    # ---------------------------------------------------------------- values
+    def value(self, qid: str):
+        inp = self.inputs[qid]
+        if isinstance(inp, list):
+            return [cb.description for cb in inp if cb.value]
+        return inp.value
+
+    def _set_disabled(self, qid: str) -> None:
+        inp = self.inputs[qid]
+        for x in inp if isinstance(inp, list) else [inp]:
+            x.disabled = True
+        if qid in self.check_buttons:
+            self.check_buttons[qid].disabled = True
+
+    def _show(self, qid: str, r: Result, final: bool) -> None:
+        color = "#087f23" if r.correct else "#b00020"
+        text = f"<span style='color:{color}'>{_html(r.feedback)}</span>"
+        left = self.session.attempts_left(qid)
+        if not r.correct and not final and left:
+            text += f" <small>{left} attempt{'s' if left != 1 else ''} left</small>"
+        q = self.session.by_id[qid].question
+        if not r.correct and q.hint and not final:
+            text += f"<br><small>Hint: {_html(q.hint)}</small>"
+        if final and r.explanation:
+            text += f"<div style='margin-top:4px'>{_html(r.explanation)}</div>"
+        self.feedback[qid].value = text
+
+    def _summary_text(self) -> str:
+        got, mx = self.session.score()
+        if self.session.mode == "graded" and not self.session.submitted:
+            answered = sum(1 for v in self.session.variants if self._answered(v.question.id))
+            return f"&nbsp;{answered} of {len(self.session.variants)} answered"
+        return f"&nbsp;<b>Score: {got:g} / {mx:g}</b>"
+
+    def _answered(self, qid: str) -> bool:
+        try:
+            val = self.value(qid)
+        except KeyError:
+            return False
+        return val not in (None, "", [])
+
+    # ---------------------------------------------------------------- actions
+    def check(self, qid: str) -> Result | None:
+        """Practice mode: check the current value of question ``qid``."""
+        if self.session.done(qid):
+            return self.session.results.get(qid)
+        r = self.session.answer(qid, self.value(qid))
+        if r is None:
+            return None
+        done = self.session.done(qid)
+        self._show(qid, r, final=done)
+        if done:
+            self._set_disabled(qid)
+        self.summary.value = self._summary_text()
+        return r
+
+    def submit(self) -> dict[str, Result]:
+        """Grade everything (graded mode: reveals correctness now) and lock the quiz."""
+        if not self.session.submitted:
+            for v in self.session.variants:
+                qid = v.question.id
+                if not self.session.done(qid) and self._answered(qid):
+                    self.session.answer(qid, self.value(qid))
+            self.session.submit()
+        for qid, r in self.session.results.items():
+            self._show(qid, r, final=True)
+            self._set_disabled(qid)
+        self.submit_button.disabled = True
+        self.summary.value = self._summary_text()
+        return dict(self.session.results)
+
+    def save(self, path: str | None = None):
+        """Write the responses JSON (to ``path`` or the path typed in the widget)."""
+        if path is not None:
+            self.save_path.value = str(path)
+        try:
+            out = self.session.save(self.save_path.value)
+        except OSError as exc:
+            self.status.value = f"<span style='color:#b00020'>Could not save: " \
+                                f"{_html(str(exc))}</span>"
+            return None
+        self.status.value = f"Saved to <code>{_html(str(out))}</code>"
+        return out
+
+    def score(self) -> tuple[float, float]:
+        return self.session.score()
+
+    # ---------------------------------------------------------------- display
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
