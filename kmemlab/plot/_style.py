@@ -1,0 +1,180 @@
+"""Shared look of every kmemlab figure: colour-blind-safe palette, units, figure helpers.
+
+Colours come from Paul Tol's colour-blind-safe schemes ("bright", "muted", "vibrant";
+https://personal.sron.nl/~pault/). Free buddy blocks use a sequential cream → amber ramp
+(pale = a large free block, amber = small free fragments), so that fragmentation shows as
+warm colour without competing with the owners' hues.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+# Owner colours (keys are kmemlab.page_alloc.OWNER_NAMES).
+OWNER_COLORS: dict[str, str] = {
+    "hole": "#FFFFFF",
+    "reserved": "#4D4D4D",
+    "free": "#FBE7B0",
+    "pages": "#4477AA",
+    "slab": "#EE6677",
+    "kmalloc_large": "#AA3377",
+    "vmalloc": "#009988",
+    "pgtable": "#332288",
+    "anon": "#117733",
+    "pagecache": "#88CCEE",
+    "module": "#882255",
+    "cma": "#999933",
+    "percpu": "#EE7733",
+    "other": "#000000",
+    "pcp": "#BBBBBB",
+}
+
+OWNER_LABELS: dict[str, str] = {
+    "hole": "hole (no RAM)",
+    "reserved": "reserved (memblock)",
+    "free": "free",
+    "pages": "alloc_pages",
+    "slab": "slab",
+    "kmalloc_large": "kmalloc (large)",
+    "vmalloc": "vmalloc",
+    "pgtable": "page tables",
+    "anon": "anonymous (user)",
+    "pagecache": "page cache",
+    "module": "module",
+    "cma": "CMA",
+    "percpu": "per-CPU",
+    "other": "other",
+    "pcp": "free on per-CPU lists",
+}
+
+# Chinese terms of the source document, for tooltips and titles' subtitles.
+ZH = {
+    "buddy": "伙伴系统", "fragmentation": "内存碎片", "highmem": "高端内存",
+    "slab": "slab 分配器", "vmalloc": "非连续内存", "kmalloc": "kmalloc 小块内存",
+    "memblock": "引导内存", "page": "页框", "zone": "内存区", "watermark": "水位",
+    "context": "中断上下文", "malloc": "用户态 malloc", "page_table": "页表",
+}
+
+STATE_COLORS = {"used": "#EE6677", "free": "#FBE7B0", "leftover": "#BBBBBB",
+                "cpu": "#4477AA", "partial": "#CCBB44", "full": "#AA3377"}
+
+LINE_COLORS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB",
+               "#332288", "#EE7733", "#009988"]
+
+WMARK_COLORS = {"min": "#CC3311", "low": "#EE7733", "high": "#0077BB"}
+
+
+def free_order_colors(nr_orders: int) -> list[tuple[float, float, float]]:
+    """Sequential ramp: order 0 amber (fragments) ... max order pale cream."""
+    lo = np.array(to_rgb("#E69F00"))   # Okabe-Ito orange
+    hi = np.array(to_rgb("#FFF6DA"))
+    if nr_orders <= 1:
+        return [tuple(hi)]
+    return [tuple(lo + (hi - lo) * (o / (nr_orders - 1)) ** 0.7) for o in range(nr_orders)]
+
+
+def fmt_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'; binary units as /proc prints sizes."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            if unit == "B":
+                return f"{int(n)} B"
+            return f"{n:.0f} {unit}" if n == int(n) or abs(n) >= 100 else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def fmt_pages(n: int, page_size: int = 4096) -> str:
+    return f"{n:,} pages ({fmt_bytes(n * page_size)})"
+
+
+def fmt_addr(a: int, width: int = 16) -> str:
+    return f"0x{a:0{width}x}"
+
+
+def new_figure(ax=None, figsize=(8, 5), **subplot_kw):
+    """(fig, ax): the caller's axes, or a new Figure not owned by pyplot.
+
+    Figures built here are not registered with pyplot, so a notebook cell ending in
+    ``km.plot.memory_map(k)`` shows the figure once (and widgets leak nothing).
+    """
+    _ensure_ipython_png()
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot(**subplot_kw)
+
+
+def new_grid(nrows: int, ncols: int, figsize, **kw):
+    _ensure_ipython_png()
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def png_bytes(fig, dpi: int = 80) -> bytes:
+    """Render a figure to PNG bytes with Agg (what widgets put into an Image)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+_IPY_DONE = False
+
+
+def _ensure_ipython_png() -> None:
+    """Make IPython show our pyplot-free Figures as PNG (once per session)."""
+    global _IPY_DONE
+    if _IPY_DONE:
+        return
+    _IPY_DONE = True
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    fmt = ip.display_formatter.formatters.get("image/png")
+    if fmt is not None:
+        fmt.for_type(Figure, lambda fig: png_bytes(fig, dpi=100))
+
+
+def note(ax, text: str, **kw) -> None:
+    """A centred grey note in an otherwise empty axes."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True,
+            color="#444444", fontsize=kw.pop("fontsize", 11), **kw)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def not_available(fig, ax, what: str, needs: str):
+    """The figure a plot returns when the simulator lacks the subsystem it draws."""
+    note(ax, f"{what}: not available in this build\n(needs {needs})")
+    ax.set_title(what)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    return fig
+
+
+def byte_ticks(vmax: float, n: int = 6) -> list[float]:
+    """Round tick positions for a byte axis from 0 to ``vmax``: multiples of 1, 2 or 5
+    times a power of 1024 (so labels read 256 KiB, 512 KiB, 768 KiB...)."""
+    if vmax <= 0:
+        return [0.0]
+    raw = vmax / n
+    unit = 1024 ** int(np.floor(np.log(max(raw, 1)) / np.log(1024)))
+    best = unit
+    for m in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        best = m * unit
+        if best >= raw:
+            break
+    return list(np.arange(0, vmax + best * 0.01, best))

@@ -1,0 +1,419 @@
+"""Physical memory: the frame map, /proc/buddyinfo with watermarks, a buddy block's tree.
+
+Everything here reads ``k.frame_view()``, ``k.zone_list`` and ``k.buddyinfo()`` only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Patch, Rectangle
+
+from ..page_alloc import OWNER_NAMES
+from ._style import (
+    OWNER_COLORS,
+    OWNER_LABELS,
+    WMARK_COLORS,
+    ZH,
+    fmt_bytes,
+    free_order_colors,
+    new_figure,
+    new_grid,
+)
+
+_NOWN = len(OWNER_NAMES)
+_FREE = OWNER_NAMES.index("free")
+_HOLE = OWNER_NAMES.index("hole")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _categories(k, fv=None):
+    """Per-frame category: owner code, or _NOWN + order for free buddy frames."""
+    fv = k.frame_view() if fv is None else fv
+    owner = fv["owner"]
+    cat = owner.astype(np.int16)
+    free = owner == _FREE
+    cat[free] = _NOWN + fv["order"][free]
+    return cat
+
+
+def _runs(cat):
+    """Run-length encoding of a category array: (starts, ends, codes)."""
+    n = len(cat)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    change = np.flatnonzero(cat[1:] != cat[:-1]) + 1
+    starts = np.concatenate(([0], change)).astype(np.int64)
+    ends = np.concatenate((change, [n])).astype(np.int64)
+    return starts, ends, cat[starts].astype(np.int64)
+
+
+def aggregate_frames(cat, fpp: int, ncat: int):
+    """(mode per pixel, exact frames per category) for ``fpp`` frames per pixel.
+
+    Works on runs of equal category (a few thousand even at 64 GiB), not on frames:
+    for each category the cumulative frame count is evaluated at the pixel
+    boundaries with ``searchsorted``.
+    """
+    n = len(cat)
+    starts, ends, codes = _runs(cat)
+    totals = np.bincount(codes, weights=ends - starts, minlength=ncat).astype(np.int64)
+    if fpp == 1:
+        return cat.astype(np.int64), totals
+    npix = -(-n // fpp)
+    bounds = np.minimum(np.arange(npix + 1, dtype=np.int64) * fpp, n)
+    counts = np.zeros((npix, ncat), dtype=np.int32)
+    for c in np.flatnonzero(totals):
+        sel = codes == c
+        s, e = starts[sel], ends[sel]
+        prefix = np.concatenate(([0], np.cumsum(e - s)))
+        i = np.searchsorted(e, bounds, side="right")
+        partial = np.zeros_like(bounds)
+        inside = i < len(s)
+        partial[inside] = np.clip(bounds[inside] - s[i[inside]], 0, None)
+        cum = prefix[i] + partial
+        counts[:, c] = np.diff(cum)
+    return counts.argmax(axis=1), totals
+
+
+def _palette(nr_orders: int) -> np.ndarray:
+    pal = [to_rgb(OWNER_COLORS[name]) for name in OWNER_NAMES]
+    pal += free_order_colors(nr_orders)
+    return np.array(pal, dtype=np.float32)
+
+
+def map_geometry(nframes: int) -> tuple[int, int, int]:
+    """(columns, rows, frames per pixel): 1 frame per pixel up to 1 GiB of 4 KiB pages,
+    then powers of two so that the picture stays near 512 x 512 (64 GiB: 64 frames)."""
+    if nframes <= 1 << 16:
+        width, fpp = 256, 1
+    else:
+        width = 512
+        fpp = 1
+        while -(-nframes // fpp) > 512 * 512:
+            fpp *= 2
+    npix = -(-nframes // fpp)
+    return width, -(-npix // width), fpp
+
+
+# ----------------------------------------------------------------------------- memory_map
+def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
+    """Every physical page frame, coloured by who owns it (free blocks by order).
+
+    Frames are laid out row by row (address grows left to right, then down). Above
+    1 GiB, ``fpp`` frames share one pixel, which takes the colour most of them have;
+    the legend gives exact page counts. Zone boundaries are dashed lines, the PCI
+    hole (no RAM between 3 and 4 GiB on a big PC) is labelled. ``highlight``: pfns to
+    circle (e.g. the block just allocated).
+    """
+    fig, ax = new_figure(ax, figsize=(9.5, 6.4))
+    nr_orders = k.profile.nr_page_orders
+    ps = k.PAGE_SIZE
+    cat = _categories(k)
+    n = len(cat)
+    width, rows, fpp = map_geometry(n)
+    ncat = _NOWN + nr_orders
+    mode, totals = aggregate_frames(cat, fpp, ncat)
+    pix = np.full(width * rows, _HOLE, dtype=np.int64)
+    pix[: len(mode)] = mode
+    img = _palette(nr_orders)[pix].reshape(rows, width, 3)
+    ax.imshow(img, interpolation="nearest", aspect="auto",
+              extent=(0, width, rows, 0))
+    ax.set_xlim(0, width)
+    ax.set_ylim(rows, 0)
+    row_bytes = width * fpp * ps
+    # axes in bytes
+    xt = np.linspace(0, width, 5)
+    ax.set_xticks(xt, [fmt_bytes(x * fpp * ps) for x in xt])
+    ax.set_xlabel(f"offset in row (one row = {fmt_bytes(row_bytes)})")
+    total = rows * row_bytes
+    step = 1 << max(int(np.log2(total / 8)), 0)
+    yt = np.arange(0, total + 1, step) / row_bytes
+    ax.set_yticks(yt, [fmt_bytes(y * row_bytes) for y in yt])
+    ax.set_ylabel("physical address")
+    ax.tick_params(labelsize=8)
+    # zone boundaries, labels kept apart
+    label_y = -1e9
+    for z in k.zone_list:
+        if not z.spanned:
+            continue
+        p = z.zone_start_pfn // fpp
+        r, c = divmod(p, width)
+        xs, ys = [0, c, c, width], [r + 1, r + 1, r, r]
+        if c == 0:
+            xs, ys = [0, width], [r, r]
+        ax.plot(xs, ys, color="black", lw=1.2, ls="--")
+        end_r = (z.zone_end_pfn - 1) // fpp // width
+        mid = max((r + end_r + 1) / 2, r + 0.5, label_y + rows / 12)
+        label_y = mid
+        ax.annotate(f"{z.name}\n{fmt_bytes(z.spanned * ps)}", xy=(width, mid),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                    annotation_clip=False)
+    # the PCI hole and other big holes inside RAM
+    hole_min = (64 << 20) // ps
+    starts, ends, codes = _runs(cat)
+    for s, e, c in zip(starts, ends, codes, strict=True):
+        if c == _HOLE and e - s >= hole_min and e < n:
+            r0, r1 = s // fpp / width, e // fpp / width
+            ax.text(width / 2, (r0 + r1) / 2,
+                    f"PCI hole: no RAM at {fmt_bytes(s * ps)} – {fmt_bytes(e * ps)}",
+                    ha="center", va="center", fontsize=9, color="#444444")
+    for pfn in highlight:
+        p = int(pfn) // fpp
+        r, c = divmod(p, width)
+        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec="black", mew=2)
+    # legend: owners with exact counts, free orders as one ramp
+    handles = []
+    for code, name in enumerate(OWNER_NAMES):
+        if name == "free" or not totals[code] or name == "hole":
+            continue
+        handles.append(Patch(facecolor=OWNER_COLORS[name], edgecolor="#777777",
+                             label=f"{OWNER_LABELS[name]}: {totals[code]:,} pages"))
+    free_total = int(totals[_NOWN:].sum())
+    ramp = free_order_colors(nr_orders)
+    handles.append(Patch(facecolor=ramp[-1], edgecolor="#777777",
+                         label=f"free, large block: {free_total:,} pages in all"))
+    handles.append(Patch(facecolor=ramp[0], edgecolor="#777777",
+                         label="free, order 0 (fragment)"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8,
+              frameon=False, title="owner (exact page counts)", title_fontsize=8)
+    scale = "1 pixel = 1 page frame" if fpp == 1 else \
+        f"1 pixel = {fpp} frames ({fmt_bytes(fpp * ps)}), coloured by the most common owner"
+    ax.set_title(title or f"Physical memory, {k.profile.name}, {fmt_bytes(k.ram)} RAM: "
+                 f"{n:,} page frames\n{scale}", fontsize=10)
+    fig.kmemlab = {"fpp": fpp, "width": width, "rows": rows, "totals": totals, "pixels": pix}
+    return fig
+
+
+# ----------------------------------------------------------------------------- buddyinfo
+def buddyinfo(k, ax=None, *, zones=None):
+    """/proc/buddyinfo as bars (free blocks per order, one panel per zone) and, on the
+    right, each zone's free pages against its min/low/high watermarks.
+
+    With ``ax`` given, only the bars are drawn (all zones grouped in that axes).
+    """
+    info = k.buddyinfo()
+    names = [z for z in (zones or info) if z in info]
+    nr_orders = k.profile.nr_page_orders
+    orders = np.arange(nr_orders)
+    ramp = free_order_colors(nr_orders)
+    if ax is not None:
+        fig = ax.figure
+        w = 0.8 / max(len(names), 1)
+        for i, name in enumerate(names):
+            ax.bar(orders + i * w, info[name], width=w, label=name)
+        ax.set_xticks(orders + 0.4 - w / 2, [str(o) for o in orders])
+        ax.set_xlabel("order (block = 2^order pages)")
+        ax.set_ylabel("free blocks")
+        ax.legend(fontsize=8)
+        ax.set_title("/proc/buddyinfo")
+        return fig
+    fig, axes = new_grid(len(names), 2, figsize=(10, 1.9 + 1.7 * len(names)),
+                         width_ratios=[2.2, 1])
+    ps = k.PAGE_SIZE
+    for row, name in enumerate(names):
+        z = k.zones[name]
+        a, b = axes[row]
+        counts = info[name]
+        bars = a.bar(orders, counts, color=ramp, edgecolor="#555555", lw=0.6)
+        a.bar_label(bars, labels=[str(c) if c else "" for c in counts], fontsize=7, padding=1)
+        a.set_xticks(orders, [f"{o}\n{fmt_bytes(ps << o)}" for o in orders], fontsize=7)
+        a.set_ylabel("free blocks", fontsize=8)
+        a.set_ylim(0, max(max(counts), 1) * 1.22)
+        a.set_title(f"{name}: free blocks per order", fontsize=9, loc="left")
+        a.tick_params(axis="y", labelsize=7)
+        # free pages vs watermarks (log scale: the marks are a few % of the zone)
+        b.barh(0, max(z.free_pages, 1), color=ramp[-1], edgecolor="#777777", height=0.5,
+               label=f"free {z.free_pages:,}")
+        b.barh(0, z.managed, fill=False, edgecolor="#777777", height=0.5, lw=0.8, ls=":",
+               label=f"managed {z.managed:,}")
+        for wm, val in (("min", z.min), ("low", z.low), ("high", z.high)):
+            b.axvline(max(val, 1), color=WMARK_COLORS[wm], lw=1.5, label=f"{wm} {val:,}")
+        b.set_xscale("log")
+        b.set_xlim(1, max(z.managed, z.free_pages, z.high, 10) * 2)
+        b.set_ylim(-0.4, 0.4)
+        b.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0, 1.05), frameon=False)
+        b.set_yticks([])
+        b.set_title("free pages vs watermarks", fontsize=9, loc="left")
+        b.tick_params(axis="x", labelsize=7)
+        b.set_xlabel("pages (log scale)", fontsize=7)
+    fig.suptitle(f"Buddy allocator — /proc/buddyinfo, {k.profile.name}, "
+                 f"{fmt_bytes(k.ram)}", fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------- buddy_tree
+def _leaf_label(owner_code: int, order: int) -> tuple[str, str]:
+    if owner_code == _FREE:
+        return "free", f"free o{order}"
+    name = OWNER_NAMES[owner_code]
+    return name, f"{OWNER_LABELS[name]} o{order}" if order >= 0 else OWNER_LABELS[name]
+
+
+def block_tree(k, pfn: int, order: int | None = None, fv=None) -> list[dict]:
+    """The tree of halves below the order-``order`` block that contains ``pfn``:
+    a list of nodes {start, order, depth, leaf, state, label}. A node is a leaf when it
+    is exactly one free or allocated block (or all reserved/hole)."""
+    fv = k.frame_view() if fv is None else fv
+    owner, orders = fv["owner"], fv["order"]
+    top = k.profile.nr_page_orders - 1 if order is None else order
+    root = (pfn >> top) << top
+    n = len(owner)
+    nodes: list[dict] = []
+
+    def visit(start: int, o: int, depth: int) -> None:
+        end = min(start + (1 << o), n)
+        if start >= n:
+            return
+        seg_o = orders[start]
+        seg_w = owner[start]
+        whole = end - start == 1 << o
+        if whole and seg_o == o and seg_w >= _FREE:
+            state, label = _leaf_label(int(seg_w), o)
+            nodes.append(dict(start=start, order=o, depth=depth, leaf=True, state=state,
+                              label=label))
+            return
+        if seg_o < 0 and (owner[start:end] == seg_w).all() and (orders[start:end] < 0).all():
+            state, label = _leaf_label(int(seg_w), -1)
+            nodes.append(dict(start=start, order=o, depth=depth, leaf=True, state=state,
+                              label=label))
+            return
+        if o == 0:
+            state, label = _leaf_label(int(seg_w), int(seg_o))
+            nodes.append(dict(start=start, order=0, depth=depth, leaf=True, state=state,
+                              label=label))
+            return
+        nodes.append(dict(start=start, order=o, depth=depth, leaf=False, state="split",
+                          label=f"o{o} split"))
+        half = 1 << (o - 1)
+        visit(start, o - 1, depth + 1)
+        visit(start + half, o - 1, depth + 1)
+
+    visit(root, top, 0)
+    return nodes
+
+
+def buddy_tree(k, pfn: int | None = None, order: int | None = None, ax=None):
+    """The tree of halves of one buddy block: the root (by default the max-order block
+    around ``pfn``) split into buddies until each piece is one free or allocated block.
+
+    Drawn as an icicle: each row is an order, each rectangle a block at its pfn range;
+    grey rectangles were split, coloured ones are blocks as they are now. ``pfn`` and its
+    buddy (``pfn ^ (1 << order)``) are outlined. Default ``pfn``: the last block
+    ``mm_page_alloc`` gave out.
+    """
+    fig, ax = new_figure(ax, figsize=(10, 4.6))
+    if pfn is None:
+        last = [e for e in k.trace.events("mm_page_alloc") if e.fields.get("pfn", -1) >= 0]
+        if last:
+            pfn = last[-1].fields["pfn"]
+        else:
+            pfn = min(z.zone_start_pfn for z in k.zone_list if z.present)
+    nodes = block_tree(k, pfn, order)
+    top = nodes[0]["order"]
+    root = nodes[0]["start"]
+    nr = k.profile.nr_page_orders
+    ramp = free_order_colors(nr)
+    ps = k.PAGE_SIZE
+    span = 1 << top
+    for nd in nodes:
+        x0 = nd["start"] - root
+        w = 1 << nd["order"]
+        y = nd["depth"]
+        if nd["leaf"]:
+            color = ramp[nd["order"]] if nd["state"] == "free" else OWNER_COLORS[nd["state"]]
+            ax.add_patch(Rectangle((x0, y), w, 0.9, facecolor=color, edgecolor="#333333",
+                                   lw=0.7))
+            # the leaf continues down as a faint column: no further split
+            ax.add_patch(Rectangle((x0, y + 0.9), w, top - y + 0.1, facecolor=color,
+                                   alpha=0.25, edgecolor="none"))
+        else:
+            ax.add_patch(Rectangle((x0, y), w, 0.9, facecolor="#EEEEEE", edgecolor="#999999",
+                                   lw=0.7))
+        if w / span > 0.07 or (nd["leaf"] and w / span > 0.035):
+            dark = nd["state"] in ("reserved", "pages", "pgtable", "module", "kmalloc_large",
+                                   "vmalloc", "anon", "other")
+            ax.text(x0 + w / 2, y + 0.45, nd["label"] if w / span > 0.07 else f"o{nd['order']}",
+                    ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black", clip_on=True)
+    sel_order = int(k.frame_view()["order"][pfn]) if order is None else order
+    sel_order = max(sel_order, 0)
+    head = (pfn >> sel_order) << sel_order
+    buddy = k.page_alloc.buddy_of(head, sel_order)
+    for p, lab in ((head, "block"), (buddy, "its buddy")):
+        if root <= p < root + span:
+            d = top - sel_order
+            ax.add_patch(Rectangle((p - root, d), 1 << sel_order, 0.9, fill=False,
+                                   edgecolor="black", lw=2.2,
+                                   ls="-" if lab == "block" else ":"))
+    ax.set_xlim(0, span)
+    ax.set_ylim(top + 1, 0)
+    ax.set_yticks([d + 0.45 for d in range(top + 1)],
+                  [f"order {top - d}" for d in range(top + 1)], fontsize=7)
+    xt = np.linspace(0, span, 5)
+    ax.set_xticks(xt, [f"pfn {int(root + x):#x}\n+{fmt_bytes(x * ps)}" for x in xt],
+                  fontsize=7)
+    leaves = [nd for nd in nodes if nd["leaf"]]
+    nfree = sum(1 for nd in leaves if nd["state"] == "free")
+    ax.set_title(f"Buddy tree of the order-{top} block at pfn {root:#x} "
+                 f"({fmt_bytes(span * ps)}): {len(leaves)} blocks, {nfree} free\n"
+                 f"solid outline: order-{sel_order} block at pfn {head:#x}; dotted: its buddy "
+                 f"at pfn {buddy:#x}", fontsize=9)
+    states = sorted({nd["state"] for nd in leaves})
+    handles = [Patch(facecolor="#EEEEEE", edgecolor="#999999", label="split into two halves")]
+    for s in states:
+        if s == "free":
+            handles.append(Patch(facecolor=ramp[0], edgecolor="#333333",
+                                 label="free block (amber = small order)"))
+        else:
+            handles.append(Patch(facecolor=OWNER_COLORS[s], edgecolor="#333333",
+                                 label=OWNER_LABELS[s]))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7,
+              frameon=False)
+    fig.kmemlab = {"nodes": nodes, "root": root, "order": top}
+    return fig
+
+
+
+
+__all__ = ["memory_map", "buddyinfo", "buddy_tree", "block_tree", "aggregate_frames",
+           "map_geometry", "ZH"]
+
+
+def update_memory_map(fig, k, *, highlight=()) -> bool:
+    """Refresh a figure drawn by :func:`memory_map` in place (new pixels, legend counts,
+    highlight) when the geometry and the set of owners are unchanged; False otherwise.
+    Widgets use it to skip rebuilding axes, ticks and legend on every step."""
+    info = getattr(fig, "kmemlab", None)
+    if not info or "pixels" not in info or not fig.axes or not fig.axes[0].images:
+        return False
+    ax = fig.axes[0]
+    nr_orders = k.profile.nr_page_orders
+    cat = _categories(k)
+    width, rows, fpp = map_geometry(len(cat))
+    if (width, rows, fpp) != (info["width"], info["rows"], info["fpp"]):
+        return False
+    mode, totals = aggregate_frames(cat, fpp, _NOWN + nr_orders)
+    present = [c for c in range(_NOWN) if c not in (_FREE, _HOLE)]
+    if [bool(totals[c]) for c in present] != [bool(info["totals"][c]) for c in present]:
+        return False
+    pix = np.full(width * rows, _HOLE, dtype=np.int64)
+    pix[: len(mode)] = mode
+    ax.images[0].set_data(_palette(nr_orders)[pix].reshape(rows, width, 3))
+    texts = ax.get_legend().get_texts()
+    i = 0
+    for code, name in enumerate(OWNER_NAMES):
+        if name in ("free", "hole") or not totals[code]:
+            continue
+        texts[i].set_text(f"{OWNER_LABELS[name]}: {totals[code]:,} pages")
+        i += 1
+    texts[i].set_text(f"free, large block: {int(totals[_NOWN:].sum()):,} pages in all")
+    for line in list(ax.lines):
+        if line.get_marker() == "o":
+            line.remove()
+    for pfn in highlight:
+        r, c = divmod(int(pfn) // fpp, width)
+        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec="black", mew=2)
+    info.update(totals=totals, pixels=pix)
+    return True

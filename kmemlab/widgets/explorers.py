@@ -1,0 +1,656 @@
+"""One explorer per chapter. Each is thin: it turns controls into calls of the core's
+public API and redraws a :mod:`kmemlab.plot` figure.
+
+``km.widgets.BuddyExplorer(k)`` uses the notebook's kernel; ``km.widgets.BuddyExplorer()``
+boots its own (6.12 x86_64, 1 GiB).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import random
+
+import ipywidgets as W
+
+from .. import plot as P
+from ..plot._style import ZH, fmt_bytes
+from ..plot.physmem import update_memory_map
+from .base import Explorer, make_kernel, to_png
+
+GFP_CHOICES = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER",
+               "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_DMA", "GFP_DMA32"]
+
+
+def _gfp_options(k) -> list[str]:
+    out = []
+    for name in GFP_CHOICES:
+        try:
+            k.gfp_value(name)
+            out.append(name)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _na(what: str, needs: str) -> str:
+    return (f"<i style='color:#666'>{html.escape(what)}: not available in this build "
+            f"(needs {html.escape(needs)})</i>")
+
+
+# ----------------------------------------------------------------------------- buddy
+class BuddyExplorer(Explorer):
+    """alloc_pages/free_pages by hand: zone (via GFP flags), order, a random workload;
+    views: physical memory map, buddyinfo with watermarks, the tree of halves, timeline."""
+
+    title = "Buddy allocator explorer"
+    tooltip = f"buddy system {ZH['buddy']}; fragmentation {ZH['fragmentation']}"
+
+    def init_state(self):
+        self.state["blocks"] = []   # [(pfn, order)] allocated here, oldest first
+
+    def controls(self):
+        k = self.k
+        self.w_order = W.IntSlider(value=0, min=0, max=k.profile.nr_page_orders - 1,
+                                   description="order", tooltip="2^order pages")
+        self.w_gfp = W.Dropdown(options=_gfp_options(k), value="GFP_KERNEL", description="gfp",
+                                tooltip="GFP flags choose the zone and the rules")
+        self.w_view = W.Dropdown(options=["memory map", "buddyinfo", "buddy tree", "timeline"],
+                                 value="memory map", description="view")
+        self.btn_alloc = W.Button(description="alloc_pages", button_style="primary")
+        self.btn_free = W.Button(description="free last", tooltip="__free_pages of the last "
+                                 "block allocated here")
+        self.btn_free_all = W.Button(description="free all")
+        self.btn_work = W.Button(description="random workload",
+                                 tooltip=f"50 random allocs/frees: {ZH['fragmentation']}")
+        self.btn_alloc.on_click(lambda _b: self.alloc())
+        self.btn_free.on_click(lambda _b: self.free_last())
+        self.btn_free_all.on_click(lambda _b: self.free_all())
+        self.btn_work.on_click(lambda _b: self.workload())
+        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        self.info = W.HTML()
+        return W.VBox([W.HBox([self.w_gfp, self.w_order, self.w_view]),
+                       W.HBox([self.btn_alloc, self.btn_free, self.btn_free_all, self.btn_work]),
+                       self.info])
+
+    def _page(self, pfn):
+        return self.k.page_alloc.allocated.get(pfn)
+
+    def alloc(self, order: int | None = None, gfp: str | None = None):
+        order = self.w_order.value if order is None else order
+        gfp = self.w_gfp.value if gfp is None else gfp
+
+        def run():
+            page = self.k.alloc_pages(gfp, order, caller="BuddyExplorer")
+            if page is not None:
+                self.state["blocks"].append((page.pfn, page.order))
+            return page
+        return self.act(f"alloc_pages({gfp}, {order})", run)
+
+    def free_last(self):
+        if not self.state["blocks"]:
+            self.message.value = "nothing allocated here yet"
+            return
+
+        def run():
+            pfn, order = self.state["blocks"][-1]
+            self.k.free_pages(self._page(pfn), order)
+            self.state["blocks"].pop()
+        return self.act("__free_pages(last)", run)
+
+    def free_all(self):
+        def run():
+            for pfn, order in reversed(self.state["blocks"]):
+                self.k.free_pages(self._page(pfn), order)
+            self.state["blocks"].clear()
+        return self.act("free all", run)
+
+    def workload(self, steps: int = 50, seed: int | None = None):
+        rng = random.Random(len(self.k.trace) if seed is None else seed)
+
+        def run():
+            for _ in range(steps):
+                blocks = self.state["blocks"]
+                if blocks and rng.random() < 0.4:
+                    pfn, order = blocks.pop(rng.randrange(len(blocks)))
+                    self.k.free_pages(self._page(pfn), order)
+                else:
+                    page = self.k.alloc_pages("GFP_KERNEL", rng.choice((0, 0, 0, 1, 2, 3)),
+                                              caller="workload")
+                    if page is not None:
+                        blocks.append((page.pfn, page.order))
+        return self.act(f"random workload ({steps} steps)", run)
+
+    def figure(self):
+        view = self.w_view.value
+        if view == "memory map":
+            last = [self.state["blocks"][-1][0]] if self.state["blocks"] else []
+            fig = self._figs.get("map", (None,))[0]
+            if fig is not None and update_memory_map(fig, self.k, highlight=last):
+                return fig   # fast path: new pixels and counts, same axes
+            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)), highlight=last)
+        if view == "buddyinfo":
+            return P.buddyinfo(self.k)
+        if view == "buddy tree":
+            pfn = self.state["blocks"][-1][0] if self.state["blocks"] else None
+            return P.buddy_tree(self.k, pfn)
+        return P.timeline(self.k, samples=self.samples)
+
+    def update_labels(self):
+        info = self.k.buddyinfo()
+        rows = "".join(f"<tr><td>{z}</td><td><code>{' '.join(f'{c:>5}' for c in counts)}"
+                       f"</code></td></tr>" for z, counts in info.items())
+        self.info.value = (f"<table style='font-size:11px'>{rows}</table>"
+                           f"{len(self.state['blocks'])} block(s) allocated here")
+
+
+# ----------------------------------------------------------------------------- kmalloc
+class KmallocExplorer(Explorer):
+    """kmalloc by size: which cache, how much is wasted, the slab it came from."""
+
+    title = "kmalloc explorer"
+    tooltip = f"kmalloc {ZH['kmalloc']}; slab {ZH['slab']}"
+
+    def init_state(self):
+        self.state["ptrs"] = []   # [(ptr, size)]
+
+    def controls(self):
+        self.w_size = W.IntSlider(value=100, min=1, max=16384, description="size (B)",
+                                  continuous_update=False)
+        self.w_gfp = W.Dropdown(options=_gfp_options(self.k), value="GFP_KERNEL",
+                                description="gfp")
+        self.w_view = W.Dropdown(options=["slab", "slabinfo", "memory map", "timeline"],
+                                 value="slab", description="view")
+        self.btn_kmalloc = W.Button(description="kmalloc", button_style="primary")
+        self.btn_kfree = W.Button(description="kfree last")
+        self.btn_kfree_twice = W.Button(description="kfree last twice", button_style="danger",
+                                        tooltip="a double free: see the kernel's report")
+        self.cache_label = W.HTML()
+        self.btn_kmalloc.on_click(lambda _b: self.kmalloc())
+        self.btn_kfree.on_click(lambda _b: self.kfree_last())
+        self.btn_kfree_twice.on_click(lambda _b: self.double_free())
+        self.w_size.observe(lambda _c: self.refresh(), names="value")
+        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        return W.VBox([W.HBox([self.w_size, self.w_gfp, self.w_view]),
+                       W.HBox([self.btn_kmalloc, self.btn_kfree, self.btn_kfree_twice]),
+                       self.cache_label])
+
+    def cache(self):
+        try:
+            return self.k.kmalloc_cache(self.w_size.value, self.w_gfp.value)
+        except (ValueError, TypeError):
+            return None
+
+    def kmalloc(self, size: int | None = None):
+        size = self.w_size.value if size is None else size
+        if size != self.w_size.value:
+            self.w_size.value = size
+
+        def run():
+            p = self.k.kmalloc(size, self.w_gfp.value, caller="KmallocExplorer")
+            if p:
+                self.state["ptrs"].append((p, size))
+            return p
+        return self.act(f"kmalloc({size})", run)
+
+    def kfree_last(self):
+        if not self.state["ptrs"]:
+            self.message.value = "nothing allocated here yet"
+            return
+
+        def run():
+            p, _s = self.state["ptrs"][-1]
+            self.k.kfree(p, caller="KmallocExplorer")
+            self.state["ptrs"].pop()
+        return self.act("kfree(last)", run)
+
+    def double_free(self):
+        if not self.state["ptrs"]:
+            self.message.value = "kmalloc something first"
+            return
+        p, _s = self.state["ptrs"][-1]
+        self.kfree_last()
+        return self.act("kfree(last) again", lambda: self.k.kfree(p, caller="KmallocExplorer"))
+
+    def figure(self):
+        view = self.w_view.value
+        c = self.cache()
+        if view == "slab" and c is not None:
+            return P.slab(self.k, c)
+        if view == "slab":
+            ax = self.axes("large", (9, 2.5), (0.05, 0.1, 0.9, 0.75))
+            P._style.note(ax, f"kmalloc({self.w_size.value}) is above the largest kmalloc "
+                              "cache: pages straight from the buddy allocator (kmalloc_large)")
+            return ax.figure
+        if view == "slabinfo":
+            return P.slabinfo(self.k)
+        if view == "memory map":
+            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)))
+        return P.timeline(self.k, samples=self.samples)
+
+    def update_labels(self):
+        size = self.w_size.value
+        c = self.cache()
+        if c is None:
+            self.cache_label.value = (f"kmalloc({size}) → no kmalloc cache: "
+                                      f"order-{self.k.get_order(size)} pages from the buddy "
+                                      "allocator")
+            return
+        waste = c.slab_size - size
+        self.cache_label.value = (
+            f"kmalloc({size}) → <b>{html.escape(c.name)}</b>: object {c.object_size} B, "
+            f"{waste} B wasted ({100 * waste / c.slab_size:.0f}%), {c.objs_per_slab} objects "
+            f"per order-{c.order} slab; {len(self.state['ptrs'])} live here")
+
+
+# ----------------------------------------------------------------------------- vmalloc
+class VmallocExplorer(Explorer):
+    """vmalloc by size, then step through the recorded ``__vmalloc_node_range`` path."""
+
+    title = "vmalloc explorer"
+    tooltip = f"vmalloc {ZH['vmalloc']}; page tables {ZH['page_table']}"
+
+    def init_state(self):
+        self.state["areas"] = []   # [(addr, size)]
+        self.state["step"] = 0
+
+    def controls(self):
+        self.available = hasattr(self.k, "vmalloc") and hasattr(self.k, "vfree")
+        self.w_size = W.IntSlider(value=5 * self.k.PAGE_SIZE, min=1, max=64 * self.k.PAGE_SIZE,
+                                  step=self.k.PAGE_SIZE // 4, description="size (B)",
+                                  continuous_update=False)
+        self.w_view = W.Dropdown(options=["mapping", "address space", "page walk"],
+                                 value="mapping" if self.available else "address space",
+                                 description="view")
+        self.btn_vmalloc = W.Button(description="vmalloc", button_style="primary",
+                                    disabled=not self.available)
+        self.btn_vfree = W.Button(description="vfree last", disabled=not self.available)
+        self.btn_step_back = W.Button(description="◀ step", tooltip="previous step of the "
+                                      "last call (__vmalloc_node_range)")
+        self.btn_step = W.Button(description="step ▶", tooltip="next step of the last call")
+        self.step_label = W.HTML()
+        self.btn_vmalloc.on_click(lambda _b: self.vmalloc())
+        self.btn_vfree.on_click(lambda _b: self.vfree_last())
+        self.btn_step.on_click(lambda _b: self.step(+1))
+        self.btn_step_back.on_click(lambda _b: self.step(-1))
+        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        note = W.HTML("" if self.available else _na("vmalloc", "k.vmalloc / k.vfree"))
+        return W.VBox([W.HBox([self.w_size, self.w_view]),
+                       W.HBox([self.btn_vmalloc, self.btn_vfree, self.btn_step_back,
+                               self.btn_step]), self.step_label, note])
+
+    def vmalloc(self, size: int | None = None):
+        size = self.w_size.value if size is None else size
+
+        def run():
+            a = self.k.vmalloc(size)
+            if a:
+                self.state["areas"].append((a, size))
+            self.state["step"] = 0
+            return a
+        return self.act(f"vmalloc({size})", run)
+
+    def vfree_last(self):
+        if not self.state["areas"]:
+            self.message.value = "nothing vmalloc'ed here yet"
+            return
+
+        def run():
+            a, _s = self.state["areas"].pop()
+            self.k.vfree(a)
+        return self.act("vfree(last)", run)
+
+    def step(self, delta: int):
+        n = len(self.step_events())
+        if n:
+            self.state["step"] = max(0, min(n - 1, self.state["step"] + delta))
+        self.update_labels()
+
+    def figure(self):
+        view = self.w_view.value
+        addr = self.state["areas"][-1][0] if self.state["areas"] else None
+        if view == "mapping":
+            return P.vmalloc_mapping(self.k, addr)
+        if view == "page walk":
+            target = addr if addr is not None else self.k.pfn_to_virt(
+                min(self.k.page_alloc.allocated or [0x1000]))
+            return P.page_walk(self.k, target)
+        marks = {"last vmalloc": addr} if addr else {}
+        return P.address_space(self.k, marks=marks)
+
+    def update_labels(self):
+        events = self.step_events()
+        if not events:
+            self.step_label.value = "<i>no recorded steps yet</i>"
+            return
+        i = min(self.state["step"], len(events) - 1)
+        e = events[i]
+        self.step_label.value = (f"step {i + 1}/{len(events)}: <code>{html.escape(e.name)}"
+                                 f"</code> — {html.escape(e.why)}")
+
+
+# ----------------------------------------------------------------------------- contexts
+class ContextExplorer(Explorer):
+    """Pick an execution context and GFP flags, allocate, and see what the kernel says."""
+
+    title = "Execution context explorer"
+    tooltip = f"interrupt context {ZH['context']}"
+
+    CONTEXTS = ["process", "softirq", "hardirq", "spin_lock", "irqs_disabled",
+                "kprobe_handler"]
+
+    def controls(self):
+        self.w_ctx = W.Dropdown(options=self.CONTEXTS, value="process", description="context",
+                                tooltip="where the code runs")
+        self.w_gfp = W.Dropdown(options=_gfp_options(self.k), value="GFP_KERNEL",
+                                description="gfp")
+        self.w_size = W.IntSlider(value=64, min=1, max=8192, description="size (B)",
+                                  continuous_update=False)
+        self.btn_run = W.Button(description="kmalloc here", button_style="primary")
+        self.btn_run.on_click(lambda _b: self.run())
+        self.outcome = W.HTML()
+        return W.VBox([W.HBox([self.w_ctx, self.w_gfp, self.w_size]), self.btn_run,
+                       self.outcome])
+
+    def _context(self, name: str):
+        k = self.k
+        if name == "spin_lock":
+            return k.spin_lock("demo_lock")
+        if name == "irqs_disabled":
+            return k.irqs_disabled()
+        if name == "kprobe_handler":
+            if not hasattr(k, "kprobe_handler"):
+                return None
+            return k.kprobe_handler()
+        return k.context(name)
+
+    def run(self, context: str | None = None, gfp: str | None = None):
+        ctx = self.w_ctx.value if context is None else context
+        gfp = self.w_gfp.value if gfp is None else gfp
+        size = self.w_size.value
+        cm = self._context(ctx)
+        if cm is None:
+            self.outcome.value = _na("kprobe_handler", "k.kprobe_handler()")
+            return None
+
+        def run():
+            with cm:
+                return self.k.kmalloc(size, gfp, caller="ContextExplorer")
+        before = len(self.k.dmesg)
+        p = self.act(f"kmalloc({size}, {gfp}) in {ctx}", run)
+        new = self.k.dmesg[before:]
+        if self.last_error is not None:
+            self.outcome.value = (f"in <b>{ctx}</b> with {gfp}: the kernel reports a bug "
+                                  "(see the oops panel)")
+        elif p:
+            self.outcome.value = f"in <b>{ctx}</b> with {gfp}: got {p:#x}"
+        else:
+            self.outcome.value = f"in <b>{ctx}</b> with {gfp}: NULL" + \
+                (f" — {html.escape(new[0])}" if new else "")
+        return p
+
+    def figure(self):
+        return P.buddyinfo(self.k)
+
+
+# ----------------------------------------------------------------------------- boot
+class BootExplorer(Explorer):
+    """Boot with a command line and see memblock, then the hand-over to the buddy."""
+
+    title = "Boot explorer"
+    tooltip = f"memblock / bootmem {ZH['memblock']}; highmem {ZH['highmem']}"
+
+    def controls(self):
+        from ..profiles import known_profiles
+        self.w_profile = W.Dropdown(options=known_profiles(), value=self.k.profile.name,
+                                    description="kernel")
+        self.w_ram = W.Dropdown(options=["256M", "512M", "1G", "2G", "4G", "8G", "16G"],
+                                value=f"{self.k.ram >> 20}M" if self.k.ram < 1 << 30
+                                else f"{self.k.ram >> 30}G", description="RAM")
+        if self.w_ram.value not in self.w_ram.options:
+            self.w_ram.options = list(self.w_ram.options) + [self.w_ram.value]
+        self.w_cmdline = W.Text(value=self.k.cmdline, description="cmdline",
+                                placeholder="mem=512M vmalloc=256M cma=64M",
+                                layout=W.Layout(width="60%"))
+        self.w_view = W.Dropdown(options=["memblock", "memory map", "address space"],
+                                 value="memblock", description="view")
+        self.btn_boot = W.Button(description="boot", button_style="primary")
+        self.btn_boot.on_click(lambda _b: self.boot())
+        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        return W.VBox([W.HBox([self.w_profile, self.w_ram, self.w_view]),
+                       W.HBox([self.w_cmdline, self.btn_boot])])
+
+    def boot(self, cmdline: str | None = None):
+        if cmdline is not None:
+            self.w_cmdline.value = cmdline
+        version, arch = self.w_profile.value.split("/")
+
+        def run():
+            new = make_kernel(version=version, arch=arch, ram=self.w_ram.value,
+                              cmdline=self.w_cmdline.value, cpus=self.k.nr_cpus)
+            self.k.restore(new)   # the notebook's kernel object becomes the new boot
+        r = self.act(f"boot {self.w_profile.value} {self.w_cmdline.value!r}", run)
+        self.last_mark = 0
+        self.refresh(redraw=False)
+        return r
+
+    def figure(self):
+        view = self.w_view.value
+        if view == "memblock":
+            return P.memblock(self.k)
+        if view == "memory map":
+            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)))
+        return P.address_space(self.k)
+
+    def why_text(self):
+        lines = [r.name + f": {fmt_bytes(r.size)} at {r.base:#x}"
+                 for r in self.k.memblock.reservations_sorted()]
+        return ("<b>memblock reservations</b> (never reach the buddy allocator)"
+                + "<ul style='margin:0'>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines)
+                + "</ul>")
+
+
+# ----------------------------------------------------------------------------- malloc
+class MallocExplorer(Explorer):
+    """malloc/free in a user process: chunks, bins, the why of each call."""
+
+    title = "malloc explorer"
+    tooltip = f"user-space malloc {ZH['malloc']}"
+
+    def init_state(self):
+        self.state["ptrs"] = []
+        self.proc = None
+        if hasattr(self.k, "spawn"):
+            try:
+                self.proc = self.k.spawn("app")
+            except Exception:  # noqa: BLE001 - unfinished user-space API
+                self.proc = None
+        if self.proc is None:
+            from ..user.malloc import GlibcMalloc
+            self.state["malloc"] = GlibcMalloc()
+
+    def _snap(self):
+        if self.proc is None:
+            return super()._snap()
+        return (self.k.snapshot(), copy.deepcopy(self.state), self.proc)
+
+    def _restore(self, snap):
+        super()._restore(snap[:2])
+
+    def target(self):
+        return self.proc if self.proc is not None else self.state["malloc"]
+
+    def controls(self):
+        self.w_size = W.IntSlider(value=24, min=1, max=256 * 1024, description="size (B)",
+                                  continuous_update=False)
+        self.btn_malloc = W.Button(description="malloc", button_style="primary")
+        self.btn_free = W.Button(description="free last")
+        self.btn_free_first = W.Button(description="free oldest")
+        self.btn_double = W.Button(description="free last twice", button_style="danger")
+        self.btn_malloc.on_click(lambda _b: self.malloc())
+        self.btn_free.on_click(lambda _b: self.free(-1))
+        self.btn_free_first.on_click(lambda _b: self.free(0))
+        self.btn_double.on_click(lambda _b: self.double_free())
+        self.note = W.HTML("" if self.proc is not None else _na(
+            "user processes", "k.spawn; a stand-alone glibc malloc model is shown, with no "
+            "kernel pages behind it"))
+        return W.VBox([W.HBox([self.w_size, self.btn_malloc, self.btn_free,
+                               self.btn_free_first, self.btn_double]), self.note])
+
+    def _call(self, label, fn):
+        from ..user.malloc import MallocAbort
+
+        def run():
+            try:
+                return fn()
+            except MallocAbort as exc:
+                from ..errors import KernelBug
+                raise KernelBug(f"{exc} (process killed by SIGABRT)",
+                                [str(exc), "Aborted (core dumped)"]) from exc
+        return self.act(label, run)
+
+    def malloc(self, size: int | None = None):
+        size = self.w_size.value if size is None else size
+
+        def run():
+            p = self.target().malloc(size)
+            if p:
+                self.state["ptrs"].append(p)
+            return p
+        return self._call(f"malloc({size})", run)
+
+    def free(self, which: int = -1):
+        if not self.state["ptrs"]:
+            self.message.value = "nothing malloc'ed yet"
+            return
+
+        def run():
+            p = self.state["ptrs"][which]
+            self.target().free(p)
+            self.state["ptrs"].remove(p)
+        return self._call("free", run)
+
+    def double_free(self):
+        if not self.state["ptrs"]:
+            self.message.value = "malloc something first"
+            return
+        p = self.state["ptrs"][-1]
+        self.free(-1)
+        return self._call("free again", lambda: self.target().free(p))
+
+    def figure(self):
+        return P.heap(self.target())
+
+    def why_text(self):
+        m = P.misc.find_malloc(self.target())
+        events = getattr(m, "events", [])
+        if not events:
+            return "<i>no call yet</i>"
+        return "<ol style='margin:0'>" + "".join(
+            f"<li><code>{html.escape(e.call)}</code>: {html.escape(e.why)}</li>"
+            for e in events[-5:]) + "</ol>"
+
+
+# ----------------------------------------------------------------------------- compare
+class CompareKernels(Explorer):
+    """The same experiment on two kernel versions side by side (3.15 vs 6.12)."""
+
+    title = "Compare kernels"
+    tooltip = "the document's Linux 3.15 next to a modern kernel"
+
+    def __init__(self, k=None, k2=None, **kw):
+        self.k2 = k2 if k2 is not None else make_kernel(version="6.12", **{
+            key: v for key, v in kw.items() if key != "version"})
+        if k is None:
+            k = make_kernel(version="3.15", **{key: v for key, v in kw.items()
+                                               if key != "version"})
+        super().__init__(k)
+
+    def _snap(self):
+        return (self.k.snapshot(), copy.deepcopy(self.state), self.k2.snapshot())
+
+    def _restore(self, snap):
+        super()._restore(snap[:2])
+        self.k2.restore(snap[2])
+
+    def controls(self):
+        self.w_exp = W.Dropdown(options=["kmalloc(size)", "alloc_pages(order)",
+                                         "kmem_cache_create(size)"], value="kmalloc(size)",
+                                description="experiment")
+        self.w_n = W.IntSlider(value=100, min=1, max=8192, description="size/order",
+                               continuous_update=False)
+        self.btn_run = W.Button(description="run on both", button_style="primary")
+        self.btn_run.on_click(lambda _b: self.run())
+        self.table = W.HTML()
+        return W.VBox([W.HBox([self.w_exp, self.w_n, self.btn_run]), self.table])
+
+    def run(self, experiment: str | None = None, n: int | None = None):
+        exp = self.w_exp.value if experiment is None else experiment
+        n = self.w_n.value if n is None else n
+        results = {}
+
+        def one(k):
+            if exp.startswith("kmalloc"):
+                p = k.kmalloc(n, "GFP_KERNEL", caller="compare")
+                c = k.kmalloc_cache(n)
+                return (c.name if c else "pages", p)
+            if exp.startswith("alloc_pages"):
+                page = k.alloc_pages("GFP_KERNEL", min(n, k.profile.nr_page_orders - 1))
+                return (page.zone if page else "-", page.pfn if page else None)
+            c = k.kmem_cache_create(f"cmp_{n}", n)
+            return (c.name, c.objs_per_slab)
+
+        def run():
+            for k in (self.k, self.k2):
+                results[k.profile.name] = one(k)
+            self.state["last"] = (exp, n, results)
+            return results
+        return self.act(f"{exp} n={n}", run)
+
+    def figure(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(12, 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        a, b = fig.subplots(1, 2)
+        exp = self.state.get("last", ("kmalloc(size)", 100, {}))
+        for ax, k in ((a, self.k), (b, self.k2)):
+            if exp[0].startswith("alloc_pages"):
+                P.buddyinfo(k, ax=ax)
+                ax.set_title(f"{k.profile.name}: /proc/buddyinfo", fontsize=9)
+            elif exp[0].startswith("kmalloc") and k.kmalloc_cache(min(exp[1], 8192)):
+                c = k.kmalloc_cache(min(exp[1], 8192))
+                P.slab(k, c, ax=ax, max_slabs=4)
+                ax.set_title(f"{k.profile.name}: kmalloc({exp[1]}) → {c.name}, "
+                             f"{c.objs_per_slab} objs/order-{c.order} slab", fontsize=9)
+                leg = ax.get_legend()
+                if leg is not None:
+                    leg.remove()
+            else:
+                P.slabinfo(k, ax=ax, top=10)
+                ax.set_title(f"{k.profile.name}: slabinfo", fontsize=9)
+        return fig
+
+    def png(self):
+        return to_png(self.figure(), self.dpi)
+
+    def why_text(self):
+        out = []
+        for k in (self.k, self.k2):
+            ev = k.trace.last
+            if ev is not None:
+                out.append(f"<li><b>{k.profile.name}</b> <code>{html.escape(ev.name)}</code>: "
+                           f"{html.escape(ev.why)}</li>")
+        return "<ul style='margin:0'>" + "".join(out) + "</ul>" if out else "<i>no step</i>"
+
+    def update_labels(self):
+        n = self.w_n.value
+        rows = []
+        for k in (self.k, self.k2):
+            c = k.kmalloc_cache(min(n, 8192))
+            rows.append(f"<tr><td>{k.profile.name}</td><td>{c.name if c else '-'}</td>"
+                        f"<td>{c.objs_per_slab if c else '-'}</td><td>{c.order if c else '-'}"
+                        f"</td></tr>")
+        self.table.value = ("<table style='font-size:11px'><tr><th>kernel</th><th>kmalloc "
+                            f"cache for {n} B</th><th>objs/slab</th><th>order</th></tr>"
+                            + "".join(rows) + "</table>")
