@@ -1148,7 +1148,7 @@ class GlibcMalloc:
         Returns the number of bytes released.
         """
         m = self._m
-        top_size = m[self.top + 8] & ~SIZE_BITS
+        top_size = m.get(self.top + 8, 0) & ~SIZE_BITS  # 0 before the first sbrk
         top_area = top_size - MINSIZE - 1
         if top_area <= pad:
             return 0
