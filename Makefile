@@ -4,8 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP_LAB  := $(VENV)/.installed-lab
 STAMP_TEST := $(VENV)/.installed-test
+NOTEBOOKS  := $(wildcard notebooks/[0-9]*.ipynb)
+NBVAL      := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+              --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test e2e bench lint clean
+.PHONY: lab test e2e nbval notebooks-refresh bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +28,17 @@ lab: $(STAMP_LAB)
 test: $(STAMP_TEST)
 	$(VENV)/bin/ruff check kmemlab tests
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(NBVAL) $(NOTEBOOKS)
+
+nbval: $(STAMP_TEST)
+	$(NBVAL) $(NOTEBOOKS)
+
+# Re-run the chapters and store their outputs (after changing what the simulator prints).
+notebooks-refresh: $(STAMP_LAB)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NOTEBOOKS)
 
 e2e: $(STAMP_TEST)
-	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
