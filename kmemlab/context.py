@@ -7,11 +7,15 @@ include/linux/irqflags.h (irqs_disabled). Contexts nest as context managers:
         k.kmalloc(64, km.GFP_ATOMIC)
     with k.spin_lock("my_lock"), k.irqs_disabled():
         ...
+    with k.kprobe_handler("do_sys_open"):      # preemption and interrupts off
+        ...
+
+``k.irqs_disabled()`` is both the ``local_irq_disable()`` block and, used as a
+truth value, the ``irqs_disabled()`` query (include/linux/irqflags.h).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 # include/linux/preempt.h: preempt_count bit layout
@@ -21,6 +25,40 @@ HARDIRQ_OFFSET = 1 << 16
 NMI_OFFSET = 1 << 20
 
 CONTEXT_KINDS = ("process", "softirq", "hardirq", "nmi")
+# Every frame kind push() accepts (the first four are k.context() kinds).
+FRAME_KINDS = CONTEXT_KINDS + ("spin_lock", "spin_lock_irqsave", "irqs_off", "preempt_off",
+                               "kprobe", "mutex")
+
+
+class Frame:
+    """A pending context frame: a context manager, and for ``irqs_off`` a truth value.
+
+    ``bool(k.irqs_disabled())`` answers the query irqs_disabled()
+    (include/linux/irqflags.h); ``with k.irqs_disabled():`` disables them.
+    """
+
+    __slots__ = ("stack", "kind", "label")
+
+    def __init__(self, stack: ContextStack, kind: str, label: str = "") -> None:
+        if kind not in FRAME_KINDS:
+            raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
+        self.stack, self.kind, self.label = stack, kind, label
+
+    def __enter__(self) -> ContextStack:
+        self.stack.push(self.kind, self.label)
+        return self.stack
+
+    def __exit__(self, *exc) -> bool:
+        self.stack.pop()
+        return False
+
+    def __bool__(self) -> bool:
+        if self.kind == "irqs_off":
+            return self.stack.irqs_disabled()
+        return True
+
+    def __repr__(self) -> str:
+        return f"<context frame {self.kind} {self.label}>".replace(" >", ">")
 
 
 @dataclass(frozen=True)
@@ -64,6 +102,26 @@ class ContextStack:
     def can_sleep(self) -> bool:
         return not self.in_atomic() and not self.irqs_disabled()
 
+    def in_task(self) -> bool:
+        """in_task(): process context, not NMI/hardirq/serving softirq (preempt.h)."""
+        return not self.in_interrupt()
+
+    def preemptible(self) -> bool:
+        """preemptible(): preempt_count() == 0 && !irqs_disabled() (preempt.h)."""
+        return self.preempt_count == 0 and not self.irqs_disabled()
+
+    def held_locks(self) -> list[str]:
+        """Names of the spinlocks held, outermost first (debug_show_held_locks)."""
+        return [label for kind, label in self.frames
+                if kind in ("spin_lock", "spin_lock_irqsave")]
+
+    def in_kprobe(self) -> str | None:
+        """The probed symbol when running inside a kprobe handler, else None."""
+        for kind, label in reversed(self.frames):
+            if kind == "kprobe":
+                return label
+        return None
+
     @property
     def kind(self) -> str:
         """The innermost interrupt context, or "process"."""
@@ -78,8 +136,12 @@ class ContextStack:
     def describe(self) -> str:
         parts = [self.kind]
         for kind, label in self.frames:
-            if kind == "spin_lock":
+            if kind in ("spin_lock", "spin_lock_irqsave"):
                 parts.append(f"holding spinlock {label}")
+                if kind == "spin_lock_irqsave":
+                    parts.append("irqs disabled")
+            elif kind == "kprobe":
+                parts.append(f"in a kprobe handler on {label} (irqs and preemption off)")
             elif kind == "irqs_off":
                 parts.append("irqs disabled")
             elif kind == "preempt_off":
@@ -125,7 +187,12 @@ class ContextStack:
             self.irqs_off += 1
         elif kind == "preempt_off":
             self.preempt_count += PREEMPT_OFFSET
-        elif kind != "process":
+        elif kind == "kprobe":
+            # x86 kprobe_int3_handler: the int3 trap runs the handler with interrupts
+            # off and preemption disabled (arch/x86/kernel/kprobes/core.c)
+            self.preempt_count += PREEMPT_OFFSET
+            self.irqs_off += 1
+        elif kind not in ("process", "mutex"):
             raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
         self.frames.append((kind, label))
         self._flags = self._compute_flags()
@@ -142,17 +209,13 @@ class ContextStack:
             self.irqs_off -= 1
         elif kind in ("spin_lock", "preempt_off"):
             self.preempt_count -= PREEMPT_OFFSET
-        elif kind == "spin_lock_irqsave":
+        elif kind in ("spin_lock_irqsave", "kprobe"):
             self.preempt_count -= PREEMPT_OFFSET
             self.irqs_off -= 1
         elif kind == "irqs_off":
             self.irqs_off -= 1
         self._flags = self._compute_flags()
 
-    @contextmanager
-    def entered(self, kind: str, label: str = ""):
-        self.push(kind, label)
-        try:
-            yield self
-        finally:
-            self.pop()
+    def entered(self, kind: str, label: str = "") -> Frame:
+        """A context manager that pushes ``kind`` on enter and pops it on exit."""
+        return Frame(self, kind, label)

@@ -196,3 +196,220 @@ class Memblock:
 
     def reservations_sorted(self) -> list[Reservation]:
         return sorted(self.reservations, key=lambda r: r.base)
+
+
+# ============================================================================ kernel API
+# The public calls live on the Kernel (AddressSpaceMixin in kmemlab/vmalloc.py); these
+# functions do the work with the version's behaviour. Each validates before mutating.
+
+MiB = 1 << 20
+
+
+def _size(size, what: str = "size") -> int:
+    from .sizes import memparse
+    if isinstance(size, bool):
+        raise TypeError(f"{what} must be an int or a size string, not bool")
+    if isinstance(size, str):
+        size = memparse(size, what=what)
+    if not isinstance(size, int):
+        raise TypeError(f"{what} must be an int or a size string such as '64M', "
+                        f"not {type(size).__name__}")
+    if size <= 0:
+        raise ValueError(f"{what} must be > 0, not {size}")
+    return size
+
+
+def _addr(value, what: str = "base") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int address, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must be ≥ 0, not {value}")
+    return value
+
+
+def _align(align) -> int:
+    if isinstance(align, bool) or not isinstance(align, int):
+        raise TypeError(f"align must be an int, not {type(align).__name__}")
+    if align < 0 or (align and align & (align - 1)):
+        raise ValueError(f"align must be 0 or a power of two, not {align}")
+    return align
+
+
+def _require_boot(k, fn: str) -> None:
+    if k.memblock.handed_over:
+        raise ValueError(
+            f"{fn}() after boot: memblock's code and data are __init/__initdata and were "
+            "discarded (x86 has no ARCH_KEEP_MEMBLOCK); call it from an early_params handler, "
+            "e.g. Kernel(..., cmdline='pf_buf_len=64M', early_params={'pf_buf_len': fn})")
+
+
+def _emit(k, name: str, why: str, **fields) -> None:
+    k.trace.emit(name, why, **fields)
+
+
+def api_add(k, base, size) -> None:
+    """memblock_add (mm/memblock.c)."""
+    base, size = _addr(base), _size(size)
+    _require_boot(k, "memblock_add")
+    k.memblock.add(base, size)
+    _emit(k, "memblock_add", "RAM range registered with memblock", base=base, size=size)
+
+
+def api_reserve(k, base, size, name: str = "memblock_reserve") -> None:
+    """memblock_reserve (mm/memblock.c)."""
+    base, size = _addr(base), _size(size)
+    if not isinstance(name, str):
+        raise TypeError("name must be a string")
+    _require_boot(k, "memblock_reserve")
+    k.memblock.reserve(base, size, name)
+    _emit(k, "memblock_reserve", f"reserved for {name}: never handed to the buddy allocator",
+          base=base, size=size)
+
+
+def api_free(k, ptr, size, *, virtual: bool) -> None:
+    """memblock_free (3.15: physical; 6.x: virtual) / memblock_phys_free."""
+    ptr, size = _addr(ptr, "address"), _size(size)
+    _require_boot(k, "memblock_free")
+    base = k.virt_to_phys(ptr) if virtual else ptr
+    if not k.memblock.reserved.overlaps(base, size):
+        raise ValueError(f"[{base:#x}, {base + size:#x}) is not reserved in memblock")
+    k.memblock.free(base, size)
+    _emit(k, "memblock_free", "reservation given back; it reaches the buddy allocator at "
+          "the hand-over", base=base, size=size)
+
+
+def _alloc_range(k, size: int, align: int, start: int, end: int | None, name: str,
+                 retry_from_zero: bool) -> int | None:
+    """memblock_alloc_range_nid: find (top-down unless bottom_up) + reserve; retry from
+    0 when a lower limit was given."""
+    mb = k.memblock
+    base = mb.phys_alloc(size, align, start, end, name=name)
+    if base is None and retry_from_zero and start:
+        base = mb.phys_alloc(size, align, 0, end, name=name)
+    return base
+
+
+def _fallback_kzalloc(k, fn: str, size: int, caller: str):
+    """memblock_alloc / alloc_bootmem once slab is up: WARN_ON_ONCE(slab_is_available())
+    and kzalloc(size, GFP_NOWAIT) instead (mm/memblock.c, 3.15 mm/nobootmem.c)."""
+    k._warn_report("mm/memblock.c" if fn.startswith("memblock") else "mm/nobootmem.c", fn,
+                   "WARN_ON_ONCE(slab_is_available())")
+    return k.kzalloc(size, "GFP_NOWAIT", caller=caller)
+
+
+def api_alloc(k, size, align, *, caller: str):
+    """memblock_alloc: 3.15 physical + panic; 6.x zeroed virtual pointer or None."""
+    size, align = _size(size), _align(align)
+    v315 = k.profile.version == "3.15"
+    if k.memblock.handed_over:
+        return _fallback_kzalloc(k, "memblock_alloc", size, caller)
+    if not v315 and align == 0:
+        k.printk("memblock_alloc_range_nid: align 0 — using SMP_CACHE_BYTES")
+        k._dump_stack()
+    base = _alloc_range(k, size, align, 0, None, f"memblock_alloc ({caller})", True)
+    if base is None:
+        if v315:
+            k.printk(f"Kernel panic - not syncing: ERROR: Failed to allocate {size:#x} bytes "
+                     f"below {k.memblock.current_limit:#x}.")
+            from .errors import KernelPanic
+            raise KernelPanic(f"memblock_alloc({size}) failed: 3.15 panics "
+                              "(memblock_alloc_base)")
+        k.printk(f"memblock_alloc_try_nid: Failed to allocate {size} bytes")
+        return None
+    _emit(k, "memblock_alloc", "top-down: highest free range below current_limit"
+          if not k.memblock.bottom_up else "bottom-up: lowest free range",
+          base=base, size=size, align=align or k.memblock.smp_cache_bytes)
+    if v315:
+        return base
+    return k.phys_to_virt(base)
+
+
+def api_phys_alloc(k, size, align, *, caller: str):
+    """memblock_phys_alloc: a physical address or None."""
+    size, align = _size(size), _align(align)
+    _require_boot(k, "memblock_phys_alloc")
+    base = _alloc_range(k, size, align, 0, None, f"memblock_phys_alloc ({caller})", False)
+    if base is not None:
+        _emit(k, "memblock_alloc", "memblock_phys_alloc", base=base, size=size,
+              align=align or k.memblock.smp_cache_bytes)
+    return base
+
+
+def api_set_bottom_up(k, enable) -> None:
+    """memblock_set_bottom_up (include/linux/memblock.h)."""
+    if not isinstance(enable, bool):
+        raise TypeError("memblock_set_bottom_up takes True or False")
+    _require_boot(k, "memblock_set_bottom_up")
+    k.memblock.bottom_up = enable
+
+
+def require_bootmem(k, fn: str) -> None:
+    if k.profile.version != "3.15":
+        raise ValueError(f"{fn}() does not exist in Linux {k.profile.version}: bootmem was "
+                         "removed in 4.20; use k.memblock_alloc() (a zeroed virtual pointer)")
+
+
+def alloc_bootmem(k, size, *, align: int | None = None, goal: int | None = None,
+                  limit: int | None = None, panic: bool = True, caller: str = ""):
+    """3.15 mm/nobootmem.c: ___alloc_bootmem → ___alloc_bootmem_nopanic →
+    __alloc_memory_core_early: memblock_find_in_range_node(goal, limit) top-down,
+    memblock_reserve, memset 0; retry with goal 0; panic("Out of memory") on failure."""
+    require_bootmem(k, "alloc_bootmem")
+    size = _size(size)
+    align = k.memblock.smp_cache_bytes if align is None else _align(align) or \
+        k.memblock.smp_cache_bytes
+    if goal is None:
+        goal = 16 * MiB    # BOOTMEM_LOW_LIMIT = __pa(MAX_DMA_ADDRESS)
+    if k.memblock.handed_over:
+        return _fallback_kzalloc(k, "alloc_bootmem", size, caller)
+    end = limit if limit is not None else None
+    mb = k.memblock
+    if end is not None and mb.current_limit is not None:
+        end = min(end + 1, mb.current_limit)
+    base = _alloc_range(k, size, align, goal, end, f"alloc_bootmem ({caller})", True)
+    if base is None:
+        if not panic:
+            return None
+        k.printk(f"bootmem alloc of {size} bytes failed!")
+        k.printk("Kernel panic - not syncing: Out of memory")
+        from .errors import KernelPanic
+        raise KernelPanic(f"alloc_bootmem({size}) failed: Out of memory")
+    _emit(k, "memblock_alloc", "alloc_bootmem: top-down from current_limit, above the goal",
+          base=base, size=size, align=align)
+    return k.phys_to_virt(base)
+
+
+# ============================================================================ debugfs
+
+def _debug_show(k, regions, reserved: bool) -> str:
+    """mm/memblock.c: memblock_debug_show. ``%4d: `` then ``%pa..%pa`` (phys_addr_t: 16
+    hex digits on x86_64, 8 on i386 without PAE); 6.12 adds the node (``%4d``, or
+    ``   x`` for reserved regions, which have no valid nid on x86) and the flags
+    (``NONE``)."""
+    w = 16 if k.profile.is_64bit else 8
+    out = []
+    for i, r in enumerate(regions):
+        line = f"{i:4d}: 0x{r.base:0{w}x}..0x{r.end - 1:0{w}x}"
+        if k.profile.version == "6.12":
+            line += f" {'x' if reserved else '0':>4} NONE"
+        out.append(line)
+    return "".join(s + "\n" for s in out)
+
+
+def _register_debugfs() -> None:
+    from . import procfs
+
+    @procfs.renderer("memblock/memory", "debug/memblock/memory")
+    def memblock_memory(k) -> str:
+        """/sys/kernel/debug/memblock/memory (mm/memblock.c: memblock_debug_show). x86
+        discards memblock after boot, so a real x86 kernel has no such file; kmemlab
+        keeps the boot-time table to show it."""
+        return _debug_show(k, list(k.memblock.memory), False)
+
+    @procfs.renderer("memblock/reserved", "debug/memblock/reserved")
+    def memblock_reserved(k) -> str:
+        """/sys/kernel/debug/memblock/reserved (mm/memblock.c: memblock_debug_show)."""
+        return _debug_show(k, list(k.memblock.reserved), True)
+
+
+_register_debugfs()

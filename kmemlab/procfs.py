@@ -472,6 +472,21 @@ def meminfo(k) -> str:
     if "CmaFree" in values:
         values["CmaTotal"] = sum(z.cma_pages for z in pa.zones) * kb
         values["CmaFree"] = sum(z.free_cma for z in pa.zones) * kb
+    # NR_SLAB_RECLAIMABLE/UNRECLAIMABLE: slab pages by the cache's allocflags
+    # (__GFP_RECLAIMABLE → reclaimable); 6.x also accounts kmalloc_large pages as
+    # unreclaimable slab (mm/slab_common.c: __kmalloc_large_node), 3.15 does not.
+    rec = unrec = 0
+    large_counts = p.version != "3.15"
+    for page in pa.allocated.values():
+        if page.owner == "slab":
+            if page.migratetype == pa.RECLAIMABLE:
+                rec += 1 << page.order
+            else:
+                unrec += 1 << page.order
+        elif page.owner == "kmalloc_large" and large_counts:
+            unrec += 1 << page.order
+    values["SReclaimable"] = rec * kb
+    values["SUnreclaim"] = unrec * kb
     before = dict(values)
     hook = getattr(k, "meminfo_hook", None)
     if hook:

@@ -1029,6 +1029,9 @@ class Slub:
         size_s = s.size
         addr = slab.base + idx * size_s
         self.live[addr] = _Live(s, slab, idx, size, label)
+        dbg = k._slab_debug
+        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
+            dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
         s.nr_live += 1
         s.live_requested += size
         s.hits += 1
@@ -1345,6 +1348,9 @@ class Slub:
     # ================================================================ freeing core
     def _free_object(self, rec: _Live, ptr: int, label: str, fn: str) -> None:
         """mm/slub.c: slab_free → do_slab_free (fast path) / __slab_free."""
+        dbg = self.k._slab_debug
+        if dbg is not None:   # slab_free_hook: may refuse the free (slub_debug red zone)
+            dbg.on_free(ptr, fn)
         s = rec.cache
         slab = rec.slab
         idx = rec.idx
@@ -1484,6 +1490,9 @@ class Slub:
             return None
         addr = k.pfn_to_virt(page.pfn)
         self.large[addr] = _Live(None, None, 0, size, label, page)
+        dbg = k._slab_debug
+        if dbg is not None:
+            dbg.on_alloc(addr, size, alloc, f"kmalloc_large-order-{order}", "kmalloc_large")
         self.counters["kmalloc_large"] += 1
         self._callsite(label, size, alloc)
         self._emit_large(addr, size, alloc, gfp, value, label,
@@ -1499,6 +1508,9 @@ class Slub:
 
     def _kfree_large(self, ptr: int, rec: _Live, label: str) -> None:
         """mm/slub.c: free_large_kmalloc [6.x] / kfree → __free_pages [3.15]."""
+        dbg = self.k._slab_debug
+        if dbg is not None:
+            dbg.on_free(ptr, "kfree")
         page = rec.page
         self.k.trace.emit("kfree", f"kfree → kmalloc_large: order-{page.order} compound page "
                           "back to the buddy allocator", call_site=label, ptr=ptr)
@@ -1512,6 +1524,9 @@ class Slub:
     def _record(self, addr: int, s: KmemCache, slab: Slab, idx: int, req: int,
                 label: str) -> None:
         self.live[addr] = _Live(s, slab, idx, req, label)
+        dbg = self.k._slab_debug
+        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
+            dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
         s.nr_live += 1
         s.live_requested += req
         s.hits += 1
@@ -1650,7 +1665,11 @@ class Slub:
 
     def _slab_info(self, slab: Slab) -> str:
         """mm/slub.c: print_slab_info."""
-        return (f"Slab 0x{slab.base:016x} objects={slab.objects} used={slab.inuse} "
+        # the struct slab (struct page) of the slab's first page, in the vmemmap
+        p = self.k.profile
+        pfn = self.k.virt_to_pfn(slab.base)
+        struct_slab = (p.vmemmap_start or 0xF5000000) + pfn * p.sizeof_struct_page
+        return (f"Slab 0x{struct_slab:016x} objects={slab.objects} used={slab.inuse} "
                 f"fp=0x{self._fp(slab):016x} flags=0x{slab.order:x}(slab|head)")
 
     def _fp(self, slab: Slab) -> int:

@@ -1,7 +1,1340 @@
-"""vmap areas (mm/vmalloc.c) and the kernel address-space API (issue 4, in progress)."""
+"""vmap areas (mm/vmalloc.c) and the kernel address-space API.
+
+:class:`AddressSpaceMixin` gives :class:`kmemlab.kernel.Kernel` its address-space
+methods: the layout (:mod:`kmemlab.layout`), virt/phys conversions, page tables and
+``walk`` (:mod:`kmemlab.pgtable`), ``kmap``/``kunmap`` for HighMem, the vmalloc
+family, ``phys_runs``/``provenance``, memblock and bootmem (:mod:`kmemlab.memblock`),
+CMA (:mod:`kmemlab.cma`) and module memory (:mod:`kmemlab.module`).
+
+The vmalloc path follows the profile's kernel:
+
+* 3.15: ``vmalloc`` → ``__vmalloc_node_flags`` → ``__vmalloc_node`` →
+  ``__vmalloc_node_range`` → ``__get_vm_area_node`` (+1 guard page) →
+  ``alloc_vmap_area`` (first fit) → ``__vmalloc_area_node`` (page array by kmalloc,
+  or by a nested ``__vmalloc_node`` above one page, flag VM_VPAGES; then one
+  ``alloc_page`` per page) → ``map_vm_area``.
+* 6.1 / 6.12: the same skeleton; ``__vmalloc_area_node`` → ``vm_area_alloc_pages``
+  takes order-0 pages with the bulk allocator in batches of at most 100
+  (``alloc_pages_bulk_array_node``), falling back to ``alloc_pages`` one by one;
+  ``vmap_pages_range`` maps them. ``VM_NO_GUARD`` drops the guard page.
+
+Every call records its steps (``k.vmalloc_steps``, a list of :class:`Step`) so that a
+notebook widget can replay ``__vmalloc_node_range`` one step at a time.
+
+Not modelled: the vm_struct/vmap_area metadata objects themselves (their slab
+allocations), huge vmalloc mappings (VM_ALLOW_HUGE_VMAP), vm_map_ram/vmap blocks,
+6.9+'s per-node pools of freed VAs (``node_pool_add_va``), KASAN shadow, NUMA (node 0).
+"""
 
 from __future__ import annotations
 
+import bisect
+import zlib
+from dataclasses import dataclass, field
+
+from . import gfp as _gfp
+from . import procfs
+from .errors import KernelBug
+from .page_alloc import ALLOC_CMA, WMARK_LOW, Page
+from .sizes import memparse
+
+# include/linux/vmalloc.h (vm_struct flags)
+VM_IOREMAP = 0x00000001
+VM_ALLOC = 0x00000002
+VM_MAP = 0x00000004
+VM_USERMAP = 0x00000008
+VM_VPAGES = 0x00000010        # 3.15 only: the page array was vmalloc'd
+VM_DMA_COHERENT = 0x00000010  # 6.x
+VM_UNINITIALIZED = 0x00000020
+VM_NO_GUARD = 0x00000040      # 6.x (absent in 3.15)
+VM_FLAG_NAMES = {"VM_IOREMAP": VM_IOREMAP, "VM_ALLOC": VM_ALLOC, "VM_MAP": VM_MAP,
+                 "VM_USERMAP": VM_USERMAP, "VM_NO_GUARD": VM_NO_GUARD}
+
+BULK_BATCH = 100  # vm_area_alloc_pages: "A maximum allowed request is hard-coded and is 100"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a recorded kernel path (for a widget that replays it).
+
+    ``function`` is the kernel function, ``depth`` its nesting below the API call,
+    ``text`` what it did in words, ``data`` the numbers (addresses, pfns, counts).
+    """
+
+    index: int
+    function: str
+    depth: int
+    text: str
+    data: dict = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        return f"{'  ' * self.depth}{self.function}: {self.text}"
+
+
+class Recorder:
+    """Collects :class:`Step` objects; ``enter()`` nests a callee."""
+
+    __slots__ = ("steps", "depth", "enabled")
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.steps: list[Step] = []
+        self.depth = 0
+        self.enabled = enabled
+
+    def step(self, function: str, text: str, **data) -> None:
+        if self.enabled:
+            self.steps.append(Step(len(self.steps), function, self.depth, text, data))
+
+    def enter(self) -> None:
+        self.depth += 1
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+
+@dataclass(eq=False)
+class VmArea:
+    """struct vm_struct + its struct vmap_area: one busy range of the vmalloc space.
+
+    ``size`` includes the guard page, as vmallocinfo prints it; ``pfns`` are the
+    physical pages in order (``area->pages``); ``api`` is the public call that made
+    it (``vmalloc``, ``vzalloc``, ``__vmalloc``, ``vmalloc_node``, ``vmap``,
+    ``module_alloc``...), ``caller`` the call site label.
+    """
+
+    addr: int
+    size: int
+    flags: int
+    caller: str
+    api: str
+    pfns: list[int] = field(default_factory=list)
+    guard: int = 4096
+    gfp: int = 0
+    phys_addr: int = 0
+    pages_array: tuple[str, int] | None = None   # ("kmalloc" | "vmalloc", address)
+    owns_pages: bool = True
+    steps: list[Step] = field(default_factory=list, repr=False)
+
+    @property
+    def va_start(self) -> int:
+        return self.addr
+
+    @property
+    def va_end(self) -> int:
+        return self.addr + self.size
+
+    @property
+    def nr_pages(self) -> int:
+        return len(self.pfns)
+
+    @property
+    def usable_size(self) -> int:
+        """get_vm_area_size(): the size without the guard page."""
+        return self.size - self.guard
+
+
+@dataclass(frozen=True)
+class PhysRun:
+    """A physically contiguous piece behind a virtual range."""
+
+    virt: int
+    phys: int
+    size: int
+
+    @property
+    def pfn(self) -> int:
+        return self.phys >> 12
+
+    @property
+    def nr_pages(self) -> int:
+        return self.size >> 12
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which API made the memory at an address, and where its block starts."""
+
+    api: str
+    start: int
+    size: int
+    caller: str
+    detail: str = ""
+
+
+class VmallocState:
+    """The vmalloc space of one kernel (``k.vmalloc_state``).
+
+    ``areas`` maps start → busy :class:`VmArea`; ``lazy`` maps start → end of ranges
+    freed but not yet purged (they still hold their VA); ``lazy_nr`` is
+    ``vmap_lazy_nr`` (pages, guard included); counters are in ``stats``.
+    """
+
+    def __init__(self, k) -> None:
+        self.k = k
+        self.areas: dict[int, VmArea] = {}
+        self.lazy: dict[int, int] = {}
+        self._starts: list[int] = []            # every occupied range (busy + lazy)
+        self._ends: dict[int, int] = {}
+        self.lazy_nr = 0
+        self.record_steps = True
+        self.last_steps: list[Step] = []
+        self.stats = dict(vmalloc_calls=0, vfree_calls=0, pages_allocated=0, pages_freed=0,
+                          tlb_flushes=0, purges=0, failures=0)
+        # 6.12 (mm/vmalloc.c: vmap_init_nodes): nr_vmap_nodes = clamp(possible cpus,
+        # 1, 128), 16-page zones; vmallocinfo walks node by node.
+        self.nr_vmap_nodes = max(1, min(k.nr_cpus, 128)) if k.profile.version == "6.12" else 1
+
+    def lazy_max_pages(self) -> int:
+        """lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE)."""
+        return self.k.nr_cpus.bit_length() * ((32 << 20) // self.k.PAGE_SIZE)
+
+    # ------------------------------------------------------------ VA space
+    def _occupy(self, start: int, end: int) -> None:
+        bisect.insort(self._starts, start)
+        self._ends[start] = end
+
+    def _release(self, start: int) -> None:
+        i = bisect.bisect_left(self._starts, start)
+        del self._starts[i]
+        del self._ends[start]
+
+    def find_first_fit(self, size: int, align: int, vstart: int, vend: int) -> int | None:
+        """The lowest aligned address in [vstart, vend) with ``size`` free bytes
+        (alloc_vmap_area / __alloc_vmap_area: first fit by address)."""
+        starts, ends = self._starts, self._ends
+        addr = -(-vstart // align) * align
+        i = bisect.bisect_right(starts, addr) - 1
+        if i >= 0 and ends[starts[i]] > addr:
+            addr = -(-ends[starts[i]] // align) * align
+        j = i + 1
+        n = len(starts)
+        while j < n:
+            s = starts[j]
+            if addr + size <= s:
+                break
+            e = ends[s]
+            if e > addr:
+                addr = -(-e // align) * align
+            j += 1
+        if addr + size > vend or addr < vstart:
+            return None
+        return addr
+
+    def occupied(self) -> list[tuple[int, int]]:
+        return [(s, self._ends[s]) for s in self._starts]
+
+    def area_containing(self, addr: int) -> VmArea | None:
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i < 0:
+            return None
+        a = self.areas.get(self._starts[i])
+        if a is not None and a.addr <= addr < a.va_end:
+            return a
+        return None
+
+    def digest(self) -> tuple:
+        return (tuple(sorted((a.addr, a.size, a.flags, tuple(a.pfns)) for a in
+                             self.areas.values())),
+                tuple(sorted(self.lazy.items())), self.lazy_nr)
+
+
+# ============================================================================ helpers
+
+def _sym(label: str) -> str:
+    """``%pS`` for a call-site label: name+off/size, stable per label."""
+    if "+" in label:
+        return label
+    crc = zlib.crc32(label.encode())
+    off = 0x10 + (crc & 0x3F0)
+    return f"{label}+{off:#x}/{off + 0x40 + ((crc >> 12) & 0x1F0):#x}"
+
+
+def _vmalloc_node_of(addr: int, state: VmallocState) -> int:
+    """6.12 addr_to_node_id(): (addr / vmap_zone_size) % nr_vmap_nodes."""
+    return (addr // (16 * 4096)) % state.nr_vmap_nodes
+
+
+# ============================================================================ the mixin
 
 class AddressSpaceMixin:
     """Kernel methods for address spaces, vmalloc, memblock/bootmem, CMA and modules."""
+
+    # ------------------------------------------------------------------ hooks
+    def _setup_arch_hook(self) -> None:
+        """arch/x86/kernel/setup.c: setup_arch's late part — ``vmalloc=`` (i386) was
+        applied by the core; here ``cma=`` reserves its area (dma_contiguous_reserve)."""
+        from . import cma as _cma
+        from .layout import build_layout
+        self.layout = build_layout(self)
+        self.exported_symbols: dict[str, int] = dict(getattr(self, "exported_symbols", {}))
+        if "vmalloc" in self.cmdline_params and self.profile.is_64bit:
+            self.printk(f"Unknown kernel command line parameters \"vmalloc="
+                        f"{self.cmdline_params['vmalloc']}\", will be passed to user space.")
+        self.cma_areas = []
+        _cma.dma_contiguous_reserve(self)
+
+    def _after_handover_hook(self) -> None:
+        """mm/cma.c: cma_init_reserved_areas → cma_activate_area (core_initcall)."""
+        from . import cma as _cma
+        _cma.activate_areas(self)
+
+    def _init_address_space(self) -> None:
+        """vmalloc_init (mm/vmalloc.c), kmap_init / permanent_kmaps_init
+        (arch/x86/mm/init_32.c) and the page tables of init_mm."""
+        from .pgtable import PageTables
+        if not hasattr(self, "layout"):  # a kernel built without setup_arch's hook
+            from .layout import build_layout
+            self.layout = build_layout(self)
+            self.cma_areas = []
+            self.exported_symbols = {}
+        self.page_tables = PageTables(self)
+        self.vmalloc_state = VmallocState(self)
+        self.pkmap_count = [0] * (self.layout.LAST_PKMAP or 0)
+        self.pkmap_page: dict[int, int] = {}   # slot -> pfn (page_address_htable)
+        self.pkmap_slot: dict[int, int] = {}   # pfn -> slot
+        self.last_pkmap_nr = 0
+        self.modules: dict = {}
+        if not self.profile.is_64bit:
+            for line in str(self.layout).splitlines():
+                self.printk(line)
+
+    def _virt_to_phys_hook(self, addr: int) -> int:
+        """__pa() of an address outside the linear map: the kernel computes garbage
+        (or BUGs with CONFIG_DEBUG_VIRTUAL, arch/x86/mm/physaddr.c: __phys_addr)."""
+        region = self.layout.region_of(addr)
+        name = region.name if region else "no region"
+        hint = ""
+        if name in ("vmalloc", "modules"):
+            hint = " — use vmalloc_to_pfn() or walk() for vmalloc/module addresses"
+        elif name == "pkmap":
+            hint = " — a kmap address; use the Page you mapped"
+        raise ValueError(f"{addr:#x} is not in the direct map ({name}); virt_to_phys()/__pa "
+                         f"only work for lowmem addresses (arch/x86/mm/physaddr.c: "
+                         f"__phys_addr){hint}")
+
+    def _kmap_lookup(self, page: Page) -> int | None:
+        """page_address() of a HighMem page: its PKMAP address while mapped
+        (mm/highmem.c: page_address → page_address_htable), else None."""
+        slot = getattr(self, "pkmap_slot", {}).get(page.pfn)
+        if slot is None:
+            return None
+        return self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
+
+    # ------------------------------------------------------------------ addresses
+    def is_vmalloc_addr(self, addr) -> bool:
+        """include/linux/mm.h: is_vmalloc_addr(): VMALLOC_START <= addr < VMALLOC_END."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        lay = self.layout
+        return lay.VMALLOC_START <= addr < lay.VMALLOC_END
+
+    def is_vmalloc_or_module_addr(self, addr: int) -> bool:
+        """mm/vmalloc.c: is_vmalloc_or_module_addr()."""
+        lay = self.layout
+        return self.is_vmalloc_addr(addr) or lay.MODULES_VADDR <= addr < lay.MODULES_END
+
+    def walk(self, addr: int):
+        """Walk the kernel page tables for ``addr`` (the hardware walk; the order
+        arch/x86/mm/fault.c: dump_pagetable prints). Returns a :class:`~kmemlab.pgtable.Walk`."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        return self.page_tables.walk(addr)
+
+    # ------------------------------------------------------------------ kmap
+    def kmap(self, page: Page) -> int:
+        """kmap() (mm/highmem.c: kmap_high → map_new_virtual): a lowmem page's direct-map
+        address, or a PKMAP slot for a HighMem page (i386). May sleep."""
+        if not isinstance(page, Page):
+            raise TypeError(f"kmap() takes a Page, not {type(page).__name__}")
+        if page.pfn < self.max_low_pfn:
+            return self.pfn_to_virt(page.pfn)
+        self._check_page_allocated(page.pfn, "kmap")
+        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
+        slot = self.pkmap_slot.get(page.pfn)
+        if slot is None:
+            slot = self._map_new_virtual(page.pfn)
+        self.pkmap_count[slot] += 1
+        vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
+        self.trace.emit("kmap", f"HighMem pfn {page.pfn:#x} mapped at PKMAP slot {slot}",
+                        addr=vaddr, pfn=page.pfn, count=self.pkmap_count[slot] - 1)
+        return vaddr
+
+    def _map_new_virtual(self, pfn: int) -> int:
+        n = len(self.pkmap_count)
+        count = n
+        while True:
+            self.last_pkmap_nr = (self.last_pkmap_nr + 1) & (n - 1)
+            if not self.last_pkmap_nr:
+                self._flush_all_zero_pkmaps()
+                count = n
+            if not self.pkmap_count[self.last_pkmap_nr]:
+                break
+            count -= 1
+            if not count:
+                # the kernel sleeps on pkmap_map_wait until a kunmap; nothing will wake us
+                self.printk("BUG: kmap: all LAST_PKMAP slots are in use and nobody will "
+                            "kunmap one (task would sleep forever)")
+                raise KernelBug("kmap(): every PKMAP slot is in use; kunmap() some pages")
+        slot = self.last_pkmap_nr
+        vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
+        self.page_tables.map_pages(vaddr, [pfn], boot=True)
+        self.pkmap_count[slot] = 1
+        self.pkmap_page[slot] = pfn
+        self.pkmap_slot[pfn] = slot
+        return slot
+
+    def _flush_all_zero_pkmaps(self) -> None:
+        """mm/highmem.c: flush_all_zero_pkmaps: unmap slots with count 1, one TLB flush."""
+        flushed = False
+        for slot, cnt in enumerate(self.pkmap_count):
+            if cnt != 1:
+                continue
+            self.pkmap_count[slot] = 0
+            pfn = self.pkmap_page.pop(slot)
+            del self.pkmap_slot[pfn]
+            vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
+            self.page_tables.unmap_range(vaddr, vaddr + self.PAGE_SIZE)
+            flushed = True
+        if flushed:
+            self.vmalloc_state.stats["tlb_flushes"] += 1
+
+    def kunmap(self, page: Page) -> None:
+        """kunmap() (mm/highmem.c: kunmap_high): drop one user; the mapping stays until
+        the next flush_all_zero_pkmaps, so page_address() still answers."""
+        if not isinstance(page, Page):
+            raise TypeError(f"kunmap() takes a Page, not {type(page).__name__}")
+        if page.pfn < self.max_low_pfn:
+            return
+        slot = self.pkmap_slot.get(page.pfn)
+        if slot is None or self.pkmap_count[slot] < 2:
+            self.printk("kernel BUG at mm/highmem.c: kunmap_high: BUG_ON(!vaddr) / "
+                        "pkmap_count underflow")
+            raise KernelBug(f"kunmap() of pfn {page.pfn:#x}, which is not kmapped")
+        self.pkmap_count[slot] -= 1
+        self.trace.emit("kunmap", f"PKMAP slot {slot} released (count {self.pkmap_count[slot]})",
+                        pfn=page.pfn, count=self.pkmap_count[slot] - 1)
+
+    def _check_page_allocated(self, pfn: int, what: str) -> None:
+        pa = self.page_alloc
+        for o in range(pa.nr_orders):
+            head = pfn & ~((1 << o) - 1)
+            pg = pa.allocated.get(head)
+            if pg is not None and pg.order >= o:
+                return
+        raise ValueError(f"{what}(): pfn {pfn:#x} is not an allocated page")
+
+    # ------------------------------------------------------------------ vmalloc family
+    @property
+    def vmalloc_steps(self) -> list[Step]:
+        """The steps of the last vmalloc-family call (for replay widgets)."""
+        return self.vmalloc_state.last_steps
+
+    @property
+    def vmap_areas(self) -> list[VmArea]:
+        """The busy vmap areas, lowest address first."""
+        st = self.vmalloc_state
+        return [st.areas[s] for s in st._starts if s in st.areas]
+
+    def vmalloc(self, size, *, caller: str | None = None) -> int | None:
+        """vmalloc(size) (mm/vmalloc.c): virtually contiguous memory, or None.
+
+        3.15 asks for GFP_KERNEL|__GFP_HIGHMEM; 6.x for GFP_KERNEL, and
+        __vmalloc_area_node adds __GFP_HIGHMEM.
+        """
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.version == "3.15" else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc", size, self.gfp_value(gfp), caller=caller)
+
+    def vzalloc(self, size, *, caller: str | None = None) -> int | None:
+        """vzalloc(size) (mm/vmalloc.c): vmalloc with __GFP_ZERO."""
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM|__GFP_ZERO" if self.profile.version == "3.15" \
+            else "GFP_KERNEL|__GFP_ZERO"
+        return self._vmalloc_api("vzalloc", size, self.gfp_value(gfp), caller=caller)
+
+    def vmalloc_node(self, size, node: int = 0, *, caller: str | None = None) -> int | None:
+        """vmalloc_node(size, node) (mm/vmalloc.c); kmemlab has one node, node 0."""
+        if isinstance(node, bool) or not isinstance(node, int):
+            raise TypeError(f"node must be an int, not {type(node).__name__}")
+        if node not in (0, -1):
+            raise ValueError(f"kmemlab models one NUMA node: node must be 0 (or -1 for "
+                             f"NUMA_NO_NODE), not {node}")
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.version == "3.15" else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc_node", size, self.gfp_value(gfp), caller=caller)
+
+    def vmalloc_32(self, size, *, caller: str | None = None) -> int | None:
+        """vmalloc_32(size) (mm/vmalloc.c): pages addressable with 32 bits
+        (GFP_DMA32 on x86_64, GFP_KERNEL i.e. lowmem on i386)."""
+        gfp = "GFP_DMA32|GFP_KERNEL" if self.profile.is_64bit else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc_32", size, self.gfp_value(gfp), caller=caller)
+
+    def vmalloc_gfp(self, size, gfp, prot=None, *, caller: str | None = None) -> int | None:
+        """__vmalloc(size, gfp_mask[, prot]) (mm/vmalloc.c; 3.15 has the prot argument).
+
+        Also reachable as ``k.__vmalloc`` from a notebook (``getattr``-safe name)."""
+        return self._vmalloc_api("__vmalloc", size, self.gfp_value(_gfp.coerce(gfp)),
+                                 caller=caller)
+
+    def vmalloc_node_range(self, size, gfp="GFP_KERNEL", *, align: int = 1,
+                           start: int | None = None, end: int | None = None,
+                           vm_flags=0, caller: str | None = None) -> int | None:
+        """__vmalloc_node_range(size, align, start, end, gfp, prot, vm_flags, node, caller)
+        (mm/vmalloc.c). ``vm_flags`` may be ``"VM_NO_GUARD"`` on 6.x."""
+        flags = self._vm_flags(vm_flags)
+        return self._vmalloc_api("__vmalloc_node_range", size,
+                                 self.gfp_value(_gfp.coerce(gfp)), caller=caller,
+                                 align=align, start=start, end=end, vm_flags=flags)
+
+    def _vm_flags(self, vm_flags) -> int:
+        if isinstance(vm_flags, str):
+            total = 0
+            for word in vm_flags.replace(" ", "").split("|"):
+                if not word:
+                    continue
+                if word not in VM_FLAG_NAMES:
+                    raise ValueError(f"unknown vm flag {word!r}; known: "
+                                     f"{', '.join(VM_FLAG_NAMES)}")
+                total |= VM_FLAG_NAMES[word]
+            vm_flags = total
+        if isinstance(vm_flags, bool) or not isinstance(vm_flags, int):
+            raise TypeError("vm_flags is an int or a string such as 'VM_NO_GUARD'")
+        if vm_flags & VM_NO_GUARD and self.profile.version == "3.15":
+            raise ValueError("VM_NO_GUARD does not exist in Linux 3.15 (added in 4.0)")
+        return vm_flags
+
+    def _check_size(self, size) -> int:
+        if isinstance(size, bool):
+            raise TypeError("size must be an int or a size string such as '4M', not bool")
+        if isinstance(size, str):
+            size = memparse(size, what="size")
+        if not isinstance(size, int):
+            raise TypeError(f"size must be an int or a size string such as '4M', "
+                            f"not {type(size).__name__}")
+        if size < 0:
+            raise ValueError(f"size must be ≥ 0, not {size}")
+        return size
+
+    def _vmalloc_api(self, api: str, size, value: int, *, caller: str | None, align: int = 1,
+                     start: int | None = None, end: int | None = None,
+                     vm_flags: int = 0) -> int | None:
+        size = self._check_size(size)
+        if isinstance(align, bool) or not isinstance(align, int) or align <= 0 or \
+                align & (align - 1):
+            raise ValueError(f"align must be a power of two, not {align!r}")
+        lay = self.layout
+        vstart = lay.VMALLOC_START if start is None else start
+        vend = lay.VMALLOC_END if end is None else end
+        if not (isinstance(vstart, int) and isinstance(vend, int)) or vstart >= vend:
+            raise ValueError("start/end must be addresses with start < end")
+        label = self.caller_label(caller)
+        self._vmalloc_precheck(value)
+        st = self.vmalloc_state
+        rec = Recorder(st.record_steps)
+        st.stats["vmalloc_calls"] += 1
+        addr = self._vmalloc_node_range(rec, api, size, align, vstart, vend, value, vm_flags,
+                                        label)
+        st.last_steps = rec.steps
+        return addr
+
+    def _vmalloc_precheck(self, value: int) -> None:
+        """BUG_ON(in_interrupt()) in __get_vm_area_node, might_sleep for GFP_KERNEL —
+        checked before anything changes."""
+        if self.in_interrupt():
+            self.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
+                        "BUG_ON(in_interrupt())")
+            raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
+                            "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
+        if self.gfpflags_allow_blocking(value):
+            from .rules import MIGHT_SLEEP_SITES
+            sites = MIGHT_SLEEP_SITES["vmalloc"]
+            self.might_sleep(*sites.get(self.profile.version, sites["6.12"]),
+                             what="vmalloc")
+        self.might_sleep_if_alloc(value, 0)
+
+    def _vmalloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
+                            vend: int, value: int, vm_flags: int, label: str) -> int | None:
+        """mm/vmalloc.c: __vmalloc_node_range in the profile's version."""
+        p = self.profile
+        v315 = p.version == "3.15"
+        real_size = size
+        size = -(-size // self.PAGE_SIZE) * self.PAGE_SIZE
+        rec.step("__vmalloc_node_range",
+                 f"{api}({real_size}): size rounded up to {size} bytes "
+                 f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.show(value)}",
+                 api=api, size=real_size, aligned_size=size, gfp=value,
+                 vstart=vstart, vend=vend)
+        if not size or (size >> self.PAGE_SHIFT) > self.totalram_pages:
+            why = "size is 0" if not size else \
+                f"{size >> self.PAGE_SHIFT} pages > totalram_pages {self.totalram_pages}"
+            rec.step("__vmalloc_node_range", f"fail: {why}", reason=why)
+            self.vmalloc_state.stats["failures"] += 1
+            if v315:
+                self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
+            elif not size:
+                self._warn_on_once("mm/vmalloc.c", "__vmalloc_node_range",
+                                   "WARN_ON_ONCE(!size)")
+            else:
+                self._vmalloc_warn(value, f"vmalloc error: size {real_size}, exceeds total "
+                                          "pages", 0)
+            return None
+        rec.enter()
+        area = self._get_vm_area_node(rec, size, align, VM_ALLOC | VM_UNINITIALIZED | vm_flags,
+                                      vstart, vend, value, label, api)
+        rec.leave()
+        if area is None:
+            self.vmalloc_state.stats["failures"] += 1
+            if v315:
+                self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
+            else:
+                self._vmalloc_warn(value, f"vmalloc error: size {real_size}, vm_struct "
+                                          "allocation failed", 0)
+            rec.step("__vmalloc_node_range", "fail: no virtual space (see alloc_vmap_area)")
+            return None
+        rec.enter()
+        ok = self._vmalloc_area_node(rec, area, value)
+        rec.leave()
+        if not ok:
+            self.vmalloc_state.stats["failures"] += 1
+            rec.step("__vmalloc_node_range", "returned NULL: the area was vfree'd again")
+            return None
+        area.flags &= ~VM_UNINITIALIZED
+        area.steps = rec.steps
+        rec.step("clear_vm_uninitialized_flag",
+                 f"area {area.addr:#x} is complete and visible in /proc/vmallocinfo; "
+                 f"returned {area.addr:#x}", addr=area.addr)
+        return area.addr
+
+    def _get_vm_area_node(self, rec: Recorder, size: int, align: int, flags: int, vstart: int,
+                          vend: int, value: int, label: str, api: str) -> VmArea | None:
+        """__get_vm_area_node: reserve VA (+ the guard page) and set up the vm_struct."""
+        guard = 0 if flags & VM_NO_GUARD else self.PAGE_SIZE
+        total = size + guard
+        rec.step("__get_vm_area_node",
+                 f"reserve {total} bytes of address space: {size} + "
+                 + (f"{guard} for the guard page" if guard else "no guard page (VM_NO_GUARD)"),
+                 size=size, guard=guard)
+        rec.enter()
+        addr = self._alloc_vmap_area(rec, total, align, vstart, vend, value)
+        rec.leave()
+        if addr is None:
+            return None
+        area = VmArea(addr, total, flags, label, api, guard=guard, gfp=value)
+        st = self.vmalloc_state
+        st.areas[addr] = area
+        st._occupy(addr, addr + total)
+        rec.step("setup_vmalloc_vm", f"vm_struct: addr {addr:#x}, size {total}, caller {label}",
+                 addr=addr, size=total)
+        return area
+
+    def _alloc_vmap_area(self, rec: Recorder, size: int, align: int, vstart: int, vend: int,
+                         value: int) -> int | None:
+        """alloc_vmap_area: first fit; on failure purge the lazy areas once and retry."""
+        st = self.vmalloc_state
+        addr = st.find_first_fit(size, align, vstart, vend)
+        if addr is None and st.lazy:
+            rec.step("alloc_vmap_area", "no free range: purge the lazily freed areas and "
+                     "retry (purge_vmap_area_lazy)")
+            self._purge_vmap_area_lazy("alloc_vmap_area could not find space")
+            addr = st.find_first_fit(size, align, vstart, vend)
+        self.trace.emit("alloc_vmap_area",
+                        "first fit: the lowest free range of the vmalloc space that fits"
+                        if addr is not None else "no free range of that size",
+                        va_start=addr if addr is not None else vend, size=size, align=align,
+                        vstart=vstart, vend=vend, failed=int(addr is None))
+        if addr is None:
+            nowarn = self.profile.gfp.values["__GFP_NOWARN"]
+            if self.profile.version == "3.15" or not value & nowarn:
+                dot = "." if self.profile.version == "3.15" else ""
+                self.printk(f"vmap allocation for size {size} failed: use vmalloc=<size> "
+                            f"to increase size{dot}")
+            rec.step("alloc_vmap_area", f"fail: no {size}-byte hole in "
+                     f"[{vstart:#x}, {vend:#x})", size=size)
+            return None
+        below = sum(1 for s in st._starts if s < addr)
+        rec.step("alloc_vmap_area",
+                 f"first fit at {addr:#x}: the lowest hole of {size} bytes "
+                 f"({below} occupied range{'s' if below != 1 else ''} below it)",
+                 addr=addr, size=size)
+        return addr
+
+    def _vmalloc_area_node(self, rec: Recorder, area: VmArea, value: int) -> bool:
+        """__vmalloc_area_node: page array, physical pages, page tables."""
+        p = self.profile
+        v315 = p.version == "3.15"
+        g = p.gfp.values
+        nr_pages = area.usable_size >> self.PAGE_SHIFT
+        ptr_size = 8 if p.is_64bit else 4
+        array_size = nr_pages * ptr_size
+        zone_bits = g["__GFP_HIGHMEM"] | g["__GFP_DMA"] | g.get("__GFP_DMA32", 0) | \
+            g["__GFP_MOVABLE"]
+        nested = (value & ~zone_bits & ~g["__GFP_ZERO"]) | g["__GFP_ZERO"]
+        if not v315 and not value & (g["__GFP_DMA"] | g.get("__GFP_DMA32", 0)):
+            value |= g["__GFP_HIGHMEM"]
+        if array_size > self.PAGE_SIZE:
+            rec.step("__vmalloc_area_node",
+                     f"page array: {nr_pages} pointers = {array_size} bytes > PAGE_SIZE, so "
+                     "it is vmalloc'd itself (__vmalloc_node)"
+                     + (", flag VM_VPAGES" if v315 else ""), array_size=array_size)
+            rec.enter()
+            arr = self._vmalloc_node_range(rec, "__vmalloc_node", array_size, 1,
+                                           self.layout.VMALLOC_START, self.layout.VMALLOC_END,
+                                           nested | (g["__GFP_HIGHMEM"] if v315 else 0), 0,
+                                           "__vmalloc_area_node" if v315 else area.caller)
+            rec.leave()
+            if arr is not None:
+                area.pages_array = ("vmalloc", arr)
+                if v315:
+                    area.flags |= VM_VPAGES
+        else:
+            arr = self.slub.kmalloc(array_size, nested, caller="__vmalloc_area_node")
+            rec.step("__vmalloc_area_node",
+                     f"page array: {nr_pages} pointers = {array_size} bytes, kmalloc'd"
+                     + (f" at {arr:#x}" if arr else " — failed"), array_size=array_size,
+                     array=arr)
+            if arr is not None:
+                area.pages_array = ("kmalloc", arr)
+        if arr is None:
+            if not v315:
+                self._vmalloc_warn(value, f"vmalloc error: size {nr_pages * self.PAGE_SIZE}, "
+                                          f"failed to allocated page array size {array_size}", 0)
+            self._remove_area_now(area)
+            rec.step("__vmalloc_area_node", "fail: no page array; the area is removed")
+            return False
+        label = area.caller
+        detail = f"{area.api} {area.addr:#x}"
+        owner = "module" if area.api in ("module_alloc", "execmem_alloc") else "vmalloc"
+        if v315:
+            pfns = self._alloc_pages_loop(value | g["__GFP_NOWARN"], nr_pages, detail, label,
+                                          owner)
+            rec.step("__vmalloc_area_node",
+                     f"alloc_page() × {len(pfns)} (one order-0 page per call)"
+                     + ("" if len(pfns) == nr_pages else f"; failed at page {len(pfns)}"),
+                     pfns=list(pfns), requested=nr_pages)
+        else:
+            pfns = []
+            rec.step("vm_area_alloc_pages",
+                     f"{nr_pages} order-0 pages: bulk allocator in batches of ≤ {BULK_BATCH}",
+                     requested=nr_pages)
+            rec.enter()
+            while len(pfns) < nr_pages:
+                want = min(BULK_BATCH, nr_pages - len(pfns))
+                got = self._alloc_pages_bulk(value | g["__GFP_NOWARN"], want, detail, label,
+                                             owner)
+                pfns.extend(got)
+                rec.step("alloc_pages_bulk_array_node",
+                         f"asked for {want}, got {len(got)}", pfns=got, requested=want)
+                if len(got) != want:
+                    break
+            if len(pfns) < nr_pages:
+                more = self._alloc_pages_loop(value | g["__GFP_NOWARN"], nr_pages - len(pfns),
+                                              detail, label, owner)
+                pfns.extend(more)
+                rec.step("alloc_pages", f"fallback, one page per call: got {len(more)} of "
+                         f"{nr_pages - len(pfns) + len(more)}", pfns=more)
+            rec.leave()
+        area.pfns = pfns
+        self.vmalloc_state.stats["pages_allocated"] += len(pfns)
+        if len(pfns) != nr_pages:
+            got_bytes = len(pfns) * self.PAGE_SIZE
+            if v315:
+                self._vmalloc_warn(value, f"vmalloc: allocation failure, allocated {got_bytes} "
+                                          f"of {area.size} bytes", 0)
+            else:
+                self._vmalloc_warn(value, f"vmalloc error: size {got_bytes}, failed to "
+                                          "allocate pages", 0)
+            rec.step("__vmalloc_area_node", f"fail: only {len(pfns)} of {nr_pages} pages; "
+                     "vfree() gives them back", got=len(pfns))
+            self._vfree_area(area, rec, "the fail path of __vmalloc_area_node")
+            return False
+        pt = self.page_tables
+        before_tables = pt.nr_table_pages()
+        written = pt.map_pages(area.addr, pfns)
+        new_tables = pt.nr_table_pages() - before_tables
+        fn = "map_vm_area" if v315 else "vmap_pages_range"
+        if written is None:
+            if not v315:
+                self._vmalloc_warn(value, f"vmalloc error: size {len(pfns) * self.PAGE_SIZE}, "
+                                          "failed to map pages", 0)
+            rec.step(fn, "fail: no page for a page table", new_tables=new_tables)
+            self._vfree_area(area, rec, "a failed map")
+            return False
+        rec.step(fn, f"{written} PTEs written, {new_tables} page-table page"
+                 f"{'s' if new_tables != 1 else ''} allocated; the guard page stays unmapped",
+                 pte_writes=written, new_tables=new_tables)
+        return True
+
+    # ------------------------------------------------------------------ page helpers
+    def _alloc_pages_loop(self, value: int, n: int, detail: str, label: str,
+                          owner: str = "vmalloc") -> list[int]:
+        """n × alloc_page(gfp): stops at the first failure."""
+        alloc = self.page_alloc.alloc_pages
+        out = []
+        for _ in range(n):
+            page = alloc(value, 0, owner=owner, detail=detail, caller=label)
+            if page is None:
+                break
+            out.append(page.pfn)
+        return out
+
+    def _alloc_pages_bulk(self, value: int, n: int, detail: str, label: str,
+                          owner: str = "vmalloc") -> list[int]:
+        """mm/page_alloc.c: __alloc_pages_bulk (6.x): one zone that passes the low
+        watermark + n, then order-0 pages straight off the per-CPU list
+        (__rmqueue_pcplist, refilled by rmqueue_bulk); no mm_page_alloc event per page.
+        Falls back to one __alloc_pages call when no zone qualifies or n == 1."""
+        pa = self.page_alloc
+        p = self.profile
+        if not pa.pcp_enabled:  # kmemlab's textbook mode: no per-CPU lists to bulk from
+            return self._alloc_pages_loop(value, n, detail, label, owner)
+        if n == 1:  # "Use the single page allocator for one page"
+            return self._alloc_pages_loop(value, 1, detail, label, owner)
+        mt = p.gfp_migratetype(value)
+        high_zone = pa.zone_by_name[p.gfp_zone(value)]
+        zonelist = pa._zonelists[high_zone.idx]
+        flags = WMARK_LOW
+        if mt == pa.MOVABLE:
+            flags |= ALLOC_CMA
+        highest = zonelist[0].idx if p.watermark_rules == "3.15" else high_zone.idx
+        zone = None
+        for z in zonelist:
+            if pa.zone_watermark_ok(z, 0, z.low + n, highest, flags):
+                zone = z
+                break
+        if zone is None:
+            return self._alloc_pages_loop(value, 1, detail, label, owner)
+        out = []
+        allocated = pa.allocated
+        zname = zone.name
+        rmq = pa.rmqueue_pcplist
+        for _ in range(n):
+            got = rmq(zone, 0, mt, flags)
+            if got is None:
+                break
+            pfn = got[0]
+            allocated[pfn] = Page(pfn, 0, zname, owner, detail, value, mt, label)
+            out.append(pfn)
+        if not out:
+            return self._alloc_pages_loop(value, 1, detail, label, owner)
+        pa.count("pgalloc_" + zname.lower(), len(out))
+        return out
+
+    def _free_vmalloc_pages(self, pfns: list[int]) -> None:
+        """vfree's loop: __free_page() on each page (mm/page_alloc.c: free_unref_page)."""
+        free = self.page_alloc.free_pages
+        for pfn in pfns:
+            free(pfn, 0)
+
+    # ------------------------------------------------------------------ freeing
+    def vfree(self, addr, *, caller: str | None = None) -> None:
+        """vfree(addr) (mm/vmalloc.c): unmap, free the pages, put the VA on the lazy
+        list; a purge (one TLB flush) runs when vmap_lazy_nr > lazy_max_pages().
+
+        vfree(NULL) does nothing. A pointer that is not the start of a vmalloc area is
+        the kernel's "Trying to vfree() nonexistent vm area" WARN: reported and raised
+        as KernelBug, nothing changed.
+        """
+        if addr is None or addr == 0:
+            return
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"vfree takes an address (int), not {type(addr).__name__}")
+        area = self._find_area_for_free(addr, "vfree")
+        if self.context_stack.in_interrupt():
+            why = "in interrupt: vfree_atomic defers the work to a workqueue (run now)"
+        else:
+            why = "process context"
+            self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
+        st = self.vmalloc_state
+        st.stats["vfree_calls"] += 1
+        rec = Recorder(st.record_steps)
+        rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
+        rec.enter()
+        self._vfree_area(area, rec, "vfree")
+        rec.leave()
+        st.last_steps = rec.steps
+
+    def _find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:
+        if addr & (self.PAGE_SIZE - 1):
+            self._warn_report("mm/vmalloc.c", what,
+                              f"Trying to {what}() bad address ({addr:#018x})")
+            raise KernelBug(f"{what}({addr:#x}): not a page-aligned vmalloc address")
+        st = self.vmalloc_state
+        area = st.areas.get(addr)
+        if area is None or area.flags & VM_UNINITIALIZED:
+            inside = st.area_containing(addr)
+            extra = ""
+            if inside is not None:
+                extra = (f" (kmemlab check: it is inside the area at {inside.addr:#x}; the "
+                         "kernel would tear down that whole area)")
+            elif addr in st.lazy:
+                extra = " (already vfree'd: a double free)"
+            self._warn_report("mm/vmalloc.c", what,
+                              f"Trying to {what}() nonexistent vm area ({addr:#018x})")
+            raise KernelBug(f"{what}({addr:#x}): no vmalloc area starts there{extra}")
+        return area
+
+    def _vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
+        """remove_vm_area + the page loop + kvfree(pages) (mm/vmalloc.c: vfree / __vunmap)."""
+        st = self.vmalloc_state
+        pt = self.page_tables
+        cleared = pt.unmap_range(area.addr, area.va_end)
+        del st.areas[area.addr]
+        rec.step("remove_vm_area", f"{cleared} PTEs cleared (no TLB flush yet: "
+                 "vunmap_range_noflush)", pte_clears=cleared)
+        if area.owns_pages and area.pfns:
+            self._free_vmalloc_pages(area.pfns)
+            st.stats["pages_freed"] += len(area.pfns)
+            rec.step("__free_page", f"{len(area.pfns)} pages back to the page allocator",
+                     pfns=list(area.pfns))
+        if area.pages_array is not None:
+            kind, ptr = area.pages_array
+            if kind == "kmalloc":
+                self.slub.kfree(ptr, caller="vfree")
+            else:
+                inner = st.areas.get(ptr)
+                if inner is not None:
+                    rec.enter()
+                    self._vfree_area(inner, rec, "kvfree(area->pages)")
+                    rec.leave()
+            rec.step("kvfree", f"page array freed ({kind})")
+            area.pages_array = None
+        self._free_vmap_area_noflush(area.addr, area.va_end, rec)
+
+    def _remove_area_now(self, area: VmArea) -> None:
+        """free_vm_area on a never-mapped area: the VA goes straight back."""
+        st = self.vmalloc_state
+        del st.areas[area.addr]
+        st._release(area.addr)
+
+    def _free_vmap_area_noflush(self, start: int, end: int, rec: Recorder) -> None:
+        """free_vmap_area_noflush: count the pages lazily, purge above lazy_max_pages."""
+        st = self.vmalloc_state
+        nr = (end - start) >> self.PAGE_SHIFT
+        st.lazy_nr += nr
+        st.lazy[start] = end
+        maxp = st.lazy_max_pages()
+        self.trace.emit("free_vmap_area_noflush",
+                        f"{nr} pages of address space wait for a lazy purge "
+                        f"({st.lazy_nr}/{maxp})", va_start=start, nr_lazy=st.lazy_nr,
+                        nr_lazy_max=maxp)
+        rec.step("free_vmap_area_noflush",
+                 f"VA {start:#x}-{end:#x} put on the purge list: vmap_lazy_nr = "
+                 f"{st.lazy_nr} of lazy_max_pages() = {maxp}", lazy_nr=st.lazy_nr,
+                 lazy_max=maxp)
+        if st.lazy_nr > maxp:
+            how = ("try_purge_vmap_area_lazy (synchronous in 3.15)"
+                   if self.profile.version == "3.15" else
+                   "schedule_work(&drain_vmap_work) (the worker runs at once here)")
+            rec.step("free_vmap_area_noflush", f"over the limit: {how}")
+            self._purge_vmap_area_lazy("vmap_lazy_nr > lazy_max_pages()")
+
+    def _purge_vmap_area_lazy(self, why: str) -> int:
+        """__purge_vmap_area_lazy: one flush_tlb_kernel_range over all lazy areas, then
+        their VA is free again. Returns the number of areas purged."""
+        st = self.vmalloc_state
+        if not st.lazy:
+            return 0
+        start = min(st.lazy)
+        end = max(st.lazy.values())
+        n = len(st.lazy)
+        for s in list(st.lazy):
+            st._release(s)
+        st.lazy.clear()
+        st.lazy_nr = 0
+        st.stats["tlb_flushes"] += 1
+        st.stats["purges"] += 1
+        self.trace.emit("purge_vmap_area_lazy", f"{why}: one TLB flush for {n} areas",
+                        start=start, end=end, num_purged=n)
+        return n
+
+    def purge_vmap_area_lazy(self) -> int:
+        """purge_vmap_area_lazy() (mm/vmalloc.c): purge now; returns areas purged."""
+        return self._purge_vmap_area_lazy("explicit purge")
+
+    # ------------------------------------------------------------------ vmap
+    def vmap(self, pages, count: int | None = None, flags="VM_MAP", *,
+             caller: str | None = None) -> int | None:
+        """vmap(pages, count, flags, prot) (mm/vmalloc.c): map existing pages (Page
+        objects or pfns, one 4 KiB page each) into the vmalloc space."""
+        if isinstance(pages, (Page, int)):
+            raise TypeError("vmap takes a list of pages")
+        pages = list(pages)
+        if count is None:
+            count = len(pages)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= len(pages):
+            raise ValueError(f"count must be between 0 and len(pages) = {len(pages)}")
+        pfns = []
+        for pg in pages[:count]:
+            pfn = pg.pfn if isinstance(pg, Page) else pg
+            if isinstance(pfn, bool) or not isinstance(pfn, int):
+                raise TypeError("vmap pages are Page objects or pfns")
+            self._check_page_allocated(pfn, "vmap")
+            pfns.append(pfn)
+        vm_flags = self._vm_flags(flags)
+        label = self.caller_label(caller)
+        if self.in_interrupt():
+            self.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
+                        "BUG_ON(in_interrupt())")
+            raise KernelBug("vmap() in interrupt context")
+        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
+        st = self.vmalloc_state
+        rec = Recorder(st.record_steps)
+        rec.step("vmap", f"map {count} existing pages", count=count)
+        if count > self.totalram_pages or count == 0:
+            st.last_steps = rec.steps
+            return None
+        rec.enter()
+        area = self._get_vm_area_node(rec, count * self.PAGE_SIZE, 1, vm_flags,
+                                      self.layout.VMALLOC_START, self.layout.VMALLOC_END,
+                                      self.gfp_value("GFP_KERNEL"), label, "vmap")
+        rec.leave()
+        if area is None:
+            st.last_steps = rec.steps
+            return None
+        area.pfns = pfns
+        area.owns_pages = False
+        written = self.page_tables.map_pages(area.addr, pfns)
+        if written is None:
+            self._vfree_area(area, rec, "vmap map failure")
+            st.last_steps = rec.steps
+            return None
+        rec.step("vmap_pages_range", f"{written} PTEs written", pte_writes=written)
+        st.last_steps = rec.steps
+        return area.addr
+
+    def vunmap(self, addr, *, caller: str | None = None) -> None:
+        """vunmap(addr) (mm/vmalloc.c): remove the mapping, keep the pages (a vmalloc'd
+        area's pages leak, as in the kernel)."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"vunmap takes an address (int), not {type(addr).__name__}")
+        area = self._find_area_for_free(addr, "vunmap")
+        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
+        st = self.vmalloc_state
+        rec = Recorder(st.record_steps)
+        area.owns_pages = False
+        area.pages_array = None
+        self._vfree_area(area, rec, "vunmap")
+        st.last_steps = rec.steps
+
+    # ------------------------------------------------------------------ lookups
+    def vmalloc_to_page(self, addr) -> Page | None:
+        """vmalloc_to_page(addr) (mm/vmalloc.c): walk init_mm's tables; None if unmapped."""
+        pfn = self.vmalloc_to_pfn(addr)
+        if pfn is None:
+            return None
+        pg = self.page_alloc.allocated.get(pfn)
+        if pg is not None:
+            return pg
+        zone = self.page_alloc.zone_of_pfn(pfn)
+        return Page(pfn, 0, zone.name if zone else "?", owner="other",
+                    detail="tail page of a larger block")
+
+    def vmalloc_to_pfn(self, addr) -> int | None:
+        """vmalloc_to_pfn(addr) = page_to_pfn(vmalloc_to_page(addr)) (mm/vmalloc.c)."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        if not self.is_vmalloc_or_module_addr(addr):
+            raise ValueError(f"{addr:#x} is not a vmalloc or module address "
+                             "(VIRTUAL_BUG_ON(!is_vmalloc_or_module_addr()))")
+        e = self.page_tables.lookup_pte(addr)
+        if not e & 1:
+            return None
+        return (e & 0x000FFFFFFFFFF000) >> self.PAGE_SHIFT
+
+    def find_vm_area(self, addr: int) -> VmArea | None:
+        """find_vm_area(addr) (mm/vmalloc.c): the busy area starting at/containing addr."""
+        return self.vmalloc_state.area_containing(addr)
+
+    def _phys_of_page(self, vaddr: int) -> int:
+        p = self.profile
+        if p.is_64bit and vaddr >= p.start_kernel_map:
+            return vaddr - p.start_kernel_map
+        lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
+        if p.page_offset <= vaddr < lowmem_end:
+            return vaddr - p.page_offset
+        e = self.page_tables.lookup_pte(vaddr)
+        if not e & 1:
+            raise ValueError(f"{vaddr:#x} is not mapped (no present PTE); a guard page or a "
+                             "freed area?")
+        return (e & 0x000FFFFFFFFFF000) | (vaddr & (self.PAGE_SIZE - 1))
+
+    def phys_runs(self, addr, size) -> list[PhysRun]:
+        """The physically contiguous runs behind the kernel virtual range [addr, addr+size):
+        one for kmalloc/__get_free_pages memory, usually many for vmalloc."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        size = self._check_size(size)
+        if size == 0:
+            return []
+        runs: list[PhysRun] = []
+        page = self.PAGE_SIZE
+        va = addr
+        end = addr + size
+        while va < end:
+            nxt = min(end, (va | (page - 1)) + 1)
+            phys = self._phys_of_page(va)
+            if runs and runs[-1].phys + runs[-1].size == phys:
+                last = runs[-1]
+                runs[-1] = PhysRun(last.virt, last.phys, last.size + (nxt - va))
+            else:
+                runs.append(PhysRun(va, phys, nxt - va))
+            va = nxt
+        return runs
+
+    def provenance(self, addr: int) -> Provenance | None:
+        """Which API made the memory at ``addr`` (a kernel virtual address), or None."""
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise TypeError(f"an address is an int, not {type(addr).__name__}")
+        st = self.vmalloc_state
+        area = st.area_containing(addr)
+        if area is not None:
+            return Provenance(area.api, area.addr, area.usable_size, area.caller,
+                              f"{area.nr_pages} pages")
+        p = self.profile
+        lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
+        if not p.page_offset <= addr < lowmem_end:
+            return None
+        phys = addr - p.page_offset
+        pfn = phys >> self.PAGE_SHIFT
+        pa = self.page_alloc
+        for o in range(pa.nr_orders):
+            head = pfn & ~((1 << o) - 1)
+            pg = pa.allocated.get(head)
+            if pg is not None and pg.order >= o:
+                api = {"slab": "kmalloc" if pg.detail.startswith("kmalloc") else
+                       "kmem_cache_alloc", "kmalloc_large": "kmalloc",
+                       "pages": "alloc_pages", "vmalloc": "vmalloc (backing page)",
+                       "pgtable": "page table", "module": "module_alloc",
+                       "cma": "cma_alloc"}.get(pg.owner, pg.owner)
+                return Provenance(api, self.pfn_to_virt(head), pg.nr_pages * self.PAGE_SIZE,
+                                  pg.caller, pg.detail)
+        for r in self.memblock.reservations:
+            if r.base <= phys < r.base + r.size:
+                return Provenance("memblock", self.phys_to_virt(r.base), r.size, "", r.name)
+        return None
+
+    # ------------------------------------------------------------------ reports
+    def _warn_report(self, file: str, func: str, text: str) -> None:
+        t = self.current_task
+        self.printk("------------[ cut here ]------------")
+        self.printk(text)
+        self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at {file} {func}")
+        self._dump_stack()
+        self.printk("---[ end trace 0000000000000000 ]---")
+
+    def _warn_on_once(self, file: str, func: str, cond: str) -> None:
+        self._warn_report(file, func, cond)
+
+    def _vmalloc_warn(self, value: int, message: str, order: int) -> None:
+        """warn_alloc (6.x: one line with the message) / warn_alloc_failed (3.15: the
+        message, then the page allocation failure line), unless __GFP_NOWARN."""
+        p = self.profile
+        if value & p.gfp.values["__GFP_NOWARN"]:
+            return
+        comm = self._comm()
+        if p.version == "3.15":
+            self.printk(f"{comm}: {message}")
+            self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
+        else:
+            self.printk(f"{comm}: {message}, mode:{value:#x}({p.gfp.show(value)}), "
+                        "nodemask=(null),cpuset=/,mems_allowed=0")
+        self._dump_stack()
+        self.printk("Mem-Info:")
+
+    # ------------------------------------------------------------------ memblock / bootmem
+    def memblock_add(self, base: int, size) -> None:
+        """memblock_add(base, size) (mm/memblock.c)."""
+        from . import memblock as _mb
+        _mb.api_add(self, base, size)
+
+    def memblock_reserve(self, base: int, size, name: str = "memblock_reserve") -> None:
+        """memblock_reserve(base, size) (mm/memblock.c)."""
+        from . import memblock as _mb
+        _mb.api_reserve(self, base, size, name)
+
+    def memblock_free(self, ptr: int, size) -> None:
+        """memblock_free (mm/memblock.c): 3.15 takes a physical base; 6.x a virtual pointer
+        (memblock_phys_free takes the physical one)."""
+        from . import memblock as _mb
+        _mb.api_free(self, ptr, size, virtual=self.profile.version != "3.15")
+
+    def memblock_phys_free(self, base: int, size) -> None:
+        """memblock_phys_free(base, size) (mm/memblock.c, 5.16+)."""
+        from . import memblock as _mb
+        _mb.api_free(self, base, size, virtual=False)
+
+    def memblock_alloc(self, size, align: int = 0, *, caller: str | None = None):
+        """memblock_alloc(size, align) (mm/memblock.c). 3.15: a physical address, panic on
+        failure (memblock_alloc_base); 6.x: a zeroed virtual pointer or None
+        (memblock_alloc_try_nid → memblock_alloc_range_nid)."""
+        from . import memblock as _mb
+        return _mb.api_alloc(self, size, align, caller=self.caller_label(caller))
+
+    def memblock_phys_alloc(self, size, align: int = 0, *, caller: str | None = None):
+        """memblock_phys_alloc(size, align) (include/linux/memblock.h): a physical address
+        or None (0 in C)."""
+        from . import memblock as _mb
+        return _mb.api_phys_alloc(self, size, align, caller=self.caller_label(caller))
+
+    def memblock_set_bottom_up(self, enable: bool) -> None:
+        """memblock_set_bottom_up(enable) (include/linux/memblock.h)."""
+        from . import memblock as _mb
+        _mb.api_set_bottom_up(self, enable)
+
+    def alloc_bootmem(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem(size) (3.15 mm/nobootmem.c: ___alloc_bootmem): a zeroed
+        direct-map pointer above 16 MiB if possible; panics on failure."""
+        from . import memblock as _mb
+        return _mb.alloc_bootmem(self, size, caller=self.caller_label(caller))
+
+    def alloc_bootmem_align(self, size, align: int, *, caller: str | None = None) -> int:
+        """alloc_bootmem_align(size, align) (3.15 include/linux/bootmem.h)."""
+        from . import memblock as _mb
+        return _mb.alloc_bootmem(self, size, align=align, caller=self.caller_label(caller))
+
+    def alloc_bootmem_pages(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem_pages(size) (3.15): page-aligned alloc_bootmem."""
+        from . import memblock as _mb
+        return _mb.alloc_bootmem(self, size, align=self.PAGE_SIZE,
+                                 caller=self.caller_label(caller))
+
+    def alloc_bootmem_low(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem_low(size) (3.15 mm/nobootmem.c: __alloc_bootmem_low): below
+        ARCH_LOW_ADDRESS_LIMIT (4 GiB on x86_64), goal 0."""
+        from . import memblock as _mb
+        return _mb.alloc_bootmem(self, size, goal=0, limit=0xFFFFFFFF,
+                                 caller=self.caller_label(caller))
+
+    def alloc_bootmem_nopanic(self, size, *, caller: str | None = None) -> int | None:
+        """alloc_bootmem_nopanic(size) (3.15): None instead of a panic."""
+        from . import memblock as _mb
+        return _mb.alloc_bootmem(self, size, panic=False, caller=self.caller_label(caller))
+
+    def free_bootmem(self, phys: int, size) -> None:
+        """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
+        address)."""
+        from . import memblock as _mb
+        _mb.require_bootmem(self, "free_bootmem")
+        _mb.api_free(self, phys, size, virtual=False)
+
+    def export_symbol(self, name: str, value: int) -> None:
+        """EXPORT_SYMBOL(name) (include/linux/export.h): make a value visible to modules
+        (``k.exported_symbols``; ``k.find_symbol(name)``)."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a symbol name is a C identifier, not {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("an exported value is an int (an address or a number)")
+        self.__dict__.setdefault("exported_symbols", {})[name] = value
+
+    def find_symbol(self, name: str) -> int | None:
+        """find_symbol (kernel/module.c): an exported symbol's value, or None."""
+        return self.__dict__.get("exported_symbols", {}).get(name)
+
+    # ------------------------------------------------------------------ CMA
+    def cma_alloc(self, count: int, align: int = 0, *, area: int = 0, no_warn: bool = False,
+                  caller: str | None = None):
+        """cma_alloc(cma, count, align, no_warn) (mm/cma.c, 6.x; 3.15's
+        dma_alloc_from_contiguous): ``count`` contiguous pages from a CMA area, moving
+        movable pages out first; a :class:`~kmemlab.cma.CmaAllocation` or None."""
+        from . import cma as _cma
+        return _cma.cma_alloc(self, count, align, area, no_warn, self.caller_label(caller))
+
+    def cma_release(self, alloc_or_pfn, count: int | None = None, *, area: int = 0) -> bool:
+        """cma_release(cma, pages, count) (mm/cma.c; 3.15 dma_release_from_contiguous)."""
+        from . import cma as _cma
+        return _cma.cma_release(self, alloc_or_pfn, count, area)
+
+    # ------------------------------------------------------------------ modules
+    def load_module(self, name: str, text=0, data=0, bss=0, *, rodata=0, init=0,
+                    caller: str | None = None):
+        """insmod: load_module → layout_and_allocate → move_module (kernel/module.c, 3.15
+        and 6.1: module_alloc; kernel/module/main.c 6.12: execmem_alloc per memory type).
+        Returns a :class:`~kmemlab.module.Module` or None when it does not fit."""
+        from . import module as _mod
+        return _mod.load_module(self, name, text=text, data=data, bss=bss, rodata=rodata,
+                                init=init, caller=self.caller_label(caller))
+
+    def unload_module(self, name: str) -> None:
+        """rmmod: delete_module → free_module → module_memfree (vfree)."""
+        from . import module as _mod
+        _mod.unload_module(self, name)
+
+    # ------------------------------------------------------------------ state
+    def address_space_digest(self) -> tuple:
+        """A fingerprint of the address-space state (vmap areas, lazy list, PTEs,
+        kmaps, CMA bitmaps, modules) for "state unchanged" tests."""
+        pt = self.page_tables
+        return (self.vmalloc_state.digest(), tuple(sorted(pt.mapped_ptes().items())),
+                pt.nr_table_pages(), tuple(self.pkmap_count),
+                tuple(tuple(sorted(c.allocated)) for c in self.cma_areas),
+                tuple(sorted(self.modules)), tuple(sorted(self.exported_symbols.items())))
+
+
+# Kernel names with two leading underscores (mangled inside a class body).
+setattr(AddressSpaceMixin, "__vmalloc", AddressSpaceMixin.vmalloc_gfp)
+setattr(AddressSpaceMixin, "__vmalloc_node_range", AddressSpaceMixin.vmalloc_node_range)
+
+
+# ============================================================================ /proc
+
+@procfs.renderer("vmallocinfo")
+def vmallocinfo(k) -> str:
+    """mm/vmalloc.c: s_show (3.15, 6.1) / vmalloc_info_show (6.12).
+
+    ``0x%pK-0x%pK %7ld`` (size includes the guard page), `` %pS`` caller,
+    `` pages=%d``, `` phys=`` (3.15 ``%llx``, 6.x ``%pa``), the flag words, 3.15
+    `` vpages`` (VM_VPAGES) / 6.x `` vpages`` (is_vmalloc_addr(v->pages)), NUMA
+    `` N0=%u`` (x86_64 configs have CONFIG_NUMA). 6.x adds ``unpurged vm_area`` lines
+    for lazily freed ranges (6.1 merges neighbours on its purge list; 6.12 keeps them
+    per vmap node, and walks its busy lists node by node).
+    """
+    p = k.profile
+    st = k.vmalloc_state
+    v315 = p.version == "3.15"
+    w = 16 if p.is_64bit else 8
+    numa = p.is_64bit
+    areas = [a for a in k.vmap_areas if not a.flags & VM_UNINITIALIZED]
+    if p.version == "6.12":
+        areas.sort(key=lambda a: (_vmalloc_node_of(a.addr, st), a.addr))
+    out = []
+    for a in areas:
+        s = f"0x{a.addr:0{w}x}-0x{a.va_end:0{w}x} {a.size:7d}"
+        if a.caller:
+            s += " " + _sym(a.caller)
+        if a.nr_pages and a.owns_pages:
+            s += f" pages={a.nr_pages}"
+        if a.phys_addr:
+            s += f" phys={a.phys_addr:x}" if v315 else f" phys=0x{a.phys_addr:0{w}x}"
+        if a.flags & VM_IOREMAP:
+            s += " ioremap"
+        if a.flags & VM_ALLOC:
+            s += " vmalloc"
+        if a.flags & VM_MAP:
+            s += " vmap"
+        if a.flags & VM_USERMAP:
+            s += " user"
+        if v315:
+            if a.flags & VM_VPAGES:
+                s += " vpages"
+        elif a.pages_array is not None and a.pages_array[0] == "vmalloc":
+            s += " vpages"
+        if numa and a.nr_pages and a.owns_pages:
+            s += f" N0={a.nr_pages}"
+        out.append(s)
+    if not v315:
+        lazy = sorted(st.lazy.items())
+        if p.version == "6.1":
+            merged: list[list[int]] = []
+            for s0, e0 in lazy:
+                if merged and merged[-1][1] == s0:
+                    merged[-1][1] = e0
+                else:
+                    merged.append([s0, e0])
+            lazy = [(a, b) for a, b in merged]
+        else:
+            lazy.sort(key=lambda t: (_vmalloc_node_of(t[0], st), t[0]))
+        for s0, e0 in lazy:
+            out.append(f"0x{s0:0{w}x}-0x{e0:0{w}x} {e0 - s0:7d} unpurged vm_area")
+    return "".join(line + "\n" for line in out)
+
+
+# register the other renderers (memblock debugfs, /proc/modules)
+from . import memblock as _memblock_mod  # noqa: E402,F401
+from . import module as _module_mod  # noqa: E402,F401

@@ -1,0 +1,172 @@
+"""Module memory: where ``insmod`` puts a module (kernel/module.c 3.15/6.1,
+kernel/module/main.c 6.12; arch/x86/kernel/module.c: module_alloc; mm/execmem.c).
+
+3.15 and 6.1 allocate the module's *core* (text, rodata, data + bss, each page
+aligned under CONFIG_STRICT_MODULE_RWX / DEBUG_SET_MODULE_RONX) with one
+``module_alloc`` = ``__vmalloc_node_range(size, MODULE_ALIGN, MODULES_VADDR,
+MODULES_END, GFP_KERNEL, PAGE_KERNEL_EXEC, ...)``, and the init sections with another,
+freed after ``do_init_module``. 6.12 allocates each memory type (MOD_TEXT, MOD_DATA
+with bss, MOD_RODATA, MOD_INIT_*) separately with ``execmem_alloc``. On x86_64 the
+range is the modules area; on i386 it is the vmalloc area. Every page is allocated
+and mapped: a 512 MiB static array in .bss costs 131072 pages and PTE writes.
+
+Not modelled: KASLR's module load offset (kmemlab boots as with ``nokaslr``), the
+ELF itself, symbol resolution beyond ``k.exported_symbols``, module refcounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import procfs
+from .vmalloc import Recorder
+
+
+@dataclass(eq=False)
+class Module:
+    """A loaded module: its sections' addresses and what loading cost."""
+
+    name: str
+    sections: dict[str, tuple[int, int]]        # name -> (address, size)
+    areas: list[int]                            # vmalloc areas (start addresses)
+    core_size: int
+    nr_pages: int
+    pte_writes: int
+    pgtable_pages: int
+    steps: list = field(default_factory=list, repr=False)
+
+    @property
+    def base(self) -> int:
+        return self.areas[0]
+
+
+def _size(value, what: str) -> int:
+    from .sizes import memparse
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int or a size string")
+    if isinstance(value, str):
+        value = memparse(value, what=what)
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int or a size string such as '512M', "
+                        f"not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must be ≥ 0, not {value}")
+    return value
+
+
+def _page_align(k, n: int) -> int:
+    return -(-n // k.PAGE_SIZE) * k.PAGE_SIZE
+
+
+def load_module(k, name, *, text, data, bss, rodata, init, caller):
+    """load_module → layout_and_allocate → move_module (the version's allocator)."""
+    if not isinstance(name, str) or not name or not name.replace("-", "_").isidentifier():
+        raise ValueError(f"a module name is like 'pf_buf', not {name!r}")
+    sizes = {"text": _size(text, "text"), "rodata": _size(rodata, "rodata"),
+             "data": _size(data, "data"), "bss": _size(bss, "bss"), "init": _size(init, "init")}
+    if not any(sizes[s] for s in ("text", "rodata", "data", "bss")):
+        raise ValueError("a module needs some text, rodata, data or bss")
+    name = name.replace("-", "_")
+    if name in k.modules:
+        k.printk(f"{name}: module is already loaded")
+        return None   # -EEXIST
+    lay = k.layout
+    v = k.profile.version
+    pt = k.page_tables
+    st = k.vmalloc_state
+    pte0, tables0, pages0 = pt.pte_writes, pt.nr_table_pages(), st.stats["pages_allocated"]
+    rec = Recorder(st.record_steps)
+    text_sz = _page_align(k, sizes["text"])
+    ro_sz = _page_align(k, sizes["rodata"])
+    data_sz = _page_align(k, sizes["data"] + sizes["bss"])
+    if v == "6.12":
+        plan = [(t, s) for t, s in (("text", text_sz), ("rodata", ro_sz), ("data", data_sz),
+                                    ("init", _page_align(k, sizes["init"]))) if s]
+        api, label = "execmem_alloc", "execmem_alloc"
+    else:
+        plan = [("core", text_sz + ro_sz + data_sz)]
+        if sizes["init"]:
+            plan.append(("init", _page_align(k, sizes["init"])))
+        api = "module_alloc"
+        label = "module_alloc_update_bounds" if v == "3.15" else "move_module"
+    modules_len = lay.MODULES_END - lay.MODULES_VADDR
+    gfp = k.gfp_value("GFP_KERNEL|__GFP_HIGHMEM" if v == "3.15" else "GFP_KERNEL")
+    got: dict[str, int] = {}
+    for kind, size in plan:
+        rec.step(api, f"{kind}: {size} bytes in [MODULES_VADDR, MODULES_END)", size=size)
+        if v != "6.12" and size > modules_len:
+            rec.step(api, "fail: larger than MODULES_LEN")
+            addr = None
+        else:
+            k._vmalloc_precheck(gfp)
+            rec.enter()
+            addr = k._vmalloc_node_range(rec, api, size, k.PAGE_SIZE, lay.MODULES_VADDR,
+                                         lay.MODULES_END, gfp, 0, label)
+            rec.leave()
+        if addr is None:
+            for a in got.values():
+                k._vfree_area(st.areas[a], rec, "load_module failure")
+            st.last_steps = rec.steps
+            k.printk(f"{name}: failed to allocate {kind} ({size} bytes): -ENOMEM")
+            return None
+        got[kind] = addr
+    sections: dict[str, tuple[int, int]] = {}
+    if v == "6.12":
+        for sec, kind in (("text", "text"), ("rodata", "rodata"), ("data", "data")):
+            if kind in got:
+                sections[sec] = (got[kind], sizes[sec])
+        if sizes["bss"]:
+            sections["bss"] = (got["data"] + sizes["data"], sizes["bss"])
+    else:
+        base = got["core"]
+        sections["text"] = (base, sizes["text"])
+        sections["rodata"] = (base + text_sz, sizes["rodata"])
+        sections["data"] = (base + text_sz + ro_sz, sizes["data"])
+        sections["bss"] = (base + text_sz + ro_sz + sizes["data"], sizes["bss"])
+    nr_pages = st.stats["pages_allocated"] - pages0
+    if "init" in got:
+        rec.step("do_init_module", "init done: the init sections are freed (module_memfree)")
+        k._vfree_area(st.areas[got.pop("init")], rec, "do_init_module")
+    areas = list(got.values())
+    for a in areas:
+        st.areas[a].api = api
+    core = sum(st.areas[a].usable_size for a in areas)
+    mod = Module(name, sections, areas, core, nr_pages, pt.pte_writes - pte0,
+                 pt.nr_table_pages() - tables0, rec.steps)
+    k.modules[name] = mod
+    st.last_steps = rec.steps
+    k.trace.emit("module_load", f"{nr_pages} pages allocated and mapped", name=name,
+                 addr=areas[0], size=core)
+    return mod
+
+
+def unload_module(k, name) -> None:
+    """delete_module → free_module → module_memfree / execmem_free (vfree)."""
+    if not isinstance(name, str):
+        raise TypeError("unload_module takes the module's name")
+    mod = k.modules.get(name.replace("-", "_"))
+    if mod is None:
+        raise ValueError(f"no module named {name!r} is loaded (rmmod: ERROR: Module {name} "
+                         "is not currently loaded)")
+    k.might_sleep_if_alloc(k.gfp_value("GFP_KERNEL"), 0)
+    st = k.vmalloc_state
+    rec = Recorder(st.record_steps)
+    for a in mod.areas:
+        k._vfree_area(st.areas[a], rec, "free_module")
+    del k.modules[mod.name]
+    st.last_steps = rec.steps
+    k.trace.emit("module_free", "module memory vfree'd", name=mod.name)
+    hook = getattr(k, "_module_unload_hook", None)
+    if hook is not None:  # kmemleak: what a scripted module of that name left allocated
+        hook(mod.name)
+
+
+@procfs.renderer("modules")
+def proc_modules(k) -> str:
+    """kernel/module.c: m_show — ``name size refcnt deps state 0x%pK (taints)``; a
+    learner's module is out of tree and unsigned: taints ``(OE)``."""
+    w = 16 if k.profile.is_64bit else 8
+    out = []
+    for mod in sorted(k.modules.values(), key=lambda m: -m.base):
+        out.append(f"{mod.name} {mod.core_size} 0 - Live 0x{mod.base:0{w}x} (OE)")
+    return "".join(s + "\n" for s in out)
