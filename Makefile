@@ -22,8 +22,13 @@ $(STAMP_TEST): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[test]'
 	touch $@ $(STAMP_LAB)
 
+# Trusted notebooks show their saved widgets before a kernel runs; root (containers,
+# JupyterHub images) needs --allow-root or Jupyter refuses to start.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP_LAB)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter trust notebooks/*.ipynb >/dev/null
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP_TEST)
 	$(VENV)/bin/ruff check kmemlab tests

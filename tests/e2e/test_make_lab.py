@@ -42,7 +42,8 @@ def make_lab(tmp_path_factory):
     port, token = free_port(), new_token()
     # The ip/port/token are all make lab needs to be reachable here; the notebook dir is the
     # Makefile's own (--notebook-dir=notebooks), which is what this test checks.
-    args = " ".join(lab_args(port, token))
+    # --allow-root is the Makefile's own business (it adds it as root), so not passed here
+    args = " ".join(a for a in lab_args(port, token) if a != "--allow-root")
     server = LabServer(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], home, port,
                        token, cwd=ROOT)
     try:
