@@ -41,6 +41,9 @@ PAGE_ALLOC_COSTLY_ORDER = 3
 OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vmalloc",
                "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other", "pcp")
 PCP_BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
+_PCP_FREE_WHY = ("freed to CPU {}'s per-CPU list ({}, count {}); the buddy allocator does "
+                 "not see it until the list is drained")
+_PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
 
 
@@ -846,7 +849,7 @@ class PageAllocator:
         pcp.count += got << order
         return got
 
-    def free_to_pcp(self, zone: Zone, pfn: int, order: int) -> str:
+    def free_to_pcp(self, zone: Zone, pfn: int, order: int) -> str | tuple:
         """free_unref_page (6.x) / free_hot_cold_page (3.15): park the page on a pcp list."""
         mt = self.get_pageblock_migratetype(pfn)
         if mt >= self.PCPTYPES:
@@ -860,12 +863,11 @@ class PageAllocator:
         self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
         pcp.count += 1 << order
         v = self.profile.version
-        why = (f"freed to CPU {cpu}'s per-CPU list ({self._mt_name[mt]}, count {pcp.count}); "
-               "the buddy allocator does not see it until the list is drained")
+        why = (_PCP_FREE_WHY, (cpu, self._mt_name[mt], pcp.count))
         if v == "3.15":
             if pcp.count >= pcp.high:
                 n = self.free_pcppages_bulk(zone, pcp.batch, pcp, 0, cpu)
-                why += f"; count reached high={pcp.high}: drained {n} pages to the buddy lists"
+                why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (pcp.high, n))
             return why
         if v == "6.1":
             free_high = bool(pcp.free_factor and order and order <= PAGE_ALLOC_COSTLY_ORDER)
@@ -882,7 +884,7 @@ class PageAllocator:
                         pcp.free_factor += 1
                     n_free = max(lo, min(b, hi))
                 n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
-                why += f"; count reached high={high}: drained {n} pages to the buddy lists"
+                why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (high, n))
             return why
         # 6.12: free_unref_page_commit
         pcp.alloc_factor >>= 1
@@ -904,7 +906,7 @@ class PageAllocator:
             else:
                 n_free = max(batch, min(pcp.free_count, high - batch))
             n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
-            why += f"; count reached high={high}: drained {n} pages to the buddy lists"
+            why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (high, n))
             if zone.idx in self.below_high and self.zone_watermark_ok(
                     zone, 0, zone.high, len(self.zones) - 1, 0):
                 self.below_high.discard(zone.idx)
@@ -1351,13 +1353,12 @@ class PageAllocator:
         del self.allocated[pfn]
         zone = self.zone_by_name[page.zone]
         self.count("pgfree", 1 << order)
+        index = k.trace.page_free(pfn, order, "", page)
         if self.pcp_enabled and self.pcp_allowed_order(order):
-            k.trace.page_free(pfn, order, "", page)
             why = self.free_to_pcp(zone, pfn, order)
         else:
-            k.trace.page_free(pfn, order, "", page)
             why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
-        k.trace.set_last_why(why)
+        k.trace.set_why(index, why)
 
     def _inside_free_block(self, pfn: int) -> bool:
         for o in range(1, self.nr_orders):

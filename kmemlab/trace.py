@@ -143,26 +143,30 @@ class TraceLog:
                       "per-CPU list over its high mark: page given back to the buddy "
                       "allocator"))
 
-    def set_last_why(self, why: str) -> None:
-        """Replace the explanation of the last event (the free path learns it late)."""
-        if self.enabled and self._events:
-            e = self._events[-1]
-            self._events[-1] = e[:8] + (why,)
+    def set_why(self, index: int | None, why) -> None:
+        """Replace the explanation of event ``index`` (the free path learns it late)."""
+        if index is None:
+            return
+        pos = index - self._dropped
+        if 0 <= pos < len(self._events):
+            e = self._events[pos]
+            self._events[pos] = e[:8] + (why,)
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
         self.emit("mm_page_alloc", "allocation failed: " + why, pfn=-1, order=order,
                   migratetype=self.profile.gfp_migratetype(gfp), gfp_flags=gfp)
 
-    def page_free(self, pfn: int, order: int, why: str, page=None) -> None:
-        """trace_mm_page_free (mm/page_alloc.c: free_pages_prepare)."""
+    def page_free(self, pfn: int, order: int, why, page=None) -> int | None:
+        """trace_mm_page_free (mm/page_alloc.c: free_pages_prepare); returns its index."""
         k = self.kernel
         k.clock_ns += EVENT_STEP_NS
         if not self.enabled:
-            return
+            return None
         task = k.current_task
         self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
                       "mm_page_free", _FREE_KEYS, (pfn, order), why))
+        return self._dropped + len(self._events) - 1
 
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -171,6 +175,8 @@ class TraceLog:
 
     def _event(self, i: int) -> TraceEvent:
         ts, cpu, pid, comm, flags, name, keys, values, why = self._events[i - self._dropped]
+        if type(why) is tuple:  # (template, args): formatted only when someone reads it
+            why = why[0].format(*why[1])
         return TraceEvent(i, ts, cpu, pid, comm, flags, name, dict(zip(keys, values)), why)
 
     def __getitem__(self, i):
