@@ -57,6 +57,7 @@ from .slab_common import (
     align_up,
     get_order,
 )
+from .trace import KFREE_KEYS, KMALLOC_KEYS
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -1043,9 +1044,8 @@ class Slub:
             cs[0] += 1
             cs[1] += size
             cs[2] += size_s
-        k.trace.emit("kmalloc", why, call_site=label, ptr=addr, bytes_req=size,
-                     bytes_alloc=size_s, gfp_flags=value, node=-1,
-                     accounted=accounted or s.account)
+        k.trace.record("kmalloc", KMALLOC_KEYS,
+                       (label, addr, size, size_s, value, -1, accounted or s.account), why)
         return addr
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
@@ -1367,7 +1367,7 @@ class Slub:
             c.freelist.append(idx)
             s.stat["free_fastpath"] += 1
             if fn == "kfree":
-                self.k.trace.emit("kfree", s.why_kfree_fast, call_site=label, ptr=ptr)
+                self.k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
                 return
             why = "fast path: back on the CPU slab's freelist"
         else:

@@ -25,6 +25,8 @@ _PAGE_KEYS = ("pfn", "order", "migratetype", "gfp_flags")
 _ZONE_LOCKED_KEYS = ("pfn", "order", "migratetype", "percpu_refill")
 _FREE_KEYS = ("pfn", "order")
 _DRAIN_KEYS = ("pfn", "order", "migratetype")
+KMALLOC_KEYS = ("call_site", "ptr", "bytes_req", "bytes_alloc", "gfp_flags", "node", "accounted")
+KFREE_KEYS = ("call_site", "ptr")
 
 # Call sites: the simulator's callers are Python functions. For the 3.15 format
 # (call_site=%lx) each label gets a stable fake text address; 6.x prints %pS.
@@ -103,6 +105,17 @@ class TraceLog:
         task = k.current_task
         self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
                       name, tuple(fields), tuple(fields.values()), why))
+
+    def record(self, name: str, keys: tuple, values: tuple, why) -> None:
+        """Append an event whose field names are a constant tuple (the hot paths:
+        kmalloc, kfree); ``values`` are raw ints/strings, gfp_flags as its number."""
+        k = self.kernel
+        k.clock_ns += EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
+                      name, keys, values, why))
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
         """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
