@@ -284,20 +284,26 @@ def zoneinfo(k) -> str:
             continue
         for name in zone_stat_names(k):
             s += f"\n      {name:<12} {zone_stat(k, z, name)}"
-        s += "\n  pagesets"
-        threshold = stat_threshold(k, z)
-        for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
-            s += (f"\n    cpu: {cpu}"
-                  f"\n              count: {count}"
-                  f"\n              high:  {high}"
-                  f"\n              batch: {batch}"
-                  f"\n  vm stats threshold: {threshold}")
+        s += _pagesets_text(k, z)
         # node_unreclaimable: pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES; the model's
         # kswapd never gives up, so 0.
         s += (f"\n  node_unreclaimable:  0"
               f"\n  start_pfn:           {z.zone_start_pfn}")
         out.append(s + "\n")
     return "".join(out)
+
+
+def _pagesets_text(k, z) -> str:
+    """The ``pagesets`` block of zoneinfo_show_print (same layout in 3.15 and 6.x)."""
+    threshold = stat_threshold(k, z)
+    s = "\n  pagesets"
+    for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
+        s += (f"\n    cpu: {cpu}"
+              f"\n              count: {count}"
+              f"\n              high:  {high}"
+              f"\n              batch: {batch}"
+              f"\n  vm stats threshold: {threshold}")
+    return s
 
 
 def _zoneinfo_315(k) -> str:
@@ -319,14 +325,7 @@ def _zoneinfo_315(k) -> str:
         for name in zone_stat_names(k):
             s += f"\n    {name:<12} {zone_stat(k, z, name)}"
         s += "\n        protection: (" + ", ".join(str(x) for x in z.lowmem_reserve) + ")"
-        s += "\n  pagesets"
-        threshold = stat_threshold(k, z)
-        for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
-            s += (f"\n    cpu: {cpu}"
-                  f"\n              count: {count}"
-                  f"\n              high:  {high}"
-                  f"\n              batch: {batch}"
-                  f"\n  vm stats threshold: {threshold}")
+        s += _pagesets_text(k, z)
         s += (f"\n  all_unreclaimable: {0 if _zone_reclaimable_315(k, z) else 1}"
               f"\n  start_pfn:         {z.zone_start_pfn}"
               f"\n  inactive_ratio:    {_inactive_ratio(z)}")

@@ -95,38 +95,29 @@ class TraceLog:
     # ------------------------------------------------------------ recording
     def emit(self, name: str, why: str, /, **fields) -> None:
         """Append an event ``name`` with raw field values and a human "why"."""
-        k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
-        if not self.enabled:
-            return
         gfp = fields.get("gfp_flags")
-        if gfp is not None and type(gfp) is not int:
+        if gfp is not None and type(gfp) is not int and self.enabled:
             fields["gfp_flags"] = self.profile.gfp.value(gfp)
-        task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      name, tuple(fields), tuple(fields.values()), why))
+        self.record(name, tuple(fields), tuple(fields.values()), why)
 
-    def record(self, name: str, keys: tuple, values: tuple, why) -> None:
-        """Append an event whose field names are a constant tuple (the hot paths:
-        kmalloc, kfree); ``values`` are raw ints/strings, gfp_flags as its number."""
+    def record(self, name: str, keys: tuple, values: tuple, why) -> int | None:
+        """Append an event whose field names are a constant tuple; ``values`` are raw
+        ints/strings (gfp_flags as its number); ``why`` a string or a (template, args)
+        pair formatted when read. Returns the event's index (None when tracing is off).
+        """
         k = self.kernel
         k.clock_ns += EVENT_STEP_NS
         if not self.enabled:
-            return
+            return None
         task = k.current_task
         self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
                       name, keys, values, why))
+        return self._dropped + len(self._events) - 1
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
         """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
-        k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
-        if not self.enabled:
-            return
-        task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      "mm_page_alloc", _PAGE_KEYS,
-                      (page.pfn, page.order, page.migratetype, page.gfp), why))
+        self.record("mm_page_alloc", _PAGE_KEYS,
+                    (page.pfn, page.order, page.migratetype, page.gfp), why)
 
     def zone_locked(self, pfn: int, order: int, migratetype: int, percpu_refill: int) -> None:
         """trace_mm_page_alloc_zone_locked: a block taken under the zone lock.
@@ -134,27 +125,14 @@ class TraceLog:
         ``percpu_refill`` is printed as the version computes it: 3.15 prints
         ``order == 0``; 6.x passes pcp_allowed_order(order) && mt < MIGRATE_PCPTYPES.
         """
-        k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
-        if not self.enabled:
-            return
-        task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      "mm_page_alloc_zone_locked", _ZONE_LOCKED_KEYS,
-                      (pfn, order, migratetype, percpu_refill),
-                      _ZONE_LOCKED_WHY[bool(percpu_refill)]))
+        self.record("mm_page_alloc_zone_locked", _ZONE_LOCKED_KEYS,
+                    (pfn, order, migratetype, percpu_refill),
+                    _ZONE_LOCKED_WHY[bool(percpu_refill)])
 
     def pcpu_drain(self, pfn: int, order: int, migratetype: int) -> None:
         """trace_mm_page_pcpu_drain (free_pcppages_bulk)."""
-        k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
-        if not self.enabled:
-            return
-        task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      "mm_page_pcpu_drain", _DRAIN_KEYS, (pfn, order, migratetype),
-                      "per-CPU list over its high mark: page given back to the buddy "
-                      "allocator"))
+        self.record("mm_page_pcpu_drain", _DRAIN_KEYS, (pfn, order, migratetype),
+                    "per-CPU list over its high mark: page given back to the buddy allocator")
 
     def set_why(self, index: int | None, why) -> None:
         """Replace the explanation of event ``index`` (the free path learns it late)."""
@@ -172,14 +150,7 @@ class TraceLog:
 
     def page_free(self, pfn: int, order: int, why, page=None) -> int | None:
         """trace_mm_page_free (mm/page_alloc.c: free_pages_prepare); returns its index."""
-        k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
-        if not self.enabled:
-            return None
-        task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      "mm_page_free", _FREE_KEYS, (pfn, order), why))
-        return self._dropped + len(self._events) - 1
+        return self.record("mm_page_free", _FREE_KEYS, (pfn, order), why)
 
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
