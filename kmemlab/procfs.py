@@ -256,7 +256,6 @@ def zoneinfo(k) -> str:
     p = k.profile
     zones = k.page_alloc.zones
     first_populated = next((z for z in zones if z.present), None)
-    high, batch = 0, 0
     out = []
     for z in zones:
         s = f"Node 0, zone {z.name:>8}"
