@@ -39,17 +39,54 @@ POISON_FREE = 0x6B
 SLUB_RED_ACTIVE = 0xCC
 
 
+def _third_party_dirs() -> tuple[str, ...]:
+    """The standard library and every site-packages directory (ipywidgets, traitlets,
+    ipykernel, pytest...): code there is never the learner's."""
+    import site
+    import sysconfig
+    dirs = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
+        d = sysconfig.get_paths().get(key)
+        if d:
+            dirs.add(d)
+    try:
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    except AttributeError:  # pragma: no cover - a virtualenv without these
+        pass
+    return tuple(sorted(os.path.join(os.path.abspath(d), "") for d in dirs if d))
+
+
+_THIRD_PARTY = _third_party_dirs()
+_PKG_SLASH = os.path.join(_PKG, "")
+
+
+def is_learner_frame(code) -> bool:
+    """Whether a frame (its code object) belongs to the learner, for the stacks and call
+    sites the simulator reports: not kmemlab itself (nor the widgets built on it), not the
+    standard library or anything installed in site-packages (ipywidgets, traitlets,
+    ipykernel, pytest), not a comprehension's anonymous frame. Notebook cells, scripts and
+    test files are the learner's."""
+    name = code.co_filename
+    if code.co_name in _SKIP or name.startswith("<frozen"):
+        return False
+    if name.startswith(_PKG_SLASH) or name == _PKG:
+        return False
+    if "/site-packages/" in name or "/dist-packages/" in name:
+        return False
+    # platstdlib may be a parent of site-packages (a venv): site-packages is handled above
+    return not any(name.startswith(d) for d in _THIRD_PARTY)
+
+
 def python_stack(limit: int = 6) -> list[tuple[str, int]]:
-    """The learner's call stack (function, line), innermost first, outside kmemlab."""
+    """The learner's call stack (function, line), innermost first (see
+    :func:`is_learner_frame`)."""
     out = []
     f = inspect.currentframe()
     try:
         while f is not None and len(out) < limit:
-            code = f.f_code
-            if not code.co_filename.startswith(_PKG) and code.co_name not in _SKIP:
-                if "/_pytest/" in code.co_filename or "/pluggy/" in code.co_filename:
-                    break
-                out.append((code.co_name, f.f_lineno))
+            if is_learner_frame(f.f_code):
+                out.append((f.f_code.co_name, f.f_lineno))
             f = f.f_back
     finally:
         del f

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import os
 import random
 from contextlib import contextmanager
 
@@ -21,6 +20,7 @@ import numpy as np
 from . import gfp as _gfp
 from .context import ContextStack, Task
 from .errors import KernelBug, KernelPanic
+from .kdebug import is_learner_frame
 from .memblock import Memblock
 from .page_alloc import (
     OWNER_CODE,
@@ -39,11 +39,7 @@ from .trace import TraceLog
 from .user import UserMixin
 from .vmalloc import AddressSpaceMixin
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
 E820_RAM, E820_RESERVED = "usable", "reserved"
-# Comprehension frames have no useful name: report the function around them.
-_ANONYMOUS_FRAMES = frozenset({"<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>"})
 
 
 def get_order(size: int) -> int:
@@ -457,8 +453,9 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     def caller_label(self, caller: str | None = None) -> str:
         """The call site to report: ``caller`` if given, else the calling Python function.
 
-        Walks out of the kmemlab package (and widgets built on it) to the learner's
-        function; code at a notebook's top level reports ``<module>``.
+        Walks out of the kmemlab package (and widgets built on it) and out of third-party
+        code (ipywidgets, traitlets, ipykernel: :func:`kmemlab.kdebug.is_learner_frame`) to
+        the learner's function; code at a notebook's top level reports ``notebook_cell``.
         """
         if caller is not None:
             if not isinstance(caller, str):
@@ -467,8 +464,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         frame = inspect.currentframe()
         try:
             f = frame.f_back if frame else None
-            while f is not None and (f.f_code.co_filename.startswith(_PACKAGE_DIR) or
-                                     f.f_code.co_name in _ANONYMOUS_FRAMES):
+            while f is not None and not is_learner_frame(f.f_code):
                 f = f.f_back
             if f is None:
                 return "<unknown>"
@@ -864,7 +860,9 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
 
     def restore(self, snap: Kernel) -> None:
         """Make this kernel exactly the snapshot (the snapshot stays reusable)."""
-        self.__dict__.update(copy.deepcopy(snap).__dict__)
+        # memo {snap: self}: objects in the copy that point back at the kernel (a
+        # process, SLUB, the trace log) point at this kernel, not at a throwaway copy
+        self.__dict__.update(copy.deepcopy(snap.__dict__, {id(snap): self}))
         self._rebind()
 
     def _rebind(self) -> None:

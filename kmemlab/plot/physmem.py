@@ -97,6 +97,16 @@ def map_geometry(nframes: int) -> tuple[int, int, int]:
     return width, -(-npix // width), fpp
 
 
+def _circle(ax, pixel: int, width: int) -> None:
+    """Circle one pixel of the map (e.g. the block just allocated), also when it sits on
+    the edge of the axes: not clipped, a white halo under a black ring so that it shows on
+    dark (reserved) and light (free) pixels alike."""
+    r, c = divmod(pixel, width)
+    for mec, mew, z in (("white", 4.0, 5), ("black", 2.0, 6)):
+        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec=mec, mew=mew,
+                clip_on=False, zorder=z)
+
+
 # ----------------------------------------------------------------------------- memory_map
 def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
     """Every physical page frame, coloured by who owns it (free blocks by order).
@@ -160,9 +170,7 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
                     f"PCI hole: no RAM at {fmt_bytes(s * ps)} – {fmt_bytes(e * ps)}",
                     ha="center", va="center", fontsize=9, color="#444444")
     for pfn in highlight:
-        p = int(pfn) // fpp
-        r, c = divmod(p, width)
-        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec="black", mew=2)
+        _circle(ax, int(pfn) // fpp, width)
     # legend: owners with exact counts, free orders as one ramp
     handles = []
     for code, name in enumerate(OWNER_NAMES):
@@ -413,7 +421,6 @@ def update_memory_map(fig, k, *, highlight=()) -> bool:
         if line.get_marker() == "o":
             line.remove()
     for pfn in highlight:
-        r, c = divmod(int(pfn) // fpp, width)
-        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec="black", mew=2)
+        _circle(ax, int(pfn) // fpp, width)
     info.update(totals=totals, pixels=pix)
     return True

@@ -137,14 +137,18 @@ def address_space(k, ax=None, *, marks=None):
         ax.axhline(split, color="black", lw=1.5, xmax=0.3)
         ax.text(-0.05, split, f"PAGE_OFFSET {split:#x}\n(3G/1G split)", ha="right",
                 va="center", fontsize=8)
+    points = []   # (y of the address, label, colour index), labels kept apart below
     for i, (label, addr) in enumerate((marks or {}).items()):
         for (_n, s, e), y0, h in zip(regions, y0s, heights, strict=True):
             if s <= addr < e:
-                ya = y0 + h * (addr - s) / (e - s)
-                ax.annotate(f"{label}\n{addr:#x}", xy=(0, ya), xytext=(-0.9, ya + i * total / 30),
-                            fontsize=7.5, va="center", color=LINE_COLORS[i % 10],
-                            arrowprops=dict(arrowstyle="->", color=LINE_COLORS[i % 10]))
+                points.append((y0 + h * (addr - s) / (e - s), f"{label}\n{addr:#x}", i))
                 break
+    points.sort()
+    ys = _spread([y for y, _l, _i in points], total / 12, total * 0.03, total * 0.95)
+    for (ya, text, i), ly in zip(points, ys, strict=True):
+        ax.annotate(text, xy=(0, ya), xytext=(-0.9, ly), fontsize=7.5, va="center",
+                    color=LINE_COLORS[i % 10],
+                    arrowprops=dict(arrowstyle="->", color=LINE_COLORS[i % 10]))
     ax.set_xlim(-1.0, 4.6)
     ax.set_ylim(0, total)
     ax.set_xticks([])
@@ -178,17 +182,33 @@ def vmalloc_areas(k) -> list[dict]:
     return out
 
 
-def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = None):
-    """A vmalloc area's virtual pages (top) joined to the physical frames behind them
-    (bottom, across all of RAM): virtually contiguous, physically scattered."""
-    fig, ax = new_figure(ax, figsize=(10, 4.2))
+def _zoom_window(pfns: list[int], maxpfn: int) -> tuple[int, int] | None:
+    """The physical span to magnify, [first, end) in pfns: the frames with a margin, when
+    they sit in less than an eighth of RAM (on the full-RAM strip they would be one dot)."""
+    if not pfns:
+        return None
+    lo, hi = min(pfns), max(pfns) + 1
+    margin = max(2, (hi - lo) // 10)
+    z0, z1 = max(0, lo - margin), min(maxpfn, hi + margin)
+    return (z0, z1) if (z1 - z0) * 8 <= maxpfn else None
+
+
+def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = None,
+                    empty_hint: str = "call k.vmalloc(size)"):
+    """A vmalloc area's virtual pages (top) joined to the physical frames behind them:
+    virtually contiguous, physically scattered. When the frames sit in a small part of RAM,
+    a zoomed strip of that span (labelled with its address range) sits between the pages
+    and the full-RAM strip, so each frame, and the gaps between them, can be seen.
+    ``empty_hint`` says how to make an area when there is none (a widget names its
+    button)."""
+    fig, ax = new_figure(ax, figsize=(10, 4.8))
     if not hasattr(k, "vmalloc_to_pfn"):
         return not_available(fig, ax, "vmalloc mapping", "k.vmalloc and k.vmalloc_to_pfn")
     ps = k.PAGE_SIZE
     areas = vmalloc_areas(k)
     if addr is None:
         if not areas:
-            note(ax, "no vmalloc area yet: call k.vmalloc(size)")
+            note(ax, f"no vmalloc area yet: {empty_hint}")
             return fig
         addr = areas[-1]["start"]
     start = addr - addr % ps
@@ -214,28 +234,60 @@ def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = N
             runs += 1
         prev = f
     maxpfn = k.max_pfn
+    zoom = _zoom_window([f for _i, f in mapped], maxpfn)
+    # strips (axes coordinates): virtual pages, the zoomed span, all of RAM
+    yv, yz, yr, hs = 0.80, 0.40, 0.0, 0.12
     for i, f in enumerate(pfns):
         color = LINE_COLORS[0] if f is not None else "#FFFFFF"
-        ax.add_patch(Rectangle((i / n, 0.8), 1 / n, 0.12, facecolor=color,
+        ax.add_patch(Rectangle((i / n, yv), 1 / n, hs, facecolor=color,
                                edgecolor="#333333", lw=0.5,
                                hatch=None if f is not None else "xx"))
-    for j, (i, f) in enumerate(mapped):
-        x_phys = f / maxpfn
+    for j, (_i, f) in enumerate(mapped):   # every frame on the full-RAM strip
         col = LINE_COLORS[j % 6]
-        ax.plot([(i + 0.5) / n, x_phys], [0.8, 0.12], color=col, lw=0.8, alpha=0.8)
-        ax.add_patch(Rectangle((x_phys - 0.002, 0.0), 0.004, 0.12, facecolor=col,
+        ax.add_patch(Rectangle((f / maxpfn - 0.002, yr), 0.004, hs, facecolor=col,
                                edgecolor=col))
-    ax.add_patch(Rectangle((0, 0), 1, 0.12, fill=False, edgecolor="#333333", lw=0.8))
-    ax.text(0, 0.95, f"virtual {start:#x} – {start + n * ps - 1:#x} ({n} pages incl. guard)",
-            fontsize=8)
-    ax.text(0, -0.1, f"physical memory 0 – {fmt_bytes(maxpfn * ps)} (one mark per frame)",
+    if zoom is None:
+        for j, (i, f) in enumerate(mapped):
+            ax.plot([(i + 0.5) / n, f / maxpfn], [yv, yr + hs], color=LINE_COLORS[j % 6],
+                    lw=0.8, alpha=0.8)
+    else:
+        z0, z1 = zoom
+        span = z1 - z0
+        ax.add_patch(Rectangle((0, yz), 1, hs, facecolor="#FFFFFF", edgecolor="none"))
+        if span <= 160:   # few frames: show each frame's cell, so gaps read as frames
+            for q in range(span):
+                ax.add_patch(Rectangle((q / span, yz), 1 / span, hs, fill=False,
+                                       edgecolor="#DDDDDD", lw=0.4))
+        for j, (i, f) in enumerate(mapped):
+            col = LINE_COLORS[j % 6]
+            x0 = (f - z0) / span
+            w = max(1 / span, 0.003)
+            ax.add_patch(Rectangle((x0, yz), w, hs, facecolor=col, edgecolor="#333333",
+                                   lw=0.4))
+            ax.plot([(i + 0.5) / n, x0 + w / 2], [yv, yz + hs], color=col, lw=0.8, alpha=0.8)
+        ax.add_patch(Rectangle((0, yz), 1, hs, fill=False, edgecolor="#333333", lw=0.8))
+        # where the zoomed span lies in RAM: a bracket on the full strip, joined to the zoom
+        w0, w1 = z0 / maxpfn, z1 / maxpfn
+        ax.add_patch(Rectangle((w0, yr - 0.015), max(w1 - w0, 0.004), hs + 0.03, fill=False,
+                               edgecolor="#AA3377", lw=1.2))
+        ax.plot([w0, 0], [yr + hs + 0.015, yz], color="#AA3377", lw=0.7, ls="--")
+        ax.plot([max(w1, w0 + 0.004), 1], [yr + hs + 0.015, yz], color="#AA3377", lw=0.7,
+                ls="--")
+        ax.text(0.5, yz - 0.02, f"zoom: physical {z0 * ps:#x} – {z1 * ps - 1:#x} "
+                f"({fmt_bytes(span * ps)}, {span} frames: pfn {z0:#x} – {z1 - 1:#x}); "
+                "coloured: this area's frames, blank: other frames",
+                fontsize=8, va="top", ha="center", color="#AA3377")
+    ax.add_patch(Rectangle((0, yr), 1, hs, fill=False, edgecolor="#333333", lw=0.8))
+    ax.text(0, yv + hs + 0.03, f"virtual {start:#x} – {start + n * ps - 1:#x} ({n} pages "
+            "incl. guard)", fontsize=8)
+    ax.text(0, yr - 0.03, f"physical memory 0 – {fmt_bytes(maxpfn * ps)} (one mark per frame)",
             fontsize=8, va="top")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.2, 1.02)
     ax.axis("off")
     ax.set_title(f"vmalloc area: {len(mapped)} pages virtually contiguous, physically in "
                  f"{runs} run{'s' if runs != 1 else ''}", fontsize=10)
-    fig.kmemlab = {"pfns": pfns, "runs": runs}
+    fig.kmemlab = {"pfns": pfns, "runs": runs, "zoom": zoom}
     return fig
 
 

@@ -7,6 +7,7 @@ the last step, the dmesg tail and an oops panel (:class:`~kmemlab.widgets.base.E
 
 from __future__ import annotations
 
+from .address_space import AddressSpaceExplorer
 from .base import Explorer
 from .explorers import (
     BootExplorer,
@@ -18,5 +19,5 @@ from .explorers import (
     VmallocExplorer,
 )
 
-__all__ = ["BootExplorer", "BuddyExplorer", "CompareKernels", "ContextExplorer", "Explorer",
-           "KmallocExplorer", "MallocExplorer", "VmallocExplorer"]
+__all__ = ["AddressSpaceExplorer", "BootExplorer", "BuddyExplorer", "CompareKernels",
+           "ContextExplorer", "Explorer", "KmallocExplorer", "MallocExplorer", "VmallocExplorer"]

@@ -12,14 +12,22 @@ from __future__ import annotations
 import copy
 import html
 import io
+import traceback
 
 import ipywidgets as W
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import KernelBug, KernelPanic
+from ..user.malloc import MallocAbort
+from ..user.process import ProcessKilled
 
 DEFAULT_KERNEL = {"version": "6.12", "arch": "x86_64", "ram": "1G", "cpus": 2}
+DMESG_LINES = 12      # the dmesg box shows this many of the newest lines, all visible
+# A user process that dies (glibc's malloc_printerr → SIGABRT, a SIGSEGV): the kernel is
+# fine, the process is gone and its pages went back. Not a kernel oops.
+USER_DEATHS = (MallocAbort, ProcessKilled)
+BUG_REPORT = "this is a kmemlab bug, please report it"
 
 
 def make_kernel(**kw):
@@ -66,8 +74,9 @@ class Explorer:
         self.why = W.HTML(layout=W.Layout(min_height="2em"))
         self.oops = W.HTML()
         self.message = W.HTML()
-        self.dmesg = W.HTML(layout=W.Layout(max_height="11em", overflow="auto",
-                                            border="1px solid #ddd", padding="2px"))
+        # No max height: the box grows to the DMESG_LINES newest lines, so the newest is
+        # always in view (a scrolled box opens at its top, i.e. at the oldest lines).
+        self.dmesg = W.HTML(layout=W.Layout(border="1px solid #ddd", padding="2px"))
         self.btn_back = W.Button(description="◀ back", tooltip="step back: the state "
                                  "before the last step (restored from a snapshot)")
         self.btn_forward = W.Button(description="forward ▶", tooltip="step forward again")
@@ -75,20 +84,44 @@ class Explorer:
                                  tooltip="undo the last step and forget it")
         self.btn_reset = W.Button(description="reset", button_style="warning",
                                   tooltip="back to the state this explorer started from")
-        self.btn_back.on_click(lambda _b: self.back())
-        self.btn_forward.on_click(lambda _b: self.forward())
-        self.btn_undo.on_click(lambda _b: self.undo())
-        self.btn_reset.on_click(lambda _b: self.reset())
-        head = W.HTML(f"<b>{html.escape(self.title)}</b> — {html.escape(self.k.profile.name)}"
-                      f", {self.k.ram >> 20} MiB",
-                      tooltip=self.tooltip)
+        self.on_click(self.btn_back, self.back)
+        self.on_click(self.btn_forward, self.forward)
+        self.on_click(self.btn_undo, self.undo)
+        self.on_click(self.btn_reset, self.reset)
+        self.head = W.HTML(self.head_html(), tooltip=self.tooltip)
         nav = W.HBox([self.btn_back, self.btn_forward, self.btn_undo, self.btn_reset])
         self.widget = W.VBox([
-            head, self.controls(), nav, self.message, self.oops, self.image,
+            self.head, self.controls(), nav, self.message, self.oops, self.image,
             W.HTML("<b>why</b>"), self.why, W.HTML("<b>dmesg</b> (last lines)"), self.dmesg])
         self.refresh()
 
+    # -- callbacks ---------------------------------------------------------------------
+    def callback(self, fn):
+        """Wrap a widget callback: whatever it raises is shown in the explorer (never only
+        in JupyterLab's log console, where a learner does not look)."""
+        def guarded(*args, **kw):
+            try:
+                return fn(*args, **kw)
+            except Exception as exc:  # noqa: BLE001 - shown to the user, see show_error
+                self.show_error(exc)
+                return None
+        return guarded
+
+    def on_click(self, button, fn) -> None:
+        """``button.on_click`` that calls ``fn()`` through :meth:`callback`."""
+        button.on_click(self.callback(lambda _b: fn()))
+
+    def on_change(self, widget, fn) -> None:
+        """``widget.observe(..., names="value")`` that calls ``fn()`` through
+        :meth:`callback`."""
+        widget.observe(self.callback(lambda _c: fn()), names="value")
+
     # -- subclass hooks ----------------------------------------------------------------
+    def head_html(self) -> str:
+        """The title line; follows the current kernel (a boot can change it)."""
+        return (f"<b>{html.escape(self.title)}</b> — {html.escape(self.k.profile.name)}, "
+                f"{self.k.ram >> 20} MiB")
+
     def init_state(self) -> None:
         """Widget-side state that undo must restore too (e.g. the live allocations)."""
 
@@ -128,8 +161,11 @@ class Explorer:
 
     # -- actions -----------------------------------------------------------------------
     def act(self, label: str, fn):
-        """Run one step: snapshot, call ``fn``, record it; KernelBug/KernelPanic go to
-        the oops panel, Python misuse (ValueError/TypeError) to the message line."""
+        """Run one step: snapshot, call ``fn``, record it. What it raises is shown, never
+        swallowed: KernelBug/KernelPanic in the oops panel (the kernel kept its state), a
+        user process killed by a signal (glibc abort, SIGSEGV) as a recorded step (the
+        process is gone, the kernel is fine), Python misuse (ValueError/TypeError) on the
+        message line, anything else as a kmemlab bug, with the state rolled back."""
         before = self._snap()
         mark = self.k.trace.mark()
         self.oops.value = ""
@@ -142,17 +178,29 @@ class Explorer:
             self.show_oops(exc)
             self.refresh(redraw=False)
             return None
+        except USER_DEATHS as exc:
+            self.last_error = exc
+            self._record(before, f"{label}: killed by {exc.signal}", mark)
+            self.show_user_death(exc)
+            return None
         except (ValueError, TypeError) as exc:
             self.last_error = exc
             self.message.value = (f"<span style='color:#b00'>⚠ {html.escape(type(exc).__name__)}"
                                   f": {html.escape(str(exc))}</span>")
             return None
+        except Exception as exc:  # noqa: BLE001 - a bug of kmemlab: show it, roll back
+            self._restore(before)
+            self.show_error(exc, rolled_back=True)
+            return None
+        self._record(before, label, mark)
+        return result
+
+    def _record(self, before, label: str, mark) -> None:
         self._history.append((before, label))
         self._future.clear()
         self.last_mark = mark
         self.samples.append((self.k.trace.mark(), self.k.buddyinfo()))
         self.refresh()
-        return result
 
     def show_oops(self, exc) -> None:
         kind = "Kernel panic" if isinstance(exc, KernelPanic) else "Oops / kernel bug"
@@ -161,6 +209,44 @@ class Explorer:
             "<div style='border:2px solid #c33;background:#fff3f3;padding:4px'>"
             f"<b style='color:#c33'>{kind}: {html.escape(str(exc))}</b>"
             f"{_pre(report, '#800')}<i>The simulated state is unchanged.</i></div>")
+
+    def show_user_death(self, exc) -> None:
+        """A user-space process was killed (glibc's abort, SIGSEGV): say what it is."""
+        sig = getattr(exc, "signal", "SIGABRT")
+        what = getattr(exc, "message", None) or str(exc)
+        core = {"SIGABRT": "Aborted (core dumped)",
+                "SIGSEGV": "Segmentation fault (core dumped)"}.get(sig, f"Killed ({sig})")
+        kind = "User-space abort" if sig == "SIGABRT" else "User-space crash"
+        self.oops.value = (
+            "<div style='border:2px solid #d80;background:#fff8ec;padding:4px'>"
+            f"<b style='color:#a50'>{kind}: {html.escape(what)} — the process was "
+            f"killed with {html.escape(sig)}; the kernel is unharmed</b>"
+            f"{_pre([what, core], '#630')}"
+            "<i>The kernel tore the process down (exit_mmap): every page and page table it "
+            "had went back to the buddy allocator. <b>undo</b> brings the process back.</i>"
+            "</div>")
+
+    def show_error(self, exc: BaseException, rolled_back: bool = False) -> None:
+        """An exception that is neither a simulated kernel bug nor API misuse: a bug of
+        kmemlab itself. Shown with its type, message and traceback."""
+        self.last_error = exc
+        if isinstance(exc, (KernelBug, KernelPanic)):
+            self.show_oops(exc)
+            return
+        name = html.escape(type(exc).__name__)
+        if isinstance(exc, (ValueError, TypeError)):
+            self.message.value = (f"<span style='color:#b00'>⚠ {name}: "
+                                  f"{html.escape(str(exc))}</span>")
+            return
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        state = ("The simulated state was rolled back to before this step."
+                 if rolled_back else "")
+        self.oops.value = (
+            "<div style='border:2px solid #666;background:#f4f4f4;padding:4px'>"
+            f"<b style='color:#b00'>⚠ {name}: {html.escape(str(exc))}</b><br>"
+            f"<i>{BUG_REPORT} (with the traceback below). {state}</i>"
+            f"<details><summary>traceback</summary>{_pre(''.join(tb).splitlines(), '#444')}"
+            "</details></div>")
 
     def back(self) -> None:
         if not self._history:
@@ -218,9 +304,18 @@ class Explorer:
         more = f"<li>… {len(events) - 8} earlier events</li>" if len(events) > 8 else ""
         return f"<ol style='margin:0'>{more}{''.join(rows)}</ol>"
 
+    def dmesg_html(self) -> str:
+        lines = self.k.dmesg
+        tail = lines[-DMESG_LINES:]
+        more = len(lines) - len(tail)
+        note = (f"<div style='font-size:10px;color:#777'>… {more} earlier line"
+                f"{'s' if more != 1 else ''} in <code>k.dmesg</code></div>" if more else "")
+        return note + _pre(tail)
+
     def refresh(self, redraw: bool = True) -> None:
+        self.head.value = self.head_html()
         self.why.value = self.why_text()
-        self.dmesg.value = _pre(self.k.dmesg[-12:])
+        self.dmesg.value = self.dmesg_html()
         self.btn_back.disabled = not self._history
         self.btn_undo.disabled = not self._history
         self.btn_forward.disabled = not self._future

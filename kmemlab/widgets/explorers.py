@@ -16,7 +16,7 @@ import ipywidgets as W
 from .. import plot as P
 from ..plot._style import ZH, fmt_bytes
 from ..plot.physmem import update_memory_map
-from .base import Explorer, make_kernel, to_png
+from .base import USER_DEATHS, Explorer, make_kernel, to_png
 
 GFP_CHOICES = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER",
                "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_DMA", "GFP_DMA32"]
@@ -63,11 +63,11 @@ class BuddyExplorer(Explorer):
         self.btn_free_all = W.Button(description="free all")
         self.btn_work = W.Button(description="random workload",
                                  tooltip=f"50 random allocs/frees: {ZH['fragmentation']}")
-        self.btn_alloc.on_click(lambda _b: self.alloc())
-        self.btn_free.on_click(lambda _b: self.free_last())
-        self.btn_free_all.on_click(lambda _b: self.free_all())
-        self.btn_work.on_click(lambda _b: self.workload())
-        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        self.on_click(self.btn_alloc, self.alloc)
+        self.on_click(self.btn_free, self.free_last)
+        self.on_click(self.btn_free_all, self.free_all)
+        self.on_click(self.btn_work, self.workload)
+        self.on_change(self.w_view, self.refresh)
         self.info = W.HTML()
         return W.VBox([W.HBox([self.w_gfp, self.w_order, self.w_view]),
                        W.HBox([self.btn_alloc, self.btn_free, self.btn_free_all, self.btn_work]),
@@ -136,12 +136,29 @@ class BuddyExplorer(Explorer):
             return P.buddy_tree(self.k, pfn)
         return P.timeline(self.k, samples=self.samples)
 
+    def buddyinfo_text(self) -> str:
+        """``/proc/buddyinfo`` as the kernel prints it, under an ``order`` header whose
+        columns line up with the counts (``"Node %d, zone %8s "`` then ``"%6lu "``)."""
+        lines = self.k.proc("buddyinfo").rstrip("\n").splitlines()
+        if not lines:
+            return ""
+        prefix = len("Node 0, zone ") + 8 + 1
+        orders = range(self.k.profile.nr_page_orders)
+        header = "order".rjust(prefix - 1) + " " + "".join(f"{o:>6} " for o in orders)
+        return "\n".join([header.rstrip()] + [ln.rstrip() for ln in lines])
+
     def update_labels(self):
-        info = self.k.buddyinfo()
-        rows = "".join(f"<tr><td>{z}</td><td><code>{' '.join(f'{c:>5}' for c in counts)}"
-                       f"</code></td></tr>" for z, counts in info.items())
-        self.info.value = (f"<table style='font-size:11px'>{rows}</table>"
-                           f"{len(self.state['blocks'])} block(s) allocated here")
+        body = html.escape(self.buddyinfo_text())
+        last = ""
+        if self.state["blocks"]:
+            pfn, order = self.state["blocks"][-1]
+            last = (f"; last: pfn {pfn:#x}, order {order} ({1 << order} page"
+                    f"{'s' if order else ''}), circled on the memory map")
+        self.info.value = (
+            "<div style='font-size:11px'><b>/proc/buddyinfo</b> (free blocks per order)</div>"
+            "<pre style='margin:0;font-family:monospace;font-size:11px;line-height:1.3;"
+            f"white-space:pre'>{body}</pre>"
+            f"{len(self.state['blocks'])} block(s) allocated here{last}")
 
 
 # ----------------------------------------------------------------------------- kmalloc
@@ -166,11 +183,11 @@ class KmallocExplorer(Explorer):
         self.btn_kfree_twice = W.Button(description="kfree last twice", button_style="danger",
                                         tooltip="a double free: see the kernel's report")
         self.cache_label = W.HTML()
-        self.btn_kmalloc.on_click(lambda _b: self.kmalloc())
-        self.btn_kfree.on_click(lambda _b: self.kfree_last())
-        self.btn_kfree_twice.on_click(lambda _b: self.double_free())
-        self.w_size.observe(lambda _c: self.refresh(), names="value")
-        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        self.on_click(self.btn_kmalloc, self.kmalloc)
+        self.on_click(self.btn_kfree, self.kfree_last)
+        self.on_click(self.btn_kfree_twice, self.double_free)
+        self.on_change(self.w_size, self.refresh)
+        self.on_change(self.w_view, self.refresh)
         return W.VBox([W.HBox([self.w_size, self.w_gfp, self.w_view]),
                        W.HBox([self.btn_kmalloc, self.btn_kfree, self.btn_kfree_twice]),
                        self.cache_label])
@@ -252,6 +269,8 @@ class VmallocExplorer(Explorer):
 
     def init_state(self):
         self.state["areas"] = []   # [(addr, size)]
+        self.state["steps"] = []   # [(function, depth, text)] of the last call, k.vmalloc_steps
+        self.state["call"] = ""
         self.state["step"] = 0
 
     def controls(self):
@@ -269,24 +288,32 @@ class VmallocExplorer(Explorer):
                                       "last call (__vmalloc_node_range)")
         self.btn_step = W.Button(description="step ▶", tooltip="next step of the last call")
         self.step_label = W.HTML()
-        self.btn_vmalloc.on_click(lambda _b: self.vmalloc())
-        self.btn_vfree.on_click(lambda _b: self.vfree_last())
-        self.btn_step.on_click(lambda _b: self.step(+1))
-        self.btn_step_back.on_click(lambda _b: self.step(-1))
-        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        self.on_click(self.btn_vmalloc, self.vmalloc)
+        self.on_click(self.btn_vfree, self.vfree_last)
+        self.on_click(self.btn_step, lambda: self.step(+1))
+        self.on_click(self.btn_step_back, lambda: self.step(-1))
+        self.on_change(self.w_view, self.refresh)
         note = W.HTML("" if self.available else _na("vmalloc", "k.vmalloc / k.vfree"))
         return W.VBox([W.HBox([self.w_size, self.w_view]),
                        W.HBox([self.btn_vmalloc, self.btn_vfree, self.btn_step_back,
                                self.btn_step]), self.step_label, note])
 
+    def _record_steps(self, call: str) -> None:
+        """Keep the steps the kernel recorded for the last call (``k.vmalloc_steps``) in
+        the widget's state, so that back/forward/undo replay them too."""
+        steps = getattr(self.k, "vmalloc_steps", None) or []
+        self.state["steps"] = [(st.function, st.depth, st.text) for st in steps]
+        self.state["call"] = call
+        self.state["step"] = 0
+
     def vmalloc(self, size: int | None = None):
         size = self.w_size.value if size is None else size
 
         def run():
-            a = self.k.vmalloc(size)
+            a = self.k.vmalloc(size, caller="VmallocExplorer")
             if a:
                 self.state["areas"].append((a, size))
-            self.state["step"] = 0
+            self._record_steps(f"vmalloc({size})")
             return a
         return self.act(f"vmalloc({size})", run)
 
@@ -297,20 +324,24 @@ class VmallocExplorer(Explorer):
 
         def run():
             a, _s = self.state["areas"].pop()
-            self.k.vfree(a)
+            self.k.vfree(a, caller="VmallocExplorer")
+            self._record_steps(f"vfree({a:#x})")
         return self.act("vfree(last)", run)
 
     def step(self, delta: int):
-        n = len(self.step_events())
+        """Replay the recorded kernel path of the last call one step back or forward."""
+        n = len(self.state.get("steps", []))
         if n:
             self.state["step"] = max(0, min(n - 1, self.state["step"] + delta))
+        self.why.value = self.why_text()
         self.update_labels()
 
     def figure(self):
         view = self.w_view.value
         addr = self.state["areas"][-1][0] if self.state["areas"] else None
         if view == "mapping":
-            return P.vmalloc_mapping(self.k, addr)
+            return P.vmalloc_mapping(self.k, addr,
+                                     empty_hint="press the vmalloc button above")
         if view == "page walk":
             target = addr if addr is not None else self.k.pfn_to_virt(
                 min(self.k.page_alloc.allocated or [0x1000]))
@@ -318,15 +349,48 @@ class VmallocExplorer(Explorer):
         marks = {"last vmalloc": addr} if addr else {}
         return P.address_space(self.k, marks=marks)
 
+    @staticmethod
+    def summarise(events) -> list[tuple[int, str, str]]:
+        """(count, event name, the why of its last occurrence), in order of first
+        appearance: "16 × mm_page_alloc: ..." instead of sixteen lines."""
+        out: dict[str, list] = {}
+        for e in events:
+            row = out.setdefault(e.name, [0, e.name, e.why])
+            row[0] += 1
+            row[2] = e.why
+        return [tuple(r) for r in out.values()]
+
+    def why_text(self):
+        steps = self.state.get("steps") or []
+        if not steps:
+            return "<i>no step yet: press <b>vmalloc</b></i>"
+        cur = min(self.state["step"], len(steps) - 1)
+        rows = []
+        for i, (fn, depth, text) in enumerate(steps):
+            style = f"margin-left:{1.5 * depth:.1f}em"
+            if i == cur:
+                style += ";background:#fff2b3;font-weight:bold"
+            rows.append(f"<li style='{style}'><code>{html.escape(fn)}</code>: "
+                        f"{html.escape(text)}</li>")
+        events = self.summarise(self.step_events())
+        summary = "".join(f"<li>{n} × <code>{html.escape(name)}</code>: {html.escape(why)}</li>"
+                          for n, name, why in events)
+        return (f"<b>{html.escape(self.state.get('call', ''))}</b>: the kernel's path, step "
+                f"{cur + 1}/{len(steps)} (◀ step / step ▶ replay it)"
+                f"<ol style='margin:0'>{''.join(rows)}</ol>"
+                + (f"<div style='margin-top:4px'>trace events of this call "
+                   f"(<code>k.trace</code>), summarised:</div><ul style='margin:0'>{summary}</ul>"
+                   if summary else ""))
+
     def update_labels(self):
-        events = self.step_events()
-        if not events:
+        steps = self.state.get("steps") or []
+        if not steps:
             self.step_label.value = "<i>no recorded steps yet</i>"
             return
-        i = min(self.state["step"], len(events) - 1)
-        e = events[i]
-        self.step_label.value = (f"step {i + 1}/{len(events)}: <code>{html.escape(e.name)}"
-                                 f"</code> — {html.escape(e.why)}")
+        i = min(self.state["step"], len(steps) - 1)
+        fn, _depth, text = steps[i]
+        self.step_label.value = (f"step {i + 1}/{len(steps)}: <code>{html.escape(fn)}"
+                                 f"</code> — {html.escape(text)}")
 
 
 # ----------------------------------------------------------------------------- contexts
@@ -347,7 +411,7 @@ class ContextExplorer(Explorer):
         self.w_size = W.IntSlider(value=64, min=1, max=8192, description="size (B)",
                                   continuous_update=False)
         self.btn_run = W.Button(description="kmalloc here", button_style="primary")
-        self.btn_run.on_click(lambda _b: self.run())
+        self.on_click(self.btn_run, self.run)
         self.outcome = W.HTML()
         return W.VBox([W.HBox([self.w_ctx, self.w_gfp, self.w_size]), self.btn_run,
                        self.outcome])
@@ -404,21 +468,35 @@ class BootExplorer(Explorer):
         from ..profiles import known_profiles
         self.w_profile = W.Dropdown(options=known_profiles(), value=self.k.profile.name,
                                     description="kernel")
-        self.w_ram = W.Dropdown(options=["256M", "512M", "1G", "2G", "4G", "8G", "16G"],
-                                value=f"{self.k.ram >> 20}M" if self.k.ram < 1 << 30
-                                else f"{self.k.ram >> 30}G", description="RAM")
-        if self.w_ram.value not in self.w_ram.options:
-            self.w_ram.options = list(self.w_ram.options) + [self.w_ram.value]
+        ram = self._ram_text(self.k.ram)
+        options = ["256M", "512M", "1G", "2G", "4G", "8G", "16G"]
+        self.w_ram = W.Dropdown(options=options + ([ram] if ram not in options else []),
+                                value=ram, description="RAM")
         self.w_cmdline = W.Text(value=self.k.cmdline, description="cmdline",
                                 placeholder="mem=512M vmalloc=256M cma=64M",
                                 layout=W.Layout(width="60%"))
         self.w_view = W.Dropdown(options=["memblock", "memory map", "address space"],
                                  value="memblock", description="view")
         self.btn_boot = W.Button(description="boot", button_style="primary")
-        self.btn_boot.on_click(lambda _b: self.boot())
-        self.w_view.observe(lambda _c: self.refresh(), names="value")
+        self.on_click(self.btn_boot, self.boot)
+        self.on_change(self.w_view, self.refresh)
         return W.VBox([W.HBox([self.w_profile, self.w_ram, self.w_view]),
                        W.HBox([self.w_cmdline, self.btn_boot])])
+
+    @staticmethod
+    def _ram_text(ram: int) -> str:
+        return f"{ram >> 20}M" if ram < 1 << 30 or ram % (1 << 30) else f"{ram >> 30}G"
+
+    def _restore(self, snap):
+        super()._restore(snap)
+        # back/forward/undo/reset change the booted kernel: the controls follow it
+        ram = self._ram_text(self.k.ram)
+        if ram not in self.w_ram.options:
+            self.w_ram.options = list(self.w_ram.options) + [ram]
+        self.w_ram.value = ram
+        if self.k.profile.name in self.w_profile.options:
+            self.w_profile.value = self.k.profile.name
+        self.w_cmdline.value = self.k.cmdline
 
     def boot(self, cmdline: str | None = None):
         if cmdline is not None:
@@ -469,13 +547,12 @@ class MallocExplorer(Explorer):
             from ..user.malloc import GlibcMalloc
             self.state["malloc"] = GlibcMalloc()
 
-    def _snap(self):
-        if self.proc is None:
-            return super()._snap()
-        return (self.k.snapshot(), copy.deepcopy(self.state), self.proc)
-
     def _restore(self, snap):
-        super()._restore(snap[:2])
+        super()._restore(snap)
+        if self.proc is not None:
+            # the kernel's snapshot holds its own copy of the process: use that one, so that
+            # undo after the process was killed brings it back, heap and all
+            self.proc = self.k.user.processes.get(self.proc.pid, self.proc)
 
     def target(self):
         return self.proc if self.proc is not None else self.state["malloc"]
@@ -487,26 +564,35 @@ class MallocExplorer(Explorer):
         self.btn_free = W.Button(description="free last")
         self.btn_free_first = W.Button(description="free oldest")
         self.btn_double = W.Button(description="free last twice", button_style="danger")
-        self.btn_malloc.on_click(lambda _b: self.malloc())
-        self.btn_free.on_click(lambda _b: self.free(-1))
-        self.btn_free_first.on_click(lambda _b: self.free(0))
-        self.btn_double.on_click(lambda _b: self.double_free())
+        self.on_click(self.btn_malloc, self.malloc)
+        self.on_click(self.btn_free, lambda: self.free(-1))
+        self.on_click(self.btn_free_first, lambda: self.free(0))
+        self.on_click(self.btn_double, self.double_free)
         self.note = W.HTML("" if self.proc is not None else _na(
             "user processes", "k.spawn; a stand-alone glibc malloc model is shown, with no "
             "kernel pages behind it"))
         return W.VBox([W.HBox([self.w_size, self.btn_malloc, self.btn_free,
                                self.btn_free_first, self.btn_double]), self.note])
 
+    def _ended(self) -> bool:
+        """True (and say so) when the process has been killed: nothing more to call."""
+        if self.proc is None or self.proc.alive:
+            return False
+        self.message.value = (f"the process {html.escape(self.proc.comm)}[{self.proc.pid}] "
+                              f"was killed by {html.escape(self.proc.term_signal or 'a signal')}"
+                              ": <b>undo</b> brings it back, <b>reset</b> starts over")
+        return True
+
     def _call(self, label, fn):
-        from ..user.malloc import MallocAbort
+        if self._ended():
+            return None
 
         def run():
             try:
                 return fn()
-            except MallocAbort as exc:
-                from ..errors import KernelBug
-                raise KernelBug(f"{exc} (process killed by SIGABRT)",
-                                [str(exc), "Aborted (core dumped)"]) from exc
+            except USER_DEATHS:
+                self.state["ptrs"] = []   # the process and every pointer into it are gone
+                raise
         return self.act(label, run)
 
     def malloc(self, size: int | None = None):
@@ -520,6 +606,8 @@ class MallocExplorer(Explorer):
         return self._call(f"malloc({size})", run)
 
     def free(self, which: int = -1):
+        if self._ended():
+            return None
         if not self.state["ptrs"]:
             self.message.value = "nothing malloc'ed yet"
             return
@@ -531,6 +619,8 @@ class MallocExplorer(Explorer):
         return self._call("free", run)
 
     def double_free(self):
+        if self._ended():
+            return None
         if not self.state["ptrs"]:
             self.message.value = "malloc something first"
             return
@@ -580,7 +670,9 @@ class CompareKernels(Explorer):
         self.w_n = W.IntSlider(value=100, min=1, max=8192, description="size/order",
                                continuous_update=False)
         self.btn_run = W.Button(description="run on both", button_style="primary")
-        self.btn_run.on_click(lambda _b: self.run())
+        self.on_click(self.btn_run, self.run)
+        self.on_change(self.w_exp, self.update_labels)   # the table names the experiment
+        self.on_change(self.w_n, self.update_labels)
         self.table = W.HTML()
         return W.VBox([W.HBox([self.w_exp, self.w_n, self.btn_run]), self.table])
 
@@ -643,14 +735,55 @@ class CompareKernels(Explorer):
                            f"{html.escape(ev.why)}</li>")
         return "<ul style='margin:0'>" + "".join(out) + "</ul>" if out else "<i>no step</i>"
 
+    def head_html(self):
+        k2 = getattr(self, "k2", None)
+        other = f" vs {html.escape(k2.profile.name)}" if k2 is not None else ""
+        return (f"<b>{html.escape(self.title)}</b> — {html.escape(self.k.profile.name)}"
+                f"{other}, {self.k.ram >> 20} MiB")
+
+    def _order(self, k, n: int) -> int:
+        return min(n, k.profile.nr_page_orders - 1)
+
     def update_labels(self):
-        n = self.w_n.value
-        rows = []
-        for k in (self.k, self.k2):
-            c = k.kmalloc_cache(min(n, 8192))
-            rows.append(f"<tr><td>{k.profile.name}</td><td>{c.name if c else '-'}</td>"
-                        f"<td>{c.objs_per_slab if c else '-'}</td><td>{c.order if c else '-'}"
-                        f"</td></tr>")
-        self.table.value = ("<table style='font-size:11px'><tr><th>kernel</th><th>kmalloc "
-                            f"cache for {n} B</th><th>objs/slab</th><th>order</th></tr>"
-                            + "".join(rows) + "</table>")
+        """The table under the controls describes the experiment chosen (and its result
+        once it has run on both kernels)."""
+        exp, n = self.w_exp.value, self.w_n.value
+        last = self.state.get("last")
+        done = last[2] if last is not None and last[:2] == (exp, n) else {}
+        kernels = (self.k, self.k2)
+        pending = "<i>run on both</i>"
+        if exp.startswith("kmalloc"):
+            caption = f"kmalloc({n}, GFP_KERNEL)"
+            head = "kmalloc cache", "objs/slab", "order"
+            rows = []
+            for k in kernels:
+                c = k.kmalloc_cache(min(n, 8192))
+                rows.append((k.profile.name, c.name if c else "- (pages: kmalloc_large)",
+                             c.objs_per_slab if c else "-", c.order if c else "-"))
+        elif exp.startswith("alloc_pages"):
+            caption = f"alloc_pages(GFP_KERNEL, {n})"
+            head = ("zone", "pfn", "block")
+            rows = []
+            for k in kernels:
+                o = self._order(k, n)
+                size = f"order {o}: {1 << o} pages ({fmt_bytes((1 << o) * k.PAGE_SIZE)})" + \
+                    (f", capped at the largest order {o}" if o != n else "")
+                res = done.get(k.profile.name)
+                zone = html.escape(str(res[0])) if res else pending
+                pfn = (f"{res[1]:#x}" if res[1] is not None else "NULL") if res else "-"
+                rows.append((k.profile.name, zone, pfn, size))
+        else:
+            caption = f'kmem_cache_create("cmp_{n}", {n})'
+            head = ("objs/slab", "order", "slot size")
+            rows = []
+            for k in kernels:
+                c = k.slab_caches.get(f"cmp_{n}") if done else None
+                rows.append((k.profile.name, c.objs_per_slab if c else pending,
+                             c.order if c else "-", fmt_bytes(c.slab_size) if c else "-"))
+        cell = "padding:0 8px 0 0;text-align:left"
+        th = "".join(f"<th style='{cell}'>{html.escape(h)}</th>" for h in ("kernel", *head))
+        body = "".join("<tr>" + "".join(f"<td style='{cell}'>{c}</td>" for c in r) + "</tr>"
+                       for r in rows)
+        self.table.value = (f"<table style='font-size:11px'><caption style='text-align:left'>"
+                            f"experiment: <b><code>{html.escape(caption)}</code></b> on both "
+                            f"kernels</caption><tr>{th}</tr>{body}</table>")

@@ -414,7 +414,7 @@ class ExplorerView:
 
     def expect_oops(self, text) -> None:
         oops = self.root.locator(".widget-html").filter(
-            has_text=re.compile(r"Oops / kernel bug|Kernel panic")).first
+            has_text=re.compile(r"Oops / kernel bug|Kernel panic|User-space (abort|crash)")).first
         self.expect_text(oops, text)
 
     def expect_shown(self, text) -> None:

@@ -57,8 +57,8 @@ def drive_kmalloc(ex: ExplorerView, tag: str) -> None:
 def drive_vmalloc(ex: ExplorerView, tag: str) -> None:
     before = ex.png()
     ex.click("vmalloc")
-    ex.expect_shown(re.compile(r"step 1/\d+:\s*alloc_vmap_area"))
-    ex.expect_why("mm_page_alloc")
+    ex.expect_shown(re.compile(r"step 1/\d+:\s*__vmalloc_node_range"))
+    ex.expect_why(re.compile(r"__vmalloc_node_range.*\d+ × mm_page_alloc\s*:", re.S))
     ex.wait_png_changed(before, "vmalloc")
     ex.click("step ▶")
     ex.expect_shown(re.compile(r"step 2/\d+"))
@@ -100,7 +100,7 @@ def drive_malloc(ex: ExplorerView, tag: str) -> None:
     ex.wait_png_changed(before, "malloc(100)")
     ex.shot(f"{tag}-malloc")
     ex.click("free last twice")
-    ex.expect_oops(re.compile(r"double free", re.I))
+    ex.expect_oops(re.compile(r"User-space abort: .*double free.*killed with SIGABRT", re.S))
     ex.shot(f"{tag}-malloc-double-free")
 
 
@@ -114,7 +114,23 @@ def drive_compare(ex: ExplorerView, tag: str) -> None:
     ex.shot(f"{tag}-compare")
 
 
-DRIVERS = {  # explorer title (kmemlab/widgets/explorers.py) -> driver
+def drive_address_space(ex: ExplorerView, tag: str) -> None:
+    before = ex.png()
+    ex.expect_shown("3G/1G split")
+    for button in ("kmalloc", "vmalloc", "malloc (user)"):
+        ex.click(button)
+    ex.expect_shown(re.compile(r"malloc\(100\) in app\[\d+\]"))
+    ex.expect_shown(re.compile(r"lowmem.*vmalloc.*user space", re.S))
+    after = ex.wait_png_changed(before, "kmalloc + vmalloc + malloc")
+    ex.shot(f"{tag}-address-space-i386")
+    ex.select("kernel", "6.12/x86_64")
+    ex.expect_shown("No highmem")
+    ex.wait_png_changed(after, "kernel → 6.12/x86_64")
+    ex.shot(f"{tag}-address-space-x86_64")
+
+
+DRIVERS = {  # explorer title (kmemlab/widgets/) -> driver
+    "Address space explorer": drive_address_space,
     "Buddy allocator explorer": drive_buddy,
     "kmalloc explorer": drive_kmalloc,
     "vmalloc explorer": drive_vmalloc,

@@ -335,3 +335,13 @@ def test_kernel_arguments_validated():
         km.Kernel(cpus=0)
     with pytest.raises(ValueError, match="cannot parse ram"):
         km.Kernel(ram="lots")
+
+
+def test_restore_rebinds_subsystems_to_this_kernel():
+    k = fresh(pcp=True)
+    snap = k.snapshot()
+    k.alloc_pages(km.GFP_KERNEL, 2)
+    k.restore(snap)
+    assert k.slub.k is k and k.trace.kernel is k and k.page_alloc.kernel is k
+    k.alloc_pages(km.GFP_KERNEL, 0)
+    assert k.trace.last.timestamp_ns == k.clock_ns

@@ -1,24 +1,5 @@
-from __future__ import annotations
-
-from pathlib import Path
+"""Figures are drawn headless (Agg); the save_png fixture is in tests/conftest.py."""
 
 import matplotlib
-import pytest
 
 matplotlib.use("Agg")
-
-OUT = Path(__file__).resolve().parents[2] / "test-output" / "plots"
-
-
-@pytest.fixture
-def save_png():
-    """Save a figure under test-output/plots/ for a person to look at; return PNG bytes."""
-    from kmemlab.plot import png_bytes
-
-    def save(fig, name: str) -> bytes:
-        OUT.mkdir(parents=True, exist_ok=True)
-        data = png_bytes(fig, dpi=90)
-        (OUT / f"{name}.png").write_bytes(data)
-        assert data[:8] == b"\x89PNG\r\n\x1a\n"
-        return data
-    return save

@@ -137,6 +137,8 @@ def test_malloc_explorer_why_and_glibc_abort(save_bytes):
     w.btn_double.click()
     assert "double free detected in tcache" in w.oops.value
     assert w.image.value != img
+    w.btn_undo.click()          # the abort undone: the process is back, one chunk freed
+    assert w.proc.alive and len(w.state["ptrs"]) == 1
     w.btn_undo.click()          # the first free undone: both chunks live again
     assert len(w.state["ptrs"]) == 2
 
