@@ -248,6 +248,11 @@ def collect_errors(page, js: dict | None = None, *, log_console: bool = True) ->
     bad_widgets = [t for t in outputs if _WIDGET_FAILURE.search(t)]
     if bad_widgets:
         found["widgets that did not render"] = bad_widgets
+    # kmemlab's widgets catch unexpected exceptions and show them in their panel with
+    # this sentence (kmemlab/widgets/base.py: BUG_REPORT) instead of losing them
+    internal = [t for t in outputs if "this is a kmemlab bug, please report it" in t]
+    if internal:
+        found["internal errors shown by a widget"] = internal
     unrun = page.evaluate(
         """() => [...document.querySelectorAll('.jp-CodeCell')]
                  .filter(c => /\\[ \\]/.test(c.querySelector('.jp-InputPrompt')?.textContent
