@@ -61,12 +61,22 @@ _THIRD_PARTY = _third_party_dirs()
 _PKG_SLASH = os.path.join(_PKG, "")
 
 
+_LEARNER_CACHE: dict = {}
+
+
 def is_learner_frame(code) -> bool:
     """Whether a frame (its code object) belongs to the learner, for the stacks and call
     sites the simulator reports: not kmemlab itself (nor the widgets built on it), not the
     standard library or anything installed in site-packages (ipywidgets, traitlets,
     ipykernel, pytest), not a comprehension's anonymous frame. Notebook cells, scripts and
-    test files are the learner's."""
+    test files are the learner's. Cached per code object: it runs on every allocation."""
+    known = _LEARNER_CACHE.get(code)
+    if known is None:
+        known = _LEARNER_CACHE[code] = _is_learner_code(code)
+    return known
+
+
+def _is_learner_code(code) -> bool:
     name = code.co_filename
     if code.co_name in _SKIP or name.startswith("<frozen"):
         return False

@@ -8,6 +8,7 @@ tests ``version == "3.15"`` itself, so adding a version means adding data here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from . import gfp as _gfp
@@ -101,8 +102,9 @@ class Profile:
     def pageblock_nr_pages(self) -> int:
         return 1 << self.pageblock_order
 
-    @property
+    @functools.cached_property
     def gfp(self) -> _gfp.GfpTable:
+        """This version's GFP numbers (cached: asked on every allocation)."""
         return _gfp.table(self.version)
 
     @property

@@ -73,6 +73,7 @@ class RulesMixin:
 
     def _init_rules(self) -> None:
         """Boot hook (after SLUB): kernel options, reclaim, workloads, debug tracking."""
+        self._may_block_bit = self.profile.gfp.values[self.profile.may_block_flag]
         self.kconfig: dict[str, bool] = {
             "CONFIG_DEBUG_ATOMIC_SLEEP": self.cmdline_params.get("kmemlab.debug_atomic_sleep")
             not in ("0", "off", "n"),
@@ -215,12 +216,13 @@ class RulesMixin:
         Called at the start of every page and slab allocation; also starts the
         per-allocation reclaim bookkeeping.
         """
-        self._refuse_if_panicked()
+        if self.panicked is not None:
+            self._refuse_if_panicked()
         st = self.reclaim
         if not st.busy:
             st.attempt = 0
             st.reclaimed_this_alloc = 0
-        if not self.profile.gfp.has(value, self.profile.may_block_flag):
+        if not value & self._may_block_bit:
             return
         if not self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] or self.context_stack.can_sleep():
             return
