@@ -349,16 +349,27 @@ class Replayer:
         else:
             self.kernel.kmem_cache_free(cache, sim, caller="replay:lost-free")
 
-    def _kmalloc(self, rec: tp.Record) -> None:
-        """kmalloc / kmalloc_node → k.kmalloc(bytes_req, gfp)."""
+    def _slab_alloc_start(self, rec: tp.Record) -> int | None:
+        """What every slab allocation event does first: skip what cannot be replayed,
+        free the simulated object of a pointer whose free the trace lost. Returns the
+        traced pointer, or None when the event is skipped."""
         if not self.slab:
-            return self._skip("slab events not replayed")
+            self._skip("slab events not replayed")
+            return None
         real = rec.ptr
         if not real:
-            return self._skip("failed on the traced machine")
+            self._skip("failed on the traced machine")
+            return None
         if real in self._ptr:
             self._forget_ptr(real)
         self._failed_ptr.discard(real)
+        return real
+
+    def _kmalloc(self, rec: tp.Record) -> None:
+        """kmalloc / kmalloc_node → k.kmalloc(bytes_req, gfp)."""
+        real = self._slab_alloc_start(rec)
+        if real is None:
+            return None
         k = self.kernel
         req = rec.bytes_req
         sim = k.kmalloc(req, self._gfp(rec.gfp_flags), caller=rec.call_site)
@@ -414,14 +425,9 @@ class Replayer:
 
     def _cache_alloc(self, rec: tp.Record) -> None:
         """kmem_cache_alloc / _node → k.kmem_cache_alloc(cache of that size, gfp)."""
-        if not self.slab:
-            return self._skip("slab events not replayed")
-        real = rec.ptr
-        if not real:
-            return self._skip("failed on the traced machine")
-        if real in self._ptr:
-            self._forget_ptr(real)
-        self._failed_ptr.discard(real)
+        real = self._slab_alloc_start(rec)
+        if real is None:
+            return None
         cache = self._cache_for(rec)
         sim = self.kernel.kmem_cache_alloc(cache, self._gfp(rec.gfp_flags),
                                            caller=rec.call_site)
