@@ -404,8 +404,8 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         for pfn in range(start, zone.zone_end_pfn, nr):
             mt = pa.get_pageblock_migratetype(pfn)
             if reserve > 0:
-                if self.memblock.is_reserved(pfn << self.PAGE_SHIFT, nr << self.PAGE_SHIFT) \
-                        or any(pa.allocated.get(q) for q in (pfn,)):
+                # pageblock_is_reserved: a block with PageReserved (memblock) pages
+                if self.memblock.is_reserved(pfn << self.PAGE_SHIFT, nr << self.PAGE_SHIFT):
                     continue
                 if mt == pa.RESERVE:
                     reserve -= 1

@@ -1192,9 +1192,7 @@ class PageAllocator:
         page = Page(pfn, order, zone.name, owner, detail, value, mt, label)
         self.allocated[pfn] = page
         self.count("pgalloc_" + zone.name.lower(), 1 << order)
-        if owner in ("pages", "kmalloc_large") and value & g["__GFP_ZERO"]:
-            pass  # zeroing costs nothing we count; contents are not modelled
-        k.trace.page_alloc(page, taken, why)
+        k.trace.page_alloc(page, taken, why)  # (__GFP_ZERO: contents are not modelled)
         return page
 
     def _get_page_from_freelist(self, zonelist, order: int, mt: int, flags: int,
