@@ -422,7 +422,6 @@ class DebugState:
 
     def _null_deref(self, addr: int, write: bool) -> None:
         k = self.k
-        t = k.current_task
         v = k.profile.version
         fn = python_stack(1)
         where = fn[0][0] if fn else "<module>"
@@ -437,8 +436,7 @@ class DebugState:
                      "#PF: error_code(0x0002) - not-present page" if write else
                      "#PF: error_code(0x0000) - not-present page",
                      f"Oops: {0x0002 if write else 0x0000:04x} [#1] PREEMPT SMP NOPTI"]
-        lines += [f"CPU: {k.current_cpu} PID: {t.pid} Comm: {t.comm} Not tainted "
-                  f"{v}.0-kmemlab #1", f"RIP: 0010:{where}+0x0/0x0"]
+        lines += [k.cpu_line(), f"RIP: 0010:{where}+0x0/0x0"]
         why = ("kmemlab: why: the pointer is NULL (or ZERO_SIZE_PTR from kmalloc(0)); the "
                "allocation failed and its result was not checked (rule: check kmalloc's "
                "return value for NULL)")
@@ -466,8 +464,7 @@ class DebugState:
         lines = ["=" * 66, f"BUG: KASAN: {bug} in {where}+0x0/0x0",
                  f"{'Write' if write else 'Read'} of size {n} at addr {addr:016x} by task "
                  f"{t.comm}/{t.pid}", "",
-                 f"CPU: {k.current_cpu} PID: {t.pid} Comm: {t.comm} Tainted: G    B"
-                 f"              {v}.0-kmemlab #1", "Call Trace:", " <TASK>",
+                 k.cpu_line("Tainted: G    B             "), "Call Trace:", " <TASK>",
                  " dump_stack_lvl", " print_report", " kasan_report", f" {where}", " </TASK>",
                  ""]
         for track, label in ((obj.alloc, "Allocated"), (obj.free, "Freed")):

@@ -492,12 +492,18 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
                         f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
         self.printk(f"kmemlab: why: {reason}")
 
-    def _dump_stack(self) -> None:
-        """lib/dump_stack.c: dump_stack_print_info (6.12 adds the UID)."""
+    def cpu_line(self, taint: str = "Not tainted", pid: int | None = None,
+                 comm: str | None = None) -> str:
+        """lib/dump_stack.c: dump_stack_print_info's first line (6.12 adds the UID)."""
         t = self.current_task
         uid = "UID: 0 " if self.profile.version == "6.12" else ""
-        self.printk(f"CPU: {self.current_cpu} {uid}PID: {t.pid} Comm: {t.comm} Not tainted "
-                    f"{self.profile.version}.0-kmemlab #1")
+        return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
+                f"Comm: {t.comm if comm is None else comm} {taint} "
+                f"{self.profile.version}.0-kmemlab #1")
+
+    def _dump_stack(self) -> None:
+        """lib/dump_stack.c: dump_stack_print_info, then the call trace header."""
+        self.printk(self.cpu_line())
         self.printk("Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian "
                     "04/01/2014")
         self.printk("Call Trace:")

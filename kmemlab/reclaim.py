@@ -564,8 +564,7 @@ def _kill_one(k, value: int, order: int) -> bool:
     else:
         k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={value:#x}"
                  f"({k.profile.gfp.show(value)}), order={order}, oom_score_adj=0")
-    k.printk(f"CPU: {k.current_cpu} PID: {cur.pid} Comm: {cur.comm} Not tainted "
-             f"{k.profile.version}.0-kmemlab #1")
+    k.printk(k.cpu_line(pid=cur.pid, comm=cur.comm))
     k.printk("Call Trace:")
     k.printk("Mem-Info:")
     for z in k.page_alloc.populated_zones:

@@ -197,11 +197,9 @@ class RulesMixin:
 
     def _stack_lines(self, kernel_frames: list[str]) -> list[str]:
         from .kdebug import python_stack
-        t = self.current_task
         taint = "Tainted: G        W" if self.rules_tainted else "Not tainted"
         v315 = self.profile.version == "3.15"
-        out = [f"CPU: {self.current_cpu} PID: {t.pid} Comm: {t.comm} {taint} "
-               f"{self.profile.version}.0-kmemlab #1", "Call Trace:"]
+        out = [self.cpu_line(taint), "Call Trace:"]
         frames = (["dump_stack"] if v315 else ["dump_stack_lvl"]) + kernel_frames + \
             [f for f, _l in python_stack(4)]
         if v315:
