@@ -72,16 +72,14 @@ class Profile:
     modules_vaddr: int = 0xFFFFFFFFA0000000
     modules_end: int = 0xFFFFFFFFFF000000
     pgtable_levels: int = 4
-    lowmem_limit: int | None = None     # i386: where ZONE_NORMAL ends (MAXMEM)
     # -- trace output ----------------------------------------------------------------
     trace_pfn_hex: bool = True          # mm_page_alloc pfn=0x%lx (6.x) vs %lu (3.15)
     trace_call_site_symbolic: bool = True  # call_site=%pS (6.x) vs %lx (3.15)
-    zoneinfo_lists_empty_zones: bool = True
     # CONFIG_SLAB_FREELIST_RANDOM (added in 4.7; Debian enables it): objects of a new
     # slab are handed out in a seeded random order instead of address order.
     slab_freelist_random: bool = True
     # -- user space ------------------------------------------------------------------
-    glibc: str = "2.36"                 # the C library the user-space model follows
+    glibc: str = "2.36"  # the C library kmemlab/user/malloc.py follows (Debian 12's)
     extra: dict = field(default_factory=dict, compare=False)
 
     # ---------------------------------------------------------------- derived values
@@ -162,7 +160,7 @@ PROFILES: dict[tuple[str, str], Profile] = {
         reserve_first_mib=False, percpu_unit_kib=112,
         page_offset=0xFFFF880000000000, vmemmap_start=0xFFFFEA0000000000,
         trace_pfn_hex=False, trace_call_site_symbolic=False,
-        zoneinfo_lists_empty_zones=False, slab_freelist_random=False,
+        slab_freelist_random=False,
     ),
     ("3.15", "i386"): Profile(
         version="3.15", arch="i386",
@@ -186,7 +184,7 @@ PROFILES: dict[tuple[str, str], Profile] = {
         vmalloc_start=0, vmalloc_end=0, vmemmap_start=0,
         modules_vaddr=0, modules_end=0, pgtable_levels=2,
         trace_pfn_hex=False, trace_call_site_symbolic=False,
-        zoneinfo_lists_empty_zones=False, slab_freelist_random=False,
+        slab_freelist_random=False,
         # PKMAP_BASE 0xff800000 (4 MiB aligned below the fixmap); VMALLOC_END two pages
         # below it; MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE(128M)
         # = 0x377fe000, the "887MB LOWMEM available" a 3.x i386 boot prints.
