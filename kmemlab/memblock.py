@@ -206,17 +206,8 @@ MiB = 1 << 20
 
 
 def _size(size, what: str = "size") -> int:
-    from .sizes import memparse
-    if isinstance(size, bool):
-        raise TypeError(f"{what} must be an int or a size string, not bool")
-    if isinstance(size, str):
-        size = memparse(size, what=what)
-    if not isinstance(size, int):
-        raise TypeError(f"{what} must be an int or a size string such as '64M', "
-                        f"not {type(size).__name__}")
-    if size <= 0:
-        raise ValueError(f"{what} must be > 0, not {size}")
-    return size
+    from .sizes import size_arg
+    return size_arg(size, what, minimum=1)
 
 
 def _addr(value, what: str = "base") -> int:

@@ -41,17 +41,8 @@ class Module:
 
 
 def _size(value, what: str) -> int:
-    from .sizes import memparse
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an int or a size string")
-    if isinstance(value, str):
-        value = memparse(value, what=what)
-    if not isinstance(value, int):
-        raise TypeError(f"{what} must be an int or a size string such as '512M', "
-                        f"not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must be ≥ 0, not {value}")
-    return value
+    from .sizes import size_arg
+    return size_arg(value, what)
 
 
 def _page_align(k, n: int) -> int:

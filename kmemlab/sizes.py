@@ -36,6 +36,19 @@ def memparse(value: int | str, *, what: str = "size") -> int:
     return number << _SUFFIX_SHIFT[suffix] if suffix else number
 
 
+def size_arg(value: int | str, what: str = "size", *, minimum: int = 0) -> int:
+    """A size argument of the Python API: an int or a memparse string, at least ``minimum``
+    (TypeError for other types, ValueError below the minimum)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an int or a size string such as '64M', "
+                        f"not {type(value).__name__}")
+    size = memparse(value, what=what) if isinstance(value, str) else value
+    if size < minimum:
+        bound = "> 0" if minimum == 1 else f"≥ {minimum}"
+        raise ValueError(f"{what} must be {bound}, not {size}")
+    return size
+
+
 def human(nbytes: int) -> str:
     """``human(4096) == '4 KiB'``; exact when the number is a whole unit."""
     for unit, shift in (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20),

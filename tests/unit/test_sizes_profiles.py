@@ -63,3 +63,16 @@ def test_get_order():
         g(0)
     with pytest.raises(ValueError):
         g(-3)
+
+
+def test_size_arg():
+    from kmemlab.sizes import size_arg
+    assert size_arg("64M") == 64 << 20 and size_arg(0) == 0
+    with pytest.raises(ValueError, match="must be > 0, not 0"):
+        size_arg(0, minimum=1)
+    with pytest.raises(ValueError, match="text must be ≥ 0, not -1"):
+        size_arg(-1, "text")
+    with pytest.raises(TypeError, match="size string"):
+        size_arg(1.5)
+    with pytest.raises(TypeError):
+        size_arg(True)
