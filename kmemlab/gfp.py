@@ -145,6 +145,7 @@ class GfpTable:
         self.zero_name = zero_name
         self.bits_mask = (1 << zone_bits_shift) - 1
         self._cache: dict[GFP, int] = {}
+        self._shown: dict[int, str] = {}  # show() of the masks seen so far
 
     def value(self, gfp: GFP | int) -> int:
         """The number of ``gfp`` in this version, ValueError for names it lacks."""
@@ -165,6 +166,12 @@ class GfpTable:
 
     def show(self, value: int) -> str:
         """Print ``value`` as the tracepoints do (trace_print_flags_seq)."""
+        text = self._shown.get(value)
+        if text is None:
+            text = self._shown[value] = self._show(value)
+        return text
+
+    def _show(self, value: int) -> str:
         if value == 0:
             return self.zero_name
         parts = []
@@ -376,6 +383,9 @@ def parse(text: str) -> GFP:
         return text
     if not isinstance(text, str):
         raise TypeError(f"parse() takes a string, not {type(text).__name__}")
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
     tokens: list[str] = []
     pos = 0
     stripped = text.strip()
@@ -392,7 +402,13 @@ def parse(text: str) -> GFP:
     result, rest = _parse_or(tokens, text)
     if rest:
         raise ValueError(f"unexpected {rest[0]!r} in GFP expression {text!r}")
+    if len(_PARSED) >= 4096:  # bounded: a loop over generated strings cannot grow it
+        _PARSED.clear()
+    _PARSED[text] = result
     return result
+
+
+_PARSED: dict[str, GFP] = {}  # parse() results; GFP values are immutable
 
 
 def _parse_or(tokens: list[str], text: str) -> tuple[GFP, list[str]]:
