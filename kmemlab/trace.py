@@ -13,17 +13,18 @@ Time is simulated: each event advances the clock by a fixed step
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 EVENT_STEP_NS = 1000  # each event advances the simulated clock by 1 µs
 # Like ftrace's ring buffer, the log keeps the newest events only (overwrite mode);
 # entries-written still counts all of them.
 DEFAULT_BUFFER_EVENTS = 1_000_000
 
-_PAGE_KEYS = ("pfn", "order", "migratetype", "gfp_flags")
+PAGE_ALLOC_KEYS = ("pfn", "order", "migratetype", "gfp_flags")
 _ZONE_LOCKED_KEYS = ("pfn", "order", "migratetype", "percpu_refill")
-_FREE_KEYS = ("pfn", "order")
+PAGE_FREE_KEYS = ("pfn", "order")
 _DRAIN_KEYS = ("pfn", "order", "migratetype")
 KMALLOC_KEYS = ("call_site", "ptr", "bytes_req", "bytes_alloc", "gfp_flags", "node", "accounted")
 KFREE_KEYS = ("call_site", "ptr")
@@ -41,6 +42,16 @@ _ZONE_LOCKED_WHY = ("took a block from the buddy free lists under the zone lock"
 def call_site_address(label: str) -> int:
     """A stable kernel-text-like address for a call-site label (3.15's ``%lx``)."""
     return _TEXT_BASE + ((zlib.crc32(label.encode()) & 0xFFFFF) << 4)
+
+
+def counting_why(template: str, args: tuple, first_value: int, step: int) -> tuple:
+    """The why of a run of events written by one :meth:`TraceLog.record_batch`:
+    ``template`` formatted with ``args`` and a last argument that moves by ``step``
+    from one event to the next (the per-CPU list count as pages go on or come off
+    it). One flat tuple of plain values for the whole run, formatted when read: the
+    garbage collector untracks it, and then the events that hold it, at the first
+    collection (a nested tuple can leave them tracked into the oldest generation)."""
+    return (template, first_value, step) + args
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +83,9 @@ class TraceLog:
         self.kernel = kernel
         self.profile = kernel.profile
         self.enabled = True
-        # (ts_ns, cpu, pid, comm, irqflags, name, field names, field values, why):
-        # tuples of plain values, so the garbage collector stops tracking them.
+        # (ts_ns, cpu, pid, comm, irqflags, name, field names, why, *field values):
+        # one flat tuple of plain values per event, so the garbage collector has one
+        # object to untrack, not three (a vmalloc of 1 MiB writes 256 of them).
         self._events: list[tuple] = []
         self._dropped = 0
         self.buffer_events = DEFAULT_BUFFER_EVENTS
@@ -111,12 +123,42 @@ class TraceLog:
             return None
         task = k.current_task
         self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      name, keys, values, why))
+                      name, keys, why) + values)
         return self._dropped + len(self._events) - 1
+
+    def record_batch(self, name: str, keys: tuple, why, columns: tuple[Iterable, ...],
+                     n: int) -> None:
+        """``n`` × :meth:`record` of one event name, as one list operation.
+
+        ``columns`` holds one iterable per field (in ``keys`` order); ``why`` is shared
+        by the ``n`` events: a string, or a :func:`counting_why` (this method adds the
+        run's first event index to it). The page allocator's batched loops (vfree's pages,
+        3.15 vmalloc's alloc_page loop) use it; the events are the ones the per-page
+        calls would have appended, with the clock advanced by one step each.
+        """
+        k = self.kernel
+        start = k.clock_ns + EVENT_STEP_NS
+        k.clock_ns += n * EVENT_STEP_NS
+        if not self.enabled or n <= 0:
+            return
+        if type(why) is tuple:  # (template, first value, step, first index, *args)
+            why = why[:3] + (self._dropped + len(self._events),) + why[3:]
+        task = k.current_task
+        ev = self._events
+        ev.extend(zip(range(start, k.clock_ns + 1, EVENT_STEP_NS), repeat(k.current_cpu),
+                      repeat(task.pid), repeat(task.comm), repeat(k.context_stack._flags),
+                      repeat(name), repeat(keys), repeat(why), *columns))
+        excess = len(ev) - self.buffer_events
+        if excess > 0:
+            # the ring buffer drops whole quarters, as _append does
+            cut = max(1, self.buffer_events // 4)
+            cut *= -(-excess // cut)
+            del ev[:cut]
+            self._dropped += cut
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
         """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
-        self.record("mm_page_alloc", _PAGE_KEYS,
+        self.record("mm_page_alloc", PAGE_ALLOC_KEYS,
                     (page.pfn, page.order, page.migratetype, page.gfp), why)
 
     def zone_locked(self, pfn: int, order: int, migratetype: int, percpu_refill: int) -> None:
@@ -141,7 +183,7 @@ class TraceLog:
         pos = index - self._dropped
         if 0 <= pos < len(self._events):
             e = self._events[pos]
-            self._events[pos] = e[:8] + (why,)
+            self._events[pos] = e[:7] + (why,) + e[8:]
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
@@ -150,7 +192,7 @@ class TraceLog:
 
     def page_free(self, pfn: int, order: int, why, page=None) -> int | None:
         """trace_mm_page_free (mm/page_alloc.c: free_pages_prepare); returns its index."""
-        return self.record("mm_page_free", _FREE_KEYS, (pfn, order), why)
+        return self.record("mm_page_free", PAGE_FREE_KEYS, (pfn, order), why)
 
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -158,10 +200,15 @@ class TraceLog:
         return self._dropped + len(self._events)
 
     def _event(self, i: int) -> TraceEvent:
-        ts, cpu, pid, comm, flags, name, keys, values, why = self._events[i - self._dropped]
-        if type(why) is tuple:  # (template, args): formatted only when someone reads it
-            why = why[0].format(*why[1])
-        return TraceEvent(i, ts, cpu, pid, comm, flags, name, dict(zip(keys, values)), why)
+        e = self._events[i - self._dropped]
+        ts, cpu, pid, comm, flags, name, keys, why = e[:8]
+        if type(why) is tuple:  # formatted only when someone reads it
+            if len(why) == 2:   # (template, args)
+                why = why[0].format(*why[1])
+            else:               # counting_why with the run's first index
+                template, first_value, step, first_index = why[:4]
+                why = template.format(*why[4:], first_value + (i - first_index) * step)
+        return TraceEvent(i, ts, cpu, pid, comm, flags, name, dict(zip(keys, e[8:])), why)
 
     def __getitem__(self, i):
         n = len(self)
@@ -239,8 +286,8 @@ class TraceLog:
             ts, cpu, pid, comm, flags, name, fields = (e.timestamp_ns, e.cpu, e.pid, e.comm,
                                                        e.irq_flags, e.name, e.fields)
         else:
-            ts, cpu, pid, comm, flags, name, keys, values = e[:8]
-            fields = dict(zip(keys, values))
+            ts, cpu, pid, comm, flags, name, keys = e[:7]
+            fields = dict(zip(keys, e[8:]))
         body = format_fields(name, fields, self.profile)
         sec, ns = divmod(ts, 1_000_000_000)
         if self.profile.version == "3.15":
