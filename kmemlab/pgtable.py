@@ -43,19 +43,38 @@ def page_kernel(is_64bit: bool) -> int:
 
 
 class Table:
-    """One page-table page: ``entries`` maps index → child :class:`Table` or a PTE value."""
+    """One page-table page. A directory (PGD/PUD/PMD) keeps its present entries in
+    ``entries`` (index → child :class:`Table`); a PTE table is an array of slots,
+    kept as two lists: the frame each slot maps (``pte_pfns``, None = not present)
+    and its protection bits (``pte_prots``), so mapping a run of pages is two slice
+    assignments. :meth:`pte` gives the entry as the hardware reads it."""
 
-    __slots__ = ("level", "pfn", "entries", "boot")
+    __slots__ = ("level", "pfn", "entries", "pte_pfns", "pte_prots", "boot")
 
-    def __init__(self, level: str, pfn: int | None, boot: bool = False) -> None:
+    def __init__(self, level: str, pfn: int | None, boot: bool = False,
+                 nr_entries: int = 512) -> None:
         self.level = level
         self.pfn = pfn
-        self.entries: dict[int, Table | int] = {}
+        self.entries: dict[int, Table] = {}
+        leaf = level == "PTE"
+        self.pte_pfns: list[int | None] | None = [None] * nr_entries if leaf else None
+        self.pte_prots: list[int] | None = [0] * nr_entries if leaf else None
         self.boot = boot
+
+    def __len__(self) -> int:
+        """Present entries."""
+        if self.pte_pfns is not None:
+            return len(self.pte_pfns) - self.pte_pfns.count(None)
+        return len(self.entries)
+
+    def pte(self, idx: int) -> int:
+        """The entry of slot ``idx``: (pfn << PAGE_SHIFT) | prot, 0 when not present."""
+        pfn = self.pte_pfns[idx]
+        return 0 if pfn is None else (pfn << 12) | self.pte_prots[idx]
 
     def __repr__(self) -> str:
         where = "boot" if self.pfn is None else f"pfn {self.pfn:#x}"
-        return f"<{self.level} table ({where}), {len(self.entries)} entries>"
+        return f"<{self.level} table ({where}), {len(self)} entries>"
 
 
 @dataclass(frozen=True)
@@ -138,8 +157,9 @@ class PageTables:
 
     # ---------------------------------------------------------------- tables
     def _new_table(self, level: str, boot: bool) -> Table | None:
+        nr = 1 << self.index_bits
         if boot:
-            return Table(level, None, boot=True)
+            return Table(level, None, boot=True, nr_entries=nr)
         k = self.k
         # PGALLOC_GFP / GFP_PGTABLE_KERNEL = GFP_KERNEL | __GFP_ZERO (arch/x86/mm/pgtable.c)
         from . import gfp as _gfp
@@ -149,7 +169,7 @@ class PageTables:
         if page is None:
             return None
         self.table_pages[level] = self.table_pages.get(level, 0) + 1
-        return Table(level, page.pfn)
+        return Table(level, page.pfn, nr_entries=nr)
 
     def pte_table(self, addr: int, create: bool, boot: bool = False) -> Table | None:
         """The PTE table covering ``addr``, allocating the missing levels when ``create``."""
@@ -188,10 +208,9 @@ class PageTables:
                 return None
             room = (span - (addr & (span - 1))) >> shift
             chunk = min(room, n - i)
-            ents = tbl.entries
             idx = (addr >> shift) & mask
-            for j in range(chunk):
-                ents[idx + j] = (pfns[i + j] << shift) | prot
+            tbl.pte_pfns[idx:idx + chunk] = pfns[i:i + chunk]
+            tbl.pte_prots[idx:idx + chunk] = [prot] * chunk
             written += chunk
             i += chunk
             addr += chunk << shift
@@ -209,10 +228,10 @@ class PageTables:
             nxt = min(end, (addr | (span - 1)) + 1)
             tbl = self.pte_table(addr, False)
             if tbl is not None:
-                ents = tbl.entries
-                for idx in range((addr >> shift) & mask, ((nxt - 1) >> shift & mask) + 1):
-                    if ents.pop(idx, None) is not None:
-                        cleared += 1
+                lo, hi = (addr >> shift) & mask, ((nxt - 1) >> shift & mask) + 1
+                slots = tbl.pte_pfns
+                cleared += hi - lo - slots[lo:hi].count(None)
+                slots[lo:hi] = [None] * (hi - lo)
             addr = nxt
         self.pte_clears += cleared
         return cleared
@@ -222,8 +241,7 @@ class PageTables:
         tbl = self.pte_table(addr, False)
         if tbl is None:
             return 0
-        e = tbl.entries.get((addr >> 12) & ((1 << self.index_bits) - 1), 0)
-        return e if isinstance(e, int) else 0
+        return tbl.pte((addr >> 12) & ((1 << self.index_bits) - 1))
 
     def mapped_ptes(self) -> dict[int, int]:
         """Every stored PTE: virtual page address → entry (for checks and plots)."""
@@ -232,12 +250,14 @@ class PageTables:
 
         def rec(t: Table, depth: int, base: int) -> None:
             shift = self.levels[depth][1]
-            for idx, e in t.entries.items():
-                addr = base | (idx << shift)
-                if isinstance(e, Table):
-                    rec(e, depth + 1, addr)
-                else:
-                    out[addr | (top if addr >> 47 & 1 else 0)] = e
+            if t.pte_pfns is not None:
+                for idx, pfn in enumerate(t.pte_pfns):
+                    if pfn is not None:
+                        addr = base | (idx << shift)
+                        out[addr | (top if addr >> 47 & 1 else 0)] = t.pte(idx)
+                return
+            for idx, child in t.entries.items():
+                rec(child, depth + 1, base | (idx << shift))
         rec(self.root, 0, 0)
         return out
 
@@ -259,8 +279,8 @@ class PageTables:
         for depth, (name, i) in enumerate(idx):
             if t is None:
                 break
-            e = t.entries.get(i)
-            if e is None:
+            e = t.pte(i) if t.pte_pfns is not None else t.entries.get(i)
+            if not e:
                 levels.append(WalkLevel(name, i, 0, t.pfn))
                 return Walk(addr, tuple(levels), None, k.PAGE_SIZE, rname)
             if isinstance(e, Table):
