@@ -841,7 +841,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         pa = self.page_alloc
         n = sum(z.free_pages for z in pa.zones)
         if include_pcp:
-            n += sum(1 << o for (_c, _z, o, _i) in pa.pcp_pages.values())
+            n += sum(pcp.count for row in pa.pcp for pcp in row)
         return n
 
     def drain_all_pages(self) -> int:

@@ -15,10 +15,13 @@ What is *not* modelled (yet), on purpose:
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 
 from .profiles import Profile
+from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, counting_why
 
 # alloc_flags (mm/internal.h). WMARK index in the low two bits.
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
@@ -43,7 +46,11 @@ OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vm
 PCP_BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
 _PCP_FREE_WHY = ("freed to CPU {}'s per-CPU list ({}, count {}); the buddy allocator does "
                  "not see it until the list is drained")
+_PCP_TAKE_WHY = ("{}: took the first page on CPU {}'s per-CPU list ({} left there); no "
+                 "buddy split needed")
 _PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
+_ORDER_OF = attrgetter("order")
+_ZONE_OF = attrgetter("zone")
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
 
 
@@ -254,7 +261,6 @@ class PerCpuPages:
                  "alloc_factor", "free_factor", "prev_free_high_order", "lists")
 
     def __init__(self, nr_lists: int) -> None:
-        from collections import deque
         self.count = 0
         self.high = 0
         self.batch = 1
@@ -321,10 +327,10 @@ class PageAllocator:
         self._fallbacks = self._fallback_table()
         mt_names = profile.migratetype_names
         self._mt_name = mt_names
-        # per-CPU page lists: pcp[zone.idx][cpu]; pfn -> (cpu, zone idx, order, pindex)
+        # per-CPU page lists: pcp[zone.idx][cpu] (the lists are the only record of
+        # which blocks sit there; pcp_pages is a view built from them)
         self.pcp_enabled = bool(getattr(kernel, "pcp_enabled", True))
         self.pcp: list[list[PerCpuPages]] = []
-        self.pcp_pages: dict[int, tuple[int, int, int, int]] = {}
         self._bulk_note: str | None = None
         self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)
         v315 = profile.version == "3.15"
@@ -760,6 +766,24 @@ class PageAllocator:
         high_max = max((zone.managed // 8) // nr_cpus, batch << 2)
         return batch, high_min, high_max
 
+    @property
+    def pcp_pages(self) -> dict[int, tuple[int, int, int, int]]:
+        """Every block on a per-CPU list: pfn → (cpu, zone index, order, list index).
+
+        Built from the lists when asked (views, checks); the allocator itself keeps no
+        second record, so a page going on or off a list costs one deque operation."""
+        out: dict[int, tuple[int, int, int, int]] = {}
+        for zone_idx, row in enumerate(self.pcp):
+            for cpu, pcp in enumerate(row):
+                for pindex, lst in enumerate(pcp.lists):
+                    if lst:
+                        where = (cpu, zone_idx, self._pindex_order(pindex), pindex)
+                        out.update(zip(lst, repeat(where)))
+        return out
+
+    def _on_pcp_list(self, pfn: int) -> bool:
+        return any(pfn in lst for row in self.pcp for pcp in row for lst in pcp.lists)
+
     def pcp_allowed_order(self, order: int) -> bool:
         """pcp_allowed_order: order 0 (3.15); ≤ PAGE_ALLOC_COSTLY_ORDER or THP (6.x)."""
         if order <= self.pcp_max_order:
@@ -778,7 +802,23 @@ class PageAllocator:
         return pindex // 3
 
     def rmqueue_pcplist(self, zone: Zone, order: int, mt: int, alloc_flags: int):
-        """rmqueue_pcplist / __rmqueue_pcplist (buffered_rmqueue's order-0 part in 3.15)."""
+        """rmqueue_pcplist (buffered_rmqueue's order-0 part in 3.15).
+
+        6.x first halves the count that steers batch freeing: "On allocation, reduce
+        the number of pages that are batch freed" (6.12 ``pcp->free_count >>= 1``,
+        6.1 ``pcp->free_factor >>= 1``); then __rmqueue_pcplist.
+        """
+        v = self.profile.version
+        if v != "3.15":
+            pcp = self.pcp[zone.idx][self.kernel.current_cpu]
+            if v == "6.1":
+                pcp.free_factor >>= 1
+            else:
+                pcp.free_count >>= 1
+        return self._rmqueue_pcplist(zone, order, mt, alloc_flags)
+
+    def _rmqueue_pcplist(self, zone: Zone, order: int, mt: int, alloc_flags: int):
+        """__rmqueue_pcplist: the first block on the list, refilling an empty list."""
         cpu = self.kernel.current_cpu
         pcp = self.pcp[zone.idx][cpu]
         pindex = self._pindex(mt, order)
@@ -791,7 +831,6 @@ class PageAllocator:
             if not lst:
                 return None
         pfn = lst.popleft()
-        del self.pcp_pages[pfn]
         pcp.count -= 1 << order
         if refilled:
             why = (f"{zone.name}: per-CPU list of CPU {cpu} was empty; refilled it with "
@@ -800,9 +839,32 @@ class PageAllocator:
             if self._bulk_note:
                 why += f" ({self._bulk_note})"
         else:
-            why = (f"{zone.name}: took the first page on CPU {cpu}'s per-CPU list "
-                   f"({pcp.count} left there); no buddy split needed")
+            why = _PCP_TAKE_WHY.format(zone.name, cpu, pcp.count)
         return pfn, order, why
+
+    def rmqueue_pcplist_bulk(self, zone: Zone, mt: int, n: int, alloc_flags: int) -> list[int]:
+        """__alloc_pages_bulk's loop: up to ``n`` × __rmqueue_pcplist(order 0).
+
+        Unlike rmqueue_pcplist it leaves free_count alone (the kernel's bulk path
+        calls __rmqueue_pcplist directly). Pages already on the list are taken in
+        one slice; an empty list is refilled by rmqueue_bulk as one by one would.
+        Returns the pfns, in list order; fewer than ``n`` when the zone ran dry.
+        """
+        pcp = self.pcp[zone.idx][self.kernel.current_cpu]
+        lst = pcp.lists[self._pindex(mt, 0)]
+        out: list[int] = []
+        while len(out) < n:
+            if not lst:
+                got = self._rmqueue_pcplist(zone, 0, mt, alloc_flags)  # refills the list
+                if got is None:
+                    break
+                out.append(got[0])
+                continue
+            m = min(n - len(out), len(lst))
+            popleft = lst.popleft
+            out += [popleft() for _ in range(m)]
+            pcp.count -= m
+        return out
 
     def _nr_pcp_alloc(self, pcp: PerCpuPages, zone: Zone, order: int) -> int:
         """How many blocks rmqueue_bulk takes: pcp->batch (3.15), scaled per order (6.1),
@@ -843,7 +905,6 @@ class PageAllocator:
                 self._bulk_note = r[2]  # e.g. a fallback that stole a pageblock
             pfn = r[0]
             lst.append(pfn)
-            self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
             trace.zone_locked(pfn, order, mt, 1)
             got += 1
         pcp.count += got << order
@@ -860,7 +921,6 @@ class PageAllocator:
         pcp = self.pcp[zone.idx][cpu]
         pindex = self._pindex(mt, order)
         pcp.lists[pindex].appendleft(pfn)
-        self.pcp_pages[pfn] = (cpu, zone.idx, order, pindex)
         pcp.count += 1 << order
         v = self.profile.version
         why = (_PCP_FREE_WHY, (cpu, self._mt_name[mt], pcp.count))
@@ -956,7 +1016,6 @@ class PageAllocator:
                 lst = pcp.lists[migratetype]
                 while True:
                     pfn = lst.pop()
-                    del self.pcp_pages[pfn]
                     mt = self.get_pageblock_migratetype(pfn)
                     self.free_one_page(zone, pfn, 0, mt)
                     trace.pcpu_drain(pfn, 0, mt)
@@ -980,7 +1039,6 @@ class PageAllocator:
             n = 1 << order
             while True:
                 pfn = lst.pop()
-                del self.pcp_pages[pfn]
                 mt = self.get_pageblock_migratetype(pfn)
                 count -= n
                 pcp.count -= n
@@ -1195,6 +1253,64 @@ class PageAllocator:
         k.trace.page_alloc(page, taken, why)  # (__GFP_ZERO: contents are not modelled)
         return page
 
+    def alloc_order0_pages(self, value: int, n: int, *, owner: str, detail: str,
+                           caller: str) -> list[int]:
+        """``n`` × alloc_page(gfp), stopping at the first failure: 3.15's
+        __vmalloc_area_node loop (and 6.x's fallback when the bulk path cannot help).
+
+        Same state, events and whys as calling :meth:`alloc_pages` n times. After a
+        call, 3.15 pages that would come straight off the preferred zone's per-CPU
+        list through the fast path (the zone passes the low watermark, which taking
+        pcp pages does not change) are taken as one slice; every other page (a
+        refill, a lower zone, the slow path) is a real :meth:`alloc_pages` call.
+        """
+        out: list[int] = []
+        alloc = self.alloc_pages
+        fast = self.pcp_enabled and self.profile.version == "3.15"
+        while len(out) < n:
+            page = alloc(value, 0, owner=owner, detail=detail, caller=caller)
+            if page is None:
+                break
+            out.append(page.pfn)
+            if fast and len(out) < n:
+                self._pcp_alloc_run(page, value, n - len(out), out)
+        return out
+
+    def _pcp_alloc_run(self, first: Page, value: int, limit: int, out: list[int]) -> None:
+        """3.15: up to ``limit`` more pages as alloc_page(value) would take them from
+        the per-CPU list ``first`` came from (get_page_from_freelist's first zone,
+        watermark ok, list not empty); appended to ``out``."""
+        p = self.profile
+        zonelist = self._zonelists[self.zone_by_name[p.gfp_zone(value)].idx]
+        zone = self.zone_by_name[first.zone]
+        if zone is not zonelist[0]:
+            return
+        mt = first.migratetype
+        flags = WMARK_LOW | (ALLOC_CMA if mt == self.MOVABLE else 0)
+        if not self.zone_watermark_ok(zone, 0, zone.watermark[WMARK_LOW] + zone.watermark_boost,
+                                      zonelist[0].idx, flags):
+            return
+        k = self.kernel
+        cpu = k.current_cpu
+        pcp = self.pcp[zone.idx][cpu]
+        lst = pcp.lists[self._pindex(mt, 0)]
+        m = min(limit, len(lst))
+        if not m:
+            return
+        popleft = lst.popleft
+        taken = [popleft() for _ in range(m)]
+        c0 = pcp.count
+        pcp.count = c0 - m
+        zname = zone.name
+        self.allocated.update(zip(taken, map(Page, taken, repeat(0), repeat(zname),
+                                             repeat(first.owner), repeat(first.detail),
+                                             repeat(value), repeat(mt), repeat(first.caller))))
+        self.count("pgalloc_" + zname.lower(), m)
+        k.trace.record_batch("mm_page_alloc", PAGE_ALLOC_KEYS,
+                             counting_why(_PCP_TAKE_WHY, (zname, cpu), c0 - 1, -1),
+                             (taken, repeat(0), repeat(mt), repeat(value)), m)
+        out += taken
+
     def _get_page_from_freelist(self, zonelist, order: int, mt: int, flags: int,
                                 highest_idx: int):
         """mm/page_alloc.c: get_page_from_freelist (with 6.x's ALLOC_NOFRAGMENT retry)."""
@@ -1335,7 +1451,7 @@ class PageAllocator:
         page = self.allocated.get(pfn)
         k = self.kernel
         if page is None:
-            if pfn in self.free_blocks or pfn in self.pcp_pages or \
+            if pfn in self.free_blocks or self._on_pcp_list(pfn) or \
                     self._inside_free_block(pfn):
                 reason = "nonzero mapcount"
                 msg = f"double free of pfn {pfn:#x}: the page is already free (PageBuddy)"
@@ -1357,6 +1473,106 @@ class PageAllocator:
         else:
             why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
         k.trace.set_why(index, why)
+
+    def free_order0_pages(self, pfns: list[int]) -> None:
+        """``for pfn in pfns: __free_page(pfn)``: vfree's loop (mm/vmalloc.c), batched.
+
+        The state, the events and their whys are those of calling :meth:`free_pages`
+        on each page in turn (tests/addr/test_batched_paths.py compares them). Runs of
+        pages that only go onto the per-CPU list (no drain, no tuning beyond what is
+        applied here in closed form) are done as slices; the page that reaches the
+        list's high mark, and any batch that is not plain (pcp off, a page that is not
+        an allocated order-0 page, mixed zones or pageblock types, an isolated
+        pageblock), go through :meth:`free_pages` itself, bug reports included.
+        """
+        n = len(pfns)
+        allocated = self.allocated
+        mt = self._uniform_pcp_free_type(pfns) if self.pcp_enabled and n > 1 else None
+        if mt is None:
+            for pfn in pfns:
+                self.free_pages(pfn, 0)
+            return
+        k = self.kernel
+        zone = self.zone_by_name[allocated[pfns[0]].zone]
+        cpu = k.current_cpu
+        pcp = self.pcp[zone.idx][cpu]
+        pindex = self._pindex(mt, 0)
+        lst = pcp.lists[pindex]
+        mt_name = self._mt_name[mt]
+        record_batch = k.trace.record_batch
+        i = 0
+        while i < n:
+            room = min(self._pcp_free_room(zone, pcp, n - i), n - i)
+            if room:
+                run = pfns[i:i + room]
+                deque(map(allocated.__delitem__, run), maxlen=0)
+                lst.extendleft(run)           # = appendleft of each, in order
+                c0 = pcp.count
+                pcp.count = c0 + room
+                self.count("pgfree", room)
+                record_batch("mm_page_free", PAGE_FREE_KEYS,
+                             counting_why(_PCP_FREE_WHY, (cpu, mt_name), c0 + 1, 1),
+                             (run, repeat(0)), room)
+                i += room
+            if i < n:
+                self.free_pages(pfns[i], 0)   # the page that drains the list
+                i += 1
+
+    def _uniform_pcp_free_type(self, pfns: list[int]) -> int | None:
+        """The pcp list type all of ``pfns`` would be freed to, or None when the batch
+        is not plain: a pfn that is not an allocated order-0 page (or repeated),
+        several zones, several pageblock types, or an isolated pageblock."""
+        pages = list(map(self.allocated.get, pfns))
+        try:  # orders are ≥ 0, so a zero sum means all order 0; None has no order
+            if sum(map(_ORDER_OF, pages)):
+                return None
+        except AttributeError:
+            return None
+        if len(set(pfns)) != len(pfns):
+            return None
+        # a Page's zone is the zone spanning its pfn, and zones are pfn ranges
+        lo, hi = min(pfns), max(pfns)
+        zone = self.zone_of_pfn(lo)
+        if zone is None or zone is not self.zone_of_pfn(hi):
+            return None
+        pbo = self.pageblock_order
+        types = set(self.pageblock_mt[lo >> pbo:(hi >> pbo) + 1])
+        if len(types) != 1:  # the span mixes types: look at the pages' own blocks
+            pb_mt = self.pageblock_mt
+            types = {pb_mt[b] for b in set(map(pbo.__rrshift__, pfns))}
+            if len(types) != 1:
+                return None
+        mt = types.pop()
+        if mt >= self.PCPTYPES:
+            if self._mt_name[mt] == "Isolate":
+                return None
+            mt = self.MOVABLE  # as free_to_pcp: HIGHATOMIC, CMA, RESERVE → movable list
+        return mt
+
+    def _pcp_free_room(self, zone: Zone, pcp: PerCpuPages, limit: int) -> int:
+        """How many order-0 frees (≤ ``limit``) free_to_pcp would end without draining,
+        with the tuning those frees do applied to ``pcp`` (6.12:
+        free_unref_page_commit's alloc_factor/free_count and nr_pcp_high's clamp).
+
+        0 when the next free drains or the outcome needs the page-by-page path
+        (6.12 with ZONE_BELOW_HIGH shrinking ``high`` on every free).
+        """
+        v = self.profile.version
+        if v == "3.15":
+            return max(0, min(pcp.high - pcp.count - 1, limit))
+        if v == "6.1":
+            return max(0, min(pcp.high - pcp.count - 1, limit)) if pcp.high else 0
+        if pcp.high_min != pcp.high_max and zone.idx in self.below_high:
+            return 0
+        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
+        room = max(0, min(high - pcp.count - 1, limit)) if high else 0
+        if room:
+            pcp.alloc_factor >>= min(room, 8)
+            pcp.prev_free_high_order = False
+            cap = pcp.batch << PCP_BATCH_SCALE_MAX
+            if pcp.free_count < cap:
+                pcp.free_count = min(pcp.free_count + room, cap)
+        return room
 
     def _inside_free_block(self, pfn: int) -> bool:
         for o in range(1, self.nr_orders):
