@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from . import gfp as _gfp
 from . import procfs
@@ -174,6 +175,11 @@ class VmallocState:
         self.lazy: dict[int, int] = {}
         self._starts: list[int] = []            # every occupied range (busy + lazy)
         self._ends: dict[int, int] = {}
+        # the same ranges with touching neighbours merged: first fit only needs the
+        # union, and lazily freed areas sit back to back (thousands of small ones
+        # before a purge), so the search walks a handful of extents, not every area
+        self._ext_starts: list[int] = []
+        self._ext_ends: dict[int, int] = {}
         self.lazy_nr = 0
         self.record_steps = True
         self.last_steps: list[Step] = []
@@ -191,16 +197,40 @@ class VmallocState:
     def _occupy(self, start: int, end: int) -> None:
         bisect.insort(self._starts, start)
         self._ends[start] = end
+        xs, xe = self._ext_starts, self._ext_ends
+        i = bisect.bisect_right(xs, start) - 1
+        if i >= 0 and xe[xs[i]] == start:      # touches the extent on its left
+            start = xs[i]
+        else:
+            i += 1
+            xs.insert(i, start)
+        right = xe.pop(end, None)                # an extent starting where this ends
+        if right is not None:
+            del xs[i + 1]
+            end = right
+        xe[start] = end
 
     def _release(self, start: int) -> None:
         i = bisect.bisect_left(self._starts, start)
         del self._starts[i]
-        del self._ends[start]
+        end = self._ends.pop(start)
+        xs, xe = self._ext_starts, self._ext_ends
+        j = bisect.bisect_right(xs, start) - 1
+        lo = xs[j]
+        hi = xe.pop(lo)
+        del xs[j]
+        if lo < start:
+            xs.insert(j, lo)
+            xe[lo] = start
+            j += 1
+        if end < hi:
+            xs.insert(j, end)
+            xe[end] = hi
 
     def find_first_fit(self, size: int, align: int, vstart: int, vend: int) -> int | None:
         """The lowest aligned address in [vstart, vend) with ``size`` free bytes
         (alloc_vmap_area / __alloc_vmap_area: first fit by address)."""
-        starts, ends = self._starts, self._ends
+        starts, ends = self._ext_starts, self._ext_ends
         addr = -(-vstart // align) * align
         i = bisect.bisect_right(starts, addr) - 1
         if i >= 0 and ends[starts[i]] > addr:
@@ -552,15 +582,17 @@ class AddressSpaceMixin:
         v315 = p.version == "3.15"
         real_size = size
         size = -(-size // self.PAGE_SIZE) * self.PAGE_SIZE
-        rec.step("__vmalloc_node_range",
-                 f"{api}({real_size}): size rounded up to {size} bytes "
-                 f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.show(value)}",
-                 api=api, size=real_size, aligned_size=size, gfp=value,
-                 vstart=vstart, vend=vend)
+        if rec.enabled:
+            rec.step("__vmalloc_node_range",
+                     f"{api}({real_size}): size rounded up to {size} bytes "
+                     f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.show(value)}",
+                     api=api, size=real_size, aligned_size=size, gfp=value,
+                     vstart=vstart, vend=vend)
         if not size or (size >> self.PAGE_SHIFT) > self.totalram_pages:
             why = "size is 0" if not size else \
                 f"{size >> self.PAGE_SHIFT} pages > totalram_pages {self.totalram_pages}"
-            rec.step("__vmalloc_node_range", f"fail: {why}", reason=why)
+            if rec.enabled:
+                rec.step("__vmalloc_node_range", f"fail: {why}", reason=why)
             self.vmalloc_state.stats["failures"] += 1
             if v315:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
@@ -582,20 +614,23 @@ class AddressSpaceMixin:
             else:
                 self._vmalloc_warn(value, f"vmalloc error: size {real_size}, vm_struct "
                                           "allocation failed", 0)
-            rec.step("__vmalloc_node_range", "fail: no virtual space (see alloc_vmap_area)")
+            if rec.enabled:
+                rec.step("__vmalloc_node_range", "fail: no virtual space (see alloc_vmap_area)")
             return None
         rec.enter()
         ok = self._vmalloc_area_node(rec, area, value)
         rec.leave()
         if not ok:
             self.vmalloc_state.stats["failures"] += 1
-            rec.step("__vmalloc_node_range", "returned NULL: the area was vfree'd again")
+            if rec.enabled:
+                rec.step("__vmalloc_node_range", "returned NULL: the area was vfree'd again")
             return None
         area.flags &= ~VM_UNINITIALIZED
         area.steps = rec.steps
-        rec.step("clear_vm_uninitialized_flag",
-                 f"area {area.addr:#x} is complete and visible in /proc/vmallocinfo; "
-                 f"returned {area.addr:#x}", addr=area.addr)
+        if rec.enabled:
+            rec.step("clear_vm_uninitialized_flag",
+                     f"area {area.addr:#x} is complete and visible in /proc/vmallocinfo; "
+                     f"returned {area.addr:#x}", addr=area.addr)
         return area.addr
 
     def _get_vm_area_node(self, rec: Recorder, size: int, align: int, flags: int, vstart: int,
@@ -603,10 +638,11 @@ class AddressSpaceMixin:
         """__get_vm_area_node: reserve VA (+ the guard page) and set up the vm_struct."""
         guard = 0 if flags & VM_NO_GUARD else self.PAGE_SIZE
         total = size + guard
-        rec.step("__get_vm_area_node",
-                 f"reserve {total} bytes of address space: {size} + "
-                 + (f"{guard} for the guard page" if guard else "no guard page (VM_NO_GUARD)"),
-                 size=size, guard=guard)
+        if rec.enabled:
+            rec.step("__get_vm_area_node",
+                     f"reserve {total} bytes of address space: {size} + "
+                     + (f"{guard} for the guard page" if guard else "no guard page (VM_NO_GUARD)"),
+                     size=size, guard=guard)
         rec.enter()
         addr = self._alloc_vmap_area(rec, total, align, vstart, vend, value)
         rec.leave()
@@ -616,8 +652,9 @@ class AddressSpaceMixin:
         st = self.vmalloc_state
         st.areas[addr] = area
         st._occupy(addr, addr + total)
-        rec.step("setup_vmalloc_vm", f"vm_struct: addr {addr:#x}, size {total}, caller {label}",
-                 addr=addr, size=total)
+        if rec.enabled:
+            rec.step("setup_vmalloc_vm", f"vm_struct: addr {addr:#x}, size {total}, caller {label}",
+                     addr=addr, size=total)
         return area
 
     def _alloc_vmap_area(self, rec: Recorder, size: int, align: int, vstart: int, vend: int,
@@ -626,8 +663,9 @@ class AddressSpaceMixin:
         st = self.vmalloc_state
         addr = st.find_first_fit(size, align, vstart, vend)
         if addr is None and st.lazy:
-            rec.step("alloc_vmap_area", "no free range: purge the lazily freed areas and "
-                     "retry (purge_vmap_area_lazy)")
+            if rec.enabled:
+                rec.step("alloc_vmap_area", "no free range: purge the lazily freed areas and "
+                         "retry (purge_vmap_area_lazy)")
             self._purge_vmap_area_lazy("alloc_vmap_area could not find space")
             addr = st.find_first_fit(size, align, vstart, vend)
         self.trace.emit("alloc_vmap_area",
@@ -641,14 +679,16 @@ class AddressSpaceMixin:
                 dot = "." if self.profile.version == "3.15" else ""
                 self.printk(f"vmap allocation for size {size} failed: use vmalloc=<size> "
                             f"to increase size{dot}")
-            rec.step("alloc_vmap_area", f"fail: no {size}-byte hole in "
-                     f"[{vstart:#x}, {vend:#x})", size=size)
+            if rec.enabled:
+                rec.step("alloc_vmap_area", f"fail: no {size}-byte hole in "
+                         f"[{vstart:#x}, {vend:#x})", size=size)
             return None
-        below = sum(1 for s in st._starts if s < addr)
-        rec.step("alloc_vmap_area",
-                 f"first fit at {addr:#x}: the lowest hole of {size} bytes "
-                 f"({below} occupied range{'s' if below != 1 else ''} below it)",
-                 addr=addr, size=size)
+        if rec.enabled:
+            below = bisect.bisect_left(st._starts, addr)
+            rec.step("alloc_vmap_area",
+                     f"first fit at {addr:#x}: the lowest hole of {size} bytes "
+                     f"({below} occupied range{'s' if below != 1 else ''} below it)",
+                     addr=addr, size=size)
         return addr
 
     def _vmalloc_area_node(self, rec: Recorder, area: VmArea, value: int) -> bool:
@@ -665,10 +705,11 @@ class AddressSpaceMixin:
         if not v315 and not value & (g["__GFP_DMA"] | g.get("__GFP_DMA32", 0)):
             value |= g["__GFP_HIGHMEM"]
         if array_size > self.PAGE_SIZE:
-            rec.step("__vmalloc_area_node",
-                     f"page array: {nr_pages} pointers = {array_size} bytes > PAGE_SIZE, so "
-                     "it is vmalloc'd itself (__vmalloc_node)"
-                     + (", flag VM_VPAGES" if v315 else ""), array_size=array_size)
+            if rec.enabled:
+                rec.step("__vmalloc_area_node",
+                         f"page array: {nr_pages} pointers = {array_size} bytes > PAGE_SIZE, so "
+                         "it is vmalloc'd itself (__vmalloc_node)"
+                         + (", flag VM_VPAGES" if v315 else ""), array_size=array_size)
             rec.enter()
             arr = self._vmalloc_node_range(rec, "__vmalloc_node", array_size, 1,
                                            self.layout.VMALLOC_START, self.layout.VMALLOC_END,
@@ -681,10 +722,11 @@ class AddressSpaceMixin:
                     area.flags |= VM_VPAGES
         else:
             arr = self.slub.kmalloc(array_size, nested, caller="__vmalloc_area_node")
-            rec.step("__vmalloc_area_node",
-                     f"page array: {nr_pages} pointers = {array_size} bytes, kmalloc'd"
-                     + (f" at {arr:#x}" if arr else " — failed"), array_size=array_size,
-                     array=arr)
+            if rec.enabled:
+                rec.step("__vmalloc_area_node",
+                         f"page array: {nr_pages} pointers = {array_size} bytes, kmalloc'd"
+                         + (f" at {arr:#x}" if arr else " — failed"), array_size=array_size,
+                         array=arr)
             if arr is not None:
                 area.pages_array = ("kmalloc", arr)
         if arr is None:
@@ -692,7 +734,8 @@ class AddressSpaceMixin:
                 self._vmalloc_warn(value, f"vmalloc error: size {nr_pages * self.PAGE_SIZE}, "
                                           f"failed to allocated page array size {array_size}", 0)
             self._remove_area_now(area)
-            rec.step("__vmalloc_area_node", "fail: no page array; the area is removed")
+            if rec.enabled:
+                rec.step("__vmalloc_area_node", "fail: no page array; the area is removed")
             return False
         label = area.caller
         detail = f"{area.api} {area.addr:#x}"
@@ -700,31 +743,35 @@ class AddressSpaceMixin:
         if v315:
             pfns = self._alloc_pages_loop(value | g["__GFP_NOWARN"], nr_pages, detail, label,
                                           owner)
-            rec.step("__vmalloc_area_node",
-                     f"alloc_page() × {len(pfns)} (one order-0 page per call)"
-                     + ("" if len(pfns) == nr_pages else f"; failed at page {len(pfns)}"),
-                     pfns=list(pfns), requested=nr_pages)
+            if rec.enabled:
+                rec.step("__vmalloc_area_node",
+                         f"alloc_page() × {len(pfns)} (one order-0 page per call)"
+                         + ("" if len(pfns) == nr_pages else f"; failed at page {len(pfns)}"),
+                         pfns=list(pfns), requested=nr_pages)
         else:
             pfns = []
-            rec.step("vm_area_alloc_pages",
-                     f"{nr_pages} order-0 pages: bulk allocator in batches of ≤ {BULK_BATCH}",
-                     requested=nr_pages)
+            if rec.enabled:
+                rec.step("vm_area_alloc_pages",
+                         f"{nr_pages} order-0 pages: bulk allocator in batches of ≤ {BULK_BATCH}",
+                         requested=nr_pages)
             rec.enter()
             while len(pfns) < nr_pages:
                 want = min(BULK_BATCH, nr_pages - len(pfns))
                 got = self._alloc_pages_bulk(value | g["__GFP_NOWARN"], want, detail, label,
                                              owner)
                 pfns.extend(got)
-                rec.step("alloc_pages_bulk_array_node",
-                         f"asked for {want}, got {len(got)}", pfns=got, requested=want)
+                if rec.enabled:
+                    rec.step("alloc_pages_bulk_array_node",
+                             f"asked for {want}, got {len(got)}", pfns=got, requested=want)
                 if len(got) != want:
                     break
             if len(pfns) < nr_pages:
                 more = self._alloc_pages_loop(value | g["__GFP_NOWARN"], nr_pages - len(pfns),
                                               detail, label, owner)
                 pfns.extend(more)
-                rec.step("alloc_pages", f"fallback, one page per call: got {len(more)} of "
-                         f"{nr_pages - len(pfns) + len(more)}", pfns=more)
+                if rec.enabled:
+                    rec.step("alloc_pages", f"fallback, one page per call: got {len(more)} of "
+                             f"{nr_pages - len(pfns) + len(more)}", pfns=more)
             rec.leave()
         area.pfns = pfns
         self.vmalloc_state.stats["pages_allocated"] += len(pfns)
@@ -736,8 +783,9 @@ class AddressSpaceMixin:
             else:
                 self._vmalloc_warn(value, f"vmalloc error: size {got_bytes}, failed to "
                                           "allocate pages", 0)
-            rec.step("__vmalloc_area_node", f"fail: only {len(pfns)} of {nr_pages} pages; "
-                     "vfree() gives them back", got=len(pfns))
+            if rec.enabled:
+                rec.step("__vmalloc_area_node", f"fail: only {len(pfns)} of {nr_pages} pages; "
+                         "vfree() gives them back", got=len(pfns))
             self._vfree_area(area, rec, "the fail path of __vmalloc_area_node")
             return False
         pt = self.page_tables
@@ -749,26 +797,22 @@ class AddressSpaceMixin:
             if not v315:
                 self._vmalloc_warn(value, f"vmalloc error: size {len(pfns) * self.PAGE_SIZE}, "
                                           "failed to map pages", 0)
-            rec.step(fn, "fail: no page for a page table", new_tables=new_tables)
+            if rec.enabled:
+                rec.step(fn, "fail: no page for a page table", new_tables=new_tables)
             self._vfree_area(area, rec, "a failed map")
             return False
-        rec.step(fn, f"{written} PTEs written, {new_tables} page-table page"
-                 f"{'s' if new_tables != 1 else ''} allocated; the guard page stays unmapped",
-                 pte_writes=written, new_tables=new_tables)
+        if rec.enabled:
+            rec.step(fn, f"{written} PTEs written, {new_tables} page-table page"
+                     f"{'s' if new_tables != 1 else ''} allocated; the guard page stays unmapped",
+                     pte_writes=written, new_tables=new_tables)
         return True
 
     # ------------------------------------------------------------------ page helpers
     def _alloc_pages_loop(self, value: int, n: int, detail: str, label: str,
                           owner: str = "vmalloc") -> list[int]:
         """n × alloc_page(gfp): stops at the first failure."""
-        alloc = self.page_alloc.alloc_pages
-        out = []
-        for _ in range(n):
-            page = alloc(value, 0, owner=owner, detail=detail, caller=label)
-            if page is None:
-                break
-            out.append(page.pfn)
-        return out
+        return self.page_alloc.alloc_order0_pages(value, n, owner=owner, detail=detail,
+                                                  caller=label)
 
     def _alloc_pages_bulk(self, value: int, n: int, detail: str, label: str,
                           owner: str = "vmalloc") -> list[int]:
@@ -796,27 +840,19 @@ class AddressSpaceMixin:
                 break
         if zone is None:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
-        out = []
-        allocated = pa.allocated
-        zname = zone.name
-        rmq = pa.rmqueue_pcplist
-        for _ in range(n):
-            got = rmq(zone, 0, mt, flags)
-            if got is None:
-                break
-            pfn = got[0]
-            allocated[pfn] = Page(pfn, 0, zname, owner, detail, value, mt, label)
-            out.append(pfn)
+        out = pa.rmqueue_pcplist_bulk(zone, mt, n, flags)
         if not out:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
+        zname = zone.name
+        pa.allocated.update(zip(out, map(Page, out, repeat(0), repeat(zname), repeat(owner),
+                                         repeat(detail), repeat(value), repeat(mt),
+                                         repeat(label))))
         pa.count("pgalloc_" + zname.lower(), len(out))
         return out
 
     def _free_vmalloc_pages(self, pfns: list[int]) -> None:
         """vfree's loop: __free_page() on each page (mm/page_alloc.c: free_unref_page)."""
-        free = self.page_alloc.free_pages
-        for pfn in pfns:
-            free(pfn, 0)
+        self.page_alloc.free_order0_pages(pfns)
 
     # ------------------------------------------------------------------ freeing
     def vfree(self, addr, *, caller: str | None = None) -> None:
@@ -840,7 +876,8 @@ class AddressSpaceMixin:
         st = self.vmalloc_state
         st.stats["vfree_calls"] += 1
         rec = Recorder(st.record_steps)
-        rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
+        if rec.enabled:
+            rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
         rec.enter()
         self._vfree_area(area, rec, "vfree")
         rec.leave()
@@ -872,13 +909,15 @@ class AddressSpaceMixin:
         pt = self.page_tables
         cleared = pt.unmap_range(area.addr, area.va_end)
         del st.areas[area.addr]
-        rec.step("remove_vm_area", f"{cleared} PTEs cleared (no TLB flush yet: "
-                 "vunmap_range_noflush)", pte_clears=cleared)
+        if rec.enabled:
+            rec.step("remove_vm_area", f"{cleared} PTEs cleared (no TLB flush yet: "
+                     "vunmap_range_noflush)", pte_clears=cleared)
         if area.owns_pages and area.pfns:
             self._free_vmalloc_pages(area.pfns)
             st.stats["pages_freed"] += len(area.pfns)
-            rec.step("__free_page", f"{len(area.pfns)} pages back to the page allocator",
-                     pfns=list(area.pfns))
+            if rec.enabled:
+                rec.step("__free_page", f"{len(area.pfns)} pages back to the page allocator",
+                         pfns=list(area.pfns))
         if area.pages_array is not None:
             kind, ptr = area.pages_array
             if kind == "kmalloc":
@@ -889,7 +928,8 @@ class AddressSpaceMixin:
                     rec.enter()
                     self._vfree_area(inner, rec, "kvfree(area->pages)")
                     rec.leave()
-            rec.step("kvfree", f"page array freed ({kind})")
+            if rec.enabled:
+                rec.step("kvfree", f"page array freed ({kind})")
             area.pages_array = None
         self._free_vmap_area_noflush(area.addr, area.va_end, rec)
 
@@ -910,15 +950,17 @@ class AddressSpaceMixin:
                         f"{nr} pages of address space wait for a lazy purge "
                         f"({st.lazy_nr}/{maxp})", va_start=start, nr_lazy=st.lazy_nr,
                         nr_lazy_max=maxp)
-        rec.step("free_vmap_area_noflush",
-                 f"VA {start:#x}-{end:#x} put on the purge list: vmap_lazy_nr = "
-                 f"{st.lazy_nr} of lazy_max_pages() = {maxp}", lazy_nr=st.lazy_nr,
-                 lazy_max=maxp)
+        if rec.enabled:
+            rec.step("free_vmap_area_noflush",
+                     f"VA {start:#x}-{end:#x} put on the purge list: vmap_lazy_nr = "
+                     f"{st.lazy_nr} of lazy_max_pages() = {maxp}", lazy_nr=st.lazy_nr,
+                     lazy_max=maxp)
         if st.lazy_nr > maxp:
             how = ("try_purge_vmap_area_lazy (synchronous in 3.15)"
                    if self.profile.version == "3.15" else
                    "schedule_work(&drain_vmap_work) (the worker runs at once here)")
-            rec.step("free_vmap_area_noflush", f"over the limit: {how}")
+            if rec.enabled:
+                rec.step("free_vmap_area_noflush", f"over the limit: {how}")
             self._purge_vmap_area_lazy("vmap_lazy_nr > lazy_max_pages()")
 
     def _purge_vmap_area_lazy(self, why: str) -> int:
@@ -972,7 +1014,8 @@ class AddressSpaceMixin:
         self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
         st = self.vmalloc_state
         rec = Recorder(st.record_steps)
-        rec.step("vmap", f"map {count} existing pages", count=count)
+        if rec.enabled:
+            rec.step("vmap", f"map {count} existing pages", count=count)
         if count > self.totalram_pages or count == 0:
             st.last_steps = rec.steps
             return None
@@ -991,7 +1034,8 @@ class AddressSpaceMixin:
             self._vfree_area(area, rec, "vmap map failure")
             st.last_steps = rec.steps
             return None
-        rec.step("vmap_pages_range", f"{written} PTEs written", pte_writes=written)
+        if rec.enabled:
+            rec.step("vmap_pages_range", f"{written} PTEs written", pte_writes=written)
         st.last_steps = rec.steps
         return area.addr
 
