@@ -21,7 +21,7 @@ from itertools import repeat
 from operator import attrgetter
 
 from .profiles import Profile
-from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, counting_why
+from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY, counting_why
 
 # alloc_flags (mm/internal.h). WMARK index in the low two bits.
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
@@ -48,6 +48,8 @@ _PCP_FREE_WHY = ("freed to CPU {}'s per-CPU list ({}, count {}); the buddy alloc
                  "not see it until the list is drained")
 _PCP_TAKE_WHY = ("{}: took the first page on CPU {}'s per-CPU list ({} left there); no "
                  "buddy split needed")
+_MERGED_WHY = "merged {} time{} with free buddies: order {} → order-{} block at pfn {:#x}{}"
+_NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} of the list"
 _PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
 _ORDER_OF = attrgetter("order")
 _ZONE_OF = attrgetter("zone")
@@ -996,11 +998,15 @@ class PageAllocator:
                            cpu: int) -> int:
         """free_pcppages_bulk: give ``count`` pages back, round-robin over the lists,
         from each list's tail (the coldest pages)."""
-        trace = self.kernel.trace
         v315 = self.profile.version == "3.15"
         count = min(pcp.count, count)
         freed = 0
         nlists = len(pcp.lists)
+        # mm_page_pcpu_drain per block, recorded at the end in one batch: nothing in
+        # between emits an event, so order and timestamps are the per-block ones
+        drained_pfns: list[int] = []
+        drained_orders: list[int] = []
+        drained_mts: list[int] = []
         if v315:
             migratetype = 0
             batch_free = 0
@@ -1018,13 +1024,15 @@ class PageAllocator:
                     pfn = lst.pop()
                     mt = self.get_pageblock_migratetype(pfn)
                     self.free_one_page(zone, pfn, 0, mt)
-                    trace.pcpu_drain(pfn, 0, mt)
+                    drained_pfns.append(pfn)
+                    drained_mts.append(mt)
                     pcp.count -= 1
                     freed += 1
                     to_free -= 1
                     batch_free -= 1
                     if not (to_free and batch_free and lst):
                         break
+            self._trace_drained(drained_pfns, 0, drained_mts)
             return freed
         pindex -= 1
         while count > 0:
@@ -1043,11 +1051,19 @@ class PageAllocator:
                 count -= n
                 pcp.count -= n
                 self.free_one_page(zone, pfn, order, mt)
-                trace.pcpu_drain(pfn, order, mt)
+                drained_pfns.append(pfn)
+                drained_orders.append(order)
+                drained_mts.append(mt)
                 freed += n
                 if not (count > 0 and lst):
                     break
+        self._trace_drained(drained_pfns, drained_orders, drained_mts)
         return freed
+
+    def _trace_drained(self, pfns: list[int], orders, mts: list[int]) -> None:
+        """trace_mm_page_pcpu_drain for each block free_pcppages_bulk gave back."""
+        self.kernel.trace.record_batch("mm_page_pcpu_drain", PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY,
+                                       (pfns, orders, mts), len(pfns))
 
     def drain_all_pages(self) -> int:
         """drain_all_pages(NULL): empty every CPU's lists in every zone; pages freed."""
@@ -1308,7 +1324,7 @@ class PageAllocator:
         self.count("pgalloc_" + zname.lower(), m)
         k.trace.record_batch("mm_page_alloc", PAGE_ALLOC_KEYS,
                              counting_why(_PCP_TAKE_WHY, (zname, cpu), c0 - 1, -1),
-                             (taken, repeat(0), repeat(mt), repeat(value)), m)
+                             (taken, 0, mt, value), m)
         out += taken
 
     def _get_page_from_freelist(self, zonelist, order: int, mt: int, flags: int,
@@ -1512,7 +1528,7 @@ class PageAllocator:
                 self.count("pgfree", room)
                 record_batch("mm_page_free", PAGE_FREE_KEYS,
                              counting_why(_PCP_FREE_WHY, (cpu, mt_name), c0 + 1, 1),
-                             (run, repeat(0)), room)
+                             (run, 0), room)
                 i += room
             if i < n:
                 self.free_pages(pfns[i], 0)   # the page that drains the list
@@ -1583,7 +1599,7 @@ class PageAllocator:
         return False
 
     def free_one_page(self, zone: Zone, pfn: int, order: int, mt: int,
-                      to_tail: bool | None = None) -> str:
+                      to_tail: bool | None = None) -> tuple[str, tuple]:
         """mm/page_alloc.c: __free_one_page: merge with free buddies, then head or tail.
 
         Buddy = pfn ^ (1 << order); merge while it is free with the same order (6.1+:
@@ -1633,12 +1649,12 @@ class PageAllocator:
                 e = fb.get(higher_buddy)
                 to_tail = e is not None and e[0] == order + 1
         self._add_to_free_list(zone, pfn, order, mt, tail=to_tail)
+        # a (template, args) why, formatted only if someone reads the event: the
+        # drains and the boot hand-over free thousands of blocks nobody asks about
         if merged:
-            return (f"merged {merged} time{'s' if merged > 1 else ''} with free buddies: "
-                    f"order {start_order} → order-{order} block at pfn {pfn:#x}"
-                    f"{' (tail: its buddy is free too)' if to_tail else ''}")
-        return (f"buddy pfn {(pfn ^ (1 << order)):#x} is not free: order-{order} block stays "
-                f"on the {'tail' if to_tail else 'head'} of the list")
+            return (_MERGED_WHY, (merged, "s" if merged > 1 else "", start_order, order, pfn,
+                                  " (tail: its buddy is free too)" if to_tail else ""))
+        return (_NOT_MERGED_WHY, (pfn ^ (1 << order), order, "tail" if to_tail else "head"))
 
     # ---------------------------------------------------------- views
     def buddy_of(self, pfn: int, order: int) -> int:

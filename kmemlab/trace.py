@@ -12,10 +12,10 @@ Time is simulated: each event advances the clock by a fixed step
 
 from __future__ import annotations
 
+import bisect
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import repeat
 
 EVENT_STEP_NS = 1000  # each event advances the simulated clock by 1 µs
 # Like ftrace's ring buffer, the log keeps the newest events only (overwrite mode);
@@ -25,7 +25,8 @@ DEFAULT_BUFFER_EVENTS = 1_000_000
 PAGE_ALLOC_KEYS = ("pfn", "order", "migratetype", "gfp_flags")
 _ZONE_LOCKED_KEYS = ("pfn", "order", "migratetype", "percpu_refill")
 PAGE_FREE_KEYS = ("pfn", "order")
-_DRAIN_KEYS = ("pfn", "order", "migratetype")
+PCPU_DRAIN_KEYS = ("pfn", "order", "migratetype")
+PCPU_DRAIN_WHY = "per-CPU list over its high mark: page given back to the buddy allocator"
 KMALLOC_KEYS = ("call_site", "ptr", "bytes_req", "bytes_alloc", "gfp_flags", "node", "accounted")
 KFREE_KEYS = ("call_site", "ptr")
 
@@ -76,6 +77,33 @@ class TraceEvent:
         return self.fields[key]
 
 
+class _Run:
+    """``n`` consecutive events of one name written by :meth:`TraceLog.record_batch`,
+    kept as columns: like ftrace's ring buffer, a compact record rather than ``n``
+    Python tuples (a vfree of 1 MiB writes 256 events; as tuples they are 256
+    objects to create, track, collect and free). ``head`` is (cpu, pid, comm,
+    irqflags, name, field names, why); a column is a list (one value per event) or
+    one value shared by all."""
+
+    __slots__ = ("ts0", "head", "n", "columns")
+
+    def __init__(self, ts0: int, head: tuple, n: int, columns: tuple) -> None:
+        self.ts0 = ts0
+        self.head = head
+        self.n = n
+        self.columns = columns
+
+    def event(self, k: int) -> tuple:
+        """Event ``k`` of the run as the one-tuple layout of a single event."""
+        return (self.ts0 + k * EVENT_STEP_NS,) + self.head + \
+            tuple(c[k] if type(c) is list else c for c in self.columns)
+
+    def part(self, a: int, b: int) -> _Run:
+        """Events [a, b) of the run."""
+        return _Run(self.ts0 + a * EVENT_STEP_NS, self.head, b - a,
+                    tuple(c[a:b] if type(c) is list else c for c in self.columns))
+
+
 class TraceLog:
     """The event list of one simulated kernel (``k.trace``)."""
 
@@ -83,26 +111,52 @@ class TraceLog:
         self.kernel = kernel
         self.profile = kernel.profile
         self.enabled = True
-        # (ts_ns, cpu, pid, comm, irqflags, name, field names, why, *field values):
-        # one flat tuple of plain values per event, so the garbage collector has one
-        # object to untrack, not three (a vmalloc of 1 MiB writes 256 of them).
-        self._events: list[tuple] = []
+        # The buffer: entries, each one event as a flat tuple of plain values
+        # (ts_ns, cpu, pid, comm, irqflags, name, field names, why, *field values),
+        # which the garbage collector untracks, or a _Run of events; _first[j] is
+        # the index of the first event of entry j. Events before _dropped have left.
+        self._entries: list = []
+        self._first: list[int] = []
         self._dropped = 0
+        self._nbuf = 0
         self.buffer_events = DEFAULT_BUFFER_EVENTS
         self.symbols: dict[int, str] = {}
 
-    def _append(self, event: tuple) -> None:
-        ev = self._events
-        ev.append(event)
-        if len(ev) > self.buffer_events:
-            # drop the oldest quarter at once (amortised O(1) per event)
-            cut = max(1, self.buffer_events // 4)
-            del ev[:cut]
-            self._dropped += cut
+    def _append(self, entry, n: int = 1) -> None:
+        self._first.append(self._dropped + self._nbuf)
+        self._entries.append(entry)
+        self._nbuf += n
+        if self._nbuf > self.buffer_events:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Like ftrace's overwrite mode, keep the newest events: drop the oldest
+        quarter of the buffer at a time (amortised O(1) per event)."""
+        quarter = max(1, self.buffer_events // 4)
+        cut = quarter * -(-(self._nbuf - self.buffer_events) // quarter)
+        new_dropped = self._dropped + cut
+        first, entries = self._first, self._entries
+        j = bisect.bisect_right(first, new_dropped) - 1
+        e = entries[j]
+        if first[j] < new_dropped:
+            if type(e) is _Run and first[j] + e.n > new_dropped:
+                entries[j] = e.part(new_dropped - first[j], e.n)   # keep the run's tail
+                first[j] = new_dropped
+            else:
+                j += 1
+        del entries[:j]
+        del first[:j]
+        self._dropped = new_dropped
+        self._nbuf -= cut
 
     @property
     def entries_written(self) -> int:
-        return self._dropped + len(self._events)
+        return self._dropped + self._nbuf
+
+    @property
+    def entries_in_buffer(self) -> int:
+        """Events still in the ring buffer (the header's entries-in-buffer)."""
+        return self._nbuf
 
     # ------------------------------------------------------------ recording
     def emit(self, name: str, why: str, /, **fields) -> None:
@@ -122,19 +176,26 @@ class TraceLog:
         if not self.enabled:
             return None
         task = k.current_task
-        self._append((k.clock_ns, k.current_cpu, task.pid, task.comm, k.context_stack._flags,
-                      name, keys, why) + values)
-        return self._dropped + len(self._events) - 1
+        # _append, inlined: this is the path of every single event
+        nbuf = self._nbuf
+        index = self._dropped + nbuf
+        self._first.append(index)
+        self._entries.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+                              k.context_stack._flags, name, keys, why) + values)
+        self._nbuf = nbuf + 1
+        if nbuf >= self.buffer_events:
+            self._drop_oldest()
+        return index
 
-    def record_batch(self, name: str, keys: tuple, why, columns: tuple[Iterable, ...],
-                     n: int) -> None:
-        """``n`` × :meth:`record` of one event name, as one list operation.
+    def record_batch(self, name: str, keys: tuple, why, columns: tuple, n: int) -> None:
+        """``n`` × :meth:`record` of one event name, stored as one run.
 
-        ``columns`` holds one iterable per field (in ``keys`` order); ``why`` is shared
-        by the ``n`` events: a string, or a :func:`counting_why` (this method adds the
-        run's first event index to it). The page allocator's batched loops (vfree's pages,
-        3.15 vmalloc's alloc_page loop) use it; the events are the ones the per-page
-        calls would have appended, with the clock advanced by one step each.
+        ``columns`` holds one entry per field (in ``keys`` order): a list with one
+        value per event (the caller hands it over and does not change it after), or
+        a single value shared by all. ``why`` is shared too: a string, or a
+        :func:`counting_why` (this method adds the run's first event index to it).
+        The page allocator's batched loops use it; reading gives exactly the events
+        the per-page calls would have appended, the clock advanced one step each.
         """
         k = self.kernel
         start = k.clock_ns + EVENT_STEP_NS
@@ -142,19 +203,10 @@ class TraceLog:
         if not self.enabled or n <= 0:
             return
         if type(why) is tuple:  # (template, first value, step, first index, *args)
-            why = why[:3] + (self._dropped + len(self._events),) + why[3:]
+            why = why[:3] + (self._dropped + self._nbuf,) + why[3:]
         task = k.current_task
-        ev = self._events
-        ev.extend(zip(range(start, k.clock_ns + 1, EVENT_STEP_NS), repeat(k.current_cpu),
-                      repeat(task.pid), repeat(task.comm), repeat(k.context_stack._flags),
-                      repeat(name), repeat(keys), repeat(why), *columns))
-        excess = len(ev) - self.buffer_events
-        if excess > 0:
-            # the ring buffer drops whole quarters, as _append does
-            cut = max(1, self.buffer_events // 4)
-            cut *= -(-excess // cut)
-            del ev[:cut]
-            self._dropped += cut
+        head = (k.current_cpu, task.pid, task.comm, k.context_stack._flags, name, keys, why)
+        self._append(_Run(start, head, n, columns), n)
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:
         """trace_mm_page_alloc (mm/page_alloc.c: __alloc_pages)."""
@@ -171,19 +223,25 @@ class TraceLog:
                     (pfn, order, migratetype, percpu_refill),
                     _ZONE_LOCKED_WHY[bool(percpu_refill)])
 
-    def pcpu_drain(self, pfn: int, order: int, migratetype: int) -> None:
-        """trace_mm_page_pcpu_drain (free_pcppages_bulk)."""
-        self.record("mm_page_pcpu_drain", _DRAIN_KEYS, (pfn, order, migratetype),
-                    "per-CPU list over its high mark: page given back to the buddy allocator")
-
     def set_why(self, index: int | None, why) -> None:
         """Replace the explanation of event ``index`` (the free path learns it late)."""
-        if index is None:
+        if index is None or not self._dropped <= index < len(self):
             return
-        pos = index - self._dropped
-        if 0 <= pos < len(self._events):
-            e = self._events[pos]
-            self._events[pos] = e[:7] + (why,) + e[8:]
+        first = self._first
+        # usually the event just recorded: the last entry
+        j = len(first) - 1 if first[-1] == index else bisect.bisect_right(first, index) - 1
+        e = self._entries[j]
+        if type(e) is not _Run:
+            self._entries[j] = e[:7] + (why,) + e[8:]
+            return
+        k = index - self._first[j]   # split the run around the event
+        one = e.event(k)
+        pieces = ([e.part(0, k)] if k else []) + [one[:7] + (why,) + one[8:]] + \
+            ([e.part(k + 1, e.n)] if k + 1 < e.n else [])
+        starts = ([self._first[j]] if k else []) + [index] + \
+            ([index + 1] if k + 1 < e.n else [])
+        self._entries[j:j + 1] = pieces
+        self._first[j:j + 1] = starts
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
@@ -197,10 +255,32 @@ class TraceLog:
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
         """Events written so far (older ones may have left the ring buffer)."""
-        return self._dropped + len(self._events)
+        return self._dropped + self._nbuf
 
-    def _event(self, i: int) -> TraceEvent:
-        e = self._events[i - self._dropped]
+    def _tuples(self, since: int = 0, name: str | None = None) -> Iterator[tuple[int, tuple]]:
+        """(index, event tuple) from index ``since`` on, runs expanded."""
+        start = max(since, self._dropped)
+        if start >= len(self):
+            return
+        first, entries = self._first, self._entries
+        for j in range(bisect.bisect_right(first, start) - 1, len(entries)):
+            e = entries[j]
+            f = first[j]
+            if type(e) is _Run:
+                if name is None or e.head[4] == name:
+                    for i in range(max(f, start), f + e.n):
+                        yield i, e.event(i - f)
+            elif f >= start and (name is None or e[5] == name):
+                yield f, e
+
+    def _event_tuple(self, i: int) -> tuple:
+        j = bisect.bisect_right(self._first, i) - 1
+        e = self._entries[j]
+        return e.event(i - self._first[j]) if type(e) is _Run else e
+
+    def _event(self, i: int, e: tuple | None = None) -> TraceEvent:
+        if e is None:
+            e = self._event_tuple(i)
         ts, cpu, pid, comm, flags, name, keys, why = e[:8]
         if type(why) is tuple:  # formatted only when someone reads it
             if len(why) == 2:   # (template, args)
@@ -221,40 +301,41 @@ class TraceLog:
         return self._event(i)
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        for i in range(self._dropped, len(self)):
-            yield self._event(i)
+        for i, e in self._tuples():
+            yield self._event(i, e)
 
     def events(self, name: str | None = None, since: int = 0) -> list[TraceEvent]:
         """Events (optionally of one name) from index ``since`` on."""
-        start = max(since, self._dropped)
-        evs = self._events
-        base = self._dropped
-        return [self._event(i) for i in range(start, len(self))
-                if name is None or evs[i - base][5] == name]
+        return [self._event(i, e) for i, e in self._tuples(since, name)]
 
     def mark(self) -> int:
         """The current position; pass it to ``events(since=...)`` or ``to_ftrace``."""
         return len(self)
 
     def clear(self) -> None:
-        self._dropped += len(self._events)
-        self._events.clear()
+        self._dropped += self._nbuf
+        self._nbuf = 0
+        self._entries.clear()
+        self._first.clear()
 
     @property
     def last(self) -> TraceEvent | None:
-        return self._event(len(self) - 1) if self._events else None
+        return self._event(len(self) - 1) if self._nbuf else None
 
     def counts(self) -> dict[str, int]:
         """Events per name among those still in the buffer."""
         out: dict[str, int] = {}
-        for e in self._events:
-            out[e[5]] = out.get(e[5], 0) + 1
+        for e in self._entries:
+            if type(e) is _Run:
+                out[e.head[4]] = out.get(e.head[4], 0) + e.n
+            else:
+                out[e[5]] = out.get(e[5], 0) + 1
         return out
 
     # ------------------------------------------------------------ text
     def header(self) -> str:
         """The header ``/sys/kernel/tracing/trace`` prints (kernel/trace/trace.c)."""
-        n = len(self._events)
+        n = self._nbuf
         written = self.entries_written
         cpus = self.kernel.nr_cpus
         if self.profile.version == "3.15":
@@ -298,7 +379,7 @@ class TraceLog:
 
     def to_ftrace(self, since: int = 0, header: bool = True) -> str:
         """The events from ``since`` on as the text of /sys/kernel/tracing/trace."""
-        lines = [self.format_event(e) for e in self._events[max(0, since - self._dropped):]]
+        lines = [self.format_event(e) for _, e in self._tuples(since)]
         text = "\n".join(lines) + ("\n" if lines else "")
         return (self.header() if header else "") + text
 
