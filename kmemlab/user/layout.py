@@ -70,16 +70,20 @@ def inode_of(path: str) -> int:
     return 100000 + zlib.crc32(path.encode()) % 900000
 
 
-def _place_down(top: int, parts: list[Segment]) -> tuple[int, list[tuple[int, Segment]]]:
-    """Place ``parts`` (lowest first) so that the last one ends at ``top``."""
-    total = sum(s.size for s in parts)
-    addr = top - total
+def _place_up(base: int, parts: list[Segment]) -> tuple[int, list[tuple[int, Segment]]]:
+    """Place ``parts`` back to back from ``base``; returns (end, placed)."""
     out = []
-    a = addr
+    a = base
     for s in parts:
         out.append((a, s))
         a += s.size
-    return addr, out
+    return a, out
+
+
+def _place_down(top: int, parts: list[Segment]) -> tuple[int, list[tuple[int, Segment]]]:
+    """Place ``parts`` (lowest first) so that the last one ends at ``top``."""
+    addr = top - sum(s.size for s in parts)
+    return addr, _place_up(addr, parts)[1]
 
 
 def x86_64_layout(version: str, prog: str) -> ImageLayout:
@@ -94,12 +98,7 @@ def x86_64_layout(version: str, prog: str) -> ImageLayout:
         Segment(0x1000, "r--p", 0x2000, prog, True, (0,), True),   # relro (.got)
         Segment(0x1000, "rw-p", 0x3000, prog, True, (0,), True),   # .data/.bss
     ]
-    vmas: list[tuple[int, Segment]] = []
-    a = base
-    for s in prog_segs:
-        vmas.append((a, s))
-        a += s.size
-    start_brk = a
+    start_brk, vmas = _place_up(base, prog_segs)
     ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
     libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
     ld_segs = [
@@ -156,12 +155,7 @@ def i386_layout(version: str, prog: str) -> ImageLayout:
         Segment(0x1000, "r--p", 0x0000, prog, True, (0,), True),   # relro
         Segment(0x1000, "rw-p", 0x1000, prog, True, (0,), True),   # .data/.bss
     ]
-    vmas: list[tuple[int, Segment]] = []
-    a = base
-    for s in prog_segs:
-        vmas.append((a, s))
-        a += s.size
-    start_brk = a
+    start_brk, vmas = _place_up(base, prog_segs)
     ld = "/lib/ld-linux.so.2"
     libc = "/lib/i386-linux-gnu/libc.so.6"
     ld_segs = [
