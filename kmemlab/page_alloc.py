@@ -52,7 +52,6 @@ _MERGED_WHY = "merged {} time{} with free buddies: order {} → order-{} block a
 _NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} of the list"
 _PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
 _ORDER_OF = attrgetter("order")
-_ZONE_OF = attrgetter("zone")
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
 
 
@@ -1318,14 +1317,22 @@ class PageAllocator:
         c0 = pcp.count
         pcp.count = c0 - m
         zname = zone.name
-        self.allocated.update(zip(taken, map(Page, taken, repeat(0), repeat(zname),
-                                             repeat(first.owner), repeat(first.detail),
-                                             repeat(value), repeat(mt), repeat(first.caller))))
-        self.count("pgalloc_" + zname.lower(), m)
+        self.account_order0_pages(taken, zname, first.owner, first.detail, value, mt,
+                                  first.caller)
         k.trace.record_batch("mm_page_alloc", PAGE_ALLOC_KEYS,
                              counting_why(_PCP_TAKE_WHY, (zname, cpu), c0 - 1, -1),
                              (taken, 0, mt, value), m)
         out += taken
+
+    def account_order0_pages(self, pfns: list[int], zone_name: str, owner: str, detail: str,
+                             gfp: int, mt: int, caller: str) -> None:
+        """The bookkeeping of order-0 pages taken off a list in one go: a :class:`Page`
+        each in ``allocated`` and the zone's pgalloc counter (what alloc_pages does
+        per page, without its event: the callers record their own)."""
+        self.allocated.update(zip(pfns, map(Page, pfns, repeat(0), repeat(zone_name),
+                                            repeat(owner), repeat(detail), repeat(gfp),
+                                            repeat(mt), repeat(caller))))
+        self.count("pgalloc_" + zone_name.lower(), len(pfns))
 
     def _get_page_from_freelist(self, zonelist, order: int, mt: int, flags: int,
                                 highest_idx: int):

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from itertools import repeat
 
 from . import gfp as _gfp
 from . import procfs
@@ -843,11 +842,7 @@ class AddressSpaceMixin:
         out = pa.rmqueue_pcplist_bulk(zone, mt, n, flags)
         if not out:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
-        zname = zone.name
-        pa.allocated.update(zip(out, map(Page, out, repeat(0), repeat(zname), repeat(owner),
-                                         repeat(detail), repeat(value), repeat(mt),
-                                         repeat(label))))
-        pa.count("pgalloc_" + zname.lower(), len(out))
+        pa.account_order0_pages(out, zone.name, owner, detail, value, mt, label)
         return out
 
     def _free_vmalloc_pages(self, pfns: list[int]) -> None:
