@@ -245,7 +245,7 @@ def alloc_contig_range(k, area: CmaArea, start: int, end: int, label: str):
         head, order, kind = blk
         if kind == "allocated":
             pg = pa.allocated[head]
-            if pg.migratetype != pa.MOVABLE or pg.owner not in _MOVABLE_OWNERS:
+            if pg.migratetype != pa.MOVABLE or pg.owner not in _MOVABLE_OWNERS or pg.pinned:
                 return "EBUSY", [], 0
             movers.append(pg)
         pfn = head + (1 << order)
@@ -391,9 +391,33 @@ def _find_zero_area(bitmap: bytearray, start: int, count: int, mask: int,
         i = busy + 1
 
 
+def _warn_in_use(k, n: int) -> None:
+    """free_contig_range's ``WARN(count != 0, "%lu pages are still in use!\n", count)``
+    (mm/page_alloc.c, 3.15 and 6.x; kernel/panic.c: __warn prints the message after the
+    WARNING line)."""
+    t = k.current_task
+    k.printk("------------[ cut here ]------------")
+    k.printk(f"WARNING: CPU: {k.current_cpu} PID: {t.pid} at mm/page_alloc.c "
+             "free_contig_range()")
+    k.printk(f"{n} pages are still in use!")
+    k.printk("Modules linked in:")
+    k._dump_stack()
+    k.printk("kmemlab: why: cma_release of pages this allocation does not hold (released "
+             "twice, or a wrong count): the kernel would underflow their refcounts; "
+             "nothing was freed")
+    k.printk("---[ end trace 0000000000000000 ]---")
+
+
 def cma_release(k, alloc_or_pfn, count, area_idx) -> bool:
-    """mm/cma.c: cma_release → free_contig_range + clear the bitmap. False (the kernel's
-    return value) for pages outside the area."""
+    """mm/cma.c: cma_release (3.15: dma_release_from_contiguous) → free_contig_range +
+    clear the bitmap; True when the pages went back.
+
+    False, as the kernel returns, for pages outside the area (cma_pages_valid: only a
+    pr_debug). A range running past the area's end is the kernel's ``VM_BUG_ON(pfn +
+    count > cma->base_pfn + cma->count)``, and a range with pages this area did not
+    hand out (released twice, a wrong count) makes free_contig_range ``WARN("%lu pages
+    are still in use!")`` while it underflows their refcounts: kmemlab prints that
+    warning and returns False with nothing freed, rather than corrupt the allocator."""
     if isinstance(alloc_or_pfn, CmaAllocation):
         pfn, count, area_idx = alloc_or_pfn.pfn, alloc_or_pfn.count, alloc_or_pfn.area
     else:
@@ -405,24 +429,26 @@ def cma_release(k, alloc_or_pfn, count, area_idx) -> bool:
     if not 0 <= area_idx < len(k.cma_areas):
         raise ValueError("no such CMA area")
     area = k.cma_areas[area_idx]
-    if pfn < area.base_pfn or pfn + count > area.end_pfn:
+    if pfn < area.base_pfn or pfn >= area.end_pfn:
+        return False
+    if pfn + count > area.end_pfn:
+        k.printk(f"kmemlab: cma_release(pfn {pfn:#x}, count {count}) runs past the end of "
+                 f"{area.name} (pfn {area.end_pfn:#x}): VM_BUG_ON(pfn + count > "
+                 "cma->base_pfn + cma->count); nothing was freed")
         return False
     off = pfn - area.base_pfn
-    if not all(area.bitmap[off:off + count]):
-        from .errors import KernelBug
-        k.printk(f"kernel BUG at mm/cma.c: cma_clear_bitmap: pfn {pfn:#x}+{count} is not "
-                 "allocated (VM_BUG_ON)")
-        raise KernelBug(f"cma_release of pfn {pfn:#x} count {count}: not allocated by cma_alloc")
     pa = k.page_alloc
     heads = []
     a = pfn
-    while a < pfn + count:
+    while a < pfn + count:   # the blocks of one cma_alloc: owner "cma", inside the range
         pg = pa.allocated.get(a)
-        if pg is None or pg.owner != "cma":
-            from .errors import KernelBug
-            raise KernelBug(f"cma_release: pfn {a:#x} is not a cma page")
+        if pg is None or pg.owner != "cma" or a + (1 << pg.order) > pfn + count:
+            break
         heads.append(pg)
         a += 1 << pg.order
+    if a < pfn + count or not all(area.bitmap[off:off + count]):
+        _warn_in_use(k, count - area.bitmap[off:off + count].count(1) or count)
+        return False
     for pg in heads:
         pa.free_pages(pg, pg.order)
     for i in range(off, off + count):

@@ -67,6 +67,11 @@ def parse_cmdline(cmdline: str) -> dict[str, str | None]:
     return params
 
 
+# The blocks free_pages/__free_pages may give back: those alloc_pages/__get_free_pages
+# handed out. Every other owner has its own free path (kfree, vfree, cma_release ...).
+_LEARNER_OWNERS = ("pages",)
+
+
 class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     """A simulated Linux kernel on one node (node 0).
 
@@ -532,6 +537,34 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
                     "this warning is printed once per boot")
         self.printk("---[ end trace 0000000000000000 ]---")
 
+    def warn_gfp_migratetype(self, value: int, mt: int) -> None:
+        """Both ``__GFP_RECLAIMABLE`` and ``__GFP_MOVABLE``: the mobility bits read as
+        migratetype 3, which is no type an allocation may ask for (MIGRATE_HIGHATOMIC in
+        6.x, MIGRATE_RESERVE in 3.15). 6.x include/linux/gfp.h: gfp_migratetype has
+        ``VM_WARN_ON((gfp_flags & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK)`` (printed with
+        CONFIG_DEBUG_VM) and then indexes the per-CPU lists and the fallback table
+        (sized MIGRATE_PCPTYPES) out of bounds; 3.15's allocflags_to_migratetype has a
+        plain ``WARN_ON``. kmemlab prints the warning and refuses the request before
+        anything changes (:class:`KernelBug`) instead of going on undefined."""
+        fn = "allocflags_to_migratetype" if self.profile.version == "3.15" else \
+            "gfp_migratetype"
+        t = self.current_task
+        name = self.profile.migratetype_names[mt] if mt < len(
+            self.profile.migratetype_names) else str(mt)
+        lines = ["------------[ cut here ]------------",
+                 f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at include/linux/gfp.h "
+                 f"{fn}()"]
+        for line in lines:
+            self.printk(line)
+        self._dump_stack()
+        why = (f"kmemlab: why: gfp_flags={self.profile.gfp.show(value)} sets both "
+               f"__GFP_RECLAIMABLE and __GFP_MOVABLE: migratetype {mt} ({name}) is not a "
+               "type to allocate from; ask for one mobility bit")
+        self.printk(why)
+        self.printk("---[ end trace 0000000000000000 ]---")
+        raise KernelBug("GFP mask with both __GFP_RECLAIMABLE and __GFP_MOVABLE "
+                        f"(migratetype {mt}): pick one", lines + [why])
+
     def bad_page(self, pfn: int, reason: str, message: str) -> None:
         """mm/page_alloc.c: bad_page(): report and raise, state untouched."""
         t = self.current_task
@@ -656,7 +689,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             value &= ~0x2
         page = self.page_alloc.alloc_pages(value, order, owner="pages",
                                            caller=self.caller_label(caller))
-        return None if page is None else self.page_address(page)
+        if page is None:
+            return None
+        page.pinned = True   # the caller holds an address: nothing can migrate it
+        return self.page_address(page)
 
     __get_free_pages = get_free_pages
 
@@ -671,8 +707,19 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
 
         ``free_pages(0, order)`` does nothing, as in the kernel.
         """
+        pa = self.page_alloc
         if isinstance(addr_or_page, Page):
-            self.page_alloc.free_pages(addr_or_page, order, caller=caller)
+            if order is None:
+                order = addr_or_page.order
+            held = pa.allocated.get(addr_or_page.pfn)
+            if held is not None and held is not addr_or_page:
+                # kmemlab check: a Page freed before whose frame was handed out again;
+                # the kernel would free the new owner's page under it
+                self.bad_page(addr_or_page.pfn, "nonzero mapcount (kmemlab check: stale "
+                              "struct page)", f"double free of {addr_or_page!r}: it was "
+                              "freed before and its frame now belongs to someone else")
+            pa.check_free(addr_or_page.pfn, order, _LEARNER_OWNERS)
+            pa.free_pages(addr_or_page, order, caller=caller)
             return
         if isinstance(addr_or_page, bool) or not isinstance(addr_or_page, int):
             raise TypeError("free_pages takes an address (int) from __get_free_pages or a Page "
@@ -687,7 +734,8 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
                         f"VM_BUG_ON(!virt_addr_valid((void *){addr_or_page:#x}))")
             raise KernelBug(f"free_pages({addr_or_page:#x}): not a page-aligned address from "
                             "__get_free_pages")
-        self.page_alloc.free_pages(pfn, order, caller=caller)
+        pa.check_free(pfn, order, _LEARNER_OWNERS)
+        pa.free_pages(pfn, order, caller=caller)
 
     def __free_pages(self, page: Page, order: int | None = None) -> None:
         self.free_pages(page, order)
@@ -855,8 +903,16 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
 
     def explain(self, event) -> str:
         """The "why" of a trace event (an index or a TraceEvent)."""
-        if isinstance(event, int):
-            event = self.trace[event]
+        if isinstance(event, int) and not isinstance(event, bool):
+            try:
+                event = self.trace[event]
+            except IndexError:
+                raise ValueError(f"no trace event {event}: the trace holds "
+                                 f"{len(self.trace)} (older ones may have left the ring "
+                                 "buffer)") from None
+        elif not hasattr(event, "why"):
+            raise TypeError(f"explain takes an event index or a TraceEvent, not "
+                            f"{type(event).__name__}")
         return event.why
 
     # ================================================================== snapshots

@@ -141,6 +141,15 @@ def unload_module(k, name) -> None:
                          "is not currently loaded)")
     k.might_sleep_if_alloc(k.gfp_value("GFP_KERNEL"), 0)
     st = k.vmalloc_state
+    # all or nothing: every area must still be there (a learner may have vfree'd one;
+    # module_memfree would then WARN "Trying to vfree() nonexistent vm area") and its
+    # pages freeable, before the first is freed
+    for a in mod.areas:
+        area = st.areas.get(a)
+        if area is None:
+            k._find_area_for_free(a, "vfree")      # the kernel's WARN, then KernelBug
+        elif area.owns_pages and area.pfns:
+            k.page_alloc.check_free_order0(area.pfns)
     rec = Recorder(st.record_steps)
     for a in mod.areas:
         k._vfree_area(st.areas[a], rec, "free_module")

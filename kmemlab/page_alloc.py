@@ -53,6 +53,10 @@ _NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} o
 _PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
 _ORDER_OF = attrgetter("order")
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
+# how a learner frees a block of each owner (free_pages refuses the others)
+_FREE_API = {"slab": "kfree/kmem_cache_free", "kmalloc_large": "kfree", "vmalloc": "vfree",
+             "module": "unload_module", "cma": "cma_release", "anon": "the process (munmap, "
+             "exit)", "pagecache": "drop_caches", "pgtable": "nothing (the kernel owns it)"}
 
 
 @dataclass(eq=False, slots=True)
@@ -61,7 +65,9 @@ class Page:
 
     ``owner`` says which part of the kernel holds it (``"pages"`` for a direct
     ``alloc_pages`` call, ``"slab"``, ``"vmalloc"``...), ``detail`` names the slab
-    cache or vmalloc area, ``migratetype`` is the list it was taken for.
+    cache or vmalloc area, ``migratetype`` is the list it was taken for. ``pinned``:
+    the holder knows it only by its address (``__get_free_pages``), so migration
+    (CMA, compaction) cannot move it whatever its migratetype.
     """
 
     pfn: int
@@ -72,6 +78,7 @@ class Page:
     gfp: int = 0
     migratetype: int = 0
     caller: str = ""
+    pinned: bool = False
 
     @property
     def nr_pages(self) -> int:
@@ -1035,12 +1042,15 @@ class PageAllocator:
             return freed
         pindex -= 1
         while count > 0:
-            while True:
+            for _ in range(nlists):
                 pindex += 1
                 if pindex > nlists - 1:
                     pindex = 0
                 if pcp.lists[pindex]:
                     break
+            else:   # the kernel would spin here forever: pcp->count is out of step
+                raise AssertionError(f"{zone.name}: pcp.count {pcp.count} but every per-CPU "
+                                     "list is empty (kmemlab invariant broken)")
             lst = pcp.lists[pindex]
             order = self._pindex_order(pindex)
             n = 1 << order
@@ -1234,8 +1244,8 @@ class PageAllocator:
                 k.warn_on_once_order(order, value)
             self.last_failure = AllocFailure(order, value, f"order {order} > {self.max_order}")
             return None
+        mt = self.gfp_migratetype(value)
         k.might_sleep_if_alloc(value, order)
-        mt = p.gfp_migratetype(value)
         high_name = p.gfp_zone(value)
         high_zone = self.zone_by_name[high_name]
         zonelist = self._zonelists[high_zone.idx]
@@ -1267,6 +1277,16 @@ class PageAllocator:
         self.count("pgalloc_" + zone.name.lower(), 1 << order)
         k.trace.page_alloc(page, taken, why)  # (__GFP_ZERO: contents are not modelled)
         return page
+
+    def gfp_migratetype(self, value: int) -> int:
+        """The migratetype of a request, after the check every allocation path makes
+        first: both mobility bits set is the kernel's ``VM_WARN_ON`` (6.x
+        include/linux/gfp.h: gfp_migratetype) / ``WARN_ON`` (3.15
+        allocflags_to_migratetype), reported and refused before anything changes."""
+        mt = self.profile.gfp_migratetype(value)
+        if mt >= self.PCPTYPES:
+            self.kernel.warn_gfp_migratetype(value, mt)
+        return mt
 
     def alloc_order0_pages(self, value: int, n: int, *, owner: str, detail: str,
                            caller: str) -> list[int]:
@@ -1465,6 +1485,23 @@ class PageAllocator:
             pfn = page_or_pfn
         else:
             raise TypeError(f"free_pages takes a Page or a pfn, not {type(page_or_pfn).__name__}")
+        page = self.check_free(pfn, order)
+        k = self.kernel
+        del self.allocated[pfn]
+        zone = self.zone_by_name[page.zone]
+        self.count("pgfree", 1 << order)
+        index = k.trace.page_free(pfn, order, "", page)
+        if self.pcp_enabled and self.pcp_allowed_order(order):
+            why = self.free_to_pcp(zone, pfn, order)
+        else:
+            why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
+        k.trace.set_why(index, why)
+
+    def check_free(self, pfn: int, order, owners: tuple[str, ...] | None = None) -> Page:
+        """The checks of __free_pages before anything changes: ``pfn`` heads an
+        allocated block of ``order`` (else ``BUG: Bad page state`` and
+        :class:`KernelBug`), held by one of ``owners`` when given (a learner freeing
+        a slab or vmalloc page with free_pages). Returns the :class:`Page`."""
         if order is None:
             raise TypeError("free_pages(pfn, order): the order is required with a pfn")
         if isinstance(order, bool) or not isinstance(order, int):
@@ -1487,15 +1524,32 @@ class PageAllocator:
                             "(kmemlab check)",
                        f"free_pages(pfn {pfn:#x}, order {order}) but the block has order "
                        f"{page.order}")
-        del self.allocated[pfn]
-        zone = self.zone_by_name[page.zone]
-        self.count("pgfree", 1 << order)
-        index = k.trace.page_free(pfn, order, "", page)
-        if self.pcp_enabled and self.pcp_allowed_order(order):
-            why = self.free_to_pcp(zone, pfn, order)
-        else:
-            why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
-        k.trace.set_why(index, why)
+        if owners is not None and page.owner not in owners:
+            # a slab page still has PG_slab (6.x: the slab page type) set: free_pages_prepare
+            # → free_page_is_bad; other owners (vmalloc, page tables, a process, CMA) still
+            # map or track the page, which the kernel would find later as a use after free
+            reason = ("PAGE_FLAGS_CHECK_AT_FREE flag(s) set" if page.owner == "slab" else
+                      f"page still in use by {page.owner} (kmemlab check)")
+            how = _FREE_API.get(page.owner, "the API that allocated it")
+            k.bad_page(pfn, reason, f"free_pages(pfn {pfn:#x}): the page belongs to "
+                                    f"{page.owner} ({page.detail or page.owner}); free it "
+                                    f"with {how}")
+        return page
+
+    def check_free_order0(self, pfns: list[int]) -> None:
+        """:meth:`check_free` for a batch of order-0 pages, before any is freed (vfree
+        and friends free all or nothing); a page listed twice is the second free's
+        double free."""
+        allocated = self.allocated
+        seen: set[int] = set()
+        for pfn in pfns:
+            pg = allocated.get(pfn)
+            if pg is None or pg.order or pfn in seen:
+                if pfn in seen:
+                    self.kernel.bad_page(pfn, "nonzero mapcount",
+                                         f"double free of pfn {pfn:#x} in one batch")
+                self.check_free(pfn, 0)
+            seen.add(pfn)
 
     def free_order0_pages(self, pfns: list[int]) -> None:
         """``for pfn in pfns: __free_page(pfn)``: vfree's loop (mm/vmalloc.c), batched.
@@ -1512,6 +1566,7 @@ class PageAllocator:
         allocated = self.allocated
         mt = self._uniform_pcp_free_type(pfns) if self.pcp_enabled and n > 1 else None
         if mt is None:
+            self.check_free_order0(pfns)     # all or nothing
             for pfn in pfns:
                 self.free_pages(pfn, 0)
             return

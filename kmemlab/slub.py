@@ -1624,6 +1624,7 @@ class Slub:
             raise TypeError(f"GFP flags must be km.GFP_* symbols, a string or an int mask, "
                             f"not {type(gfp).__name__}") from None
         value = self.gfp.value(gfpmod.coerce(gfp))
+        self.k.page_alloc.gfp_migratetype(value)   # both mobility bits: WARN, refused
         if value & self._gfp_dma:
             ktype = KMALLOC_DMA
         elif self.version == "3.15":

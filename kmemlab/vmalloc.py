@@ -561,7 +561,8 @@ class AddressSpaceMixin:
 
     def _vmalloc_precheck(self, value: int) -> None:
         """BUG_ON(in_interrupt()) in __get_vm_area_node, might_sleep for GFP_KERNEL —
-        checked before anything changes."""
+        checked before anything changes (so is a GFP mask with both mobility bits)."""
+        self.page_alloc.gfp_migratetype(value)
         if self.in_interrupt():
             self.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
                         "BUG_ON(in_interrupt())")
@@ -825,7 +826,7 @@ class AddressSpaceMixin:
             return self._alloc_pages_loop(value, n, detail, label, owner)
         if n == 1:  # "Use the single page allocator for one page"
             return self._alloc_pages_loop(value, 1, detail, label, owner)
-        mt = p.gfp_migratetype(value)
+        mt = pa.gfp_migratetype(value)
         high_zone = pa.zone_by_name[p.gfp_zone(value)]
         zonelist = pa._zonelists[high_zone.idx]
         flags = WMARK_LOW
@@ -899,9 +900,15 @@ class AddressSpaceMixin:
         return area
 
     def _vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
-        """remove_vm_area + the page loop + kvfree(pages) (mm/vmalloc.c: vfree / __vunmap)."""
+        """remove_vm_area + the page loop + kvfree(pages) (mm/vmalloc.c: vfree / __vunmap).
+
+        The pages are checked first (:meth:`PageAllocator.check_free_order0`): a bad
+        page is reported before the area is unmapped, so a failing vfree changes
+        nothing."""
         st = self.vmalloc_state
         pt = self.page_tables
+        if area.owns_pages and area.pfns:
+            self.page_alloc.check_free_order0(area.pfns)
         cleared = pt.unmap_range(area.addr, area.va_end)
         del st.areas[area.addr]
         if rec.enabled:

@@ -89,10 +89,18 @@ class Workload:
         self.reader = SimTask(k, 1999, "cat")
 
     def _pages(self, size) -> int:
+        """The size in pages, after the checks made before a workload starts: a valid
+        size, and a context where the task may sleep (its faults and reads allocate with
+        GFP_HIGHUSER_MOVABLE: might_sleep), so a refused workload changes nothing."""
+        if isinstance(size, bool) or not isinstance(size, (int, str)):
+            raise TypeError(f"size is a byte count such as 4096 or '64M', not "
+                            f"{type(size).__name__}")
         n = memparse(size, what="size") if not isinstance(size, int) else size
-        if isinstance(size, bool) or n < 0:
+        if n < 0:
             raise ValueError(f"size must be a positive byte count such as '64M', not {size!r}")
-        return -(-n // self.k.PAGE_SIZE)
+        k = self.k
+        k.might_sleep_if_alloc(k.gfp_value("GFP_HIGHUSER_MOVABLE"), 0)
+        return -(-n // k.PAGE_SIZE)
 
     def _alloc(self, owner: str, detail: str, task: Task):
         k = self.k

@@ -131,6 +131,8 @@ class UserMixin:
             raise ValueError(f"uid must be an int >= 0, not {uid!r}")
         if path is not None and (not isinstance(path, str) or not path.startswith("/")):
             raise ValueError(f"path must be an absolute path like '/usr/bin/app', not {path!r}")
+        # fork → copy_process allocates with GFP_KERNEL: might_sleep() before anything
+        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
         pid = self.user.next_pid
         proc = Process(self, pid, name, env=env, uid=uid, path=path)
         self.user.next_pid += 1

@@ -573,12 +573,20 @@ class Process:
         raise ProcessKilled(self, "SIGSEGV", why)
 
     # ================================================================ public: memory
-    def _check_alive(self) -> None:
+    def _check_alive(self, runs: bool = True) -> None:
+        """Every entry point checks first, before anything changes: the process has not
+        ended, and (``runs``) it can run at all. User code runs in process context; a
+        system call or page fault may sleep (arch/x86/mm/fault.c: do_user_addr_fault →
+        might_sleep), so calling into a process while the simulated CPU is inside an
+        atomic section is the might_sleep bug, reported before the call starts."""
         if not self.alive:
             how = (f"killed by {self.term_signal}" if self.term_signal
                    else f"exited with status {self.exit_code}")
             raise ValueError(f"process {self.pid} ({self.comm}) has ended ({how}); "
                              "spawn a new one with k.spawn()")
+        if runs and not self.kernel.context_stack.can_sleep():
+            k = self.kernel
+            k.might_sleep_if_alloc(k.gfp_value("GFP_KERNEL"), 0)
 
     def touch(self, addr: int, length: int = 1, write: bool = True) -> int:
         """The program reads or writes ``[addr, addr + length)``: page faults as needed.
@@ -950,7 +958,7 @@ class Process:
 
     def malloc(self, size: int) -> int | None:
         """glibc ``malloc`` (malloc/malloc.c: ``__libc_malloc``) in this process."""
-        if not self.alive:
+        if not self.alive or not self.kernel.context_stack.can_sleep():
             self._check_alive()
         try:
             return self.libc.malloc(size)
@@ -960,7 +968,7 @@ class Process:
 
     def free(self, ptr: int | None) -> None:
         """glibc ``free`` (malloc/malloc.c: ``__libc_free``) in this process."""
-        if not self.alive:
+        if not self.alive or not self.kernel.context_stack.can_sleep():
             self._check_alive()
         try:
             self.libc.free(ptr)
@@ -1114,7 +1122,7 @@ class Process:
             signal = _SIGNAL_NAMES[signal]
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r}; known: {', '.join(SIGNALS)}")
-        self._check_alive()
+        self._check_alive(runs=False)   # a signal can be sent from any context
         self._die(signal, f"{signal} received")
 
     # ================================================================ numbers
