@@ -292,9 +292,13 @@ class AddressSpaceMixin:
         from .layout import build_layout
         self.layout = build_layout(self)
         self.exported_symbols: dict[str, int] = dict(getattr(self, "exported_symbols", {}))
-        if "vmalloc" in self.cmdline_params and self.profile.is_64bit:
-            self.printk(f"Unknown kernel command line parameters \"vmalloc="
-                        f"{self.cmdline_params['vmalloc']}\", will be passed to user space.")
+        # init/main.c: print_unknown_bootoptions (5.5+; 3.15 passed them on silently)
+        from .kernel import KNOWN_BOOT_PARAMS, unknown_bootoptions
+        unknown = unknown_bootoptions(self.cmdline, KNOWN_BOOT_PARAMS | set(self.early_params),
+                                      self.profile.is_64bit)
+        if unknown and self.profile.version != "3.15":
+            self.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
+                        "will be passed to user space.")
         self.cma_areas = []
         _cma.dma_contiguous_reserve(self)
 
