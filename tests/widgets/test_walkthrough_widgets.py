@@ -83,8 +83,9 @@ def test_memory_map_in_an_explorer_leaves_room_for_why_and_dmesg():
 
 
 def test_quiz_title_and_check_button():
-    from kmemlab.quiz import show
     from pathlib import Path
+
+    from kmemlab.quiz import show
     quiz = Path(__file__).resolve().parents[2] / "notebooks" / "quizzes" / "00-start-here.yaml"
     qw = show(str(quiz), student="ann")
     head = qw.box.children[0].value
