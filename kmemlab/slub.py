@@ -1822,11 +1822,13 @@ class Slub:
                                 f"CONFIG_SLAB_FREELIST_HARDENED: kernel BUG at mm/slub.c:{line}")
         lists = [fl for fl in [c2.freelist for c2 in s.cpus if c2.slab is slab] +
                  [slab.freelist] if idx in fl]
-        src = lists[0]
-        ahead = len(src) - 1 - src.index(idx)     # objects before its first entry
-        src.remove(idx)
-        target.append(idx)
-        self.ghosts[ptr] = [s, ahead + 2, label]   # the head, the `ahead` ones, then it
+        ahead = 0
+        if lists:                                 # (always, for a slot of a live slab)
+            src = lists[0]
+            ahead = len(src) - 1 - src.index(idx)     # objects before its first entry
+            src.remove(idx)
+            target.append(idx)
+            self.ghosts[ptr] = [s, ahead + 2, label]  # the head, the `ahead` ones, then it
         why = (f"{fn}({ptr:#x}): the object was already free; without slub_debug nothing "
                "checks (" + ("CONFIG_SLAB_FREELIST_HARDENED only catches an object that is "
                              "the freelist head" if hardened else

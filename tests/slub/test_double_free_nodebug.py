@@ -116,3 +116,30 @@ def test_hardened_config_matches_a_real_debian_kernel():
     assert "# CONFIG_SLUB_DEBUG_ON is not set" in text.splitlines()
     assert km.Kernel(version="6.12").kconfig["CONFIG_SLAB_FREELIST_HARDENED"]
     assert not km.Kernel(version="3.15").kconfig["CONFIG_SLAB_FREELIST_HARDENED"]
+
+
+@pytest.mark.parametrize("version", ["3.15", "6.12"])
+def test_random_double_frees_never_break_slubs_own_invariants(version):
+    import random
+    rng = random.Random(16)
+    k = boot(version)
+    s = k.slub
+    held, freed = [], []
+    for _ in range(600):
+        r = rng.random()
+        if r < 0.5 or not held:
+            p = s.kmalloc(rng.choice((16, 64, 200)), GK)
+            held.append(p)
+        elif r < 0.85:
+            p = held.pop(rng.randrange(len(held)))
+            try:
+                s.kfree(p)
+                freed.append(p)
+            except KernelBug:                       # a repeat handed out twice, freed twice
+                pass
+        elif freed:
+            try:
+                s.kfree(rng.choice(freed))          # a double free (or a stale pointer)
+            except KernelBug:
+                pass
+        s.check_consistency()
