@@ -1832,7 +1832,9 @@ class Slub:
         why = (f"{fn}({ptr:#x}): the object was already free; without slub_debug nothing "
                "checks (" + ("CONFIG_SLAB_FREELIST_HARDENED only catches an object that is "
                              "the freelist head" if hardened else
-                             f"Linux {self.version} has no check at all") +
+                             ("Linux 3.15 has no check at all" if self.version == "3.15"
+                              else "built without CONFIG_SLAB_FREELIST_HARDENED: no check "
+                                   "at all")) +
                f"): it is now on the {s.name} freelist twice — the next allocation gets it, "
                f"and the allocation {ahead + 1} after that gets it again (silent "
                "corruption)")

@@ -143,3 +143,14 @@ def test_random_double_frees_never_break_slubs_own_invariants(version):
             except KernelBug:
                 pass
         s.check_consistency()
+
+
+def test_without_hardened_freelist_even_the_head_case_is_silent():
+    k = boot("6.12")
+    k.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = False    # a kernel built without it
+    p = k.slub.kmalloc(64, GK)
+    k.slub.kfree(p)
+    n = len(k.dmesg)
+    k.slub.kfree(p)
+    assert k.dmesg[n:] == [] and "without CONFIG_SLAB_FREELIST_HARDENED" in k.trace.last.why
+    assert [k.slub.kmalloc(64, GK) for _ in range(2)] == [p, p]
