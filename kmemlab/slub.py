@@ -1729,6 +1729,9 @@ class Slub:
                 self._report(lines, f"{fn}({ptr:#x}): invalid object pointer (inside an "
                                     f"object of {s.name})")
             # a slot that is free: double free (or never handed out)
+            dbg = getattr(self.k, "debug", None)
+            if not report and dbg is not None and dbg.kasan:
+                self._kasan_double_free(s, ptr, fn, label)   # slab_free_hook: first
             if not report and not self._consistency_checks():
                 return self._double_free_unchecked(s, slab, idx, ptr, fn, label)
             lines = self._slab_bug(s, "Object already free")
@@ -1779,6 +1782,21 @@ class Slub:
         but CONFIG_SLUB_DEBUG_ON unset, as in Debian)."""
         dbg = getattr(self.k, "debug", None)
         return dbg is None or "F" in dbg.slub_debug
+
+    def _kasan_double_free(self, s: KmemCache, ptr: int, fn: str, label: str) -> None:
+        """mm/kasan/report.c (6.12): print_error_description for KASAN_REPORT_DOUBLE_FREE,
+        from slab_free_hook → kasan_slab_free, before SLUB touches its freelist."""
+        k = self.k
+        t = k.current_task
+        lines = ["=" * 66, f"BUG: KASAN: double-free in {label}+0x0/0x0",
+                 f"Free of addr {ptr:016x} by task {t.comm}/{t.pid}", "",
+                 k.cpu_line("Tainted: G    B             "), "Call Trace:",
+                 *k.call_trace(["dump_stack_lvl", "print_report", "kasan_report_invalid_free",
+                                fn, label]), "",
+                 f"The buggy address belongs to the object at {ptr:016x}",
+                 f" which belongs to the cache {s.name} of size {s.object_size}", "=" * 66]
+        self._report(lines, f"{fn}({ptr:#x}): double free caught by KASAN "
+                            "(BUG: KASAN: double-free)")
 
     def _double_free_unchecked(self, s: KmemCache, slab: Slab, idx: int, ptr: int, fn: str,
                                label: str) -> bool:

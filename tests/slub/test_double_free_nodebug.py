@@ -154,3 +154,20 @@ def test_without_hardened_freelist_even_the_head_case_is_silent():
     k.slub.kfree(p)
     assert k.dmesg[n:] == [] and "without CONFIG_SLAB_FREELIST_HARDENED" in k.trace.last.why
     assert [k.slub.kmalloc(64, GK) for _ in range(2)] == [p, p]
+
+
+def test_kasan_reports_a_double_free_in_its_own_words():
+    # mm/kasan/report.c (6.12.118): "BUG: KASAN: %s in %pS", "Free of addr %px by task %s/%d"
+    k = boot("6.12", cmdline="kasan=on")
+    s = k.slub
+    p1, p2 = s.kmalloc(64, GK), s.kmalloc(64, GK)
+    s.kfree(p1)
+    s.kfree(p2)
+    before = snapshot(k)
+    with pytest.raises(KernelBug, match="KASAN"):
+        s.kfree(p1)
+    log = "\n".join(k.dmesg)
+    assert "BUG: KASAN: double-free in " in log
+    assert f"Free of addr {p1:016x} by task insmod/1234" in log
+    assert "Object already free" not in log
+    assert snapshot(k) == before
