@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kmemlab",
         description="A laboratory for Linux kernel memory allocation.",
     )
+    # the program's own version; the sub-commands' --version picks a kernel profile
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"kmemlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMAND_MODULES:
         try:

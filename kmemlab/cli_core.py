@@ -42,7 +42,12 @@ def _cmd_buddyinfo(args) -> int:
 
 @_guard
 def _cmd_proc(args) -> int:
-    sys.stdout.write(_boot(args).proc(args.path))
+    try:
+        text = _boot(args).proc(args.path)
+    except FileNotFoundError as exc:   # the file a real kernel would not have: say so like cat
+        print(f"kmemlab proc: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
     return 0
 
 

@@ -185,6 +185,24 @@ class GfpTable:
             parts.append(f"{value:#x}")
         return "|".join(parts)
 
+    def spell(self, value: int) -> str:
+        """``value`` for prose: as :meth:`show`, but bits the version's tracepoint table
+        leaves as hex get their names (3.15 shows __GFP_HIGHMEM as ``0x2``; a trace line
+        keeps the kernel's own format)."""
+        out = []
+        for part in self.show(value).split("|"):
+            if not part.startswith("0x"):
+                out.append(part)
+                continue
+            rest = int(part, 16)
+            for name, mask in self.values.items():
+                if name.startswith("__") and mask and not mask & (mask - 1) and rest & mask:
+                    out.append(name)
+                    rest &= ~mask
+            if rest:
+                out.append(f"{rest:#x}")
+        return "|".join(out)
+
     def has(self, value: int, name: str) -> bool:
         mask = self.values.get(name)
         return bool(mask) and (value & mask) == mask

@@ -464,8 +464,8 @@ class DebugState:
         lines = ["=" * 66, f"BUG: KASAN: {bug} in {where}+0x0/0x0",
                  f"{'Write' if write else 'Read'} of size {n} at addr {addr:016x} by task "
                  f"{t.comm}/{t.pid}", "",
-                 k.cpu_line("Tainted: G    B             "), "Call Trace:", " <TASK>",
-                 " dump_stack_lvl", " print_report", " kasan_report", f" {where}", " </TASK>",
+                 k.cpu_line("Tainted: G    B             "), "Call Trace:",
+                 *k.call_trace(["dump_stack_lvl", "print_report", "kasan_report", where]),
                  ""]
         for track, label in ((obj.alloc, "Allocated"), (obj.free, "Freed")):
             if track is None:

@@ -71,6 +71,38 @@ def parse_cmdline(cmdline: str) -> dict[str, str | None]:
 # handed out. Every other owner has its own free path (kfree, vfree, cma_release ...).
 _LEARNER_OWNERS = ("pages",)
 
+# Parameters this simulated kernel (or the real one, without an effect here) knows: the
+# ones kmemlab acts on, plus common __setup/early_param names of real kernels. Anything
+# else is "unknown" (init/main.c: unknown_bootoption) and goes to init.
+KNOWN_BOOT_PARAMS = frozenset((
+    "mem", "cma", "kmemleak", "kasan", "slub_debug", "slab_debug", "slub_nomerge",
+    "slab_nomerge", "slub_merge", "slab_merge", "slub_min_order", "slub_max_order",
+    "slub_min_objects", "quiet", "debug", "loglevel", "ignore_loglevel", "console",
+    "earlyprintk", "root", "rootfstype", "rootwait", "ro", "rw", "init", "rdinit", "panic",
+    "panic_on_oops", "panic_on_warn", "nokaslr", "norandmaps", "nosmp", "maxcpus",
+    "nr_cpus", "mitigations", "nopti", "pti", "crashkernel", "memmap", "swiotlb", "iommu",
+    "intel_iommu", "amd_iommu", "hugepages", "hugepagesz", "default_hugepagesz",
+    "transparent_hugepage", "kernelcore", "movablecore", "init_on_alloc", "init_on_free",
+    "page_poison", "numa", "memblock", "highmem", "vmalloc_huge", "nohugevmalloc",
+))
+
+
+def unknown_bootoptions(cmdline: str, known, is_64bit: bool) -> list[str]:
+    """init/main.c: unknown_bootoption + print_unknown_bootoptions (5.5+): the words no
+    __setup/early_param claimed and that are not module parameters (no ``.``), those
+    without ``=`` (init's argv) first, then ``name=value`` ones (init's environment).
+    ``vmalloc=`` is an early_param of 32-bit x86 only (arch/x86/mm/pgtable_32.c)."""
+    argv, envp = [], []
+    for word in cmdline.split():
+        if word == "--":
+            break
+        key, sep, _v = word.partition("=")
+        name = key.replace("-", "_")
+        if "." in key or name in known or (name == "vmalloc" and not is_64bit):
+            continue
+        (envp if sep else argv).append(word)
+    return argv + envp
+
 
 class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     """A simulated Linux kernel on one node (node 0).
@@ -505,6 +537,25 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
                 f"Comm: {t.comm if comm is None else comm} {taint} "
                 f"{self.profile.version}.0-kmemlab #1")
+
+    def call_trace(self, frames: list[str]) -> list[str]:
+        """arch/x86/kernel/dumpstack.c: show_trace_log_lvl: the frames inside their stack
+        markers. In a hard or soft interrupt the report's frames are on the IRQ stack
+        (``<IRQ>``…``</IRQ>``, then the interrupted task's ``<TASK>`` with the interrupt
+        entry); 3.15 (dumpstack_64.c) printed ``<IRQ>``/``<EOI>`` and no ``<TASK>``."""
+        cs = self.context_stack
+        irq = cs.in_hardirq() or cs.in_serving_softirq()
+        if self.profile.version == "3.15":
+            body = [f" [<{0xffffffff81000000:016x}>] {f}" for f in frames]
+            return [" <IRQ> "] + body + [" <EOI> "] if irq else body
+        body = [f" {f}" for f in frames]
+        if not irq:
+            return [" <TASK>"] + body + [" </TASK>"]
+        entry = "asm_common_interrupt" if cs.in_hardirq() else "asm_sysvec_apic_timer_interrupt"
+        tail = (["__handle_irq_event_percpu", "handle_irq_event", "__common_interrupt"]
+                if cs.in_hardirq() else ["handle_softirqs", "__irq_exit_rcu"])
+        return ([" <IRQ>"] + body + [f" {f}" for f in tail] + [" </IRQ>", " <TASK>",
+                f" {entry}", " </TASK>"])
 
     def _dump_stack(self) -> None:
         """lib/dump_stack.c: dump_stack_print_info, then the call trace header."""

@@ -28,6 +28,7 @@ state change emits a trace event whose "why" ``k.explain(event)`` returns.
 
 from __future__ import annotations
 
+import errno
 from contextlib import contextmanager
 
 from . import procfs
@@ -82,6 +83,8 @@ class RulesMixin:
         self.reclaim_kswapd_pid = KSWAPD_PID
         self.workload = Workload(self)
         self.debug = DebugState(self)
+        # 4.14+ (Debian 6.1/6.12: =y): the BUG_ON(object == fp) double-free check in SLUB
+        self.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = self.profile.version != "3.15"
         self.kconfig["CONFIG_KASAN"] = self.debug.kasan
         self.kconfig["CONFIG_DEBUG_KMEMLEAK"] = self.debug.kmemleak
         self._slab_debug = self.debug if self.debug.tracking else None
@@ -202,11 +205,7 @@ class RulesMixin:
         out = [self.cpu_line(taint), "Call Trace:"]
         frames = (["dump_stack"] if v315 else ["dump_stack_lvl"]) + kernel_frames + \
             [f for f, _l in python_stack(4)]
-        if v315:
-            out += [f" [<{0xffffffff81000000:016x}>] {f}" for f in frames]
-        else:
-            out += [" <TASK>"] + [f" {f}" for f in frames] + [" </TASK>"]
-        return out
+        return out + self.call_trace(frames)
 
     def _might_sleep_checker(self, value: int, order: int) -> None:
         """Hook of the page allocator (mm/page_alloc.c: might_alloc / 3.15 might_sleep_if).
@@ -519,7 +518,13 @@ def _vmstat(k) -> str:
 
 @procfs.renderer("kmemleak")
 def _kmemleak(k) -> str:
-    """mm/kmemleak.c: kmemleak_seq_show (/sys/kernel/debug/kmemleak): reported leaks."""
+    """mm/kmemleak.c: kmemleak_seq_show (/sys/kernel/debug/kmemleak): reported leaks.
+
+    Without ``kmemleak=on`` the file does not exist (stock Debian: CONFIG_DEBUG_KMEMLEAK
+    is not set), so reading it raises FileNotFoundError as ``open()`` would."""
+    if not k.debug.kmemleak:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory",
+                                "/sys/kernel/debug/kmemleak")
     out = []
     for _a, o in sorted(k.debug.objects.items()):
         if o.reported and not o.not_leak:

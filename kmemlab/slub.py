@@ -618,6 +618,9 @@ class Slub:
         self._gfp_int_cache: dict = {}
         self.callsites: dict[str, list[int]] = {}   # label -> [hits, req, alloc, frees]
         self.tainted = False
+        # silent double frees (no slub_debug): address -> [cache, allocations to go, who
+        # freed it twice]; that many allocations later the object is handed out again
+        self.ghosts: dict[int, list] = {}
         self.counters = {"slabs_allocated": 0, "slabs_freed": 0, "pages_from_buddy": 0,
                          "pages_to_buddy": 0, "kmalloc_large": 0}
         self._mask_keep = 0
@@ -881,6 +884,11 @@ class Slub:
         value = self._gfp_int(gfp)
         label = caller if caller is not None else self.k.caller_label(None)
         self._might_alloc(value)
+        if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
+            ghost = self._ghost_alloc(s, "kmem_cache_alloc", label, s.object_size, value,
+                                      None)
+            if ghost is not None:
+                return ghost
         res = self._slab_alloc(s, value, gfp)
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
@@ -907,7 +915,8 @@ class Slub:
         ptr = self._ptr_arg(ptr)
         rec = self.live.get(ptr)
         if rec is None or rec.cache is None:
-            self._diagnose_bad_free("kmem_cache_free", ptr, label, cache=s)
+            if self._diagnose_bad_free("kmem_cache_free", ptr, label, cache=s):
+                return            # a silent double free (no slub_debug): nothing noticed
         if rec.cache is not s:
             self._bug_wrong_cache(s, rec.cache, ptr, label)
         self._free_object(rec, ptr, label, "kmem_cache_free")
@@ -1005,6 +1014,10 @@ class Slub:
             return self._kmalloc_large(size, gfp, value, label)
         k.might_sleep_if_alloc(value, 0)
         s = self._by_size[ktype][size]
+        if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
+            ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
+            if ghost is not None:
+                return ghost
         c = s.cpus[k.current_cpu]
         fl = c.freelist
         if fl:                                   # slab_alloc_node fast path
@@ -1079,7 +1092,7 @@ class Slub:
         else:
             rec = self.live.get(ptr) or self.large.get(ptr)
             if rec is None:
-                self._diagnose_bad_free("krealloc", ptr, label)
+                self._diagnose_bad_free("krealloc", ptr, label, report=True)
             ks = self.ksize(ptr)
         if ks >= new_size:
             rec = self.live.get(ptr) or self.large.get(ptr)
@@ -1114,7 +1127,8 @@ class Slub:
             ptr = self._ptr_arg(ptr)
             rec = self.large.get(ptr)
             if rec is None:
-                self._diagnose_bad_free("kfree", ptr, label)
+                if self._diagnose_bad_free("kfree", ptr, label):
+                    return        # a silent double free (no slub_debug): nothing noticed
             self._kfree_large(ptr, rec, label)
             return
         self._free_object(rec, ptr, label, "kfree")
@@ -1681,12 +1695,14 @@ class Slub:
 
     def _stack(self, fn: str, label: str) -> list[str]:
         return [f"CPU: {self.k.current_cpu} PID: 1 Comm: kmemlab {self._taint()}",
-                "Call Trace:", " <TASK>", " dump_stack_lvl", f" {fn}", f" {label}",
-                " </TASK>"]
+                "Call Trace:"] + self.k.call_trace(["dump_stack_lvl", fn, label])
 
     def _diagnose_bad_free(self, fn: str, ptr: int, label: str,
-                           cache: KmemCache | None = None) -> None:
-        """Find out why ``ptr`` cannot be freed and report it the way the kernel would."""
+                           cache: KmemCache | None = None, report: bool = False) -> bool:
+        """Find out why ``ptr`` cannot be freed and report it the way the kernel would.
+
+        Returns True for a double free the kernel does not notice (no slub_debug, see
+        _double_free_unchecked); ``report=True`` always reports (krealloc)."""
         try:
             pfn = self._virt_to_pfn(ptr)
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -1714,6 +1730,11 @@ class Slub:
                 self._report(lines, f"{fn}({ptr:#x}): invalid object pointer (inside an "
                                     f"object of {s.name})")
             # a slot that is free: double free (or never handed out)
+            dbg = getattr(self.k, "debug", None)
+            if not report and dbg is not None and dbg.kasan:
+                self._kasan_double_free(s, ptr, fn, label)   # slab_free_hook: first
+            if not report and not self._consistency_checks():
+                return self._double_free_unchecked(s, slab, idx, ptr, fn, label)
             lines = self._slab_bug(s, "Object already free")
             lines.append(self._slab_info(slab))
             lines.append(f"Object 0x{ptr:016x} @offset={off} fp=0x{self._fp(slab):016x}")
@@ -1753,6 +1774,123 @@ class Slub:
                  "a kmalloc_large allocation: it was never returned by kmalloc"]
         lines += self._stack(fn, label)
         self._report(lines, f"{fn}({ptr:#x}): address never allocated by kmalloc")
+
+    # ------------------------------------------------------------ double free, no debug
+    def _consistency_checks(self) -> bool:
+        """SLAB_CONSISTENCY_CHECKS: on with ``slub_debug`` (no letters = all) or
+        ``slub_debug=F…`` (mm/slub.c: free_debug_processing → free_consistency_checks →
+        on_freelist: "Object already free"). Off in a stock kernel (CONFIG_SLUB_DEBUG=y
+        but CONFIG_SLUB_DEBUG_ON unset, as in Debian)."""
+        dbg = getattr(self.k, "debug", None)
+        return dbg is None or "F" in dbg.slub_debug
+
+    def _kasan_double_free(self, s: KmemCache, ptr: int, fn: str, label: str) -> None:
+        """mm/kasan/report.c (6.12): print_error_description for KASAN_REPORT_DOUBLE_FREE,
+        from slab_free_hook → kasan_slab_free, before SLUB touches its freelist."""
+        k = self.k
+        t = k.current_task
+        lines = ["=" * 66, f"BUG: KASAN: double-free in {label}+0x0/0x0",
+                 f"Free of addr {ptr:016x} by task {t.comm}/{t.pid}", "",
+                 k.cpu_line("Tainted: G    B             "), "Call Trace:",
+                 *k.call_trace(["dump_stack_lvl", "print_report", "kasan_report_invalid_free",
+                                fn, label]), "",
+                 f"The buggy address belongs to the object at {ptr:016x}",
+                 f" which belongs to the cache {s.name} of size {s.object_size}", "=" * 66]
+        self._report(lines, f"{fn}({ptr:#x}): double free caught by KASAN "
+                            "(BUG: KASAN: double-free)")
+
+    def _double_free_unchecked(self, s: KmemCache, slab: Slab, idx: int, ptr: int, fn: str,
+                               label: str) -> bool:
+        """A double free without slub_debug: mm/slub.c do_slab_free / __slab_free push the
+        object onto a freelist with set_freepointer(s, object, head).
+
+        * CONFIG_SLAB_FREELIST_HARDENED (4.14+; =y in Debian's 6.1 and 6.12) has one check,
+          ``BUG_ON(object == fp)`` in set_freepointer: it catches the free only when the
+          object *is* that freelist's head (freed twice in a row) — ``kernel BUG at
+          mm/slub.c:419!`` (6.1.192) / ``:550!`` (6.12.118), an invalid-opcode oops
+          (KernelBug; nothing changes).
+        * Otherwise nothing notices (3.15 has no check at all). The object goes on the
+          freelist a second time: the next allocation returns it, and an allocation as
+          many objects later as there were ahead of its first entry returns it *again*
+          while its first new owner still uses it. kmemlab moves the object to the head
+          (its slot stays on the freelist once, so SLUB's own counts stay exact) and
+          remembers the second entry in ``self.ghosts``; the real freelist even becomes a
+          cycle that hands the same objects out over and over until a write into one of
+          them turns the free pointer into garbage. Returns True (the free "worked").
+        """
+        k = self.k
+        cpu = k.current_cpu
+        c = s.cpus[cpu]
+        target = c.freelist if c.slab is slab else slab.freelist
+        hardened = bool(getattr(k, "kconfig", {}).get("CONFIG_SLAB_FREELIST_HARDENED"))
+        if hardened and target and target[-1] == idx:
+            line = {"6.1": 419, "6.12": 550}.get(self.version, 550)
+            lines = ["------------[ cut here ]------------",
+                     f"kernel BUG at mm/slub.c:{line}!",
+                     ("Oops: " if self.version != "6.1" else "") +
+                     "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI",
+                     k.cpu_line(self._taint()),
+                     f"RIP: 0010:{fn}+0x0/0x0",
+                     "Call Trace:"] + k.call_trace([fn, label])
+            lines.append(f"kmemlab: why: {fn}(0x{ptr:016x}) frees an object that is "
+                         "already the head of the freelist: CONFIG_SLAB_FREELIST_HARDENED's "
+                         "BUG_ON(object == fp) in set_freepointer catches exactly this case "
+                         "(a double free with nothing freed in between); any other double "
+                         "free goes unnoticed without slub_debug")
+            self._report(lines, f"{fn}({ptr:#x}): double free caught by "
+                                f"CONFIG_SLAB_FREELIST_HARDENED: kernel BUG at mm/slub.c:{line}")
+        lists = [fl for fl in [c2.freelist for c2 in s.cpus if c2.slab is slab] +
+                 [slab.freelist] if idx in fl]
+        ahead = 0
+        if lists:                                 # (always, for a slot of a live slab)
+            src = lists[0]
+            ahead = len(src) - 1 - src.index(idx)     # objects before its first entry
+            src.remove(idx)
+            target.append(idx)
+            self.ghosts[ptr] = [s, ahead + 2, label]  # the head, the `ahead` ones, then it
+        why = (f"{fn}({ptr:#x}): the object was already free; without slub_debug nothing "
+               "checks (" + ("CONFIG_SLAB_FREELIST_HARDENED only catches an object that is "
+                             "the freelist head" if hardened else
+                             ("Linux 3.15 has no check at all" if self.version == "3.15"
+                              else "built without CONFIG_SLAB_FREELIST_HARDENED: no check "
+                                   "at all")) +
+               f"): it is now on the {s.name} freelist twice — the next allocation gets it, "
+               f"and the allocation {ahead + 1} after that gets it again (silent "
+               "corruption)")
+        if fn == "kfree":
+            k.trace.emit("kfree", why, call_site=label, ptr=ptr)
+        else:
+            self._emit_named("kmem_cache_free", why, call_site=label, ptr=ptr, name=s.name)
+        return True
+
+    def _ghost_alloc(self, s: KmemCache, api: str, label: str, size: int, value: int,
+                     accounted) -> int | None:
+        """The consequence of a silent double free: count allocations from the cache down;
+        at zero, hand the doubly freed object out again, still in use by its new owner.
+        (If it was freed meanwhile, or its cache is gone, the model forgets it.)"""
+        for ptr, g in list(self.ghosts.items()):
+            if g[0] is not s:
+                continue
+            g[1] -= 1
+            if g[1] > 0:
+                continue
+            del self.ghosts[ptr]
+            rec = self.live.get(ptr)
+            if rec is None or rec.cache is not s:
+                continue
+            why = (f"{api} → {s.name}: {ptr:#x} again — it was on the freelist twice since "
+                   f"the double free by {g[2]}; it is still in use by {rec.caller}, so two "
+                   "owners now share one object and each overwrites the other's data. "
+                   "Without slub_debug/KASAN the kernel does not notice (a later crash "
+                   "points somewhere else)")
+            if api == "kmalloc":
+                self.k.trace.emit("kmalloc", why, call_site=label, ptr=ptr, bytes_req=size,
+                                  bytes_alloc=s.size, gfp_flags=value, node=-1,
+                                  accounted=bool(accounted or s.account))
+            else:
+                self._emit_alloc("kmem_cache_alloc", s, ptr, size, None, value, label, why)
+            return ptr
+        return None
 
     def _bug_not_slab(self, fn: str, ptr: int, label: str, cache: KmemCache) -> None:
         """mm/slab.h: virt_to_cache: WARN_ONCE(!slab, "%s: Object is not a Slab page!")."""

@@ -292,9 +292,13 @@ class AddressSpaceMixin:
         from .layout import build_layout
         self.layout = build_layout(self)
         self.exported_symbols: dict[str, int] = dict(getattr(self, "exported_symbols", {}))
-        if "vmalloc" in self.cmdline_params and self.profile.is_64bit:
-            self.printk(f"Unknown kernel command line parameters \"vmalloc="
-                        f"{self.cmdline_params['vmalloc']}\", will be passed to user space.")
+        # init/main.c: print_unknown_bootoptions (5.5+; 3.15 passed them on silently)
+        from .kernel import KNOWN_BOOT_PARAMS, unknown_bootoptions
+        unknown = unknown_bootoptions(self.cmdline, KNOWN_BOOT_PARAMS | set(self.early_params),
+                                      self.profile.is_64bit)
+        if unknown and self.profile.version != "3.15":
+            self.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
+                        "will be passed to user space.")
         self.cma_areas = []
         _cma.dma_contiguous_reserve(self)
 
@@ -498,6 +502,45 @@ class AddressSpaceMixin:
         return self._vmalloc_api("__vmalloc", size, self.gfp_value(_gfp.coerce(gfp)),
                                  caller=caller)
 
+    def kvmalloc(self, size, gfp="GFP_KERNEL", *, caller: str | None = None) -> int | None:
+        """kvmalloc(size, flags) (mm/util.c: kvmalloc_node in 6.1, __kvmalloc_node_noprof
+        in 6.12; arrived in 4.12): kmalloc first — above a page with __GFP_NOWARN and
+        __GFP_NORETRY (unless __GFP_RETRY_MAYFAIL) and without __GFP_NOFAIL, since there
+        is a fallback (kmalloc_gfp_adjust); if that fails and the size is above a page,
+        vmalloc. Only when the flags allow blocking: "non-sleeping allocations are not
+        supported by vmalloc", so with GFP_ATOMIC the kmalloc result (maybe NULL) is
+        final. Free with :meth:`kvfree`."""
+        if self.profile.version == "3.15":
+            raise ValueError("kvmalloc() does not exist in Linux 3.15 (added in 4.12): a "
+                             "3.15 driver tried kmalloc(size, GFP_KERNEL | __GFP_NOWARN) and "
+                             "fell back to vmalloc(size) itself, in process context only")
+        size = self._check_size(size)
+        label = caller if caller is not None else self.caller_label(None)
+        value = self.gfp_value(_gfp.coerce(gfp))
+        kflags = value
+        if size > self.PAGE_SIZE:
+            g = self.profile.gfp.values
+            kflags |= g["__GFP_NOWARN"]
+            if not value & g.get("__GFP_RETRY_MAYFAIL", 0):
+                kflags |= g["__GFP_NORETRY"]
+            kflags &= ~g["__GFP_NOFAIL"]
+        p = self.kmalloc(size, kflags, caller=label)
+        if p is not None or size <= self.PAGE_SIZE:
+            return p
+        if not self.gfpflags_allow_blocking(value):
+            return None               # atomic: vmalloc may sleep, so kvmalloc never tries
+        if size > 0x7FFFFFFF:         # "Don't even allow crazy sizes": INT_MAX
+            return None
+        return self._vmalloc_api("kvmalloc", size, value, caller=label)
+
+    def kvfree(self, addr, *, caller: str | None = None) -> None:
+        """kvfree(addr) (mm/util.c): vfree for a vmalloc address, else kfree."""
+        label = caller if caller is not None else self.caller_label(None)
+        if isinstance(addr, int) and not isinstance(addr, bool) and self.is_vmalloc_addr(addr):
+            self.vfree(addr, caller=label)
+        else:
+            self.kfree(addr, caller=label)
+
     def vmalloc_node_range(self, size, gfp="GFP_KERNEL", *, align: int = 1,
                            start: int | None = None, end: int | None = None,
                            vm_flags=0, caller: str | None = None) -> int | None:
@@ -585,7 +628,7 @@ class AddressSpaceMixin:
         if rec.enabled:
             rec.step("__vmalloc_node_range",
                      f"{api}({real_size}): size rounded up to {size} bytes "
-                     f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.show(value)}",
+                     f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.spell(value)}",
                      api=api, size=real_size, aligned_size=size, gfp=value,
                      vstart=vstart, vend=vend)
         if not size or (size >> self.PAGE_SHIFT) > self.totalram_pages:

@@ -84,7 +84,12 @@ def fmt_bytes(n: float) -> str:
         if abs(n) < 1024 or unit == "EiB":
             if unit == "B":
                 return f"{int(n)} B"
-            return f"{n:.0f} {unit}" if n == int(n) or abs(n) >= 100 else f"{n:.3g} {unit}"
+            # truncated, never rounded up, as the kernel's ">> 20" prints sizes: 0x377fe000
+            # is "887 MiB" like mem_init's "(887 MB)", not 888
+            if n == int(n) or abs(n) >= 100:
+                return f"{int(n)} {unit}"
+            dec = 2 if abs(n) < 10 else 1
+            return f"{int(n * 10 ** dec) / 10 ** dec:g} {unit}"
         n /= 1024
     return f"{n} B"  # pragma: no cover
 

@@ -176,22 +176,25 @@ def heap(proc, ax=None, *, max_chunks: int = 40):
     rss = getattr(proc, "rss_pages", None)
     vsz = getattr(proc, "vsz", None)
     if rss is not None and vsz is not None:
-        vsz_b = vsz() if callable(vsz) else vsz
+        vsz_kib = vsz() if callable(vsz) else vsz     # ps's VSZ is in KiB, not bytes
         labels += ["VSZ", "RSS"]
-        vals += [int(vsz_b), int(rss) * getattr(m, "page_size", 4096)]
+        vals += [int(vsz_kib) << 10, int(rss) * getattr(m, "page_size", 4096)]
     labels += ["arena (brk)", "mmapped", "in use", "free"]
     vals += [mi.arena, mi.hblkhd, mi.uordblks, mi.fordblks]
-    a_rss.barh(labels, vals, color=LINE_COLORS[: len(vals)])
+    a_rss.barh(range(len(vals)), vals, color=LINE_COLORS[: len(vals)])
     a_rss.invert_yaxis()
-    for i, v in enumerate(vals):
-        a_rss.text(v, i, f" {fmt_bytes(v)}", va="center", fontsize=7)
-    a_rss.set_xlim(0, max(vals + [1]) * 1.7)
+    # the names sit inside the axes (tick labels left of a narrow right-hand column were
+    # cut off by the neighbouring plot: "ena (brk)")
+    a_rss.set_yticks([])
+    top = max(vals + [1])
+    for i, (lab, v) in enumerate(zip(labels, vals)):
+        a_rss.text(v, i, f" {lab} {fmt_bytes(v)}", va="center", fontsize=7)
+    a_rss.set_xlim(0, top * 2.2)
     a_rss.set_xticks([])
-    a_rss.tick_params(labelsize=7)
     a_rss.set_title("mallinfo2" + (" and RSS/VSZ" if rss is not None else ""), fontsize=9,
                     loc="left")
     fig.suptitle("User heap (glibc malloc model): chunks, bins, memory", fontsize=10)
-    fig.kmemlab = {"chunks": chunks}
+    fig.kmemlab = {"chunks": chunks, "bars": dict(zip(labels, vals))}   # bytes
     return fig
 
 

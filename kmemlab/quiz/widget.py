@@ -45,14 +45,14 @@ class QuizWidget:
     # ---------------------------------------------------------------- building
     def _header(self) -> str:
         s = self.session
-        who = f" — {s.student}" if s.student else ""
+        who = f" — {_html(s.student)}" if s.student else ""   # _html strips: keep the space
         mode = ("graded: your answers are checked when you press <b>Submit</b>"
                 if s.mode == "graded" else
                 "practice: press <b>Check</b> for feedback"
                 + (f" ({self.quiz.attempts} attempts per question)" if self.quiz.attempts
                    else ""))
         desc = f"<p>{_html(self.quiz.description)}</p>" if self.quiz.description else ""
-        return f"<h3>{_html(self.quiz.title)}{_html(who)}</h3>{desc}<p><i>{mode}</i></p>"
+        return f"<h3>{_html(self.quiz.title)}{who}</h3>{desc}<p><i>{mode}</i></p>"
 
     def _question_box(self, n: int, v) -> w.VBox:
         q = v.question
@@ -76,7 +76,7 @@ class QuizWidget:
         fb = w.HTML()
         self.feedback[qid] = fb
         if self.session.mode == "practice":
-            btn = w.Button(description="Check", layout=w.Layout(width="90px"))
+            btn = w.Button(description="Check", layout=w.Layout(width="auto", min_width="90px"))
             btn.on_click(lambda _b, qid=qid: self.check(qid))
             self.check_buttons[qid] = btn
             parts.append(w.HBox([btn, fb]))

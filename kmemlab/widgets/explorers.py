@@ -18,6 +18,10 @@ from ..plot._style import ZH, fmt_bytes
 from ..plot.physmem import update_memory_map
 from .base import USER_DEATHS, Explorer, make_kernel, to_png
 
+# The memory map in an explorer: low enough (about 300 px) that the "why" and dmesg lines
+# under it stay on screen after a click (6.0 in made the student scroll every time).
+MAP_FIGSIZE = (9.5, 4.2)
+
 GFP_CHOICES = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER",
                "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_DMA", "GFP_DMA32"]
 
@@ -128,7 +132,7 @@ class BuddyExplorer(Explorer):
             fig = self._figs.get("map", (None,))[0]
             if fig is not None and update_memory_map(fig, self.k, highlight=last):
                 return fig   # fast path: new pixels and counts, same axes
-            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)), highlight=last)
+            return P.memory_map(self.k, ax=self.axes("map", MAP_FIGSIZE), highlight=last)
         if view == "buddyinfo":
             return P.buddyinfo(self.k)
         if view == "buddy tree":
@@ -242,7 +246,7 @@ class KmallocExplorer(Explorer):
         if view == "slabinfo":
             return P.slabinfo(self.k)
         if view == "memory map":
-            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)))
+            return P.memory_map(self.k, ax=self.axes("map", MAP_FIGSIZE))
         return P.timeline(self.k, samples=self.samples)
 
     def update_labels(self):
@@ -266,8 +270,20 @@ class VmallocExplorer(Explorer):
 
     title = "vmalloc explorer"
     tooltip = f"vmalloc {ZH['vmalloc']}; page tables {ZH['page_table']}"
+    FRAGMENT_PAGES = 128   # pages taken by "fragment memory"; every other one is freed
+
+    def __init__(self, k=None, *, fragmented: bool = False, **kernel_kw):
+        """``fragmented=True``: start on a machine whose free pages are scattered (what
+        the lesson needs: on a fresh kernel vmalloc's pages happen to be neighbours)."""
+        super().__init__(k, **kernel_kw)
+        if fragmented:
+            self._fragment()
+            self._initial = self._snap()   # reset returns to the fragmented machine
+            self.last_mark = self.k.trace.mark()
+            self.refresh()
 
     def init_state(self):
+        self.state["pinned"] = []  # pfns "fragment memory" keeps allocated
         self.state["areas"] = []   # [(addr, size)]
         self.state["steps"] = []   # [(function, depth, text)] of the last call, k.vmalloc_steps
         self.state["call"] = ""
@@ -287,6 +303,11 @@ class VmallocExplorer(Explorer):
         self.btn_step_back = W.Button(description="◀ step", tooltip="previous step of the "
                                       "last call (__vmalloc_node_range)")
         self.btn_step = W.Button(description="step ▶", tooltip="next step of the last call")
+        self.btn_fragment = W.Button(description="fragment memory",
+                                     tooltip=f"alloc_pages {self.FRAGMENT_PAGES} single pages, "
+                                     "free every other one: free memory full of holes, as on "
+                                     "a machine that has run a while")
+        self.on_click(self.btn_fragment, self.fragment)
         self.step_label = W.HTML()
         self.on_click(self.btn_vmalloc, self.vmalloc)
         self.on_click(self.btn_vfree, self.vfree_last)
@@ -296,7 +317,7 @@ class VmallocExplorer(Explorer):
         note = W.HTML("" if self.available else _na("vmalloc", "k.vmalloc / k.vfree"))
         return W.VBox([W.HBox([self.w_size, self.w_view]),
                        W.HBox([self.btn_vmalloc, self.btn_vfree, self.btn_step_back,
-                               self.btn_step]), self.step_label, note])
+                               self.btn_step, self.btn_fragment]), self.step_label, note])
 
     def _record_steps(self, call: str) -> None:
         """Keep the steps the kernel recorded for the last call (``k.vmalloc_steps``) in
@@ -316,6 +337,21 @@ class VmallocExplorer(Explorer):
             self._record_steps(f"vmalloc({size})")
             return a
         return self.act(f"vmalloc({size})", run)
+
+    def _fragment(self) -> int:
+        pages = [self.k.alloc_pages("GFP_KERNEL", 0, caller="fragment")
+                 for _ in range(self.FRAGMENT_PAGES)]
+        pages = [pg for pg in pages if pg is not None]
+        for pg in pages[::2]:
+            self.k.free_pages(pg, 0)
+        self.state["pinned"] += [pg.pfn for pg in pages[1::2]]
+        return len(pages) // 2
+
+    def fragment(self):
+        """Allocate single pages and free every other one, so that the next vmalloc gets
+        pages that are not neighbours (kmalloc still needs, and gets, a contiguous run)."""
+        return self.act(f"fragment memory ({self.FRAGMENT_PAGES} pages, every other freed)",
+                        self._fragment)
 
     def vfree_last(self):
         if not self.state["areas"]:
@@ -517,7 +553,7 @@ class BootExplorer(Explorer):
         if view == "memblock":
             return P.memblock(self.k)
         if view == "memory map":
-            return P.memory_map(self.k, ax=self.axes("map", (9.5, 6.0)))
+            return P.memory_map(self.k, ax=self.axes("map", MAP_FIGSIZE))
         return P.address_space(self.k)
 
     def why_text(self):
@@ -637,7 +673,8 @@ class MallocExplorer(Explorer):
         if not events:
             return "<i>no call yet</i>"
         return "<ol style='margin:0'>" + "".join(
-            f"<li><code>{html.escape(e.call)}</code>: {html.escape(e.why)}</li>"
+            f"<li><code>{html.escape(e.call)}</code>: "
+            f"{html.escape(e.why.removeprefix(e.call + ': '))}</li>"   # not "free: free: …"
             for e in events[-5:]) + "</ol>"
 
 
@@ -667,14 +704,35 @@ class CompareKernels(Explorer):
         self.w_exp = W.Dropdown(options=["kmalloc(size)", "alloc_pages(order)",
                                          "kmem_cache_create(size)"], value="kmalloc(size)",
                                 description="experiment")
-        self.w_n = W.IntSlider(value=100, min=1, max=8192, description="size/order",
+        self.w_n = W.IntSlider(value=100, min=1, max=8192, description="size (B)",
                                continuous_update=False)
         self.btn_run = W.Button(description="run on both", button_style="primary")
         self.on_click(self.btn_run, self.run)
+        self._last_n = {}
+        self._exp_shown = self.w_exp.value
+        self.on_change(self.w_exp, self.switch_experiment)
         self.on_change(self.w_exp, self.update_labels)   # the table names the experiment
         self.on_change(self.w_n, self.update_labels)
         self.table = W.HTML()
         return W.VBox([W.HBox([self.w_exp, self.w_n, self.btn_run]), self.table])
+
+    # slider range and start value per experiment: a size is not an order (an order-3000
+    # request came from a kmalloc size left on the slider); orders go one past the
+    # largest, where the kernel warns and returns NULL
+    RANGES = {"kmalloc(size)": (1, 8192, 100), "alloc_pages(order)": (0, 12, 3),
+              "kmem_cache_create(size)": (8, 8192, 200)}
+
+    def switch_experiment(self):
+        """Each experiment keeps its own slider range and last value."""
+        self._last_n[self._exp_shown] = self.w_n.value
+        exp = self._exp_shown = self.w_exp.value
+        lo, hi, start = self.RANGES[exp]
+        value = self._last_n.get(exp, start)
+        s = self.w_n
+        s.min, s.max = min(s.min, lo), max(s.max, hi)   # widen first: value stays valid
+        s.value = value
+        s.min, s.max = lo, hi
+        s.description = "order" if exp.startswith("alloc_pages") else "size (B)"
 
     def run(self, experiment: str | None = None, n: int | None = None):
         exp = self.w_exp.value if experiment is None else experiment
@@ -687,7 +745,7 @@ class CompareKernels(Explorer):
                 c = k.kmalloc_cache(n)
                 return (c.name if c else "pages", p)
             if exp.startswith("alloc_pages"):
-                page = k.alloc_pages("GFP_KERNEL", min(n, k.profile.nr_page_orders - 1))
+                page = k.alloc_pages("GFP_KERNEL", n)   # above the largest: WARN + NULL
                 return (page.zone if page else "-", page.pfn if page else None)
             c = k.kmem_cache_create(f"cmp_{n}", n)
             return (c.name, c.objs_per_slab)
@@ -766,8 +824,9 @@ class CompareKernels(Explorer):
             rows = []
             for k in kernels:
                 o = self._order(k, n)
-                size = f"order {o}: {1 << o} pages ({fmt_bytes((1 << o) * k.PAGE_SIZE)})" + \
-                    (f", capped at the largest order {o}" if o != n else "")
+                size = (f"order {n}: {1 << n} pages ({fmt_bytes((1 << n) * k.PAGE_SIZE)})"
+                        if o == n else f"order {n} is above the largest order {o}: the "
+                        "kernel warns and returns NULL")
                 res = done.get(k.profile.name)
                 zone = html.escape(str(res[0])) if res else pending
                 pfn = (f"{res[1]:#x}" if res[1] is not None else "NULL") if res else "-"

@@ -146,7 +146,7 @@ class ErrataBox:
             self.rows = [(str(k), v) for k, v in evidence]
 
     _TITLES = {"wrong": ("#b42318", "#fef3f2", "✗ wrong"),
-               "dated": ("#b54708", "#fffaeb", "⌛ dated"),
+               "dated": ("#b54708", "#fffaeb", "† dated"),
                "partly": ("#b54708", "#fffaeb", "≈ partly right"),
                "right": ("#067647", "#ecfdf3", "✓ right")}
 

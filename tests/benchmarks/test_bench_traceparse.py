@@ -2,7 +2,7 @@
 """Throughput of the kmem trace parser (kmemlab.traceparse), in lines per second.
 
 Run with ``pytest tests/benchmarks/test_bench_traceparse.py --benchmark-only``. The
-input is the real 6.12 sample (shared/samples) repeated to 200,000 lines; the
+input is the real 6.12 sample (notebooks/data) repeated to 200,000 lines; the
 figure is printed and stored in the benchmark's extra_info. Target: 500,000
 lines/s for parsing alone.
 """
@@ -17,7 +17,7 @@ import pytest
 from kmemlab.traceparse import ParseReport, iter_records, trace_stats
 
 N_LINES = 200_000
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "kmem-trace-6.12-sample.txt"
+SAMPLE = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "kmem-trace-6.12-sample.txt"
 FALLBACK = [
     "            init-1       [000] .....     0.687844: kmalloc: call_site=__rb_allocate_pages+0x15c/0x380 ptr=ffff8ad2444b6980 bytes_req=64 bytes_alloc=64 gfp_flags=GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_ZERO node=0 accounted=false\n",
     "            init-1       [001] .....     1.595914: kfree: call_site=acpi_ut_evaluate_object+0xbf/0x1c0 ptr=ffff8ad245966360\n",

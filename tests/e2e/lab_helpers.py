@@ -1,7 +1,7 @@
 """Helpers for the browser tests: start/stop JupyterLab, drive a notebook, spot errors.
 
-Recipe: ../shared/recipes/jupyter-testing.md (Debian's Chromium driven by Playwright
-against JupyterLab on localhost). Selectors are JupyterLab 4 / ipywidgets 8.
+Debian's Chromium (/usr/bin/chromium) driven by Playwright against JupyterLab on
+localhost; never `playwright install`. Selectors are JupyterLab 4 / ipywidgets 8.
 """
 
 from __future__ import annotations

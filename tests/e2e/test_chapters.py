@@ -107,7 +107,7 @@ def drive_malloc(ex: ExplorerView, tag: str) -> None:
 def drive_compare(ex: ExplorerView, tag: str) -> None:
     before = ex.png()
     ex.select("experiment", "alloc_pages(order)")
-    ex.set_slider("size/order", 3)
+    ex.set_slider("order", 3)
     ex.click("run on both")
     ex.expect_why(re.compile(r"3\.15/x86_64.*mm_page_alloc.*6\.12/x86_64.*mm_page_alloc", re.S))
     ex.wait_png_changed(before, "alloc_pages(3) on both")

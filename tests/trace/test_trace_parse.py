@@ -3,7 +3,7 @@
 
 The 3.15 lines follow include/trace/events/kmem.h of 3.15 and the columns of
 trace_print_context() in 3.15 ("%16s-%-5d [%03d] " + 4 irq-info chars + " %5lu.%06lu: ");
-the 6.x lines follow the 6.12 format files in shared/samples and "%16s-%-7d".
+the 6.x lines follow the 6.12 format files recorded with notebooks/data's sample and "%16s-%-7d".
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ def test_kmalloc_explorer_names_the_cache_and_shows_double_free(save_bytes):
     d = k.state_digest()
     fp = k.slub.state_fingerprint()
     w.btn_kfree_twice.click()
-    assert "double free" in w.oops.value and "Object already free" in w.oops.value
+    # 6.12 without slub_debug: the hardened freelist catches a free of the head
+    assert "double free" in w.oops.value and "kernel BUG at mm/slub.c:550" in w.oops.value
     assert w.state["ptrs"] == []
     w.btn_undo.click()            # undo the first kfree: the object is live again
     assert k.state_digest() == d and k.slub.state_fingerprint() == fp
