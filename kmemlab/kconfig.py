@@ -235,6 +235,15 @@ def _check(profile, cfg: dict) -> None:
         raise ValueError("CONFIG_NR_CPUS must be at least 1")
 
 
+def exists(profile, name: str) -> bool:
+    """Whether option ``name`` exists in ``profile``'s kernel release
+    (profiles.KCONFIG_LIFETIMES)."""
+    v = _version_tuple(profile.version)
+    opt = OPTIONS[name]
+    return not ((opt.since and v < _version_tuple(opt.since))
+                or (opt.until and v >= _version_tuple(opt.until)))
+
+
 def enabled(cfg: Mapping, name: str) -> bool:
     return cfg.get(name) in ("y", "m")
 

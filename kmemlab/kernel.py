@@ -662,8 +662,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         (sized MIGRATE_PCPTYPES) out of bounds; 3.15's allocflags_to_migratetype has a
         plain ``WARN_ON``. kmemlab prints the warning and refuses the request before
         anything changes (:class:`KernelBug`) instead of going on undefined."""
-        fn = "allocflags_to_migratetype" if self.profile.version == "3.15" else \
-            "gfp_migratetype"
+        fn = self.profile.gfp_migratetype_fn
         t = self.current_task
         name = self.profile.migratetype_names[mt] if mt < len(
             self.profile.migratetype_names) else str(mt)

@@ -314,6 +314,21 @@ class Profile:
     trace_cma_events: bool = True
     # the tracefs line layout traceparse writes: "symbolic" (6.x) or "classic" (3.15).
     trace_layout: str = "symbolic"
+    # -- kernel reports -------------------------------------------------------------------
+    # set_freepointer's BUG_ON(object == fp) (CONFIG_SLAB_FREELIST_HARDENED, 4.14): the
+    # line of mm/slub.c a "kernel BUG at" report names (6.12.117: 550; 6.1.192: 419).
+    slub_set_freepointer_bug_line: int = 550
+    # die(): "Oops: invalid opcode: ..." since 6.7 (x86/traps: "Oops: " prefix for every
+    # die() message); 6.1 printed "invalid opcode: 0000 [#1] ...".
+    oops_prefix: bool = True
+    # gfp_migratetype (6.x) vs allocflags_to_migratetype (3.15): the function a bad
+    # mobility mask is reported from.
+    gfp_migratetype_fn: str = "gfp_migratetype"
+    # print_unknown_bootoptions (init/main.c, 5.5): "Unknown kernel command line
+    # parameters ..., will be passed to user space."
+    prints_unknown_bootoptions: bool = True
+    # kvmalloc() (4.12, mm/util.c): 3.15 drivers open-coded the kmalloc→vmalloc fallback.
+    has_kvmalloc: bool = True
     # -- user space ------------------------------------------------------------------------
     # page-table pages: GFP_PGTABLE_USER (5.9); 3.15 pte_alloc_one's GFP_KERNEL|
     # __GFP_NOTRACK|__GFP_REPEAT|__GFP_ZERO.
@@ -585,7 +600,9 @@ _LINUX_3_15 = dict(
     trace_page_cold=True, trace_cma_events=False, trace_layout="classic",
     pgtable_gfp="GFP_KERNEL|__GFP_NOTRACK|__GFP_REPEAT|__GFP_ZERO", pgd_order_pti=False,
     has_smaps_rollup=False, smaps_rollup_ksm=False, segfault_prints_cpu=False,
-    vvar_pages=2, vsyscall_perms="r-xp",
+    vvar_pages=2, vsyscall_perms="r-xp", slub_set_freepointer_bug_line=0, oops_prefix=False,
+    gfp_migratetype_fn="allocflags_to_migratetype", prints_unknown_bootoptions=False,
+    has_kvmalloc=False,
 )
 # 3.15 zoneinfo counters (procfs.py): the zone items, numa_* only with CONFIG_NUMA.
 from .procfs import (  # noqa: E402  # noqa: E402,E501
@@ -688,6 +705,7 @@ PROFILES["6.1", "x86_64"] = derive(
     vm_enough_memory_warning="short", kasan_uaf_name="use-after-free",
     kasan_object_state=False, slub_kmalloc_redzone=False, kmemleak_report="plain",
     hardlockup_prefix="NMI watchdog", smaps_rollup_ksm=False, segfault_prints_cpu=False,
+    slub_set_freepointer_bug_line=419, oops_prefix=False,
 )
 # (A new kernel: one derive(...) entry here, above this line; see docs/ARCHITECTURE.md.)
 

@@ -69,7 +69,8 @@ class RulesMixin:
         self.workload = Workload(self)
         self.debug = DebugState(self)
         # 4.14+ (Debian 6.1/6.12: =y): the BUG_ON(object == fp) double-free check in SLUB
-        self.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = self.profile.version != "3.15"
+        self.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = self.config.get(
+            "CONFIG_SLAB_FREELIST_HARDENED") == "y"
         self.kconfig["CONFIG_KASAN"] = self.debug.kasan
         self.kconfig["CONFIG_DEBUG_KMEMLEAK"] = self.debug.kmemleak
         self._slab_debug = self.debug if self.debug.tracking else None

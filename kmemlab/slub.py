@@ -29,6 +29,7 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
+from . import kconfig as _kconfig
 from . import slab_common as sc
 from .errors import KernelBug
 from .slab_common import (
@@ -1812,10 +1813,10 @@ class Slub:
         target = c.freelist if c.slab is slab else slab.freelist
         hardened = bool(getattr(k, "kconfig", {}).get("CONFIG_SLAB_FREELIST_HARDENED"))
         if hardened and target and target[-1] == idx:
-            line = {"6.1": 419, "6.12": 550}.get(self.version, 550)
+            line = k.profile.slub_set_freepointer_bug_line
             lines = ["------------[ cut here ]------------",
                      f"kernel BUG at mm/slub.c:{line}!",
-                     ("Oops: " if self.version != "6.1" else "") +
+                     ("Oops: " if k.profile.oops_prefix else "") +
                      "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI",
                      k.cpu_line(self._taint()),
                      f"RIP: 0010:{fn}+0x0/0x0",
@@ -1839,7 +1840,8 @@ class Slub:
         why = (f"{fn}({ptr:#x}): the object was already free; without slub_debug nothing "
                "checks (" + ("CONFIG_SLAB_FREELIST_HARDENED only catches an object that is "
                              "the freelist head" if hardened else
-                             ("Linux 3.15 has no check at all" if self.version == "3.15"
+                             (f"Linux {self.version} has no check at all"
+                              if not _kconfig.exists(k.profile, "CONFIG_SLAB_FREELIST_HARDENED")
                               else "built without CONFIG_SLAB_FREELIST_HARDENED: no check "
                                    "at all")) +
                f"): it is now on the {s.name} freelist twice — the next allocation gets it, "

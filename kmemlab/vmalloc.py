@@ -296,7 +296,7 @@ class AddressSpaceMixin:
         from .kernel import KNOWN_BOOT_PARAMS, unknown_bootoptions
         unknown = unknown_bootoptions(self.cmdline, KNOWN_BOOT_PARAMS | set(self.early_params),
                                       self.profile.is_64bit)
-        if unknown and self.profile.version != "3.15":
+        if unknown and self.profile.prints_unknown_bootoptions:
             self.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
                         "will be passed to user space.")
         self.cma_areas = []
@@ -515,9 +515,10 @@ class AddressSpaceMixin:
         vmalloc. Only when the flags allow blocking: "non-sleeping allocations are not
         supported by vmalloc", so with GFP_ATOMIC the kmalloc result (maybe NULL) is
         final. Free with :meth:`kvfree`."""
-        if self.profile.version == "3.15":
-            raise ValueError("kvmalloc() does not exist in Linux 3.15 (added in 4.12): a "
-                             "3.15 driver tried kmalloc(size, GFP_KERNEL | __GFP_NOWARN) and "
+        if not self.profile.has_kvmalloc:
+            v = self.profile.version
+            raise ValueError(f"kvmalloc() does not exist in Linux {v} (added in 4.12): a "
+                             f"{v} driver tried kmalloc(size, GFP_KERNEL | __GFP_NOWARN) and "
                              "fell back to vmalloc(size) itself, in process context only")
         size = self._check_size(size)
         label = caller if caller is not None else self.caller_label(None)
