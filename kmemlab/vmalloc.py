@@ -294,16 +294,16 @@ class AddressSpaceMixin:
         self.exported_symbols: dict[str, int] = dict(getattr(self, "exported_symbols", {}))
         # init/main.c: print_unknown_bootoptions (5.5+; 3.15 passed them on silently)
         from .kernel import KNOWN_BOOT_PARAMS, unknown_bootoptions
-        unknown = unknown_bootoptions(self.cmdline, KNOWN_BOOT_PARAMS | set(self.early_params),
-                                      self.profile.is_64bit)
+        has_cma = "CMA" in self.profile.migratetype_names
+        # without CONFIG_CMA, kernel/dma/contiguous.c (early_param "cma") is not built in
+        known = (KNOWN_BOOT_PARAMS if has_cma else KNOWN_BOOT_PARAMS - {"cma"}) | \
+            set(self.early_params)
+        unknown = unknown_bootoptions(self.cmdline, known, self.profile.is_64bit)
         if unknown and self.profile.prints_unknown_bootoptions:
             self.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
                         "will be passed to user space.")
         self.cma_areas = []
-        if "cma" in self.cmdline_params and "CMA" not in self.profile.migratetype_names:
-            # no CONFIG_CMA: kernel/dma/contiguous.c (early_param "cma") is not built in
-            self.printk(f"Unknown kernel command line parameters \"cma="
-                        f"{self.cmdline_params['cma']}\", will be passed to user space.")
+        if not has_cma:
             return
         _cma.dma_contiguous_reserve(self)
 

@@ -67,8 +67,13 @@ def test_unknown_boot_parameters_are_printed_on_6x_like_init_main():
     k = km.Kernel(version="6.12", cmdline=cmd)
     lines = [ln for ln in k.dmesg if "Unknown kernel command line" in ln]
     assert len(lines) == 1
+    # Debian's 6.12 has no CONFIG_CMA: cma= is nobody's parameter there
     assert lines[0].endswith('Unknown kernel command line parameters "splash nosuch '
-                             'BOOT_IMAGE=/boot/vmlinuz", will be passed to user space.')
+                             'BOOT_IMAGE=/boot/vmlinuz cma=16M", will be passed to user space.')
+    k = km.Kernel(version="6.12", cmdline=cmd, config={"CONFIG_CMA": "y"})
+    lines = [ln for ln in k.dmesg if "Unknown kernel command line" in ln]
+    assert lines[0].endswith('"splash nosuch BOOT_IMAGE=/boot/vmlinuz", will be passed to '
+                             'user space.')
     assert any("Unknown kernel command line" in ln
                for ln in km.Kernel(version="6.1", cmdline="nosuch").dmesg)
     # 3.15 has no print_unknown_bootoptions (added in 5.5): silent
