@@ -1,7 +1,8 @@
 """``kmemlab quiz check|seal|export|grade``.
 
 Exit codes: 0 success; 1 the input has problems (invalid quiz, an answer that cannot
-be computed, a responses file that cannot be graded); 2 the command could not run
+be computed, a responses file that cannot be graded or whose submission history is
+flagged by ``grade``); 2 the command could not run
 (missing file, bad arguments, a needed package not installed).
 """
 
