@@ -45,7 +45,10 @@ def register(subparsers) -> None:
     e.add_argument("file", metavar="FILE")
     e.add_argument("--to", required=True, choices=["jupyterquiz", "nbgrader"])
     e.add_argument("-o", "--output", metavar="OUT", help="default: stdout")
-    e.add_argument("--student", default="", help="whose variant of simulator questions")
+    e.add_argument("--student", default="",
+                   help="nbgrader: fix this student's variant for everyone (default: each "
+                        "student gets their own, from the JupyterHub user / nbgrader's "
+                        "student id); jupyterquiz: whose variant the static JSON holds")
     e.set_defaults(func=_export)
 
     g = sub.add_parser("grade", help="grade responses JSON files into a CSV")
@@ -141,6 +144,10 @@ def _export(args) -> int:
             from .export import to_jupyterquiz
 
             questions, warnings = to_jupyterquiz(quiz, args.student)
+            if any(q.type == "simulator" for q in quiz.questions):
+                warnings.append("jupyterquiz JSON is static: every student gets the variant "
+                                f"of {args.student or 'an empty student id'!r}; per-student "
+                                "variants need km.quiz.show or --to nbgrader")
             text = json.dumps(questions, indent=2, ensure_ascii=False) + "\n"
         else:
             try:
