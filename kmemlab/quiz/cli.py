@@ -51,6 +51,11 @@ def register(subparsers) -> None:
                         "student id); jupyterquiz: whose variant the static JSON holds")
     e.set_defaults(func=_export)
 
+    r = sub.add_parser("reference", help="print the answer-expression language's reference "
+                       "(docs/quiz-language.md)")
+    r.add_argument("-o", "--output", metavar="OUT", help="default: stdout")
+    r.set_defaults(func=_reference)
+
     g = sub.add_parser("grade", help="grade responses JSON files into a CSV")
     g.add_argument("responses", nargs="+", metavar="RESPONSES")
     g.add_argument("--quiz", required=True, metavar="FILE", help="the quiz (sealed or not)")
@@ -164,6 +169,17 @@ def _export(args) -> int:
         return EXIT_INVALID
     for w in warnings:
         _err(f"warning: {w}")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _reference(args) -> int:
+    from .reference import render
+
+    text = render()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
