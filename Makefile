@@ -16,7 +16,7 @@ NBVAL      := $(TPY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-en
 #   make lab LAB_ARGS="--no-browser --port=8890"
 LAB_ARGS ?=
 
-.PHONY: lab test e2e nbval notebooks-refresh bench lint clean
+.PHONY: lab test e2e nbval notebooks-refresh bench lint clean binder-link
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,14 @@ bench: $(STAMP_TEST)
 
 lint: $(STAMP_TEST)
 	$(TEST_VENV)/bin/ruff check kmemlab tests deploy
+
+# The Binder link of your copy, from BINDER_REPO=<github user>/<repo> or the `origin` remote.
+BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | \
+	sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's/\.git$$//')
+binder-link:
+	@test -n "$(BINDER_REPO)" || { echo "make binder-link BINDER_REPO=<github user>/<repo>" \
+	  "(no GitHub 'origin' remote to read it from)" >&2; exit 2; }
+	@echo "https://mybinder.org/v2/gh/$(BINDER_REPO)/HEAD?urlpath=lab/tree/notebooks/00-start-here.ipynb"
 
 clean:
 	rm -rf $(VENV) $(TEST_VENV) build *.egg-info .pytest_cache

@@ -141,10 +141,9 @@ def to_nbgrader(quiz: Quiz, student: str | None = None, *, salt: str | None = No
                             "sealed for nbgrader; list accepted answers", file=quiz.doc.file)
     salt = salt or secrets.token_hex(16)
     functions = quiz.functions()
-    spec = json.dumps(student_spec(quiz, salt=salt, iterations=iterations), indent=1,
-                      ensure_ascii=False, sort_keys=True)
-    literal = f'r"""{spec}"""' if '"""' not in spec and not spec.endswith("\\") \
-        else repr(spec)
+    spec = json.dumps(student_spec(quiz, salt=salt, iterations=iterations),
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    literal = repr(spec)
     who = "None" if not student else repr(student)
     per_student = ("Your questions are computed for you: the numbers depend on your login "
                    "(the JupyterHub account), and your answers are graded against your own "
@@ -160,7 +159,9 @@ def to_nbgrader(quiz: Quiz, student: str | None = None, *, salt: str | None = No
         new_code_cell("# No answers here: static ones are salted hashes, computed ones are "
                       "not included.\nfrom kmemlab.quiz.nbgrader import Assignment\n\n"
                       f"quiz = Assignment.from_json({literal}, student={who})\nquiz.hello()",
-                      metadata=_meta("setup", locked=True)),
+                      # the quiz data is long and not for reading: JupyterLab folds it
+                      metadata={**_meta("setup", locked=True),
+                                "jupyter": {"source_hidden": True}}),
     ]
     example = student or "instructor"
     for v in quiz.variant(example, functions):
