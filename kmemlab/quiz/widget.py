@@ -165,7 +165,6 @@ class QuizWidget:
                 self.session.submit()
             except AttemptError as exc:
                 self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
-                self._lock_submitted() if self.session.submitted else None
                 return dict(self.session.results)
         self._lock_submitted()
         return dict(self.session.results)

@@ -6,12 +6,12 @@ import re
 import runpy
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "jupyterhub"
 
