@@ -1,26 +1,42 @@
 # kmemlab: `make lab` starts the lab, `make test` runs every test.
+# Two environments: the student's lab (.venv: kmemlab[lab], nothing of nbgrader's) and the
+# tests' own (.venv-test: kmemlab[test] = lab + hub + instructor tools + test runners), so
+# running the tests never changes what a student's lab shows.
 PYTHON ?= python3
 VENV   ?= .venv
+TEST_VENV ?= .venv-test
 PY     := $(VENV)/bin/python
+TPY    := $(TEST_VENV)/bin/python
 STAMP_LAB  := $(VENV)/.installed-lab
-STAMP_TEST := $(VENV)/.installed-test
+STAMP_TEST := $(TEST_VENV)/.installed-test
 NOTEBOOKS  := $(wildcard notebooks/[0-9]*.ipynb)
-NBVAL      := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+NBVAL      := $(TPY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
               --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+# Extra arguments for `jupyter lab` in `make lab`, e.g.
+#   make lab LAB_ARGS="--no-browser --port=8890"
+LAB_ARGS ?=
 
-.PHONY: lab test e2e nbval notebooks-refresh bench lint clean
+.PHONY: lab test e2e nbval notebooks-refresh bench lint clean binder-link
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip >/dev/null
 
+$(TPY):
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TPY) -m pip install --upgrade pip >/dev/null
+
+# kmemlab.labconfig: JupyterLab's "get notified about Jupyter news?" pop-up off for this
+# environment (an overrides.json in the venv, the user's own settings untouched)
 $(STAMP_LAB): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[lab]'
+	$(PY) -m kmemlab.labconfig
 	touch $@
 
-$(STAMP_TEST): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[test]'
-	touch $@ $(STAMP_LAB)
+$(STAMP_TEST): pyproject.toml | $(TPY)
+	$(TPY) -m pip install -e '.[test]'
+	$(TPY) -m kmemlab.labconfig
+	touch $@
 
 # Trusted notebooks show their saved widgets before a kernel runs; root (containers,
 # JupyterHub images) needs --allow-root or Jupyter refuses to start.
@@ -31,8 +47,8 @@ lab: $(STAMP_LAB)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP_TEST)
-	$(VENV)/bin/ruff check kmemlab tests
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_VENV)/bin/ruff check kmemlab tests deploy
+	$(TPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 	$(NBVAL) $(NOTEBOOKS)
 
 nbval: $(STAMP_TEST)
@@ -43,13 +59,21 @@ notebooks-refresh: $(STAMP_LAB)
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NOTEBOOKS)
 
 e2e: $(STAMP_TEST)
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+	$(TPY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
-	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
+	$(TPY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
 
 lint: $(STAMP_TEST)
-	$(VENV)/bin/ruff check kmemlab tests
+	$(TEST_VENV)/bin/ruff check kmemlab tests deploy
+
+# The Binder link of your copy, from BINDER_REPO=<github user>/<repo> or the `origin` remote.
+BINDER_REPO ?= $(shell git remote get-url origin 2>/dev/null | \
+	sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's/\.git$$//')
+binder-link:
+	@test -n "$(BINDER_REPO)" || { echo "make binder-link BINDER_REPO=<github user>/<repo>" \
+	  "(no GitHub 'origin' remote to read it from)" >&2; exit 2; }
+	@echo "https://mybinder.org/v2/gh/$(BINDER_REPO)/HEAD?urlpath=lab/tree/notebooks/00-start-here.ipynb"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TEST_VENV) build *.egg-info .pytest_cache

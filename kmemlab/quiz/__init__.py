@@ -45,14 +45,23 @@ def load(path) -> Quiz:
     return Quiz.load(path)
 
 
-def show(quiz, student: str | None = None, mode: str | None = None):
+def show(quiz, student: str | None = None, mode: str | None = None, save=None):
     """Display ``quiz`` (a path or a :class:`Quiz`) as a widget for ``student``.
 
     Returns the :class:`~kmemlab.quiz.widget.QuizWidget`; its ``session`` holds the
-    responses, ``save(path)`` writes them as JSON.
+    responses, ``save(path)`` writes them as JSON. ``save`` is the responses file
+    (default ``<quiz id>-<student>.json``); a graded quiz saves there on Submit and,
+    shown again, resumes from it (the saved submission, attempts counted).
+
+    On JupyterHub a graded quiz is always taken as the logged-in user
+    (``JUPYTERHUB_USER``), whatever ``student`` says: the variant and the file follow
+    the account, not a name typed in the notebook.
     """
+    from .identity import hub_user
     from .widget import QuizWidget
 
     if not isinstance(quiz, Quiz):
         quiz = Quiz.load(quiz)
-    return QuizWidget(quiz, student=student, mode=mode)
+    if (mode or quiz.mode) == "graded" and hub_user():
+        student = hub_user()
+    return QuizWidget(quiz, student=student, mode=mode, save=save)

@@ -1,7 +1,8 @@
 """``kmemlab quiz check|seal|export|grade``.
 
 Exit codes: 0 success; 1 the input has problems (invalid quiz, an answer that cannot
-be computed, a responses file that cannot be graded); 2 the command could not run
+be computed, a responses file that cannot be graded or whose submission history is
+flagged by ``grade``); 2 the command could not run
 (missing file, bad arguments, a needed package not installed).
 """
 
@@ -44,8 +45,16 @@ def register(subparsers) -> None:
     e.add_argument("file", metavar="FILE")
     e.add_argument("--to", required=True, choices=["jupyterquiz", "nbgrader"])
     e.add_argument("-o", "--output", metavar="OUT", help="default: stdout")
-    e.add_argument("--student", default="", help="whose variant of simulator questions")
+    e.add_argument("--student", default="",
+                   help="nbgrader: fix this student's variant for everyone (default: each "
+                        "student gets their own, from the JupyterHub user / nbgrader's "
+                        "student id); jupyterquiz: whose variant the static JSON holds")
     e.set_defaults(func=_export)
+
+    r = sub.add_parser("reference", help="print the answer-expression language's reference "
+                       "(docs/quiz-language.md)")
+    r.add_argument("-o", "--output", metavar="OUT", help="default: stdout")
+    r.set_defaults(func=_reference)
 
     g = sub.add_parser("grade", help="grade responses JSON files into a CSV")
     g.add_argument("responses", nargs="+", metavar="RESPONSES")
@@ -140,6 +149,10 @@ def _export(args) -> int:
             from .export import to_jupyterquiz
 
             questions, warnings = to_jupyterquiz(quiz, args.student)
+            if any(q.type == "simulator" for q in quiz.questions):
+                warnings.append("jupyterquiz JSON is static: every student gets the variant "
+                                f"of {args.student or 'an empty student id'!r}; per-student "
+                                "variants need km.quiz.show or --to nbgrader")
             text = json.dumps(questions, indent=2, ensure_ascii=False) + "\n"
         else:
             try:
@@ -156,6 +169,17 @@ def _export(args) -> int:
         return EXIT_INVALID
     for w in warnings:
         _err(f"warning: {w}")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _reference(args) -> int:
+    from .reference import render
+
+    text = render()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -3,24 +3,27 @@
 * **jupyterquiz** (https://github.com/jmshea/jupyterquiz) renders a list of question
   dicts in the browser (``display_quiz("file.json")``), for notebooks and Jupyter Book.
   Its answers are in the JSON by design, so it suits practice quizzes; a sealed quiz
-  cannot be exported to it. Simulator questions are exported for one variant.
-* **nbgrader**: a *source* notebook: one markdown cell per question, a solution cell
-  ``answer_<id> = ...`` (the solution between ``### BEGIN SOLUTION`` / ``### END
-  SOLUTION``, stripped by ``nbgrader generate_assignment``) and a locked autograded test
-  cell that compares the student's answer with a *sealed* record (salted hashes): the
-  released notebook never holds an answer in the clear.
+  cannot be exported to it. The JSON is static: simulator questions are exported for
+  *one* variant (``--student``), the same for everyone who opens the file.
+* **nbgrader**: a *source* notebook whose every student gets their own variant, from
+  the platform's identity (:mod:`kmemlab.quiz.nbgrader`): per question a locked cell
+  that prints the student's variant, a solution cell ``answer_<id> = ...`` (between
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION``, stripped by ``nbgrader
+  generate_assignment``) and a locked autograded test cell: static answers are compared
+  with salted hashes, simulator answers are computed for the student by a hidden test.
+  The released notebook never holds an answer in the clear.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import secrets
 from fractions import Fraction
 
 from .errors import QuizError
 from .model import Quiz, describe_expected
-from .sealer import answer_tokens, make_sealed
 
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -100,70 +103,101 @@ def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=No
     return {"nbgrader": meta}
 
 
+def student_spec(quiz: Quiz, *, salt: str, iterations: int) -> dict:
+    """The quiz as the released notebook carries it: static answers sealed (salted
+    hashes), simulator answer expressions removed (they live in the hidden tests)."""
+    from .nbgrader import HIDDEN
+    from .sealer import seal_quiz
+
+    data, _warnings = seal_quiz(quiz, salt=salt, iterations=iterations)
+    for raw in data["questions"]:
+        if raw["type"] == "simulator":
+            raw["answer"] = HIDDEN
+            raw.pop("explanation", None)
+    return data
+
+
 def to_nbgrader(quiz: Quiz, student: str | None = None, *, salt: str | None = None,
                 iterations: int = 20_000):
-    """An nbformat v4 notebook (nbgrader source version) for ``quiz``."""
+    """An nbformat v4 notebook (nbgrader source version) for ``quiz``.
+
+    ``student=None`` (the default): every student gets their own variant, computed in the
+    notebook from the platform's identity (the JupyterHub user while working, nbgrader's
+    student id under ``nbgrader autograde``; :mod:`kmemlab.quiz.nbgrader`). A name fixes
+    that one variant for the whole class.
+    """
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from .nbgrader import variable
 
     if quiz.sealed:
         raise QuizError("export the unsealed quiz to nbgrader: the source notebook's solution "
                         "cells need the answers (the released notebook will not have them)",
                         file=quiz.doc.file)
+    for q in quiz.questions:
+        if q.type == "text" and not q.accept:
+            raise QuizError(f"question {q.id!r}: a regex-only text question cannot be "
+                            "sealed for nbgrader; list accepted answers", file=quiz.doc.file)
     salt = salt or secrets.token_hex(16)
     functions = quiz.functions()
+    spec = json.dumps(student_spec(quiz, salt=salt, iterations=iterations),
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    literal = repr(spec)
+    who = "None" if not student else repr(student)
+    per_student = ("Your questions are computed for you: the numbers depend on your login "
+                   "(the JupyterHub account), and your answers are graded against your own "
+                   "numbers." if not student else
+                   f"Everybody gets the variant of {student!r}.")
     cells = [
-        new_markdown_cell(f"# {quiz.title}\n\n{quiz.description}\n\n"
-                          "Write each answer in the cell below its question, replacing "
-                          "`raise NotImplementedError()`. Choice questions: the choice's text "
-                          "or its letter; several choices: a list. Numbers may carry a unit "
-                          "(`\"8 KiB\"`).", metadata=_meta("intro", locked=True)),
-        new_code_cell("from kmemlab.quiz import check_answer", metadata=_meta("setup",
-                                                                            locked=True)),
+        new_markdown_cell(f"# {quiz.title}\n\n{quiz.description}\n\n{per_student} "
+                          "Run the first code cell, then write each answer in the cell below "
+                          "its question, replacing `raise NotImplementedError()`, as a value: "
+                          "a number (it may carry a unit, `\"8 KiB\"`), a choice's letter or "
+                          "text, several choices as a list.", metadata=_meta("intro",
+                                                                             locked=True)),
+        new_code_cell("# No answers here: static ones are salted hashes, computed ones are "
+                      "not included.\nfrom kmemlab.quiz.nbgrader import Assignment\n\n"
+                      f"quiz = Assignment.from_json({literal}, student={who})\nquiz.hello()",
+                      # the quiz data is long and not for reading: JupyterLab folds it
+                      metadata={**_meta("setup", locked=True),
+                                "jupyter": {"source_hidden": True}}),
     ]
-    for n, v in enumerate(quiz.variant(student, functions), 1):
+    example = student or "instructor"
+    for v in quiz.variant(example, functions):
         q = v.question
-        text = f"**Question {n}** ({q.points:g} point{'s' if q.points != 1 else ''})\n\n" \
-            f"{v.prompt}{_unit_suffix(q.unit)}"
-        if v.choices:
-            text += "\n\n" + "\n".join(f"- ({chr(97 + i)}) {c}" for i, c in enumerate(v.choices))
-        cells.append(new_markdown_cell(text, metadata=_meta(f"{q.id}-prompt", locked=True)))
-        expected = q.expected(v.params, functions)
-        if q.type in ("single", "multiple"):
-            kind, exp = q.type, q.correct
-            solution = repr(q.correct[0]) if q.type == "single" else repr(list(q.correct))
-        elif isinstance(expected, Fraction):
-            kind, exp = "numeric", expected
-            solution = describe_expected(q, v, functions).split(" ")[0]
+        var = variable(q.id)
+        cells.append(new_code_cell(f'quiz.ask("{q.id}")',
+                                   metadata=_meta(f"{q.id}-prompt", locked=True)))
+        if q.type == "simulator":
+            solution = f'quiz.solve("{q.id}", {q.answer!r})'
+            test = (f'quiz.readable("{q.id}", {var})\n'
+                    "### BEGIN HIDDEN TESTS\n"
+                    f'assert quiz.check("{q.id}", {var}, {q.answer!r}), "{q.id}: not correct"\n'
+                    "### END HIDDEN TESTS")
         else:
-            kind = "text"
-            exp = [expected] if q.type == "simulator" else list(q.accept)
-            if not exp:
-                raise QuizError(f"question {q.id!r}: a regex-only text question cannot be "
-                                "sealed for nbgrader; list accepted answers",
-                                file=quiz.doc.file)
-            solution = repr(exp[0])
-        tokens, extra = answer_tokens(kind, exp, q.tolerance, q.case_sensitive)
-        record = {"quiz": quiz.id, "question": q.id, "salt": salt, "iterations": iterations,
-                  "unit": q.unit, "case_sensitive": q.case_sensitive,
-                  "choices": v.choices,
-                  "sealed": make_sealed(tokens, extra, salt=salt, iterations=iterations,
-                                        quiz_id=quiz.id, qid=q.id)}
-        var = f"answer_{re.sub(r'[^A-Za-z0-9_]', '_', q.id)}"
+            if q.type == "single":
+                solution = repr(q.correct[0])
+            elif q.type == "multiple":
+                solution = repr(list(q.correct))
+            elif q.type == "numeric":
+                solution = describe_expected(q, v, functions).split(" ")[0]
+            else:
+                solution = repr(q.accept[0])
+            test = ("# Checks your answer against a salted hash: the answer is not written "
+                    f'here.\nassert quiz.check("{q.id}", {var}), "{q.id}: not correct yet"')
         cells.append(new_code_cell(
             f"### BEGIN SOLUTION\n{var} = {solution}\n### END SOLUTION",
             metadata=_meta(f"{q.id}-answer", solution=True)))
         cells.append(new_code_cell(
-            f"# Checks your answer against a salted hash: the answer is not written here.\n"
-            f"assert check_answer({var}, {record!r}), "
-            f"\"{q.id}: not correct yet\"",
-            metadata=_meta(f"{q.id}-test", grade=True, locked=True, points=q.points)))
+            test, metadata=_meta(f"{q.id}-test", grade=True, locked=True, points=q.points)))
     for cell in cells:  # stable ids (nbformat would pick random ones)
         cell.id = re.sub(r"[^A-Za-z0-9_-]", "-", cell.metadata["nbgrader"]["grade_id"])[:64]
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
-        "kmemlab": {"quiz": quiz.id, "student": student or ""},
+        "kmemlab": {"quiz": quiz.id, "variants": "per-student" if not student else "fixed",
+                    "student": student or ""},
     })
     nbformat.validate(nb)
     return nb

@@ -210,6 +210,35 @@ class Functions:
         "len": (), "log2": (),
     }
 
+    # one example per function: (expression, value). docs/quiz-language.md shows them and
+    # tests/quiz/test_reference.py evaluates each and checks the page is current.
+    EXAMPLES: dict[str, tuple[str, object]] = {
+        "get_order": ("get_order(8193)", 2),
+        "kmalloc_cache": ('kmalloc_cache(200, gfp="GFP_KERNEL|GFP_DMA")', "dma-kmalloc-256"),
+        "ksize": ("ksize(100)", 128),
+        "objs_per_slab": ('objs_per_slab("kmalloc-192")', 21),
+        "slab_order": ('slab_order("kmalloc-8k")', 3),
+        "object_size": ("object_size(700)", 1024),
+        "gfp_value": ('gfp_value("GFP_KERNEL", version="3.15")', 0xd0),
+        "gfp_str": ("gfp_str(0xcc0)", "GFP_KERNEL"),
+        "gfp_zone": ('gfp_zone("GFP_HIGHUSER", version="3.15", arch="i386")', "HighMem"),
+        "min_free_kbytes": ('min_free_kbytes(ram="4G")', 67584),
+        "watermark": ('watermark("DMA32", "min")', 11090),
+        "boot": ('boot(ram="2G").zones.DMA32.managed', 503264),
+        "page_size": ('page_size(version="3.15", arch="i386")', 4096),
+        "memparse": ('memparse("64K")', 65536),
+        "human": ("human(3 * 1024 * 1024)", "3 MiB"),
+        "hex": ('hex(gfp_value("GFP_ATOMIC"))', "0x820"),
+        "int": ('int("0x10")', 16),
+        "str": ('"kmalloc-" + str(64)', "kmalloc-64"),
+        "round": ("round(3.14159, 2)", 3.14),
+        "abs": ("abs(-3)", 3),
+        "min": ("min(3, 1, 2)", 1),
+        "max": ("max(4096, ksize(3000))", 4096),
+        "len": ('len("kmalloc-64")', 10),
+        "log2": ("log2(4096)", 12.0),
+    }
+
     def __init__(self, kernels: KernelCache) -> None:
         self.k = kernels
 
@@ -218,15 +247,23 @@ class Functions:
 
     # -- kmemlab ----------------------------------------------------------------
     def f_get_order(self, size):
+        """The allocation order of ``size`` bytes: the smallest n with PAGE_SIZE << n >= size
+        (include/asm-generic/getorder.h, ``get_order``; 4 KiB pages)."""
         import kmemlab as km
         return km.get_order(_size(size))
 
     def f_kmalloc_cache(self, size, gfp=None, **kern):
+        """The name of the slab cache ``kmalloc(size, gfp)`` is served from (the kmalloc size
+        classes of the profile, mm/slab_common.c ``kmalloc_slab``), or None above
+        KMALLOC_MAX_CACHE_SIZE (then the page allocator serves it). ``gfp`` with GFP_DMA
+        picks the dma-kmalloc caches."""
         k = self.k.get(**kern)
         cache = k.kmalloc_cache(_size(size), None if gfp is None else _gfp(gfp))
         return None if cache is None else cache.name
 
     def f_ksize(self, size, gfp="GFP_KERNEL", **kern):
+        """The usable size of a ``kmalloc(size, gfp)`` object (mm/slab_common.c ``ksize``):
+        the cache's object size, or the whole compound page for large sizes."""
         k = self.k.get(**kern)
         size = _size(size)
         if size > 64 << 20:
@@ -240,27 +277,43 @@ class Functions:
             k.kfree(ptr)
 
     def f_objs_per_slab(self, cache, **kern):
+        """Objects per slab of a cache (``/sys/kernel/slab/<cache>/objs_per_slab``); ``cache``
+        is a name (``"kmalloc-192"``) or a kmalloc size (its cache)."""
         return _cache_for(self.k.get(**kern), cache).objs_per_slab
 
     def f_slab_order(self, cache, **kern):
+        """The page order of one slab of a cache (``/sys/kernel/slab/<cache>/order``; SLUB's
+        ``calculate_order`` in mm/slub.c)."""
         return _cache_for(self.k.get(**kern), cache).order
 
     def f_object_size(self, cache, **kern):
+        """The object size of a cache (``/sys/kernel/slab/<cache>/object_size``)."""
         return _cache_for(self.k.get(**kern), cache).object_size
 
     def f_gfp_value(self, flags, **kern):
+        """The numeric value of GFP flags on the profile (include/linux/gfp_types.h on 6.x,
+        include/linux/gfp.h on 3.15): the same name has different bits per version."""
         return self.k.get(**kern).gfp_value(_gfp(flags))
 
     def f_gfp_str(self, value, **kern):
+        """GFP flags as the kernel prints them (``%pGg``, as in ftrace ``gfp_flags=``), from a
+        number or a string of names."""
         return self.k.get(**kern).gfp_str(_gfp(value))
 
     def f_gfp_zone(self, flags, **kern):
+        """The zone an allocation with these flags starts from (include/linux/gfp.h
+        ``gfp_zone``)."""
         return self.k.get(**kern).gfp_zone(_gfp(flags))
 
     def f_min_free_kbytes(self, **kern):
+        """``/proc/sys/vm/min_free_kbytes`` of a booted kernel (mm/page_alloc.c
+        ``calculate_min_free_kbytes``; on 6.x raised by khugepaged's
+        ``set_recommended_min_free_kbytes``)."""
         return self.k.get(**kern).min_free_kbytes
 
     def f_watermark(self, zone, level, **kern):
+        """A zone's watermark in pages: ``level`` is "min", "low" or "high"
+        (``/proc/zoneinfo``; mm/page_alloc.c ``__setup_per_zone_wmarks``)."""
         k = self.k.get(**kern)
         if zone not in k.zones:
             raise ExpressionError(f"no zone {zone!r}; known: {', '.join(k.zones)}")
@@ -269,23 +322,32 @@ class Functions:
         return getattr(k.zones[zone], level)
 
     def f_boot(self, **kern):
+        """A booted kernel to read attributes from (see *Attributes*): ``boot().zones.DMA32.min``,
+        ``boot(version="3.15").slab_caches["kmalloc-192"].order``. Kernels are cached: one
+        quiz boots each (version, arch, ram, cpus) once, at most 16."""
         return KernelView(self.k.get(**kern))
 
     def f_page_size(self, **kern):
+        """PAGE_SIZE of the profile."""
         return self.k.get(**kern).PAGE_SIZE
 
     def f_memparse(self, text):
+        """A size in the kernel command line's syntax (lib/cmdline.c ``memparse``): "64K",
+        "1M", "2G" (binary units), or a plain number."""
         return _size(text)
 
     def f_human(self, n):
+        """A byte count as kmemlab prints it ("64 KiB")."""
         from kmemlab.sizes import human
         return human(_size(n))
 
     # -- builtins -----------------------------------------------------------------
     def f_hex(self, n):
+        """An integer in hexadecimal, as Python's ``hex``."""
         return hex(_int(n))
 
     def f_int(self, x):
+        """An integer from a number (truncated) or a string (``int(x, 0)``: "0x10" is 16)."""
         if isinstance(x, str):
             if len(x) > 40:
                 raise ExpressionError("int() of a string longer than 40 characters")
@@ -296,26 +358,33 @@ class Functions:
         return int(x)
 
     def f_str(self, x):
+        """A number or string as text."""
         if not isinstance(x, int | float | str | bool | type(None)):
             raise ExpressionError("str() of a simulator object; read one of its attributes")
         return _check(str(x))
 
     def f_round(self, x, nd=0):
+        """Python's ``round`` (to even at .5), to ``nd`` decimals."""
         return round(x, _int(nd)) if nd else round(x)
 
     def f_abs(self, x):
+        """Absolute value."""
         return abs(x)
 
     def f_min(self, *xs):
+        """The smallest of the arguments (or of one list)."""
         return min(*xs) if len(xs) > 1 else min(xs[0])
 
     def f_max(self, *xs):
+        """The largest of the arguments (or of one list)."""
         return max(*xs) if len(xs) > 1 else max(xs[0])
 
     def f_len(self, x):
+        """Length of a string or list."""
         return len(x)
 
     def f_log2(self, x):
+        """Base-2 logarithm (a float)."""
         return math.log2(x)
 
 

@@ -2,8 +2,11 @@
 
 Practice mode: a *Check* button per question, feedback and the explanation once the
 answer is right or the attempts are used up. Graded mode: no feedback until *Submit*;
-then every question shows its result and the score. Responses stay in Python
-(``widget.session``); *Save* writes them as JSON for the instructor.
+then every question shows its result and the score, and the submission is saved at once
+to the responses file. Re-running the cell (or restarting the kernel) shows that saved
+submission, locked, with a *New attempt* button only while the quiz's ``attempts``
+allow. Responses stay in Python (``widget.session``); *Save* writes them as JSON for the
+instructor.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import ipywidgets as w
 
 from .export import _html
 from .model import Quiz, Result
-from .session import Session
+from .session import AttemptError, Session
 
 
 class QuizWidget:
@@ -20,8 +23,12 @@ class QuizWidget:
     (RadioButtons / list of Checkbox / Text), ``check_buttons[qid]``, ``feedback[qid]``,
     ``submit_button``, ``save_path``, ``save_button``, ``summary``."""
 
-    def __init__(self, quiz: Quiz, student: str | None = None, mode: str | None = None) -> None:
-        self.session = Session(quiz, student, mode)
+    def __init__(self, quiz: Quiz, student: str | None = None, mode: str | None = None,
+                 save=None) -> None:
+        path = str(save) if save is not None else \
+            f"{quiz.id}-{student or 'anonymous'}.json"
+        graded = (mode or quiz.mode) == "graded"
+        self.session = Session(quiz, student, mode, path=path if graded else None)
         self.quiz = quiz
         self.inputs: dict[str, object] = {}
         self.check_buttons: dict[str, w.Button] = {}
@@ -33,14 +40,21 @@ class QuizWidget:
         self.submit_button = w.Button(description="Submit" if self.session.mode == "graded"
                                       else "Finish", button_style="primary")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.save_path = w.Text(value=f"{quiz.id}-{self.session.student or 'anonymous'}.json",
-                                description="Save to", layout=w.Layout(width="420px"))
+        self.save_path = w.Text(value=path, description="Save to",
+                                layout=w.Layout(width="420px"),
+                                disabled=graded)  # graded: the file the history lives in
         self.save_button = w.Button(description="Save responses", icon="save")
         self.save_button.on_click(lambda _b: self.save())
+        self.retake_button = w.Button(description="New attempt", icon="redo",
+                                      layout=w.Layout(display="none"))
+        self.retake_button.on_click(lambda _b: self.retake())
         self.status = w.HTML()
-        rows += [w.HBox([self.submit_button, self.summary]),
+        rows += [w.HBox([self.submit_button, self.summary, self.retake_button]),
                  w.HBox([self.save_path, self.save_button]), self.status]
         self.box = w.VBox(rows, layout=w.Layout(max_width="820px"))
+        if self.session.resumed:  # submitted before (this kernel or an earlier one)
+            self._fill(self.session.answers)
+            self._lock_submitted()
 
     # ---------------------------------------------------------------- building
     def _header(self) -> str:
@@ -147,13 +161,72 @@ class QuizWidget:
                 qid = v.question.id
                 if not self.session.done(qid) and self._answered(qid):
                     self.session.answer(qid, self.value(qid))
-            self.session.submit()
-        for qid, r in self.session.results.items():
+            try:
+                self.session.submit()
+            except AttemptError as exc:
+                self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+                return dict(self.session.results)
+        self._lock_submitted()
+        return dict(self.session.results)
+
+    def _lock_submitted(self) -> None:
+        """Show the submitted attempt's results, inputs locked; offer a retake if allowed."""
+        s = self.session
+        for qid, r in s.results.items():
             self._show(qid, r, final=True)
             self._set_disabled(qid)
         self.submit_button.disabled = True
         self.summary.value = self._summary_text()
-        return dict(self.session.results)
+        if s.mode != "graded":
+            return
+        allowed = s.attempts_allowed
+        of = f" of {allowed}" if allowed else ""
+        text = f"Submitted: attempt {len(s.submissions)}{of}"
+        if s.path is not None:
+            text += f", saved in <code>{_html(str(s.path))}</code>"
+        if s.can_retake():
+            left = s.attempts_remaining()
+            text += "." if left is None else \
+                f"; {left} more attempt{'s' if left != 1 else ''} allowed."
+            self.retake_button.layout.display = None
+        else:
+            text += ". No attempts left: this is your graded submission."
+            self.retake_button.layout.display = "none"
+        self.status.value = text
+
+    def _fill(self, answers: dict) -> None:
+        """Put saved answers back into the inputs (a resumed submission)."""
+        for qid, value in answers.items():
+            inp = self.inputs.get(qid)
+            if inp is None:
+                continue
+            if isinstance(inp, list):
+                chosen = set(value if isinstance(value, list) else [value])
+                for cb in inp:
+                    cb.value = cb.description in chosen
+            elif isinstance(inp, w.RadioButtons):
+                inp.value = value if value in inp.options else None
+            else:
+                inp.value = "" if value is None else str(value)
+
+    def retake(self) -> bool:
+        """Graded: start a new attempt if the quiz allows one (else say why, change nothing)."""
+        try:
+            self.session.retake()
+        except AttemptError as exc:
+            self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+            return False
+        self._fill({qid: None for qid in self.inputs})
+        for qid, inp in self.inputs.items():
+            for x in inp if isinstance(inp, list) else [inp]:
+                x.disabled = False
+            self.feedback[qid].value = ""
+        self.submit_button.disabled = False
+        self.retake_button.layout.display = "none"
+        self.summary.value = self._summary_text()
+        self.status.value = f"Attempt {self.session.attempt}" + (
+            f" of {self.session.attempts_allowed}" if self.session.attempts_allowed else "")
+        return True
 
     def save(self, path: str | None = None):
         """Write the responses JSON (to ``path`` or the path typed in the widget)."""
@@ -161,6 +234,9 @@ class QuizWidget:
             self.save_path.value = str(path)
         try:
             out = self.session.save(self.save_path.value)
+        except AttemptError as exc:
+            self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+            return None
         except OSError as exc:
             self.status.value = f"<span style='color:#b00020'>Could not save: " \
                                 f"{_html(str(exc))}</span>"

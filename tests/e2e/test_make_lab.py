@@ -63,6 +63,11 @@ def test_make_lab_serves_start_here(make_lab):
     assert "JupyterLab" in html
     kernels = json.loads(make_lab.get("/api/kernelspecs"))
     assert "python3" in kernels["kernelspecs"]
+    # no "Jupyter news?" pop-up: make lab's environment changes the default (an overrides.d
+    # file from kmemlab.labconfig), whatever the user's own settings say
+    news = json.loads(make_lab.get(
+        "/lab/api/settings/@jupyterlab/apputils-extension:notification"))
+    assert news["schema"]["properties"]["fetchNews"]["default"] == "false"
 
 
 def test_make_lab_start_here_renders(make_lab):
