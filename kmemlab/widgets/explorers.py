@@ -717,23 +717,25 @@ class CompareKernels(Explorer):
         self.table = W.HTML()
         return W.VBox([W.HBox([self.w_exp, self.w_n, self.btn_run]), self.table])
 
-    # slider range and start value per experiment: a size is not an order (an order-3000
-    # request came from a kmalloc size left on the slider); orders go one past the
-    # largest, where the kernel warns and returns NULL
-    RANGES = {"kmalloc(size)": (1, 8192, 100), "alloc_pages(order)": (0, 12, 3),
-              "kmem_cache_create(size)": (8, 8192, 200)}
+    # slider kind, range and start value per experiment: a size is not an order (an
+    # order-3000 request came from a kmalloc size left on the slider); orders go one past
+    # the largest, where the kernel warns and returns NULL
+    RANGES = {"kmalloc(size)": ("size", 1, 8192, 100),
+              "alloc_pages(order)": ("order", 0, 12, 3),
+              "kmem_cache_create(size)": ("size", 8, 8192, 200)}
 
     def switch_experiment(self):
-        """Each experiment keeps its own slider range and last value."""
-        self._last_n[self._exp_shown] = self.w_n.value
+        """Sizes carry over between the size experiments; an order is kept apart."""
+        old_kind = self.RANGES[self._exp_shown][0]
+        self._last_n[old_kind] = self.w_n.value
         exp = self._exp_shown = self.w_exp.value
-        lo, hi, start = self.RANGES[exp]
-        value = self._last_n.get(exp, start)
+        kind, lo, hi, start = self.RANGES[exp]
+        value = min(max(self._last_n.get(kind, start), lo), hi)
         s = self.w_n
         s.min, s.max = min(s.min, lo), max(s.max, hi)   # widen first: value stays valid
         s.value = value
         s.min, s.max = lo, hi
-        s.description = "order" if exp.startswith("alloc_pages") else "size (B)"
+        s.description = "order" if kind == "order" else "size (B)"
 
     def run(self, experiment: str | None = None, n: int | None = None):
         exp = self.w_exp.value if experiment is None else experiment

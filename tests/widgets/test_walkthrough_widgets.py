@@ -65,6 +65,9 @@ def test_compare_kernels_keeps_sizes_and_orders_apart():
     assert any("order 11 is above the largest order 10" in ln for ln in w.k2.dmesg)
     w.w_exp.value = "kmalloc(size)"          # back: the size it had
     assert w.w_n.value == 3000 and w.w_n.max == 8192
+    w.w_n.value = 5
+    w.w_exp.value = "kmem_cache_create(size)"  # size to size: kept (at least 8 bytes)
+    assert (w.w_n.value, w.w_n.min) == (8, 8)
 
 
 def test_malloc_explorer_why_does_not_repeat_the_call_name():
