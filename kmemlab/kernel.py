@@ -120,6 +120,19 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.vm_sysctl: dict[str, int] = {}
         self._boot()
 
+    @classmethod
+    def from_this_machine(cls, *, seed: int = 0) -> Kernel:
+        """A twin of the machine this runs on: its zones, managed pages, watermarks and
+        kmalloc geometry on the nearest profile (:mod:`kmemlab.twin`; ``k.twin``)."""
+        from .twin import from_this_machine
+        return from_this_machine(seed=seed)
+
+    @classmethod
+    def from_snapshot(cls, path, *, seed: int = 0) -> Kernel:
+        """A twin of the machine saved in ``path`` by ``kmemlab snapshot`` (:mod:`kmemlab.twin`)."""
+        from .twin import from_snapshot
+        return from_snapshot(path, seed=seed)
+
     # ================================================================== boot
     def _boot(self) -> None:
         p = self.profile
@@ -224,8 +237,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             self.kernel_image.append((name, base, size))
             base += size
         mb.reserve(p.kernel_load_addr, base - p.kernel_load_addr, "kernel image")
-        if p.is_64bit and self.max_pfn > (4 * GiB >> self.PAGE_SHIFT):
-            # pci_swiotlb_detect: RAM above 4 GiB and no IOMMU -> 64 MiB bounce buffer
+        if p.is_64bit and self.max_pfn > (4 * GiB >> self.PAGE_SHIFT) and \
+                self.cmdline_params.get("swiotlb") != "noforce":
+            # pci_swiotlb_detect: RAM above 4 GiB and no IOMMU -> 64 MiB bounce buffer;
+            # swiotlb=noforce: none (kernel/dma/swiotlb.c: setup_io_tlb_npages)
             addr = mb.phys_alloc(64 * MiB, self.PAGE_SIZE, 0, 4 * GiB, name="swiotlb buffer")
             self.swiotlb = addr
 
