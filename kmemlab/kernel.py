@@ -739,10 +739,14 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         return self.slub.kmalloc_cache(size, None if gfp is None else _gfp.coerce(gfp))
 
     def kmem_cache_create(self, name: str, size, align: int = 0, flags=0, ctor=None, *,
-                          caller: str | None = None):
-        """kmem_cache_create (mm/slab_common.c): a cache, possibly merged with another."""
+                          caller: str | None = None, sheaf_capacity: int = 0):
+        """kmem_cache_create (mm/slab_common.c): a cache, possibly merged with another.
+
+        ``sheaf_capacity`` (6.18, kmem_cache_args): per-CPU sheaves of that many objects
+        (:mod:`kmemlab.sheaves`); such a cache is never merged."""
         return self.slub.kmem_cache_create(name, size, align, flags, ctor,
-                                           caller=self.caller_label(caller))
+                                           caller=self.caller_label(caller),
+                                           sheaf_capacity=sheaf_capacity)
 
     def kmem_cache_alloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_alloc (mm/slub.c)."""
