@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -399,3 +400,57 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - python -m
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+# ====================================================================== /proc layouts
+
+_NUM = re.compile(r"-?\d+")
+
+
+def _line_shape(line: str) -> tuple[str, list[tuple[int, int]]]:
+    """(the text without numbers or spaces, [(start, end) column of each number])."""
+    spans = [(m.start(), m.end()) for m in _NUM.finditer(line)]
+    return re.sub(r"\s+", " ", _NUM.sub("N", line)).strip(), spans
+
+
+def line_layout_matches(real: str, sim: str) -> bool:
+    """Same words in the same order, every number where the real one is.
+
+    A number is in the same place when it starts in the same column (a left-aligned
+    field, ``%-12s %lu``) or ends in the same column (a right-aligned one, ``%8lu``);
+    numbers of different widths cannot share both.
+    """
+    (rt, rs), (st, ss) = _line_shape(real), _line_shape(sim)
+    if rt != st or len(rs) != len(ss):
+        return False
+    return all(a[0] == b[0] or a[1] == b[1] for a, b in zip(rs, ss))
+
+
+def layout_differences(real: str, sim: str, *, skip: str | None = None) -> list[str]:
+    """The lines where ``sim`` is not laid out like ``real`` (fields, order, spacing).
+
+    Lines are paired in order; a line only one side has is reported as missing or
+    extra. ``skip``: a regex of lines to leave out on both sides (e.g. per-process
+    entries).
+    """
+    import difflib
+
+    def keep(text):
+        lines = text.splitlines()
+        return [ln for ln in lines if not (skip and re.search(skip, ln))]
+
+    a, b = keep(real), keep(sim)
+    sa = [_line_shape(x)[0] for x in a]
+    sb = [_line_shape(x)[0] for x in b]
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, sa, sb, autojunk=False).get_opcodes():
+        if op == "equal":
+            for x, y in zip(a[i1:i2], b[j1:j2]):
+                if not line_layout_matches(x, y):
+                    out.append(f"spacing: real {x!r} / twin {y!r}")
+            continue
+        for x in a[i1:i2]:
+            out.append(f"only on the machine: {x!r}")
+        for y in b[j1:j2]:
+            out.append(f"only in the twin: {y!r}")
+    return out
