@@ -652,6 +652,10 @@ class Slub:
         self._gfp_block = g.get("__GFP_DIRECT_RECLAIM", 0)
         self._gfp_reclaim = g.get("__GFP_DIRECT_RECLAIM", 0) | g.get("__GFP_KSWAPD_RECLAIM", 0)
         self._create_kmalloc_caches()
+        for name, size, align, flags, capacity in getattr(p, "sheaf_boot_caches", ()):
+            # the boot caches that opt in to sheaves (6.18: maple_node, vm_area_struct)
+            self.kmem_cache_create(name, size, align, flags, caller="kmem_cache_init",
+                                   sheaf_capacity=capacity)
 
     @property
     def slab_caches(self):
