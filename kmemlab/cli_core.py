@@ -8,10 +8,13 @@ import shutil
 import subprocess
 import sys
 
+from .profiles import DEFAULT_VERSION, versions
+
 
 def _add_kernel_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--version", dest="kversion", default="6.12",
-                   help="kernel version profile (3.15, 6.1, 6.12; default 6.12)")
+    p.add_argument("--version", dest="kversion", default=DEFAULT_VERSION,
+                   help=f"kernel version profile ({', '.join(versions())}; "
+                        f"default {DEFAULT_VERSION})")
     p.add_argument("--arch", default="x86_64", help="x86_64 or i386 (default x86_64)")
     p.add_argument("--ram", default="1G", help="RAM size, memparse syntax (default 1G)")
     p.add_argument("--cpus", type=int, default=2, help="number of CPUs (default 2)")

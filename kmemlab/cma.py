@@ -74,8 +74,8 @@ def _parse_cma(k) -> tuple[int, int, int] | None:
     size = memparse(size_s, what="cma=")
     base = limit = 0
     if rest:
-        if k.profile.version == "3.15":
-            k.printk("cma: 3.15's early_cma reads only the size; '@base' ignored")
+        if not k.profile.cma_mm_cma_c:
+            k.printk(f"cma: {k.profile.version}'s early_cma reads only the size; '@base' ignored")
         else:
             base_s, _, limit_s = rest.partition("-")
             base = memparse(base_s, what="cma= base")
@@ -98,7 +98,7 @@ def dma_contiguous_reserve(k) -> None:
     mb = k.memblock
     if size == 0:
         return
-    if p.version == "3.15":
+    if not p.cma_mm_cma_c:
         # PAGE_SIZE << max(MAX_ORDER - 1, pageblock_order)
         alignment = k.PAGE_SIZE << max(p.max_page_order, p.pageblock_order)
         fixed = False
@@ -126,7 +126,7 @@ def dma_contiguous_reserve(k) -> None:
             mb.reserve(base, size, name)
             addr = base
     else:
-        if p.version != "3.15" and p.is_64bit and not mb.bottom_up and \
+        if p.cma_mm_cma_c and p.is_64bit and not mb.bottom_up and \
                 memblock_end >= 4 * GiB + size:
             mb.bottom_up = True
             addr = mb.phys_alloc(size, alignment, 4 * GiB, limit, name=name)
@@ -134,7 +134,7 @@ def dma_contiguous_reserve(k) -> None:
         if addr is None:
             addr = mb.phys_alloc(size, alignment, base, limit, name=name)
     if addr is None:
-        if p.version == "3.15":
+        if not p.cma_mm_cma_c:
             k.printk(f"CMA: failed to reserve {size // MiB} MiB")
         else:
             k.printk(f"cma: Failed to reserve {size // MiB} MiB")
@@ -142,7 +142,7 @@ def dma_contiguous_reserve(k) -> None:
     area = CmaArea("reserved", addr >> k.PAGE_SHIFT, size >> k.PAGE_SHIFT,
                    bitmap=bytearray(size >> k.PAGE_SHIFT))
     k.cma_areas.append(area)
-    if p.version == "3.15":
+    if not p.cma_mm_cma_c:
         k.printk(f"CMA: reserved {size // MiB} MiB at {addr:08x}")
     else:
         k.printk(f"cma: Reserved {size // MiB} MiB at 0x{addr:016x}")
@@ -226,7 +226,7 @@ def alloc_contig_range(k, area: CmaArea, start: int, end: int, label: str):
     zone = pa.zone_by_name[area.zone]
     p = k.profile
     iso = p.migratetype("Isolate")
-    if p.version == "3.15":   # pfn_max_align_down/up: MAX_ORDER_NR_PAGES
+    if not p.cma_mm_cma_c:    # pfn_max_align_down/up: MAX_ORDER_NR_PAGES
         unit = max(1 << pa.max_order, p.pageblock_nr_pages)
     else:                     # 6.x isolates pageblocks
         unit = p.pageblock_nr_pages
@@ -339,10 +339,10 @@ def cma_alloc(k, count, align, area_idx, no_warn, label):
     area = k.cma_areas[area_idx]
     if not area.active:
         raise ValueError(f"CMA area {area.name} is not active")
-    if k.profile.version == "3.15":
+    if not k.profile.cma_mm_cma_c:
         align = min(align, CONFIG_CMA_ALIGNMENT)
     k.might_sleep_if_alloc(k.gfp_value("GFP_KERNEL"), 0)
-    if k.profile.version != "3.15":
+    if k.profile.trace_cma_events:
         k.trace.emit("cma_alloc_start", "cma_alloc", name=area.name, count=count, align=align)
     mask = (1 << align) - 1
     bitmap = area.bitmap
@@ -364,7 +364,7 @@ def cma_alloc(k, count, align, area_idx, no_warn, label):
         if err != "EBUSY":
             break
         start = no + mask + 1
-    if k.profile.version != "3.15":
+    if k.profile.trace_cma_events:
         k.trace.emit("cma_alloc_finish", "ok" if result else f"failed: -{err}", name=area.name,
                      pfn=result.pfn if result else -1, count=count, align=align,
                      errorno=0 if result else -12)
@@ -427,7 +427,7 @@ def cma_release(k, alloc_or_pfn, count, area_idx) -> bool:
         pa.free_pages(pg, pg.order)
     for i in range(off, off + count):
         area.bitmap[i] = 0
-    if k.profile.version != "3.15":
+    if k.profile.trace_cma_events:
         k.trace.emit("cma_release", "pages back to the buddy allocator (MIGRATE_CMA)",
                      name=area.name, pfn=pfn, count=count)
     return True

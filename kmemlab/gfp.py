@@ -467,15 +467,23 @@ def coerce(value: GFP | int | str) -> GFP | int:
         f"not {type(value).__name__}")
 
 
-TABLES: dict[str, GfpTable] = {
-    "3.15": GfpTable("3.15", _BITS_3_15, _COMPOSITE_3_15, _SHOW_3_15, "GFP_NOWAIT", 25),
-    "6.1": GfpTable("6.1", _BITS_6_1, _COMPOSITE_6_1, _SHOW_6_1, "none", 27),
-    "6.12": GfpTable("6.12", _BITS_6_12, _COMPOSITE_6_12, _SHOW_6_12, "none", 25),
-}
+# The headers' data, one set per header revision; profiles.py builds each profile's
+# GfpTable from one of these (Profile.gfp_table).
+GFP_H_3_15 = dict(bits=_BITS_3_15, composites=_COMPOSITE_3_15, show=_SHOW_3_15,
+                  zero_name="GFP_NOWAIT", zone_bits_shift=25)
+GFP_TYPES_H_6_1 = dict(bits=_BITS_6_1, composites=_COMPOSITE_6_1, show=_SHOW_6_1,
+                       zero_name="none", zone_bits_shift=27)
+GFP_TYPES_H_6_12 = dict(bits=_BITS_6_12, composites=_COMPOSITE_6_12, show=_SHOW_6_12,
+                        zero_name="none", zone_bits_shift=25)
+
+# version -> table, filled by profiles.py from every profile (kept for old callers).
+TABLES: dict[str, GfpTable] = {}
 
 
 def table(version: str) -> GfpTable:
-    """The GFP numbers of a kernel version."""
+    """The GFP numbers of a kernel version (its profile's ``gfp_table``)."""
+    if not TABLES:
+        from . import profiles  # noqa: F401  (registers every profile's table)
     try:
         return TABLES[version]
     except KeyError:

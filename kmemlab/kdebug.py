@@ -177,11 +177,11 @@ class DebugState:
     def __init__(self, k) -> None:
         self.k = k
         params = k.cmdline_params
-        v315 = k.profile.version == "3.15"
         self.kmemleak = params.get("kmemleak") == "on"
         kasan = params.get("kasan")
-        if kasan == "on" and v315:
-            raise ValueError("kasan=on: KASAN arrived in Linux 4.0; the 3.15 profile has only "
+        if kasan == "on" and not k.profile.kasan_supported:
+            raise ValueError(f"kasan=on: KASAN arrived in Linux 4.0; the {k.profile.version} "
+                             "profile has only "
                              "slub_debug (use slub_debug=FZPU)")
         self.kasan = kasan == "on"
         self.slub_debug = ""
@@ -314,11 +314,11 @@ class DebugState:
     def leak_lines(self, o: TrackedObject) -> list[str]:
         """mm/kmemleak.c: print_unreferenced, in the version's format."""
         k = self.k
-        v = k.profile.version
+        style = k.profile.kmemleak_report
         jiffies = 4294937296 + o.alloc.when // 4_000_000   # INITIAL_JIFFIES, HZ=250
         age_ns = k.clock_ns - o.alloc.when
         lines = [f"unreferenced object 0x{o.addr:08x} (size {o.size}):"]
-        if v == "3.15":
+        if style == "age":
             lines.append(f'  comm "{o.alloc.comm}", pid {o.alloc.pid}, jiffies {jiffies} '
                          f"(age {age_ns // 1_000_000_000}.{age_ns // 1_000_000 % 1000:03d}s)")
             lines.append("  hex dump (first 32 bytes):")
@@ -327,7 +327,7 @@ class DebugState:
             lines.append(f"  hex dump (first {min(32, o.size)} bytes):")
         lines.append("    (contents are not modelled)")
         frames = self._frames(o.alloc, o.module)
-        if v == "6.12":
+        if style == "crc":
             lines.append("  backtrace (crc 0):")
             lines += [f"    {f}" for _a, f in frames]
         else:
@@ -386,7 +386,7 @@ class DebugState:
             large = obj.cache.startswith("kmalloc_large")
             if write and "Z" in self.slub_debug and obj.redzone_bad is None and not large:
                 # 6.2+ also red-zones kmalloc's [requested, object_size) (orig_size)
-                kmalloc_rz = k.profile.version not in ("3.15", "6.1") and \
+                kmalloc_rz = k.profile.slub_kmalloc_redzone and \
                     obj.cache.startswith("kmalloc")
                 limit = obj.size if kmalloc_rz else obj.slot
                 if addr + n > obj.addr + limit:
@@ -395,7 +395,7 @@ class DebugState:
             return
         # freed object
         if self.kasan:
-            bug = "slab-use-after-free" if k.profile.version == "6.12" else "use-after-free"
+            bug = k.profile.kasan_uaf_name
             self._kasan_report(addr, n, write, obj, bug)
         if write and "P" in self.slub_debug and obj.poison_bad is None and \
                 not obj.cache.startswith("kmalloc_large"):
@@ -422,10 +422,9 @@ class DebugState:
 
     def _null_deref(self, addr: int, write: bool) -> None:
         k = self.k
-        v = k.profile.version
         fn = python_stack(1)
         where = fn[0][0] if fn else "<module>"
-        if v == "3.15":
+        if k.profile.oops_null_deref_legacy:
             lines = [f"BUG: unable to handle kernel NULL pointer dereference at "
                      f"{addr:016x}",
                      f"IP: [<{call_site_address(where):016x}>] {where}+0x0/0x0",
@@ -458,7 +457,6 @@ class DebugState:
         """mm/kasan/report.c: print_report (generic mode)."""
         k = self.k
         t = k.current_task
-        v = k.profile.version
         fn = python_stack(1)
         where = fn[0][0] if fn else "<module>"
         lines = ["=" * 66, f"BUG: KASAN: {bug} in {where}+0x0/0x0",
@@ -482,7 +480,7 @@ class DebugState:
         else:
             rel = f"{off_rel} bytes inside of"
         state = ""
-        if v == "6.12":
+        if k.profile.kasan_object_state:
             state = "allocated " if bug == "slab-out-of-bounds" else "freed "
         lines += [f"The buggy address belongs to the object at {obj.addr:016x}",
                   f" which belongs to the cache {obj.cache} of size {obj.slot}",
@@ -510,8 +508,7 @@ class DebugState:
 
     def _trailer(self, o: TrackedObject) -> list[str]:
         k = self.k
-        v315 = k.profile.version == "3.15"
-        info = "INFO: " if v315 else ""
+        info = "INFO: " if k.profile.slub_report_info_lines else ""
         out = []
         for track, what in ((o.alloc, "Allocated"), (o.free, "Freed")):
             if track is None:
@@ -527,21 +524,21 @@ class DebugState:
         """mm/slub.c: free_debug_processing → check_object(SLUB_RED_ACTIVE)."""
         k = self.k
         start, end, byte = o.redzone_bad
-        v = k.profile.version
-        if v == "3.15":
+        info_lines = k.profile.slub_report_info_lines
+        if info_lines:
             what = "Redzone"
         else:
             what = "kmalloc Redzone" if start < o.slot else "Right Redzone"
         a, b = o.addr + start, o.addr + end - 1
         lines = self._slub_header(o.cache, f"{what} overwritten")
-        if v == "3.15":
+        if info_lines:
             lines.append(f"INFO: 0x{a:016x}-0x{b:016x}. First byte 0x{byte:x} instead of "
                          f"0x{SLUB_RED_ACTIVE:x}")
         else:
             lines.append(f"0x{a:016x}-0x{b:016x} @offset={start}. First byte 0x{byte:x} "
                          f"instead of 0x{SLUB_RED_ACTIVE:x}")
         lines += self._trailer(o)
-        fix = f"Restoring {what} " if v != "3.15" else "Restoring "
+        fix = "Restoring " if info_lines else f"Restoring {what} "
         lines.append(f"FIX {o.cache}: {fix}0x{a:016x}-0x{b:016x}=0x{SLUB_RED_ACTIVE:x}")
         lines.append(f"FIX {o.cache}: Object at 0x{o.addr:016x} not freed")
         why = (f"kmemlab: why: {end - o.size} byte(s) were written past the {o.size} bytes "
@@ -559,16 +556,16 @@ class DebugState:
         k = self.k
         start, end, byte = old.poison_bad
         a, b = old.addr + start, old.addr + end - 1
-        v315 = k.profile.version == "3.15"
+        info_lines = k.profile.slub_report_info_lines
         lines = self._slub_header(old.cache, "Poison overwritten")
-        if v315:
+        if info_lines:
             lines.append(f"INFO: 0x{a:016x}-0x{b:016x}. First byte 0x{byte:x} instead of "
                          f"0x{POISON_FREE:x}")
         else:
             lines.append(f"0x{a:016x}-0x{b:016x} @offset={start}. First byte 0x{byte:x} "
                          f"instead of 0x{POISON_FREE:x}")
         lines += self._trailer(old)
-        fix = "Restoring " if v315 else "Restoring Poison "
+        fix = "Restoring " if info_lines else "Restoring Poison "
         lines.append(f"FIX {old.cache}: {fix}0x{a:016x}-0x{b:016x}=0x{POISON_FREE:x}")
         why = ("kmemlab: why: the object was written after it was freed; slub_debug=P fills "
                f"freed objects with 0x{POISON_FREE:x} and checks them when they are "

@@ -404,7 +404,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         setup_per_zone_wmarks(self.page_alloc.zones, self.min_free_kbytes, self.profile,
                               self.watermark_scale_factor)
         self.page_alloc.setup_pagesets(self.nr_cpus)  # zone_pcp_update follows the marks
-        if self.profile.version == "3.15":
+        if self.profile.migrate_reserve:
             for z in self.page_alloc.zones:
                 self._setup_zone_migrate_reserve(z)
 
@@ -494,7 +494,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     def warn_alloc(self, order: int, value: int, reason: str) -> None:
         """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15)."""
         comm = self._comm()
-        if self.profile.version == "3.15":
+        if not self.profile.warn_alloc:
             self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
         else:
             self.printk(f"{comm}: page allocation failure: order:{order}, "
@@ -511,7 +511,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
                  comm: str | None = None) -> str:
         """lib/dump_stack.c: dump_stack_print_info's first line (6.12 adds the UID)."""
         t = self.current_task
-        uid = "UID: 0 " if self.profile.version == "6.12" else ""
+        uid = "UID: 0 " if self.profile.dump_stack_prints_uid else ""
         return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
                 f"Comm: {t.comm if comm is None else comm} {taint} "
                 f"{self.profile.version}.0-kmemlab #1")
@@ -528,18 +528,14 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     # one real build (6.12.0 openSUSE: __alloc_pages_noprof+0x2ca/0x330; 6.0/6.2 syzbot:
     # __alloc_pages+0x30a/0x560). For 3.15 the line was not verified, so none is printed;
     # __alloc_pages_slowpath is inlined there, hence __alloc_pages_nodemask.
-    _ORDER_WARN_SITE = {
-        "6.12": "mm/page_alloc.c:4832 __alloc_pages_noprof+0x2ca/0x330",
-        "6.1": "mm/page_alloc.c:5634 __alloc_pages+0x30a/0x560",
-        "3.15": "mm/page_alloc.c __alloc_pages_nodemask()",  # line/offset unverified
-    }
+    # (Profile.order_warn_site holds each one.)
 
     def warn_on_once_order(self, order: int, value: int) -> None:
         """The WARN_ON_ONCE for an order beyond the largest (kernel/panic.c: __warn)."""
         t = self.current_task
         self.printk("------------[ cut here ]------------")
         self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at "
-                    f"{self._ORDER_WARN_SITE[self.profile.version]}")
+                    f"{self.profile.order_warn_site}")
         self.printk("Modules linked in:")
         self._dump_stack()
         self.printk(f"kmemlab: why: order {order} is above the largest order "
@@ -663,7 +659,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         gfp = _gfp.coerce(gfp)
         value = self.gfp_value(gfp)
         if value & 0x2:
-            if self.profile.version == "3.15":
+            if self.profile.get_free_pages_highmem_bug:
                 self.printk("kernel BUG at mm/page_alloc.c: __get_free_pages: "
                             "VM_BUG_ON((gfp_mask & __GFP_HIGHMEM) != 0)")
                 raise KernelBug("__get_free_pages() with __GFP_HIGHMEM: the page might have "

@@ -19,7 +19,7 @@ TiB = 1 << 40
 # CONFIG_RANDOMIZE_BASE (Debian's 6.x kernels), which moves MODULES_VADDR
 # (= __START_KERNEL_map + KERNEL_IMAGE_SIZE, pgtable_64_types.h) to 0xffffffffc0000000.
 # 3.15 (no KASLR in the distribution config): 512 MiB.
-_KERNEL_IMAGE_SIZE = {"3.15": 512 * MiB, "6.1": 1 * GiB, "6.12": 1 * GiB}
+# (Profile.kernel_image_size)
 
 # i386 (3.15, non-PAE): LAST_PKMAP = 1024 (arch/x86/include/asm/highmem.h),
 # FIXADDR_TOP = 0xfffff000 (arch/x86/include/asm/fixmap.h, __FIXADDR_TOP).
@@ -117,10 +117,9 @@ def build_layout(k) -> Layout:
 def _layout_x86_64(k) -> Layout:
     """arch/x86/include/asm/pgtable_64_types.h, page_64_types.h (4-level paging)."""
     p = k.profile
-    v = p.version
     direct_end = p.page_offset + 64 * TiB
     text = p.start_kernel_map
-    image = _KERNEL_IMAGE_SIZE.get(v, 512 * MiB)
+    image = p.kernel_image_size
     modules_vaddr = text + image
     modules_end = p.modules_end
     regions = [
@@ -138,7 +137,7 @@ def _layout_x86_64(k) -> Layout:
         Region("fixmap", 0xFFFFFFFFFF600000, 0xFFFFFFFFFFE00000,
                "fixmap / legacy vsyscall ABI (FIXADDR_START..FIXADDR_TOP)"),
     ]
-    if v != "3.15":
+    if p.cpu_entry_area:
         regions.append(Region("cpu_entry_area", 0xFFFFFE0000000000, 0xFFFFFE8000000000,
                               "cpu_entry_area mapping (4.15+)"))
     high_memory = p.page_offset + (k.max_low_pfn << k.PAGE_SHIFT)

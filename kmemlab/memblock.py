@@ -291,26 +291,26 @@ def _fallback_kzalloc(k, fn: str, size: int, caller: str):
 def api_alloc(k, size, align, *, caller: str):
     """memblock_alloc: 3.15 physical + panic; 6.x zeroed virtual pointer or None."""
     size, align = _size(size), _align(align)
-    v315 = k.profile.version == "3.15"
+    virt = k.profile.memblock_alloc_virt
     if k.memblock.handed_over:
         return _fallback_kzalloc(k, "memblock_alloc", size, caller)
-    if not v315 and align == 0:
+    if virt and align == 0:
         k.printk("memblock_alloc_range_nid: align 0 — using SMP_CACHE_BYTES")
         k._dump_stack()
     base = _alloc_range(k, size, align, 0, None, f"memblock_alloc ({caller})", True)
     if base is None:
-        if v315:
+        if not virt:
             k.printk(f"Kernel panic - not syncing: ERROR: Failed to allocate {size:#x} bytes "
                      f"below {k.memblock.current_limit:#x}.")
             from .errors import KernelPanic
-            raise KernelPanic(f"memblock_alloc({size}) failed: 3.15 panics "
+            raise KernelPanic(f"memblock_alloc({size}) failed: {k.profile.version} panics "
                               "(memblock_alloc_base)")
         k.printk(f"memblock_alloc_try_nid: Failed to allocate {size} bytes")
         return None
     _emit(k, "memblock_alloc", "top-down: highest free range below current_limit"
           if not k.memblock.bottom_up else "bottom-up: lowest free range",
           base=base, size=size, align=align or k.memblock.smp_cache_bytes)
-    if v315:
+    if not virt:
         return base
     return k.phys_to_virt(base)
 
@@ -335,7 +335,7 @@ def api_set_bottom_up(k, enable) -> None:
 
 
 def require_bootmem(k, fn: str) -> None:
-    if k.profile.version != "3.15":
+    if not k.profile.has_bootmem:
         raise ValueError(f"{fn}() does not exist in Linux {k.profile.version}: bootmem was "
                          "removed in 4.20; use k.memblock_alloc() (a zeroed virtual pointer)")
 
@@ -381,7 +381,7 @@ def _debug_show(k, regions, reserved: bool) -> str:
     out = []
     for i, r in enumerate(regions):
         line = f"{i:4d}: 0x{r.base:0{w}x}..0x{r.end - 1:0{w}x}"
-        if k.profile.version == "6.12":
+        if k.profile.memblock_debugfs_flags:
             line += f" {'x' if reserved else '0':>4} NONE"
         out.append(line)
     return "".join(s + "\n" for s in out)

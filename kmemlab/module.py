@@ -62,7 +62,7 @@ def load_module(k, name, *, text, data, bss, rodata, init, caller):
         k.printk(f"{name}: module is already loaded")
         return None   # -EEXIST
     lay = k.layout
-    v = k.profile.version
+    p = k.profile
     pt = k.page_tables
     st = k.vmalloc_state
     pte0, tables0, pages0 = pt.pte_writes, pt.nr_table_pages(), st.stats["pages_allocated"]
@@ -70,7 +70,7 @@ def load_module(k, name, *, text, data, bss, rodata, init, caller):
     text_sz = _page_align(k, sizes["text"])
     ro_sz = _page_align(k, sizes["rodata"])
     data_sz = _page_align(k, sizes["data"] + sizes["bss"])
-    if v == "6.12":
+    if p.module_execmem:
         plan = [(t, s) for t, s in (("text", text_sz), ("rodata", ro_sz), ("data", data_sz),
                                     ("init", _page_align(k, sizes["init"]))) if s]
         api, label = "execmem_alloc", "execmem_alloc"
@@ -79,13 +79,13 @@ def load_module(k, name, *, text, data, bss, rodata, init, caller):
         if sizes["init"]:
             plan.append(("init", _page_align(k, sizes["init"])))
         api = "module_alloc"
-        label = "module_alloc_update_bounds" if v == "3.15" else "move_module"
+        label = p.module_alloc_caller
     modules_len = lay.MODULES_END - lay.MODULES_VADDR
-    gfp = k.gfp_value("GFP_KERNEL|__GFP_HIGHMEM" if v == "3.15" else "GFP_KERNEL")
+    gfp = k.gfp_value("GFP_KERNEL|__GFP_HIGHMEM" if p.vmalloc_api_gfp_highmem else "GFP_KERNEL")
     got: dict[str, int] = {}
     for kind, size in plan:
         rec.step(api, f"{kind}: {size} bytes in [MODULES_VADDR, MODULES_END)", size=size)
-        if v != "6.12" and size > modules_len:
+        if not p.module_execmem and size > modules_len:
             rec.step(api, "fail: larger than MODULES_LEN")
             addr = None
         else:
@@ -102,7 +102,7 @@ def load_module(k, name, *, text, data, bss, rodata, init, caller):
             return None
         got[kind] = addr
     sections: dict[str, tuple[int, int]] = {}
-    if v == "6.12":
+    if p.module_execmem:
         for sec, kind in (("text", "text"), ("rodata", "rodata"), ("data", "data")):
             if kind in got:
                 sections[sec] = (got[kind], sizes[sec])

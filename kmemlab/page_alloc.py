@@ -215,7 +215,7 @@ def setup_per_zone_wmarks(zones: list[Zone], min_free_kbytes: int, profile: Prof
             wmin = max(SWAP_CLUSTER_MAX, min(z.managed // 1024, 128))
         else:
             wmin = tmp
-        if profile.version == "3.15":
+        if not profile.has_watermark_scale_factor:
             z.watermark = [wmin, wmin + (tmp >> 2), wmin + (tmp >> 1), 0]
         else:
             step = max(tmp >> 2, mult_frac(z.managed, wsf, 10000))
@@ -230,12 +230,12 @@ def setup_per_zone_lowmem_reserve(zones: list[Zone], ratios: tuple[int, ...],
     for i, lower in enumerate(zones):
         reserve = [0] * n
         ratio = ratios[i] if i < len(ratios) else 0
-        if profile.version == "3.15" and ratio < 1:
+        if not profile.lowmem_reserve_ratio_zero_is_none and ratio < 1:
             ratio = 1
         managed = 0
         for j in range(i + 1, n):
             managed += zones[j].managed
-            if profile.version == "3.15":
+            if not profile.lowmem_reserve_ratio_zero_is_none:
                 reserve[j] = managed // ratio
             elif ratio == 0 or lower.managed == 0:
                 reserve[j] = 0
@@ -334,10 +334,10 @@ class PageAllocator:
         self.pcp: list[list[PerCpuPages]] = []
         self._bulk_note: str | None = None
         self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)
-        v315 = profile.version == "3.15"
-        self.pcp_max_order = 0 if v315 else PAGE_ALLOC_COSTLY_ORDER
-        self.pcp_thp = (not v315) and profile.thp_supported
-        self.nr_pcp_lists = 3 if v315 else 3 * (PAGE_ALLOC_COSTLY_ORDER + 1) + int(self.pcp_thp)
+        orders = profile.pcp_high_order_lists
+        self.pcp_max_order = PAGE_ALLOC_COSTLY_ORDER if orders else 0
+        self.pcp_thp = orders and profile.thp_supported
+        self.nr_pcp_lists = 3 * (PAGE_ALLOC_COSTLY_ORDER + 1) + int(self.pcp_thp) if orders else 3
 
     # ------------------------------------------------------------------ setup
     def _fallback_table(self) -> dict[int, tuple[int, ...]]:
@@ -347,7 +347,7 @@ class PageAllocator:
         MIGRATE_RESERVE after the table, in __rmqueue); 6.x handles CMA in __rmqueue.
         """
         u, m, r = self.UNMOVABLE, self.MOVABLE, self.RECLAIMABLE
-        if self.profile.fallback_rules == "3.15":
+        if self.profile.fallback_rules == "try_to_steal_freepages":
             return {u: (r, m), r: (u, m), m: (self.CMA, r, u)}
         return {u: (r, m), r: (u, m), m: (r, u)}
 
@@ -506,7 +506,8 @@ class PageAllocator:
             return True
         if order >= self.pageblock_order // 2 or start_mt == self.RECLAIMABLE:
             return True
-        if self.profile.fallback_rules != "3.15" and start_mt == self.UNMOVABLE:
+        if self.profile.fallback_rules != "try_to_steal_freepages" and \
+                start_mt == self.UNMOVABLE:
             return True
         return False
 
@@ -529,7 +530,7 @@ class PageAllocator:
         """
         rules = self.profile.fallback_rules
         areas = zone.free_area
-        if rules == "3.15":
+        if rules == "try_to_steal_freepages":
             for current in range(self.max_order, order - 1, -1):
                 area = areas[current]
                 for fmt in self._fallbacks[start_mt]:
@@ -569,7 +570,7 @@ class PageAllocator:
             return None
         current, fmt, can_steal = found
         pfn = next(iter(areas[current].free_list[fmt]))
-        if rules == "6.1":
+        if rules == "steal_suitable_fallback":
             return self._steal_suitable_fallback_61(zone, pfn, current, order, start_mt, fmt,
                                                     can_steal)
         return self._steal_suitable_pageblock_612(zone, pfn, current, order, start_mt, fmt,
@@ -700,7 +701,7 @@ class PageAllocator:
         got = self.rmqueue(zone, order, mt, alloc_flags)
         if got is not None:
             pcp_refill = int(self.pcp_allowed_order(order) and mt < 3) \
-                if self.profile.version != "3.15" else int(order == 0)
+                if self.profile.pcp_high_order_lists else int(order == 0)
             self.kernel.trace.zone_locked(got[0], order, mt, pcp_refill)
         return got
 
@@ -709,7 +710,7 @@ class PageAllocator:
 
         Returns (pfn, taken-from order, why) or None.
         """
-        if self.profile.fallback_rules != "3.15" and alloc_flags & ALLOC_CMA and \
+        if self.profile.cma_mm_cma_c and alloc_flags & ALLOC_CMA and \
                 zone.free_cma > zone.free_pages // 2:
             got = self.rmqueue_smallest(zone, order, self.CMA)
             if got:
@@ -717,7 +718,7 @@ class PageAllocator:
         got = self.rmqueue_smallest(zone, order, mt)
         if got is not None:
             return got[0], got[1], None
-        if alloc_flags & ALLOC_CMA and self.profile.fallback_rules != "3.15":
+        if alloc_flags & ALLOC_CMA and self.profile.cma_mm_cma_c:
             got = self.rmqueue_smallest(zone, order, self.CMA)
             if got is not None:
                 return got[0], got[1], "no Movable block: movable allocations may use CMA"
@@ -740,7 +741,7 @@ class PageAllocator:
             batch, high_min, high_max = self.pageset_limits(z, nr_cpus)
             for pcp in self.pcp[z.idx]:
                 pcp.batch, pcp.high_min, pcp.high_max = batch, high_min, high_max
-                if self.profile.version != "6.12":
+                if self.profile.pcp_high_rule != "autotune":
                     pcp.high = high_min
                 else:
                     pcp.high = max(high_min, min(pcp.high, high_max))
@@ -752,17 +753,17 @@ class PageAllocator:
         shared by the CPUs. 6.12: high_min from the low watermark, high_max from
         managed/8 (MIN_PERCPU_PAGELIST_HIGH_FRACTION), with auto-tuning in between.
         """
-        v = self.profile.version
-        cap = (512 * 1024 if v == "3.15" else 1 << 20) // self.profile.page_size
+        rule = self.profile.pcp_high_rule
+        cap = (self.profile.pcp_batch_cap_kib << 10) // self.profile.page_size
         batch = min(zone.managed >> 10, cap) // 4
         batch = max(batch, 1)
         x = batch + batch // 2
         batch = (1 << (x.bit_length() - 1)) - 1  # rounddown_pow_of_two(...) - 1
-        if v == "3.15":
+        if rule == "batch6":
             return max(1, batch), 6 * batch, 6 * batch
         batch = max(1, batch)
         high_min = max(zone.low // nr_cpus, batch << 2)
-        if v == "6.1":
+        if rule == "low_wmark":
             return batch, high_min, high_min
         high_max = max((zone.managed // 8) // nr_cpus, batch << 2)
         return batch, high_min, high_max
@@ -809,10 +810,10 @@ class PageAllocator:
         the number of pages that are batch freed" (6.12 ``pcp->free_count >>= 1``,
         6.1 ``pcp->free_factor >>= 1``); then __rmqueue_pcplist.
         """
-        v = self.profile.version
-        if v != "3.15":
+        rule = self.profile.pcp_high_rule
+        if rule != "batch6":
             pcp = self.pcp[zone.idx][self.kernel.current_cpu]
-            if v == "6.1":
+            if rule == "low_wmark":
                 pcp.free_factor >>= 1
             else:
                 pcp.free_count >>= 1
@@ -870,10 +871,10 @@ class PageAllocator:
     def _nr_pcp_alloc(self, pcp: PerCpuPages, zone: Zone, order: int) -> int:
         """How many blocks rmqueue_bulk takes: pcp->batch (3.15), scaled per order (6.1),
         nr_pcp_alloc with alloc_factor auto-tuning (6.12)."""
-        v = self.profile.version
-        if v == "3.15":
+        rule = self.profile.pcp_high_rule
+        if rule == "batch6":
             return pcp.batch
-        if v == "6.1":
+        if rule == "low_wmark":
             batch = pcp.batch
             return max(batch >> order, 2) if batch > 1 else batch
         base = pcp.batch
@@ -923,14 +924,14 @@ class PageAllocator:
         pindex = self._pindex(mt, order)
         pcp.lists[pindex].appendleft(pfn)
         pcp.count += 1 << order
-        v = self.profile.version
+        rule = self.profile.pcp_high_rule
         why = (_PCP_FREE_WHY, (cpu, self._mt_name[mt], pcp.count))
-        if v == "3.15":
+        if rule == "batch6":
             if pcp.count >= pcp.high:
                 n = self.free_pcppages_bulk(zone, pcp.batch, pcp, 0, cpu)
                 why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (pcp.high, n))
             return why
-        if v == "6.1":
+        if rule == "low_wmark":
             free_high = bool(pcp.free_factor and order and order <= PAGE_ALLOC_COSTLY_ORDER)
             high = 0 if (not pcp.high or free_high) else pcp.high
             if pcp.count >= high:
@@ -997,7 +998,7 @@ class PageAllocator:
                            cpu: int) -> int:
         """free_pcppages_bulk: give ``count`` pages back, round-robin over the lists,
         from each list's tail (the coldest pages)."""
-        v315 = self.profile.version == "3.15"
+        per_migratetype = not self.profile.pcp_high_order_lists
         count = min(pcp.count, count)
         freed = 0
         nlists = len(pcp.lists)
@@ -1006,7 +1007,7 @@ class PageAllocator:
         drained_pfns: list[int] = []
         drained_orders: list[int] = []
         drained_mts: list[int] = []
-        if v315:
+        if per_migratetype:
             migratetype = 0
             batch_free = 0
             to_free = count
@@ -1084,7 +1085,7 @@ class PageAllocator:
         p = self.profile
         g = p.gfp.values
         flags = WMARK_MIN | ALLOC_CPUSET
-        if p.watermark_rules == "3.15":
+        if p.watermark_rules == "classzone":
             if value & g["__GFP_HIGH"]:
                 flags |= ALLOC_HIGH
             if not value & g["__GFP_WAIT"]:
@@ -1097,7 +1098,7 @@ class PageAllocator:
                 flags |= ALLOC_CMA
             return flags
         flags |= value & (g["__GFP_HIGH"] | g["__GFP_KSWAPD_RECLAIM"])
-        if p.watermark_rules == "6.1":
+        if p.watermark_rules == "alloc_harder":
             if value & g["__GFP_ATOMIC"]:
                 if not value & g["__GFP_NOMEMALLOC"]:
                     flags |= ALLOC_HARDER
@@ -1127,7 +1128,7 @@ class PageAllocator:
         free = zone.free_pages
         wmin = mark
         reserve = zone.lowmem_reserve[highest_zoneidx]
-        if rules == "3.15":
+        if rules == "classzone":
             free -= (1 << order) - 1
             if alloc_flags & ALLOC_HIGH:
                 wmin -= wmin // 2
@@ -1145,7 +1146,7 @@ class PageAllocator:
             return True
         # 6.x: __zone_watermark_unusable_free
         unusable = (1 << order) - 1
-        if rules == "6.1":
+        if rules == "alloc_harder":
             harder = alloc_flags & (ALLOC_HARDER | ALLOC_OOM)
             if not harder:
                 unusable += zone.nr_reserved_highatomic
@@ -1156,7 +1157,7 @@ class PageAllocator:
         if not alloc_flags & ALLOC_CMA:
             unusable += zone.free_cma
         free -= unusable
-        if rules == "6.1":
+        if rules == "alloc_harder":
             if alloc_flags & ALLOC_HIGH:
                 wmin -= wmin // 2
             if harder:
@@ -1189,11 +1190,12 @@ class PageAllocator:
         """The min watermark after the reserve reductions (for explanations and plots)."""
         wmin = zone.min
         rules = self.profile.watermark_rules
-        if rules in ("3.15", "6.1"):
+        if rules in ("classzone", "alloc_harder"):
             if alloc_flags & ALLOC_HIGH:
                 wmin -= wmin // 2
             if alloc_flags & (ALLOC_HARDER | ALLOC_OOM):
-                wmin -= wmin // 2 if alloc_flags & ALLOC_OOM and rules == "6.1" else wmin // 4
+                wmin -= wmin // 2 if alloc_flags & ALLOC_OOM and rules == "alloc_harder" \
+                    else wmin // 4
         elif alloc_flags & ALLOC_RESERVES:
             if alloc_flags & ALLOC_MIN_RESERVE:
                 wmin -= wmin // 2
@@ -1241,7 +1243,7 @@ class PageAllocator:
         zonelist = self._zonelists[high_zone.idx]
         if not zonelist:
             return self._fail(order, value, label, f"no populated zone at or below {high_name}")
-        if p.watermark_rules == "3.15":
+        if p.watermark_rules == "classzone":
             highest_idx = zonelist[0].idx  # classzone_idx = preferred zone
         else:
             highest_idx = high_zone.idx
@@ -1250,7 +1252,7 @@ class PageAllocator:
         flags = WMARK_LOW
         if mt == self.MOVABLE:
             flags |= ALLOC_CMA
-        if p.watermark_rules != "3.15":
+        if p.watermark_rules != "classzone":
             flags |= value & g["__GFP_KSWAPD_RECLAIM"]
             # alloc_flags_nofragment: preferred zone Normal with DMA32 populated
             if zonelist[0].name == "Normal" and "DMA32" in self.zone_by_name and \
@@ -1281,7 +1283,7 @@ class PageAllocator:
         """
         out: list[int] = []
         alloc = self.alloc_pages
-        fast = self.pcp_enabled and self.profile.version == "3.15"
+        fast = self.pcp_enabled and self.profile.pcp_high_rule == "batch6"
         while len(out) < n:
             page = alloc(value, 0, owner=owner, detail=detail, caller=caller)
             if page is None:
@@ -1339,7 +1341,7 @@ class PageAllocator:
         """mm/page_alloc.c: get_page_from_freelist (with 6.x's ALLOC_NOFRAGMENT retry)."""
         while True:
             mark_idx = flags & 3
-            track_high = self.profile.version == "6.12"
+            track_high = self.profile.pcp_high_rule == "autotune"
             for zone in zonelist:
                 if not flags & ALLOC_NO_WATERMARKS:
                     if track_high and zone.idx not in self.below_high:
@@ -1386,8 +1388,8 @@ class PageAllocator:
         k = self.kernel
         p = self.profile
         g = p.gfp.values
-        wake = (not value & g["__GFP_NO_KSWAPD"]) if p.version == "3.15" else \
-            bool(value & g["__GFP_KSWAPD_RECLAIM"])
+        wake = bool(value & g["__GFP_KSWAPD_RECLAIM"]) if p.gfp_reclaim_bits else \
+            (not value & g["__GFP_NO_KSWAPD"])
         if wake:
             k.wakeup_kswapd(zonelist[0], order)
         flags = self.gfp_to_alloc_flags(value, order)
@@ -1426,7 +1428,7 @@ class PageAllocator:
         notes = []
         if flags & ALLOC_NO_WATERMARKS:
             notes.append("ignored the watermarks (__GFP_MEMALLOC)")
-        elif self.profile.watermark_rules == "6.12":
+        elif self.profile.watermark_rules == "alloc_reserves":
             if flags & ALLOC_MIN_RESERVE and flags & ALLOC_NON_BLOCK:
                 notes.append("dipped to 37.5% of min (__GFP_HIGH and may not block)")
             elif flags & ALLOC_MIN_RESERVE:
@@ -1580,10 +1582,10 @@ class PageAllocator:
         0 when the next free drains or the outcome needs the page-by-page path
         (6.12 with ZONE_BELOW_HIGH shrinking ``high`` on every free).
         """
-        v = self.profile.version
-        if v == "3.15":
+        rule = self.profile.pcp_high_rule
+        if rule == "batch6":
             return max(0, min(pcp.high - pcp.count - 1, limit))
-        if v == "6.1":
+        if rule == "low_wmark":
             return max(0, min(pcp.high - pcp.count - 1, limit)) if pcp.high else 0
         if pcp.high_min != pcp.high_max and zone.idx in self.below_high:
             return 0
@@ -1633,7 +1635,7 @@ class PageAllocator:
                 if stop_rule and mt != buddy_block_mt and (mt >= self.PCPTYPES or
                                                            buddy_block_mt >= self.PCPTYPES):
                     break
-                if self.profile.fallback_rules == "6.12" and buddy_block_mt != mt:
+                if self.profile.fallback_rules == "freelist_hygiene" and buddy_block_mt != mt:
                     self.change_pageblock_range(buddy, order, mt)
             # del_page_from_free_list(buddy)
             area = areas[order]

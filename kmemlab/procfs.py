@@ -89,7 +89,8 @@ def pagetypeinfo(k) -> str:
     head = f"{'Free pages count per migrate type at order':<43} " + \
         "".join(f"{o:6d} " for o in range(p.nr_page_orders))
     lines.append(head)
-    cap = not _is_315(k)  # 6.x: "if (++freecount >= 100000) { overflow = true; break; }"
+    # 6.x: "if (++freecount >= 100000) { overflow = true; break; }"
+    cap = k.profile.pagetypeinfo_count_capped
     for z in pa.zones:
         if not z.present:
             continue
@@ -137,10 +138,6 @@ def _present_sections(k) -> set[int]:
         last = (r.end - 1) >> 27
         out.update(range(first, last + 1))
     return out
-
-
-def _is_315(k) -> bool:
-    return k.profile.version == "3.15"
 
 
 # ======================================================================== zoneinfo
@@ -195,22 +192,20 @@ _NODE_STATS_6_12 = (
 _NODE_STATS_IN_THP = ("nr_anon_transparent_hugepages", "nr_file_hugepages",
                       "nr_shmem_hugepages", "nr_shmem_pmdmapped", "nr_file_pmdmapped")
 _HPAGE_PMD_NR = 512
+# The tables each profile names (Profile.zone_stat_names / node_stat_names).
+ZONE_STATS_6_12, ZONE_STATS_6_1, NUMA_STATS = _ZONE_STATS_6_12, _ZONE_STATS_6_1, _NUMA_STATS
+ZONE_STATS_3_15_HEAD, ZONE_STATS_3_15_TAIL = _ZONE_STATS_3_15_HEAD, _ZONE_STATS_3_15_TAIL
+NODE_STATS_6_1, NODE_STATS_6_12 = _NODE_STATS_6_1, _NODE_STATS_6_12
 
 
 def zone_stat_names(k) -> tuple[str, ...]:
     """The per-zone counter names /proc/zoneinfo prints for the profile, in order."""
-    if _is_315(k):
-        numa = _NUMA_STATS if k.profile.is_64bit else ()
-        return _ZONE_STATS_3_15_HEAD + numa + _ZONE_STATS_3_15_TAIL
-    zone = _ZONE_STATS_6_12 if k.profile.version == "6.12" else _ZONE_STATS_6_1
-    return zone + _NUMA_STATS
+    return k.profile.zone_stat_names
 
 
 def node_stat_names(k) -> tuple[str, ...]:
     """The ``per-node stats`` names of /proc/zoneinfo (none in 3.15)."""
-    if _is_315(k):
-        return ()
-    return _NODE_STATS_6_12 if k.profile.version == "6.12" else _NODE_STATS_6_1
+    return k.profile.node_stat_names
 
 
 def zone_stat(k, zone, name: str) -> int:
@@ -251,7 +246,7 @@ def zoneinfo(k) -> str:
     ``all_unreclaimable``/``start_pfn``/``inactive_ratio``. The pageset lines come
     from :func:`pagesets` (the allocator's per-CPU lists, or :func:`pcp_high_batch`).
     """
-    if _is_315(k):
+    if not k.profile.node_lru:
         return _zoneinfo_315(k)
     p = k.profile
     zones = k.page_alloc.zones
@@ -271,7 +266,7 @@ def zoneinfo(k) -> str:
               f"\n        min      {z.min}"
               f"\n        low      {z.low}"
               f"\n        high     {z.high}")
-        if p.version == "6.12":
+        if p.zoneinfo_promo:
             s += f"\n        promo    {z.promo}"
         s += (f"\n        spanned  {z.spanned}"
               f"\n        present  {z.present}"
@@ -364,7 +359,7 @@ def zone_batchsize(k, zone) -> int:
     The cap is 512 KiB in 3.15 (``batch * PAGE_SIZE > 512 * 1024``) and 1 MiB in 6.x
     (``min(managed >> 10, SZ_1M / PAGE_SIZE)``). The result can be 0 (small zones).
     """
-    cap = (512 * 1024 if _is_315(k) else 1 << 20) // k.PAGE_SIZE
+    cap = (k.profile.pcp_batch_cap_kib << 10) // k.PAGE_SIZE
     batch = min(zone.managed >> 10, cap)
     batch //= 4  # "We effectively *= 4 below"
     if batch < 1:
@@ -393,7 +388,7 @@ def pcp_high_batch(k, zone) -> tuple[int, int]:
     of an idle pageset that has been used once (a never-used pcp still shows 0).
     """
     raw = zone_batchsize(k, zone)
-    if _is_315(k):
+    if k.profile.pcp_high_rule == "batch6":
         return 6 * raw, max(1, raw)
     batch = max(1, raw)
     high = max(zone.low // max(1, k.nr_cpus), batch << 2)
@@ -455,7 +450,7 @@ def meminfo(k) -> str:
     else:
         vstart = p.page_offset + (k.max_low_pfn << k.PAGE_SHIFT) + p.extra["vmalloc_offset"]
         values["VmallocTotal"] = (p.extra["vmalloc_end"] - vstart) >> 10
-    if _is_315(k):
+    if p.vmalloc_chunk_reported:
         # get_vmalloc_info: an empty vmap_area_list gives largest_chunk = VMALLOC_TOTAL
         values["VmallocChunk"] = values["VmallocTotal"]
     values["Hugepagesize"] = 2048 if p.is_64bit else 4096  # HPAGE_SIZE: 2M, or 4M non-PAE
@@ -474,7 +469,7 @@ def meminfo(k) -> str:
     # (__GFP_RECLAIMABLE → reclaimable); 6.x also accounts kmalloc_large pages as
     # unreclaimable slab (mm/slab_common.c: __kmalloc_large_node), 3.15 does not.
     rec = unrec = 0
-    large_counts = p.version != "3.15"
+    large_counts = p.kmalloc_large_counts_as_slab
     for page in pa.allocated.values():
         if page.owner == "slab":
             if page.migratetype == pa.RECLAIMABLE:
@@ -532,7 +527,7 @@ def mem_available(k, values: dict | None = None) -> int:
     free = sum(z.free_pages for z in zones)
     wmark_low = sum(z.low for z in zones)
     pagecache = (values.get("Active(file)", 0) + values.get("Inactive(file)", 0)) // kb
-    if _is_315(k):
+    if not k.profile.mem_available_totalreserve:
         available = free - wmark_low
         reclaimable = values.get("SReclaimable", 0) // kb
     else:
@@ -563,7 +558,7 @@ _totalreserve_pages = totalreserve_pages
 def meminfo_fields(k) -> tuple[str, ...]:
     """The /proc/meminfo field names, in order, for the profile."""
     p = k.profile
-    if _is_315(k):
+    if not p.node_lru:
         fields = _MEMINFO_HEAD_315
         if p.highmem_zones:
             fields += ("HighTotal", "HighFree", "LowTotal", "LowFree")
@@ -577,7 +572,7 @@ def meminfo_fields(k) -> tuple[str, ...]:
             ("DirectMap4k", "DirectMap4M")
         return fields
     fields = _MEMINFO_6
-    if p.version == "6.12":
+    if p.meminfo_unaccepted:
         fields += ("Unaccepted",)
     return fields + _HUGETLB_FIELDS + ("Hugetlb", "DirectMap4k", "DirectMap2M", "DirectMap1G")
 
@@ -614,7 +609,7 @@ _MEMINFO_MID_315 = (
 @renderer("iomem")
 def iomem(k) -> str:
     """kernel/resource.c: r_show — System RAM, reserved ranges and the kernel image."""
-    reserved = "reserved" if k.profile.version == "3.15" else "Reserved"
+    reserved = k.profile.iomem_reserved_name
     lines = []
     entries = []
     for start, end, kind in k.e820:
@@ -652,8 +647,9 @@ def min_free_kbytes(k) -> str:
 
 @renderer("sys/vm/watermark_scale_factor")
 def watermark_scale_factor(k) -> str:
-    if k.profile.version == "3.15":
-        raise ValueError("/proc/sys/vm/watermark_scale_factor does not exist in Linux 3.15 "
+    if not k.profile.has_watermark_scale_factor:
+        raise ValueError("/proc/sys/vm/watermark_scale_factor does not exist in Linux "
+                         f"{k.profile.version} "
                          "(added in 4.6)")
     return f"{k.watermark_scale_factor}\n"
 
@@ -732,7 +728,7 @@ def extfrag_index(k) -> str:
     ``"%2d.%03d "`` per order in 6.1 and 6.12 (so 0.500 prints as `` 0.500``);
     ``"%d.%03d "`` in 3.15. -1000 ("a free block is big enough") prints -1.000.
     """
-    fmt = "%d.%03d" if _is_315(k) else "%2d.%03d"
+    fmt = "%2d.%03d" if k.profile.extfrag_index_width2 else "%d.%03d"
     return "".join(_index_line(z, fragmentation_index, k.profile.nr_page_orders, fmt) + "\n"
                    for z in k.page_alloc.zones if z.present)
 

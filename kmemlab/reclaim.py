@@ -152,7 +152,7 @@ def shrink_lists(k, zones, value: int, nr_to_reclaim: int, *, kswapd: bool) -> t
         k.page_alloc.free_pages(lp.page, 0, caller="shrink_page_list")
     who = "kswapd" if kswapd else "direct"
     if scanned:
-        if k.profile.version == "3.15":
+        if not k.profile.node_lru:
             zkey = _zone_key(k, next(iter(zones)).name) if zones else "normal"
             _vm(k, f"pgscan_{who}_{zkey}", scanned)
             _vm(k, f"pgsteal_{who}_{zkey}", reclaimed)
@@ -188,7 +188,7 @@ def wakeup_kswapd(k, zone, order: int) -> None:
         why = (f"{zone.name} free {zone.free_pages} pages fell below the low watermark "
                f"{zone.low}: kswapd is woken to reclaim in the background up to high "
                f"{zone.high}; it runs when this task yields the CPU")
-        if k.profile.version == "3.15":
+        if not k.profile.trace_wakeup_kswapd_gfp:
             k.trace.emit("mm_vmscan_wakeup_kswapd", why, nid=0, zid=zone.idx, order=order)
         else:
             k.trace.emit("mm_vmscan_wakeup_kswapd", why, nid=0, zid=zone.idx, order=order,
@@ -243,7 +243,7 @@ def _max_passes(k, value: int, order: int) -> int:
     if _gfp(k, value, "__GFP_NOFAIL"):
         return MAX_RECLAIM_RETRIES
     if order > PAGE_ALLOC_COSTLY_ORDER:
-        if k.profile.version == "3.15":
+        if not k.profile.should_reclaim_retry:
             # should_alloc_retry: __GFP_REPEAT retries until 1<<order pages were reclaimed
             return MAX_RECLAIM_RETRIES if _gfp(k, value, "__GFP_REPEAT") else 1
         return MAX_RECLAIM_RETRIES if _gfp(k, value, "__GFP_RETRY_MAYFAIL") else 1
@@ -267,14 +267,14 @@ def direct_reclaim(k, zonelist, order: int, value: int) -> int:
         why = _no_retry_why(k, value, order)
         k.trace.emit("mm_vmscan_direct_reclaim_end", why, nr_reclaimed=0)
         return 0
-    if order > PAGE_ALLOC_COSTLY_ORDER and k.profile.version == "3.15" and \
+    if order > PAGE_ALLOC_COSTLY_ORDER and not k.profile.should_reclaim_retry and \
             _gfp(k, value, "__GFP_REPEAT") and st.reclaimed_this_alloc >= (1 << order) and \
             st.attempt:
         return 0
     st.attempt += 1
     st.busy = True
     try:
-        if k.profile.version == "3.15":
+        if not k.profile.node_lru:
             _vm(k, "allocstall")
         else:
             _vm(k, "allocstall_" + _zone_key(k, zonelist[0].name))
@@ -305,7 +305,7 @@ def _no_retry_why(k, value: int, order: int) -> str:
     if _gfp(k, value, "__GFP_NORETRY"):
         return "__GFP_NORETRY: one reclaim/compaction pass, then fail (no retry, no OOM killer)"
     if order > PAGE_ALLOC_COSTLY_ORDER:
-        flag = "__GFP_REPEAT" if k.profile.version == "3.15" else "__GFP_RETRY_MAYFAIL"
+        flag = "__GFP_RETRY_MAYFAIL" if k.profile.gfp_retry_mayfail else "__GFP_REPEAT"
         return (f"order {order} > PAGE_ALLOC_COSTLY_ORDER: costly requests are not retried "
                 f"without {flag}")
     return f"{MAX_RECLAIM_RETRIES} reclaim passes made no progress"
@@ -447,12 +447,12 @@ def _migrate_block(k, zone, base: int, size: int, lru_by_pfn) -> int:
 def oom_allowed(k, value: int, order: int, zonelist) -> tuple[bool, str]:
     """mm/page_alloc.c: __alloc_pages_may_oom and the slow path's conditions, per version."""
     g = k.profile.gfp.values
-    v315 = k.profile.version == "3.15"
+    p = k.profile
     normal = k.page_alloc.zone_by_name.get("Normal")
     highest = k.page_alloc.zone_by_name[k.profile.gfp_zone(value)]
     if _gfp(k, value, "__GFP_NORETRY"):
         return False, "__GFP_NORETRY: the OOM killer is never invoked"
-    if not v315 and _gfp(k, value, "__GFP_RETRY_MAYFAIL"):
+    if p.gfp_retry_mayfail and _gfp(k, value, "__GFP_RETRY_MAYFAIL"):
         return False, "__GFP_RETRY_MAYFAIL: may fail, so the OOM killer is not invoked"
     if order > PAGE_ALLOC_COSTLY_ORDER and not _gfp(k, value, "__GFP_NOFAIL"):
         return False, (f"order {order} > PAGE_ALLOC_COSTLY_ORDER: the OOM killer will not "
@@ -461,8 +461,9 @@ def oom_allowed(k, value: int, order: int, zonelist) -> tuple[bool, str]:
         return False, ("the request is for a zone below Normal: the OOM killer does not kill "
                        "tasks for lowmem")
     if not value & g["__GFP_FS"]:
-        if v315:
-            return False, ("no __GFP_FS: oom_gfp_allowed() is false (a real 3.15 kernel keeps "
+        if p.oom_gfp_allowed:
+            return False, ("no __GFP_FS: oom_gfp_allowed() is false (a real "
+                           f"{p.version} kernel keeps "
                            "retrying order ≤ 3 requests forever; kmemlab fails them)")
         return False, ("no __GFP_FS: out_of_memory() does not kill for GFP_NOFS/GFP_NOIO (a "
                        "real 6.x kernel keeps retrying order ≤ 3 requests; kmemlab fails them)")
@@ -480,12 +481,12 @@ def oom_badness(k, cand, totalpages: int) -> int:
     if adj == -1000:
         return -1
     points = info["anon_rss"] + info["file_rss"] + info["shmem_rss"] + info["swapents"]
-    if k.profile.version == "3.15":
+    if not k.profile.mm_pgtables_bytes:
         points += info["nr_ptes"]
     else:
         points += info["pgtables_bytes"] // k.PAGE_SIZE
     points += adj * (totalpages // 1000)
-    if k.profile.version == "3.15":
+    if k.profile.oom_badness_normalised:
         return points if points > 0 else 1
     return points
 
@@ -546,7 +547,7 @@ def _kill_one(k, value: int, order: int) -> bool:
     scored = [(oom_badness(k, c, totalpages), i, c) for i, c in enumerate(cands)]
     scored = [t for t in scored if t[0] >= 0 and _oom_info(t[2])["anon_rss"] +
               _oom_info(t[2])["file_rss"] + _oom_info(t[2])["shmem_rss"] > 0]
-    v315 = k.profile.version == "3.15"
+    old_report = k.profile.oom_report == "kill_process"
     cur = k.current_task
     if not scored:
         if not st.oom_candidates or all(getattr(c, "oom_killed", False)
@@ -558,7 +559,7 @@ def _kill_one(k, value: int, order: int) -> bool:
     # select_bad_process: highest points; ties go to the first task in the list
     points, _i, victim = max(scored, key=lambda t: (t[0], -t[1]))
     info = _oom_info(victim)
-    if v315:
+    if old_report:
         k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={value:#x}, order={order}, "
                  "oom_score_adj=0")
     else:
@@ -572,7 +573,7 @@ def _kill_one(k, value: int, order: int) -> bool:
                  f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
     _dump_tasks(k, scored)
     kb = k.PAGE_SIZE >> 10
-    if v315:
+    if old_report:
         score = points * 1000 // max(1, totalpages)
         k.printk(f"Out of memory: Kill process {victim.pid} ({victim.comm}) score {score} "
                  "or sacrifice child")
@@ -593,7 +594,7 @@ def _kill_one(k, value: int, order: int) -> bool:
            f"badness {points} (rss + page tables + swap, adjusted by oom_score_adj)")
     k.printk(f"kmemlab: why: {why}")
     k.trace.emit("mark_victim", why, pid=victim.pid)
-    if not v315:
+    if k.profile.vmstat_oom_kill:
         _vm(k, "oom_kill")
     st.oom_kills += 1
     victim.oom_killed = True
@@ -604,10 +605,10 @@ def _kill_one(k, value: int, order: int) -> bool:
 
 def _dump_tasks(k, scored) -> None:
     """mm/oom_kill.c: dump_tasks, in the version's column layout."""
-    v = k.profile.version
-    if v == "3.15":
+    cols = k.profile.dump_tasks_columns
+    if cols == "nr_ptes":
         k.printk("[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name")
-    elif v == "6.1":
+    elif cols == "pgtables_bytes":
         k.printk("Tasks state (memory values in pages):")
         k.printk("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents "
                  "oom_score_adj name")
@@ -618,11 +619,11 @@ def _dump_tasks(k, scored) -> None:
     for _p, _i, c in sorted(scored, key=lambda t: t[2].pid):
         i = _oom_info(c)
         rss = i["anon_rss"] + i["file_rss"] + i["shmem_rss"]
-        if v == "3.15":
+        if cols == "nr_ptes":
             k.printk(f"[{c.pid:5d}] {i['uid']:5d} {c.pid:5d} {i['total_vm']:8d} {rss:8d} "
                      f"{i['nr_ptes']:7d} {i['swapents']:8d}         {i['oom_score_adj']:5d} "
                      f"{c.comm}")
-        elif v == "6.1":
+        elif cols == "pgtables_bytes":
             k.printk(f"[{c.pid:7d}] {i['uid']:5d} {c.pid:5d} {i['total_vm']:8d} {rss:8d} "
                      f"{i['pgtables_bytes']:8d} {i['swapents']:8d}         "
                      f"{i['oom_score_adj']:5d} {c.comm}")
@@ -648,7 +649,6 @@ def render_vmstat(k) -> str:
     Names and order are the version's; items the simulator has no value for are left
     out (a real file has ~150-190 lines).
     """
-    v = k.profile.version
     pa = k.page_alloc
     vm = pa.vmstat
     st: ReclaimState = k.reclaim
@@ -661,7 +661,7 @@ def render_vmstat(k) -> str:
             ("nr_dirty", st.count("file", dirty=True)), ("nr_writeback", 0),
             ("nr_vmscan_write", vm.get("nr_vmscan_write", 0)),
             ("nr_written", vm.get("nr_written", 0))]
-    if v == "3.15":
+    if not k.profile.node_lru:
         lines += node
         lines.append(("nr_free_cma", sum(z.free_cma for z in pa.zones)))
         lines.append(("pgpgout", vm.get("pgpgout", 0)))

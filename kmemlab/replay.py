@@ -57,6 +57,7 @@ from typing import IO, Any
 from . import traceparse as tp
 from .context import Task
 from .errors import KernelBug, KernelPanic
+from .profiles import DEFAULT_ARCH, DEFAULT_VERSION
 
 __all__ = ["CacheTimeline", "Replayer", "replay", "translate_gfp"]
 
@@ -105,7 +106,7 @@ def translate_gfp(text: str, table: Any, dropped: dict[str, int] | None = None) 
     (``0x...``, meaningless on another kernel), is dropped and counted in ``dropped``.
     """
     values = table.values
-    to = _TO_3_15 if table.version == "3.15" else _TO_6
+    to = _TO_3_15 if "__GFP_WAIT" in values else _TO_6   # a kernel before 4.4's split
     value = 0
     for raw in text.split("|"):
         name = raw.strip()
@@ -173,7 +174,7 @@ class Replayer:
     """
 
     def __init__(self, source: str | os.PathLike[str] | IO[Any] | Iterable[tp.Record],
-                 kernel: Any = None, *, version: str = "6.12", arch: str = "x86_64",
+                 kernel: Any = None, *, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, seed: int = 0, slab: bool = True,
                  pages: bool = True, keep_trace: bool = True, sample_every: int = 0,
                  progress: bool | None = False, max_errors: int = 20) -> None:

@@ -34,36 +34,21 @@ from . import procfs
 from .context import Task
 from .errors import KernelBug, KernelPanic
 from .kdebug import DebugState, KModule
+from .profiles import MIGHT_SLEEP_KINDS, PROFILES
 from .reclaim import ReclaimState, direct_reclaim, kswapd_run, out_of_memory, render_vmstat
 from .reclaim import wakeup_kswapd as _wakeup_kswapd
 from .workload import Workload
 
-# Where __might_sleep reports the call from (file:line of the might_sleep()/might_fault()
-# in the version's source). 6.1/6.12: checked in the Debian sources. 3.15: mm/slub.c:965
-# is from a 3.14-era report (April 2014); the other 3.15 lines are approximate.
-MIGHT_SLEEP_SITES = {
-    "page_alloc": {"3.15": ("mm/page_alloc.c", 2736),            # __alloc_pages_nodemask
-                   "6.1": ("include/linux/sched/mm.h", 274),      # might_alloc
-                   "6.12": ("include/linux/sched/mm.h", 321)},
-    "slab": {"3.15": ("mm/slub.c", 965),                          # slab_pre_alloc_hook
-             "6.1": ("include/linux/sched/mm.h", 274),
-             "6.12": ("include/linux/sched/mm.h", 321)},
-    "mutex": {"3.15": ("kernel/locking/mutex.c", 97),             # mutex_lock
-              "6.1": ("kernel/locking/mutex.c", 283),
-              "6.12": ("kernel/locking/mutex.c", 283)},
-    "uaccess": {"3.15": ("arch/x86/include/asm/uaccess.h", 699),  # copy_from_user
-                "6.1": ("lib/usercopy.c", 14),                    # _copy_from_user
-                "6.12": ("include/linux/uaccess.h", 162)},        # _inline_copy_from_user
-    "vmalloc": {"3.15": ("mm/vmalloc.c", 1339),
-                "6.1": ("mm/vmalloc.c", 2858),
-                "6.12": ("mm/vmalloc.c", 3289)},
-}
+# Where __might_sleep reports the call from: Profile.might_sleep_sites (file:line of
+# the might_sleep()/might_fault() in the version's source). This version -> kind view
+# is kept for older callers: MIGHT_SLEEP_SITES[kind][version].
+MIGHT_SLEEP_SITES = {kind: {v: prof.might_sleep_sites[kind] for (v, _a), prof in PROFILES.items()}
+                     for kind in MIGHT_SLEEP_KINDS}
 KSWAPD_PID = 41
 
 
-def _site(kind: str, version: str) -> tuple[str, int]:
-    table = MIGHT_SLEEP_SITES[kind]
-    return table.get(version, table["6.12"])
+def _site(kind: str, profile) -> tuple[str, int]:
+    return profile.might_sleep_sites[kind]
 
 
 class RulesMixin:
@@ -156,7 +141,7 @@ class RulesMixin:
         ``BUG: sleeping function called from invalid context at FILE:LINE`` and the
         ``in_atomic(): …`` line, then raises :class:`KernelBug` (the real kernel only
         warns; it may then deadlock). Subsystems call it from functions that may
-        sleep (``k.might_sleep(*MIGHT_SLEEP_SITES["vmalloc"][version])``).
+        sleep (``k.might_sleep(*k.profile.might_sleep_sites["vmalloc"])``).
         """
         self._refuse_if_panicked()
         if not self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] or self.context_stack.can_sleep():
@@ -173,9 +158,9 @@ class RulesMixin:
     def _might_sleep_report(self, file: str, line: int, what: str) -> None:
         cs = self.context_stack
         t = self.current_task
-        v315 = self.profile.version == "3.15"
+        resched = self.profile.might_resched
         lines = [f"BUG: sleeping function called from invalid context at {file}:{line}"]
-        if v315:
+        if not resched:
             lines.append(f"in_atomic(): {int(cs.in_atomic())}, irqs_disabled(): "
                          f"{int(cs.irqs_disabled())}, pid: {t.pid}, name: {t.comm}")
         else:
@@ -183,7 +168,7 @@ class RulesMixin:
                       f"{int(cs.irqs_disabled())}, non_block: 0, pid: {t.pid}, name: {t.comm}",
                       f"preempt_count: {cs.preempt_count:x}, expected: 0",
                       "RCU nest depth: 0, expected: 0"]
-        lines += self._stack_lines(["__might_sleep" if v315 else "__might_resched", what])
+        lines += self._stack_lines(["__might_resched" if resched else "__might_sleep", what])
         why = (f"kmemlab: why: {what} may sleep, but this code runs in {cs.describe()}, "
                "which must not sleep (rule: in interrupt handlers, softirqs, under a "
                "spinlock or with interrupts off use GFP_ATOMIC and never block)")
@@ -198,11 +183,11 @@ class RulesMixin:
     def _stack_lines(self, kernel_frames: list[str]) -> list[str]:
         from .kdebug import python_stack
         taint = "Tainted: G        W" if self.rules_tainted else "Not tainted"
-        v315 = self.profile.version == "3.15"
+        p = self.profile
         out = [self.cpu_line(taint), "Call Trace:"]
-        frames = (["dump_stack"] if v315 else ["dump_stack_lvl"]) + kernel_frames + \
+        frames = (["dump_stack_lvl"] if p.dump_stack_lvl else ["dump_stack"]) + kernel_frames + \
             [f for f, _l in python_stack(4)]
-        if v315:
+        if p.call_trace_addresses:
             out += [f" [<{0xffffffff81000000:016x}>] {f}" for f in frames]
         else:
             out += [" <TASK>"] + [f" {f}" for f in frames] + [" </TASK>"]
@@ -229,7 +214,7 @@ class RulesMixin:
         kind = "slab" if f.f_code.co_filename.endswith("slub.py") else "page_alloc"
         what = ("kmalloc/kmem_cache_alloc" if kind == "slab" else "alloc_pages") + \
             f"({self.profile.gfp.show(value)})"
-        file, line = _site(kind, self.profile.version)
+        file, line = _site(kind, self.profile)
         self._might_sleep_report(file, line, what)
 
     def _schedule_while_atomic_check(self, reason: str) -> None:
@@ -255,9 +240,8 @@ class RulesMixin:
                f"could only succeed by reclaiming and waiting), but the CPU is in "
                f"{cs.describe()}")
         if cs.irqs_disabled():
-            lines += [f"NMI watchdog: Watchdog detected hard LOCKUP on cpu {self.current_cpu}"
-                      if self.profile.version != "6.12" else
-                      f"watchdog: Watchdog detected hard LOCKUP on cpu {self.current_cpu}",
+            lines += [f"{self.profile.hardlockup_prefix}: Watchdog detected hard LOCKUP on cpu "
+                      f"{self.current_cpu}",
                       "Kernel panic - not syncing: Hard LOCKUP",
                       "---[ end Kernel panic - not syncing: Hard LOCKUP ]---"]
             why += ("; with interrupts off no interrupt can wake it, the CPU hangs and the "
@@ -281,7 +265,7 @@ class RulesMixin:
     # ================================================================ sleeping calls
     def mutex_lock(self, name: str = "mutex") -> None:
         """kernel/locking/mutex.c: mutex_lock: might_sleep(), then take the mutex."""
-        self.might_sleep(*_site("mutex", self.profile.version), what="mutex_lock")
+        self.might_sleep(*_site("mutex", self.profile), what="mutex_lock")
         self.mutexes_held.append(name)
         self.trace.emit("mutex_lock", f"took mutex {name} (a sleeping lock: allowed only where "
                         "sleeping is)", name=name)
@@ -333,7 +317,7 @@ class RulesMixin:
     def _uaccess(self, n: int, what: str) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"{what} needs a byte count ≥ 0, not {n!r}")
-        self.might_sleep(*_site("uaccess", self.profile.version), what=what)
+        self.might_sleep(*_site("uaccess", self.profile), what=what)
         return 0
 
     # ================================================================ reclaim hooks
@@ -395,8 +379,9 @@ class RulesMixin:
         the cmdline options ``kmemleak=on kasan=on slub_debug=FZPU`` track from boot)."""
         d = self.debug
         if kasan:
-            if self.profile.version == "3.15":
-                raise ValueError("KASAN arrived in Linux 4.0; 3.15 has only slub_debug")
+            if not self.profile.kasan_supported:
+                raise ValueError(f"KASAN arrived in Linux 4.0; {self.profile.version} has only "
+                                 "slub_debug")
             d.kasan = True
         elif kasan is not None:
             d.kasan = False
@@ -497,7 +482,7 @@ class RulesMixin:
         why = (f"kmemlab: why: the buffer is at physical {phys:#x}, above what the device can "
                f"reach ({dma_mask:#x}); allocate it with GFP_DMA (ZONE_DMA, below 16 MiB) "
                "for ISA-style devices (rule: memory a device must reach needs GFP_DMA)")
-        if self.profile.version == "3.15":
+        if self.profile.nommu_dma_overflow_msg:
             self.printk(f"nommu_map_single: overflow {phys:x}+{size} of device mask "
                         f"{dma_mask:x}")
             self.printk(why)

@@ -197,16 +197,9 @@ _COMMON_FLAG_NAMES = ("SLAB_RED_ZONE", "SLAB_POISON", "SLAB_HWCACHE_ALIGN", "SLA
                       "SLAB_STORE_USER", "SLAB_RECLAIM_ACCOUNT", "SLAB_PANIC",
                       "SLAB_MEM_SPREAD", "SLAB_TRACE", "SLAB_DEBUG_OBJECTS",
                       "SLAB_NOLEAKTRACE", "SLAB_FAILSLAB")
-SLAB_FLAGS_BY_VERSION: dict[str, frozenset[str]] = {
-    "3.15": frozenset(_COMMON_FLAG_NAMES + ("SLAB_DEBUG_FREE", "SLAB_CONSISTENCY_CHECKS",
-                                            "SLAB_DESTROY_BY_RCU", "SLAB_TYPESAFE_BY_RCU",
-                                            "SLAB_NOTRACK")),
-    "6.1": frozenset(_COMMON_FLAG_NAMES + ("SLAB_CONSISTENCY_CHECKS", "SLAB_TYPESAFE_BY_RCU",
-                                           "SLAB_CACHE_DMA32", "SLAB_ACCOUNT")),
-    "6.12": frozenset(_COMMON_FLAG_NAMES + ("SLAB_CONSISTENCY_CHECKS", "SLAB_TYPESAFE_BY_RCU",
-                                            "SLAB_CACHE_DMA32", "SLAB_ACCOUNT",
-                                            "SLAB_NO_MERGE")),
-}
+COMMON_FLAG_NAMES = _COMMON_FLAG_NAMES
+# version -> accepted flag names, filled by profiles.py (Profile.slab_flag_names).
+SLAB_FLAGS_BY_VERSION: dict[str, frozenset[str]] = {}
 
 _FLAG_HINTS = {
     "SLAB_ACCOUNT": "it was added in Linux 4.5; 3.15 accounts with __GFP_KMEMCG",
@@ -270,17 +263,14 @@ def slab_flags(value, version: str) -> SlabFlags:
                     f"'SLAB_HWCACHE_ALIGN', not {type(value).__name__}")
 
 
-def flag_names(flags: int, version: str = "6.12") -> str:
-    """``SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT`` (3.15 spellings on 3.15); ``0`` for none."""
+def flag_names(flags: int, version: str | None = None) -> str:
+    """``SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT`` (3.15 spellings on 3.15); ``0`` for none.
+    ``version`` defaults to the default profile's."""
+    spelling = _profile(version).slab_flag_spelling
     names = []
     for f in SlabFlags:
         if flags & f and f is not SlabFlags.SLAB_KMALLOC:
-            name = f.name
-            if version == "3.15" and f is SLAB_TYPESAFE_BY_RCU:
-                name = "SLAB_DESTROY_BY_RCU"
-            if version == "3.15" and f is SLAB_CONSISTENCY_CHECKS:
-                name = "SLAB_DEBUG_FREE"
-            names.append(name)
+            names.append(spelling.get(f.name, f.name))
     return "|".join(names) if names else "0"
 
 
@@ -329,13 +319,14 @@ def kmalloc_cache_align(size: int, rule: str) -> int:
 
 SLAB_NEVER_MERGE = (SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE
                     | SLAB_TYPESAFE_BY_RCU | SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE)
-SLAB_MERGE_SAME = {
-    # 3.15 mm/slub.c: SLUB_MERGE_SAME
-    "3.15": SLAB_DEBUG_FREE | SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_NOTRACK,
-    # 6.x mm/slab_common.c: SLAB_MERGE_SAME
-    "6.1": SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT,
-    "6.12": SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT,
-}
+# version -> SLAB_MERGE_SAME, filled by profiles.py (Profile.slab_merge_same).
+SLAB_MERGE_SAME: dict[str, int] = {}
+
+
+def _profile(version):
+    """The profile of ``version`` (a version string or a Profile)."""
+    from .profiles import by_version
+    return by_version(version)
 
 
 def create_unique_id(flags: int, size: int, version: str) -> str:
@@ -347,7 +338,7 @@ def create_unique_id(flags: int, size: int, version: str) -> str:
     SLAB_NOTRACK 0, so every 3.15 id has a t): ``:t-0000064``.
     """
     letters = ""
-    if version == "3.15":
+    if _profile(version).slab_unique_id_kmemcheck:
         if flags & SLAB_CACHE_DMA:
             letters += "d"
         if flags & SLAB_RECLAIM_ACCOUNT:

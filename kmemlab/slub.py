@@ -88,46 +88,32 @@ class SlubRules:
     nomerge_params: tuple[str, ...] = ("slub_nomerge",)
     merge_params: tuple[str, ...] = ()
     order_param_prefixes: tuple[str, ...] = ("slub_",)
+    # 6.x setup_slub_min_order: slub_min_order= raises slub_max_order to it (3.15 not).
+    min_order_raises_max: bool = True
+    # kmem_cache_shrink: 3.15 sorts partial slabs most-used first; since 4.0 ("slub:
+    # never fail to shrink cache") it promotes slabs with 1..SHRINK_PROMOTE_MAX free.
+    shrink_promotes_few_free: bool = True
+    # allocate_slab: the first, higher-order try drops __GFP_RECLAIM and adds
+    # __GFP_NOMEMALLOC when it may block (4.x+; 3.15 only adds NOWARN|NORETRY).
+    high_order_try_no_reclaim: bool = True
+    # 6.x kmalloc_large: kmalloc_fix_flags strips GFP_SLAB_BUG_MASK bits with a warning.
+    kmalloc_large_fixes_flags: bool = True
+    # cache_from_obj: 3.15 pr_err()s before WARN_ON_ONCE and names (cachep, s) the other
+    # way round; 6.x WARN_ONCE()s "%s but object is from %s" (mm/slab.h).
+    wrong_cache_pr_err_first: bool = False
+    # kmem_cache_destroy: 6.x WARN()s "... still has objects when called from %pS"
+    # (mm/slab_common.c, 5.x+); 3.15 pr_err()s without a caller.
+    destroy_warns_with_caller: bool = True
 
 
-SLUB_RULES: dict[str, SlubRules] = {
-    "3.15": SlubRules(
-        version="3.15", short_names=False, kmalloc_types=(KMALLOC_NORMAL, KMALLOC_DMA),
-        kmalloc_align="minalign", freeptr_mid_object=False, order_algorithm="slab_order",
-        cpu_partial_table=((4096, 2), (1024, 6), (256, 13), (0, 30)),
-        cpu_partial_slabs=False, discard_if_nr_partial_ge=False, comp_always=False,
-        kmalloc_mergeable=True, merge_newest_first=True, bad_gfp_is_bug=True,
-        shutdown_fn="kmem_cache_close()", large_owner_trace_has_comp=False,
-    ),
-    "6.1": SlubRules(
-        version="6.1", short_names=True,
-        kmalloc_types=(KMALLOC_NORMAL, KMALLOC_CGROUP, KMALLOC_RECLAIM, KMALLOC_DMA),
-        kmalloc_align="pow2", freeptr_mid_object=True, order_algorithm="slab_order",
-        cpu_partial_table=((4096, 6), (1024, 24), (256, 52), (0, 120)),
-        cpu_partial_slabs=True, discard_if_nr_partial_ge=True, comp_always=False,
-        kmalloc_mergeable=False, merge_newest_first=False, bad_gfp_is_bug=False,
-        shutdown_fn="__kmem_cache_shutdown()", large_owner_trace_has_comp=False,
-        nomerge_params=("slab_nomerge", "slub_nomerge"),
-        merge_params=("slab_merge", "slub_merge"),
-    ),
-    "6.12": SlubRules(
-        version="6.12", short_names=True,
-        kmalloc_types=(KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, KMALLOC_CGROUP),
-        kmalloc_align="pow2_divisor", freeptr_mid_object=True,
-        order_algorithm="calc_slab_order",
-        cpu_partial_table=((4096, 6), (1024, 24), (256, 52), (0, 120)),
-        cpu_partial_slabs=True, discard_if_nr_partial_ge=True, comp_always=True,
-        kmalloc_mergeable=False, merge_newest_first=False, bad_gfp_is_bug=False,
-        shutdown_fn="__kmem_cache_shutdown()", large_owner_trace_has_comp=False,
-        nomerge_params=("slab_nomerge", "slub_nomerge"),
-        merge_params=("slab_merge", "slub_merge"),
-        order_param_prefixes=("slab_", "slub_"),
-    ),
-}
+# version -> rules, filled by profiles.py from every profile's ``slub_rules``.
+SLUB_RULES: dict[str, SlubRules] = {}
 
 
 def rules_for(version: str) -> SlubRules:
     """The SLUB rules of a kernel version; ValueError for an unknown one."""
+    if not SLUB_RULES:
+        from . import profiles  # noqa: F401  (registers every profile's rules)
     try:
         return SLUB_RULES[version]
     except KeyError:
@@ -595,7 +581,7 @@ class Slub:
         self.k = kernel
         p = kernel.profile
         self.profile = p
-        self.rules = rules_for(p.version)
+        self.rules = p.slub_rules
         self.version = p.version
         self.page_shift = p.page_shift
         self.page_size = p.page_size
@@ -681,7 +667,7 @@ class Slub:
         max_order = min(values["max_order"], self.max_page_order)
         min_order = min(values["min_order"], self.max_page_order)
         # 6.x setup_slub_min_order raises slub_max_order to at least slub_min_order
-        if self.version != "3.15":
+        if self.rules.min_order_raises_max:
             max_order = max(max_order, min_order)
         return min_order, max_order, values["min_objects"]
 
@@ -722,7 +708,7 @@ class Slub:
             flags |= SLAB_ACCOUNT
         elif ktype == KMALLOC_DMA:
             flags |= SLAB_CACHE_DMA
-        if ktype == KMALLOC_NORMAL and r.version != "3.15":
+        if ktype == KMALLOC_NORMAL and KMALLOC_CGROUP in r.kmalloc_types:
             flags |= SLAB_NO_MERGE     # MEMCG_KMEM: KMALLOC_NORMAL pinned unmergeable
         flags |= SLAB_KMALLOC_FLAG
         name = sc.kmalloc_cache_name(size, ktype, r.short_names)
@@ -810,7 +796,7 @@ class Slub:
         size = align_up(size, align)
         if flags & SLAB_NEVER_MERGE:
             return None
-        same = sc.SLAB_MERGE_SAME[self.version]
+        same = self.profile.slab_merge_same
         candidates = reversed(self.caches) if self.rules.merge_newest_first else self.caches
         for s in candidates:
             if self._unmergeable(s):
@@ -987,7 +973,7 @@ class Slub:
                 self._discard_slab(s, slab)
             else:
                 keep.append(slab)
-        if self.version == "3.15":
+        if not self.rules.shrink_promotes_few_free:
             keep.sort(key=lambda sl: -sl.inuse)   # most used first (stable)
         else:  # 6.x: promote slabs with 1..32 free objects, fewest free first
             promote = [sl for sl in keep if sl.objects - sl.inuse <= 32]
@@ -1310,7 +1296,8 @@ class Slub:
             value = self._bad_gfp(value, bad)
         flags = (value & self._mask_keep) | s.allocflags
         first = (flags | self._gfp_nowarn | self._gfp_noretry) & ~self._gfp_nofail
-        if self.version != "3.15" and first & self._gfp_block and s.order > s.min_order:
+        if self.rules.high_order_try_no_reclaim and first & self._gfp_block and \
+                s.order > s.min_order:
             first = (first | self._gfp_nomemalloc) & ~self._gfp_reclaim
         order = s.order
         page = k.page_alloc.alloc_pages(first, order, owner="slab", detail=s.name,
@@ -1503,7 +1490,8 @@ class Slub:
         [6.12]: alloc_pages(flags | __GFP_COMP, get_order(size))."""
         order = get_order(size, self.page_shift)
         k = self.k
-        if self.version != "3.15" and value & (self._gfp_dma32 | self._gfp_highmem):
+        if self.rules.kmalloc_large_fixes_flags and \
+                value & (self._gfp_dma32 | self._gfp_highmem):
             value = self._bad_gfp(value, value & (self._gfp_dma32 | self._gfp_highmem))
         req = value | self._gfp_comp
         page = k.page_alloc.alloc_pages(req, order, owner="kmalloc_large",
@@ -1661,7 +1649,7 @@ class Slub:
         value = self.gfp.value(gfpmod.coerce(gfp))
         if value & self._gfp_dma:
             ktype = KMALLOC_DMA
-        elif self.version == "3.15":
+        elif KMALLOC_RECLAIM not in self.rules.kmalloc_types:
             ktype = KMALLOC_NORMAL
         elif value & self._gfp_reclaimable:
             ktype = KMALLOC_RECLAIM
@@ -1800,7 +1788,7 @@ class Slub:
     def _bug_wrong_cache(self, passed: KmemCache, actual: KmemCache, ptr: int,
                          label: str) -> None:
         """mm/slab.h: cache_from_obj: "%s: Wrong slab cache. %s but object is from %s"."""
-        if self.version == "3.15":   # pr_err + WARN_ON_ONCE; (cachep, s) argument order
+        if self.rules.wrong_cache_pr_err_first:   # pr_err + WARN_ON_ONCE; (cachep, s) order
             lines = [f"cache_from_obj: Wrong slab cache. {actual.name} but object is from "
                      f"{passed.name}",
                      "------------[ cut here ]------------",
@@ -1829,7 +1817,7 @@ class Slub:
             for addr, rec in sorted(self.live.items()):
                 if rec.slab is slab:
                     lines.append(f"Object 0x{addr:016x} @offset={addr - slab.base}")
-        if self.version == "3.15":
+        if not self.rules.destroy_warns_with_caller:
             lines.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
         else:
             lines += ["------------[ cut here ]------------",

@@ -338,7 +338,7 @@ class TraceLog:
         n = self._nbuf
         written = self.entries_written
         cpus = self.kernel.nr_cpus
-        if self.profile.version == "3.15":
+        if self.profile.trace_irq_flags_width == 4:
             return (
                 "# tracer: nop\n#\n"
                 f"# entries-in-buffer/entries-written: {n}/{written}   #P:{cpus}\n#\n"
@@ -371,7 +371,7 @@ class TraceLog:
             fields = dict(zip(keys, e[8:]))
         body = format_fields(name, fields, self.profile)
         sec, ns = divmod(ts, 1_000_000_000)
-        if self.profile.version == "3.15":
+        if self.profile.trace_irq_flags_width == 4:
             return f"{comm:>16}-{pid:<5} [{cpu:03d}] {flags[:4]} {sec:5d}.{ns // 1000:06d}: " \
                    f"{name}: {body}"
         return f"{comm:>16}-{pid:<7} [{cpu:03d}] {flags} {sec:5d}.{ns // 1000:06d}: " \
@@ -393,7 +393,7 @@ def _ptr(value: int, profile) -> str:
     (lib/vsprintf.c: pointer); 6.x prints the raw value as zeros when the trace
     buffer does not hash pointers (the tracefs default in these samples)."""
     width = 16 if profile.is_64bit else 8
-    if not value and profile.version == "3.15":
+    if not value and profile.trace_null_ptr_is_null:
         return f"{'(null)':>{width}}"
     return f"{value:0{width}x}"
 
@@ -427,12 +427,11 @@ def _call_site(label, profile) -> str:
 
 def format_fields(name: str, f: dict, profile) -> str:
     """The text after ``name:`` for one event, in the profile's version."""
-    v315 = profile.version == "3.15"
     if name in ("kmalloc", "kmem_cache_alloc", "kmalloc_node", "kmem_cache_alloc_node"):
         s = (f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)} "
              f"bytes_req={f['bytes_req']} bytes_alloc={f['bytes_alloc']} "
              f"gfp_flags={_gfp(f['gfp_flags'], profile)}")
-        if v315:
+        if not profile.trace_kmalloc_node_always:
             if name.endswith("_node"):
                 s += f" node={f.get('node', -1)}"
             return s
@@ -442,7 +441,7 @@ def format_fields(name: str, f: dict, profile) -> str:
         return f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)}"
     if name == "kmem_cache_free":
         s = f"call_site={_call_site(f['call_site'], profile)} ptr={_ptr(f['ptr'], profile)}"
-        return s if v315 else s + f" name={f['name']}"
+        return s + f" name={f['name']}" if profile.trace_kmem_cache_free_name else s
     if name == "mm_page_alloc":
         return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
                 f"order={f['order']} migratetype={f['migratetype']} "
@@ -452,7 +451,7 @@ def format_fields(name: str, f: dict, profile) -> str:
                f"order={f['order']}"
     if name == "mm_page_free_batched":
         s = f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} order=0"
-        return s + f" cold={f.get('cold', 0)}" if v315 else s
+        return s + f" cold={f.get('cold', 0)}" if profile.trace_page_cold else s
     if name == "mm_page_alloc_zone_locked":
         return (f"page={_page_ptr(f['pfn'], profile)} pfn={_pfn(f['pfn'], profile)} "
                 f"order={f['order']} migratetype={f['migratetype']} "

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from kmemlab import traceparse as tp
+from kmemlab.profiles import DEFAULT_VERSION
 
 _EPILOG = """\
 record a trace (as root):
@@ -64,7 +65,8 @@ def register(subparsers: Any) -> None:
                     "print what happened. Input as for 'trace stats'.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     rp.add_argument("file", metavar="FILE", help="trace text file (or - for stdin)")
-    rp.add_argument("--version", default="6.12", help="kernel profile (default 6.12)")
+    rp.add_argument("--version", default=DEFAULT_VERSION,
+                    help=f"kernel profile (default {DEFAULT_VERSION})")
     rp.add_argument("--arch", default="x86_64", help="architecture (default x86_64)")
     rp.add_argument("--ram", default="1G", help="simulated RAM (default 1G)")
     rp.add_argument("--cpus", type=int, default=2, help="simulated CPUs (default 2)")

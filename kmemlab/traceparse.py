@@ -742,14 +742,20 @@ def read_records(source: str | os.PathLike[str] | IO[Any],
 
 # ------------------------------------------------------------------- format_record
 
-_LAYOUTS = {"3.15": "3.15", "3.x": "3.15", "6.1": "6.12", "6.12": "6.12", "6.x": "6.12"}
+def _layout(name: str) -> str | None:
+    """"classic" (3.15) or "symbolic" (6.x): the layout of a version (its profile's
+    ``trace_layout``), an alias ("3.x", "6.x") or a layout name."""
+    if name in ("classic", "symbolic"):
+        return name
+    from .profiles import trace_layout
+    return trace_layout(name)
 
 
 def _fmt_ptr(value: int | None, layout: str) -> str:
     # lib/vsprintf.c: plain %p is 2*sizeof(void *) zero-padded hex; NULL prints
     # "(null)" right-aligned to that width in 3.15, all zeros in 6.x.
     if not value:
-        return "          (null)" if layout == "3.15" else "0000000000000000"
+        return "          (null)" if layout == "classic" else "0000000000000000"
     return f"{value:016x}"
 
 
@@ -758,11 +764,12 @@ def _fmt_call_site(rec: Record, layout: str) -> str:
     addr = rec.call_site_addr
     if addr is None:  # a symbol: it cannot be turned back into an address
         return cs
-    return f"{addr:x}" if layout == "3.15" else f"0x{addr:x}"
+    return f"{addr:x}" if layout == "classic" else f"0x{addr:x}"
 
 
-def format_record(record: Record, layout: str = "6.12") -> str:
-    """Write a record back as a tracefs line of kernel ``layout`` ("6.12" or "3.15").
+def format_record(record: Record, layout: str = "symbolic") -> str:
+    """Write a record back as a tracefs line of kernel ``layout``: a version ("6.12",
+    "3.15", any profile's), "3.x"/"6.x", or "symbolic"/"classic" (the layouts).
 
     Columns follow trace_print_context() (kernel/trace/trace_output.c): 3.15
     ``"%16s-%-5d [%03d] "``, 6.x ``"%16s-%-7d [%03d] "``, then the irq-info flags
@@ -773,20 +780,22 @@ def format_record(record: Record, layout: str = "6.12") -> str:
     written as printed (not translated between versions); a symbolic call site
     stays symbolic in a 3.15 line.
     """
-    lay = _LAYOUTS.get(layout)
+    lay = _layout(layout)
     if lay is None:
-        raise ValueError(f"unknown layout {layout!r}: use '3.15' or '6.12'")
+        from .profiles import versions
+        raise ValueError(f"unknown layout {layout!r}: use a kernel version "
+                         f"({', '.join(versions())}), '3.x'/'6.x', 'classic' or 'symbolic'")
     ev = record.event
     flags = record.irq_flags
     if flags is not None:
-        flags = flags[:4] if lay == "3.15" else (flags + ".")[:5] if len(flags) < 5 else flags
+        flags = flags[:4] if lay == "classic" else (flags + ".")[:5] if len(flags) < 5 else flags
     us = record.timestamp_us
     node = record.node
-    if lay == "6.12":
+    if lay == "symbolic":
         ev = {"kmalloc_node": "kmalloc", "kmem_cache_alloc_node": "kmem_cache_alloc"}.get(ev, ev)
     elif ev in ("kmalloc", "kmem_cache_alloc") and node is not None and node >= 0:
         ev += "_node"
-    pid_w = 5 if lay == "3.15" else 7
+    pid_w = 5 if lay == "classic" else 7
     head = (f"{record.task:>16}-{record.pid:<{pid_w}} [{record.cpu:03d}] {flags or ''}"
             f" {us // 1_000_000:5d}.{us % 1_000_000:06d}: {ev}: ")
     d = record.fields
@@ -794,7 +803,7 @@ def format_record(record: Record, layout: str = "6.12") -> str:
         body = (f"call_site={_fmt_call_site(record, lay)} ptr={_fmt_ptr(record.ptr, lay)}"
                 f" bytes_req={record.bytes_req} bytes_alloc={record.bytes_alloc}"
                 f" gfp_flags={record.gfp_flags}")
-        if lay == "6.12":
+        if lay == "symbolic":
             acc = record.accounted
             if acc is None:
                 names = record.gfp.names if record.gfp else ()
@@ -804,19 +813,19 @@ def format_record(record: Record, layout: str = "6.12") -> str:
             body += f" node={node}"
     elif ev in SLAB_FREE_EVENTS:
         body = f"call_site={_fmt_call_site(record, lay)} ptr={_fmt_ptr(record.ptr, lay)}"
-        if lay == "6.12" and ev == "kmem_cache_free":
+        if lay == "symbolic" and ev == "kmem_cache_free":
             body += f" name={record.name or 'unknown'}"
     else:
         pfn = record.pfn or 0
         body = (f"page={_fmt_ptr(record.page, lay)} "
-                f"pfn={pfn if lay == '3.15' else f'0x{pfn:x}'} ")
+                f"pfn={pfn if lay == 'classic' else f'0x{pfn:x}'} ")
         if ev == "mm_page_alloc":
             body += (f"order={record.order} migratetype={record.migratetype}"
                      f" gfp_flags={record.gfp_flags}")
         elif ev == "mm_page_free":
             body += f"order={record.order}"
         elif ev == "mm_page_free_batched":
-            body += "order=0" + (f" cold={d.get('cold', '0')}" if lay == "3.15" else "")
+            body += "order=0" + (f" cold={d.get('cold', '0')}" if lay == "classic" else "")
         elif ev == "mm_page_alloc_zone_locked":
             body += (f"order={record.order} migratetype={record.migratetype}"
                      f" percpu_refill={d['percpu_refill']}")

@@ -186,7 +186,7 @@ class VmallocState:
                           tlb_flushes=0, purges=0, failures=0)
         # 6.12 (mm/vmalloc.c: vmap_init_nodes): nr_vmap_nodes = clamp(possible cpus,
         # 1, 128), 16-page zones; vmallocinfo walks node by node.
-        self.nr_vmap_nodes = max(1, min(k.nr_cpus, 128)) if k.profile.version == "6.12" else 1
+        self.nr_vmap_nodes = max(1, min(k.nr_cpus, 128)) if k.profile.vmap_nodes else 1
 
     def lazy_max_pages(self) -> int:
         """lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE)."""
@@ -466,12 +466,12 @@ class AddressSpaceMixin:
         3.15 asks for GFP_KERNEL|__GFP_HIGHMEM; 6.x for GFP_KERNEL, and
         __vmalloc_area_node adds __GFP_HIGHMEM.
         """
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.version == "3.15" else "GFP_KERNEL"
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
         return self._vmalloc_api("vmalloc", size, self.gfp_value(gfp), caller=caller)
 
     def vzalloc(self, size, *, caller: str | None = None) -> int | None:
         """vzalloc(size) (mm/vmalloc.c): vmalloc with __GFP_ZERO."""
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM|__GFP_ZERO" if self.profile.version == "3.15" \
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM|__GFP_ZERO" if self.profile.vmalloc_api_gfp_highmem \
             else "GFP_KERNEL|__GFP_ZERO"
         return self._vmalloc_api("vzalloc", size, self.gfp_value(gfp), caller=caller)
 
@@ -482,7 +482,7 @@ class AddressSpaceMixin:
         if node not in (0, -1):
             raise ValueError(f"kmemlab models one NUMA node: node must be 0 (or -1 for "
                              f"NUMA_NO_NODE), not {node}")
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.version == "3.15" else "GFP_KERNEL"
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
         return self._vmalloc_api("vmalloc_node", size, self.gfp_value(gfp), caller=caller)
 
     def vmalloc_32(self, size, *, caller: str | None = None) -> int | None:
@@ -521,8 +521,9 @@ class AddressSpaceMixin:
             vm_flags = total
         if isinstance(vm_flags, bool) or not isinstance(vm_flags, int):
             raise TypeError("vm_flags is an int or a string such as 'VM_NO_GUARD'")
-        if vm_flags & VM_NO_GUARD and self.profile.version == "3.15":
-            raise ValueError("VM_NO_GUARD does not exist in Linux 3.15 (added in 4.0)")
+        if vm_flags & VM_NO_GUARD and not self.profile.has_vm_no_guard:
+            raise ValueError(f"VM_NO_GUARD does not exist in Linux {self.profile.version} "
+                             "(added in 4.0)")
         return vm_flags
 
     def _check_size(self, size) -> int:
@@ -568,17 +569,14 @@ class AddressSpaceMixin:
             raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
                             "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
         if self.gfpflags_allow_blocking(value):
-            from .rules import MIGHT_SLEEP_SITES
-            sites = MIGHT_SLEEP_SITES["vmalloc"]
-            self.might_sleep(*sites.get(self.profile.version, sites["6.12"]),
-                             what="vmalloc")
+            self.might_sleep(*self.profile.might_sleep_sites["vmalloc"], what="vmalloc")
         self.might_sleep_if_alloc(value, 0)
 
     def _vmalloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
                             vend: int, value: int, vm_flags: int, label: str) -> int | None:
         """mm/vmalloc.c: __vmalloc_node_range in the profile's version."""
         p = self.profile
-        v315 = p.version == "3.15"
+        old_warn = not p.warn_alloc
         real_size = size
         size = -(-size // self.PAGE_SIZE) * self.PAGE_SIZE
         if rec.enabled:
@@ -593,7 +591,7 @@ class AddressSpaceMixin:
             if rec.enabled:
                 rec.step("__vmalloc_node_range", f"fail: {why}", reason=why)
             self.vmalloc_state.stats["failures"] += 1
-            if v315:
+            if old_warn:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
             elif not size:
                 self._warn_on_once("mm/vmalloc.c", "__vmalloc_node_range",
@@ -608,7 +606,7 @@ class AddressSpaceMixin:
         rec.leave()
         if area is None:
             self.vmalloc_state.stats["failures"] += 1
-            if v315:
+            if old_warn:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
             else:
                 self._vmalloc_warn(value, f"vmalloc error: size {real_size}, vm_struct "
@@ -674,8 +672,8 @@ class AddressSpaceMixin:
                         vstart=vstart, vend=vend, failed=int(addr is None))
         if addr is None:
             nowarn = self.profile.gfp.values["__GFP_NOWARN"]
-            if self.profile.version == "3.15" or not value & nowarn:
-                dot = "." if self.profile.version == "3.15" else ""
+            if not self.profile.vmap_fail_warn_nowarn or not value & nowarn:
+                dot = "" if self.profile.vmap_fail_warn_nowarn else "."
                 self.printk(f"vmap allocation for size {size} failed: use vmalloc=<size> "
                             f"to increase size{dot}")
             if rec.enabled:
@@ -693,7 +691,7 @@ class AddressSpaceMixin:
     def _vmalloc_area_node(self, rec: Recorder, area: VmArea, value: int) -> bool:
         """__vmalloc_area_node: page array, physical pages, page tables."""
         p = self.profile
-        v315 = p.version == "3.15"
+        vpages = p.vmalloc_vpages
         g = p.gfp.values
         nr_pages = area.usable_size >> self.PAGE_SHIFT
         ptr_size = 8 if p.is_64bit else 4
@@ -701,23 +699,23 @@ class AddressSpaceMixin:
         zone_bits = g["__GFP_HIGHMEM"] | g["__GFP_DMA"] | g.get("__GFP_DMA32", 0) | \
             g["__GFP_MOVABLE"]
         nested = (value & ~zone_bits & ~g["__GFP_ZERO"]) | g["__GFP_ZERO"]
-        if not v315 and not value & (g["__GFP_DMA"] | g.get("__GFP_DMA32", 0)):
+        if not vpages and not value & (g["__GFP_DMA"] | g.get("__GFP_DMA32", 0)):
             value |= g["__GFP_HIGHMEM"]
         if array_size > self.PAGE_SIZE:
             if rec.enabled:
                 rec.step("__vmalloc_area_node",
                          f"page array: {nr_pages} pointers = {array_size} bytes > PAGE_SIZE, so "
                          "it is vmalloc'd itself (__vmalloc_node)"
-                         + (", flag VM_VPAGES" if v315 else ""), array_size=array_size)
+                         + (", flag VM_VPAGES" if vpages else ""), array_size=array_size)
             rec.enter()
             arr = self._vmalloc_node_range(rec, "__vmalloc_node", array_size, 1,
                                            self.layout.VMALLOC_START, self.layout.VMALLOC_END,
-                                           nested | (g["__GFP_HIGHMEM"] if v315 else 0), 0,
-                                           "__vmalloc_area_node" if v315 else area.caller)
+                                           nested | (g["__GFP_HIGHMEM"] if vpages else 0), 0,
+                                           "__vmalloc_area_node" if vpages else area.caller)
             rec.leave()
             if arr is not None:
                 area.pages_array = ("vmalloc", arr)
-                if v315:
+                if vpages:
                     area.flags |= VM_VPAGES
         else:
             arr = self.slub.kmalloc(array_size, nested, caller="__vmalloc_area_node")
@@ -729,7 +727,7 @@ class AddressSpaceMixin:
             if arr is not None:
                 area.pages_array = ("kmalloc", arr)
         if arr is None:
-            if not v315:
+            if not vpages:
                 self._vmalloc_warn(value, f"vmalloc error: size {nr_pages * self.PAGE_SIZE}, "
                                           f"failed to allocated page array size {array_size}", 0)
             self._remove_area_now(area)
@@ -739,7 +737,7 @@ class AddressSpaceMixin:
         label = area.caller
         detail = f"{area.api} {area.addr:#x}"
         owner = "module" if area.api in ("module_alloc", "execmem_alloc") else "vmalloc"
-        if v315:
+        if vpages:
             pfns = self._alloc_pages_loop(value | g["__GFP_NOWARN"], nr_pages, detail, label,
                                           owner)
             if rec.enabled:
@@ -776,7 +774,7 @@ class AddressSpaceMixin:
         self.vmalloc_state.stats["pages_allocated"] += len(pfns)
         if len(pfns) != nr_pages:
             got_bytes = len(pfns) * self.PAGE_SIZE
-            if v315:
+            if vpages:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure, allocated {got_bytes} "
                                           f"of {area.size} bytes", 0)
             else:
@@ -791,9 +789,9 @@ class AddressSpaceMixin:
         before_tables = pt.nr_table_pages()
         written = pt.map_pages(area.addr, pfns)
         new_tables = pt.nr_table_pages() - before_tables
-        fn = "map_vm_area" if v315 else "vmap_pages_range"
+        fn = "map_vm_area" if vpages else "vmap_pages_range"
         if written is None:
-            if not v315:
+            if not vpages:
                 self._vmalloc_warn(value, f"vmalloc error: size {len(pfns) * self.PAGE_SIZE}, "
                                           "failed to map pages", 0)
             if rec.enabled:
@@ -831,7 +829,7 @@ class AddressSpaceMixin:
         flags = WMARK_LOW
         if mt == pa.MOVABLE:
             flags |= ALLOC_CMA
-        highest = zonelist[0].idx if p.watermark_rules == "3.15" else high_zone.idx
+        highest = zonelist[0].idx if p.watermark_rules == "classzone" else high_zone.idx
         zone = None
         for z in zonelist:
             if pa.zone_watermark_ok(z, 0, z.low + n, highest, flags):
@@ -952,7 +950,7 @@ class AddressSpaceMixin:
                      lazy_max=maxp)
         if st.lazy_nr > maxp:
             how = ("try_purge_vmap_area_lazy (synchronous in 3.15)"
-                   if self.profile.version == "3.15" else
+                   if not self.profile.vmap_purge_in_worker else
                    "schedule_work(&drain_vmap_work) (the worker runs at once here)")
             if rec.enabled:
                 rec.step("free_vmap_area_noflush", f"over the limit: {how}")
@@ -1164,7 +1162,7 @@ class AddressSpaceMixin:
         if value & p.gfp.values["__GFP_NOWARN"]:
             return
         comm = self._comm()
-        if p.version == "3.15":
+        if not p.warn_alloc:
             self.printk(f"{comm}: {message}")
             self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
         else:
@@ -1188,7 +1186,7 @@ class AddressSpaceMixin:
         """memblock_free (mm/memblock.c): 3.15 takes a physical base; 6.x a virtual pointer
         (memblock_phys_free takes the physical one)."""
         from . import memblock as _mb
-        _mb.api_free(self, ptr, size, virtual=self.profile.version != "3.15")
+        _mb.api_free(self, ptr, size, virtual=self.profile.memblock_free_virt)
 
     def memblock_phys_free(self, base: int, size) -> None:
         """memblock_phys_free(base, size) (mm/memblock.c, 5.16+)."""
@@ -1322,11 +1320,11 @@ def vmallocinfo(k) -> str:
     """
     p = k.profile
     st = k.vmalloc_state
-    v315 = p.version == "3.15"
+    vpages = p.vmalloc_vpages
     w = 16 if p.is_64bit else 8
     numa = p.is_64bit
     areas = [a for a in k.vmap_areas if not a.flags & VM_UNINITIALIZED]
-    if p.version == "6.12":
+    if p.vmap_nodes:
         areas.sort(key=lambda a: (_vmalloc_node_of(a.addr, st), a.addr))
     out = []
     for a in areas:
@@ -1336,7 +1334,7 @@ def vmallocinfo(k) -> str:
         if a.nr_pages and a.owns_pages:
             s += f" pages={a.nr_pages}"
         if a.phys_addr:
-            s += f" phys={a.phys_addr:x}" if v315 else f" phys=0x{a.phys_addr:0{w}x}"
+            s += f" phys={a.phys_addr:x}" if vpages else f" phys=0x{a.phys_addr:0{w}x}"
         if a.flags & VM_IOREMAP:
             s += " ioremap"
         if a.flags & VM_ALLOC:
@@ -1345,7 +1343,7 @@ def vmallocinfo(k) -> str:
             s += " vmap"
         if a.flags & VM_USERMAP:
             s += " user"
-        if v315:
+        if vpages:
             if a.flags & VM_VPAGES:
                 s += " vpages"
         elif a.pages_array is not None and a.pages_array[0] == "vmalloc":
@@ -1353,9 +1351,9 @@ def vmallocinfo(k) -> str:
         if numa and a.nr_pages and a.owns_pages:
             s += f" N0={a.nr_pages}"
         out.append(s)
-    if not v315:
+    if p.vmallocinfo_unpurged is not None:
         lazy = sorted(st.lazy.items())
-        if p.version == "6.1":
+        if p.vmallocinfo_unpurged == "merged":
             merged: list[list[int]] = []
             for s0, e0 in lazy:
                 if merged and merged[-1][1] == s0:

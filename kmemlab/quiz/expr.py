@@ -24,6 +24,7 @@ import math
 import operator
 from collections.abc import Callable
 
+from ..profiles import DEFAULT_ARCH, DEFAULT_VERSION
 from .errors import ExpressionError
 
 MAX_SOURCE = 600
@@ -33,7 +34,7 @@ MAX_STR = 10_000
 MAX_POW_EXPONENT = 4096
 MAX_BOOTS = 16
 
-DEFAULT_KERNEL = {"version": "6.12", "arch": "x86_64", "ram": "1G", "cpus": 2}
+DEFAULT_KERNEL = {"version": DEFAULT_VERSION, "arch": DEFAULT_ARCH, "ram": "1G", "cpus": 2}
 
 
 # --------------------------------------------------------------------------- kernels

@@ -6,6 +6,7 @@ what a schema cannot say (one correct choice, expressions, templates, unique ids
 
 from __future__ import annotations
 
+from ..profiles import versions
 from .errors import QuizError
 
 FORMAT_VERSION = 1
@@ -113,7 +114,7 @@ SCHEMA: dict = {
         "kernel": {
             "type": "object", "additionalProperties": False,
             "properties": {
-                "version": {"type": "string", "enum": ["3.15", "6.1", "6.12"]},
+                "version": {"type": "string", "enum": versions()},   # every profile's
                 "arch": {"type": "string", "enum": ["x86_64", "i386"]},
                 "ram": {"type": ["string", "integer"]},
                 "cpus": {"type": "integer", "minimum": 1, "maximum": 64},

@@ -77,7 +77,7 @@ class UserState:
         if mode == 1:  # OVERCOMMIT_ALWAYS
             return True
         if mode == 0:  # OVERCOMMIT_GUESS
-            if k.profile.version != "3.15":
+            if k.profile.overcommit_guess_totalram:
                 return pages <= k.totalram_pages  # + total_swap_pages (no swap)
             # 3.15's heuristic: free + page cache − shmem + swap + reclaimable slab,
             # minus totalreserve_pages and (for non-root) the admin reserve

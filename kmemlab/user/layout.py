@@ -86,7 +86,7 @@ def _place_down(top: int, parts: list[Segment]) -> tuple[int, list[tuple[int, Se
     return addr, _place_up(addr, parts)[1]
 
 
-def x86_64_layout(version: str, prog: str) -> ImageLayout:
+def x86_64_layout(version, prog: str) -> ImageLayout:
     """A PIE linked with glibc 2.36 on x86_64 (4-level paging, 47-bit user space)."""
     task_size = 0x7FFFFFFFF000
     mmap_base = task_size - 128 * MiB  # 0x7ffff7fff000
@@ -112,8 +112,9 @@ def x86_64_layout(version: str, prog: str) -> ImageLayout:
     vmas += placed
     vdso = [Segment(0x4000, "r--p", 0, "[vvar]", special=True),
             Segment(0x2000, "r-xp", 0, "[vdso]", special=True)]
-    if version == "3.15":
-        vdso = [Segment(0x2000, "r--p", 0, "[vvar]", special=True),
+    p = _profile(version)   # a Profile or a version string
+    if p.vvar_pages != 4:
+        vdso = [Segment(p.vvar_pages << 12, "r--p", 0, "[vvar]", special=True),
                 Segment(0x2000, "r-xp", 0, "[vdso]", special=True)]
     top, placed = _place_down(top, vdso)
     vmas += placed
@@ -141,7 +142,7 @@ def x86_64_layout(version: str, prog: str) -> ImageLayout:
         start_data=base + 0x3DE0, end_data=base + 0x4010,
         start_brk=start_brk, start_stack=task_size - 0x1000 + 0x4A0,
         vmas=tuple(vmas),
-        vsyscall="r-xp" if version == "3.15" else "--xp",
+        vsyscall=p.vsyscall_perms,
     )
 
 
@@ -197,8 +198,13 @@ def i386_layout(version: str, prog: str) -> ImageLayout:
     )
 
 
+def _profile(version):
+    from ..profiles import by_version
+    return by_version(version)
+
+
 def image_layout(profile, prog: str) -> ImageLayout:
     """The layout for a kernel profile (its architecture and version)."""
     if profile.is_64bit:
-        return x86_64_layout(profile.version, prog)
+        return x86_64_layout(profile, prog)
     return i386_layout(profile.version, prog)

@@ -246,12 +246,8 @@ class Process:
         self._pgd = None
         gfp = p.gfp
         self._gfp_user = gfp.value(_gfp.coerce("GFP_HIGHUSER_MOVABLE|__GFP_ZERO"))
-        if p.version == "3.15":
-            self._gfp_pt = gfp.value(_gfp.coerce("GFP_KERNEL|__GFP_NOTRACK|__GFP_REPEAT|"
-                                                 "__GFP_ZERO"))
-        else:
-            self._gfp_pt = gfp.value(_gfp.coerce("GFP_KERNEL|__GFP_ZERO|__GFP_ACCOUNT"))
-        self._pgd_order = 1 if p.is_64bit and p.version != "3.15" else 0  # PTI: 8 KiB PGD
+        self._gfp_pt = gfp.value(_gfp.coerce(p.pgtable_gfp))
+        self._pgd_order = 1 if p.is_64bit and p.pgd_order_pti else 0  # PTI: 8 KiB PGD
         self._detail = f"{self.comm}[{pid}]"
         libc_text = [v for v, s in lay.vmas if s.perms == "r-xp" and s.name and "libc" in s.name]
         self._ip_libc = (libc_text[0] if libc_text else lay.start_code) + 0x9A3C5
@@ -399,9 +395,9 @@ class Process:
             self.committed_pages += pages
             return True
         u.commit(-pages)
-        ver = k.profile.version
-        if ver != "3.15" and not quiet:
-            if ver == "6.1":
+        warning = k.profile.vm_enough_memory_warning
+        if warning is not None and not quiet:
+            if warning == "short":
                 k.printk(f"__vm_enough_memory: pid: {self.pid}, comm: {self.comm}, "
                          "not enough memory for the allocation")
             else:
@@ -566,7 +562,7 @@ class Process:
         line = (f"{self.comm}[{self.pid}]: segfault at {addr:x} ip {self._ip_user:0{w}x} "
                 f"sp {self._sp:0{w}x} error {code:x} in {self.comm}"
                 f"[{self.start_code:x}+{self.end_code - self.start_code:x}]")
-        if k.profile.version not in ("3.15", "6.1"):
+        if k.profile.segfault_prints_cpu:
             line += f" likely on CPU {k.current_cpu} (core {k.current_cpu}, socket 0)"
         k.printk(line)
         self._die("SIGSEGV", why)
@@ -1161,10 +1157,10 @@ class Process:
         if not self.alive or self.oom_score_adj == -1000:
             return 0
         points = self.rss_pages + (self.pgtables_bytes >> self.page_shift)
-        if k.profile.version == "3.15" and self._cap_sys_admin():
+        if k.profile.oom_root_bonus and self._cap_sys_admin():
             points -= points * 3 // 100
         points += self.oom_score_adj * (totalpages // 1000)
-        return max(points, 1) if k.profile.version == "3.15" else points
+        return max(points, 1) if k.profile.oom_badness_normalised else points
 
     def oom_info(self) -> dict:
         """What mm/oom_kill.c: oom_badness and dump_tasks read from the mm (in pages;
@@ -1185,7 +1181,7 @@ class Process:
         k = self.kernel
         total = k.totalram_pages
         b = self.oom_badness(total)
-        if k.profile.version == "3.15":
+        if k.profile.oom_badness_normalised:
             return b * 1000 // total
         return (1000 + b * 1000 // total) * 2 // 3
 
@@ -1239,9 +1235,9 @@ def render_maps(proc: Process) -> str:
 def render_smaps_rollup(proc: Process) -> str:
     """fs/proc/task_mmu.c: show_smaps_rollup → __show_smap(rollup=true) (4.14+)."""
     k = proc.kernel
-    ver = k.profile.version
-    if ver == "3.15":
-        raise ValueError("/proc/<pid>/smaps_rollup does not exist in Linux 3.15 (added in "
+    if not k.profile.has_smaps_rollup:
+        raise ValueError("/proc/<pid>/smaps_rollup does not exist in Linux "
+                         f"{k.profile.version} (added in "
                          "4.14); read /proc/<pid>/maps")
     width = 25 + (8 if k.profile.is_64bit else 4) * 6 - 1
     first = proc._vmas[0].start if proc._vmas else 0
@@ -1252,7 +1248,7 @@ def render_smaps_rollup(proc: Process) -> str:
               ("Pss_File", 0), ("Pss_Shmem", 0), ("Shared_Clean", 0), ("Shared_Dirty", 0),
               ("Private_Clean", 0), ("Private_Dirty", anon), ("Referenced", anon),
               ("Anonymous", anon)]
-    if ver != "6.1":
+    if k.profile.smaps_rollup_ksm:
         fields.append(("KSM", 0))
     fields += [("LazyFree", 0), ("AnonHugePages", 0), ("ShmemPmdMapped", 0),
                ("FilePmdMapped", 0), ("Shared_Hugetlb", 0)]

@@ -16,6 +16,7 @@ import ipywidgets as W
 from .. import plot as P
 from ..plot._style import ZH, fmt_bytes
 from ..plot.vm import layout_regions
+from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
 from .base import Explorer, make_kernel
 
 _PFN_IN_ZONE = re.compile(r"pfn (0x[0-9a-f]+) in (\w+)")
@@ -30,13 +31,13 @@ class AddressSpaceExplorer(Explorer):
     title = "Address space explorer"
     tooltip = (f"kernel vs user allocation; highmem {ZH['highmem']}; kmalloc {ZH['kmalloc']}; "
                f"vmalloc {ZH['vmalloc']}; malloc {ZH['malloc']}")
-    KERNELS = ["3.15/i386", "6.12/x86_64"]
+    KERNELS = [f"{DOCUMENT_VERSION}/i386", f"{DEFAULT_VERSION}/x86_64"]
     RAMS = ["512M", "1G", "2G"]
     KINDS = ("kmalloc", "vmalloc", "malloc")
 
     def __init__(self, k=None, **kernel_kw):
         if k is None:
-            kernel_kw.setdefault("version", "3.15")
+            kernel_kw.setdefault("version", DOCUMENT_VERSION)
             kernel_kw.setdefault("arch", "i386")
         self._syncing = False
         super().__init__(k, **kernel_kw)

@@ -19,10 +19,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import KernelBug, KernelPanic
+from ..profiles import DEFAULT_ARCH, DEFAULT_VERSION
 from ..user.malloc import MallocAbort
 from ..user.process import ProcessKilled
 
-DEFAULT_KERNEL = {"version": "6.12", "arch": "x86_64", "ram": "1G", "cpus": 2}
+DEFAULT_KERNEL = {"version": DEFAULT_VERSION, "arch": DEFAULT_ARCH, "ram": "1G", "cpus": 2}
 DMESG_LINES = 12      # the dmesg box shows this many of the newest lines, all visible
 # A user process that dies (glibc's malloc_printerr → SIGABRT, a SIGSEGV): the kernel is
 # fine, the process is gone and its pages went back. Not a kernel oops.

@@ -16,6 +16,7 @@ import ipywidgets as W
 from .. import plot as P
 from ..plot._style import ZH, fmt_bytes
 from ..plot.physmem import update_memory_map
+from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
 from .base import USER_DEATHS, Explorer, make_kernel, to_png
 
 GFP_CHOICES = ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER",
@@ -649,10 +650,10 @@ class CompareKernels(Explorer):
     tooltip = "the document's Linux 3.15 next to a modern kernel"
 
     def __init__(self, k=None, k2=None, **kw):
-        self.k2 = k2 if k2 is not None else make_kernel(version="6.12", **{
+        self.k2 = k2 if k2 is not None else make_kernel(version=DEFAULT_VERSION, **{
             key: v for key, v in kw.items() if key != "version"})
         if k is None:
-            k = make_kernel(version="3.15", **{key: v for key, v in kw.items()
+            k = make_kernel(version=DOCUMENT_VERSION, **{key: v for key, v in kw.items()
                                                if key != "version"})
         super().__init__(k)
 
