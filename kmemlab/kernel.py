@@ -512,9 +512,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         """lib/dump_stack.c: dump_stack_print_info's first line (6.12 adds the UID)."""
         t = self.current_task
         uid = "UID: 0 " if self.profile.dump_stack_prints_uid else ""
+        preempt = self.profile.dump_stack_preempt_model
         return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
                 f"Comm: {t.comm if comm is None else comm} {taint} "
-                f"{self.profile.version}.0-kmemlab #1")
+                f"{self.profile.version}.0-kmemlab #1" + (f" {preempt}" if preempt else ""))
 
     def _dump_stack(self) -> None:
         """lib/dump_stack.c: dump_stack_print_info, then the call trace header."""

@@ -20,7 +20,8 @@ import pytest
 import kmemlab as km
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-PROFILES = [("6.12", "x86_64"), ("6.1", "x86_64"), ("3.15", "x86_64"), ("3.15", "i386")]
+PROFILES = [("6.18", "x86_64"), ("6.12", "x86_64"), ("6.1", "x86_64"), ("3.15", "x86_64"),
+            ("3.15", "i386")]
 FILES = {"zoneinfo": "zoneinfo", "meminfo": "meminfo", "pagetypeinfo": "pagetypeinfo",
          "buddyinfo": "buddyinfo", "unusable_index": "extfrag/unusable_index",
          "extfrag_index": "extfrag/extfrag_index"}
