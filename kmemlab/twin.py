@@ -26,6 +26,7 @@ and ``k.twin.compare()`` puts each real figure next to the twin's.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import sys
@@ -296,9 +297,20 @@ def boot_twin(facts: MachineFacts, *, seed: int = 0) -> Kernel:
     ram = sum(b - a for a, b, kind in e820 if kind == E820_RAM)
     cmdline, ignored = _twin_cmdline(facts)
     cpus = max(1, min(256, facts.cpus))
-    k = TwinKernel(facts, e820, version=profile.version, arch=profile.arch, ram=ram,
-                   cpus=cpus, cmdline=cmdline, seed=seed)
+    kwargs = dict(version=profile.version, arch=profile.arch, ram=ram, cpus=cpus,
+                  cmdline=cmdline, seed=seed)
     cannot = []
+    if facts.config and "config" in inspect.signature(Kernel.__init__).parameters:
+        # Kconfig as data (issue 17): boot with the machine's own options
+        try:
+            k = TwinKernel(facts, e820, config=dict(facts.config), **kwargs)
+            notes.append(f"config: {facts.config_source or 'the saved config'}")
+        except ValueError as exc:
+            cannot.append(f"config: the model cannot honour it ({exc}); the twin boots "
+                          f"with the {profile.name} defaults")
+            k = TwinKernel(facts, e820, **kwargs)
+    else:
+        k = TwinKernel(facts, e820, **kwargs)
     for name, short in getattr(k, "twin_short", {}).items():
         cannot.append(f"{name}: the model's own boot reservations leave {short} pages "
                       "fewer than the machine manages")
