@@ -12,8 +12,9 @@ from . import gfp, procfs
 from .errors import KernelBug, KernelPanic, OutOfMemory
 from .gfp import GFP, flag
 from .kernel import Kernel, get_order
+from .machine import Machine
 from .page_alloc import Page
-from .profiles import PROFILES, Profile, get_profile, known_profiles
+from .profiles import PROFILES, Profile, derive, get_profile, known_profiles
 from .sizes import memparse
 
 # Every GFP symbol as a module attribute: km.GFP_KERNEL, km.__GFP_ZERO, ...
@@ -22,7 +23,8 @@ globals().update(gfp.symbols())
 __version__ = "0.1.0"
 
 __all__ = [
-    "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
+    "GFP", "Kernel", "KernelBug", "KernelPanic", "Machine", "OutOfMemory", "Page", "PROFILES",
+    "Profile", "derive",
     "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse", "procfs",
 ] + [name for name in gfp.symbols() if not name.startswith("__")]
 

@@ -19,12 +19,15 @@ def _add_kernel_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ram", default="1G", help="RAM size, memparse syntax (default 1G)")
     p.add_argument("--cpus", type=int, default=2, help="number of CPUs (default 2)")
     p.add_argument("--cmdline", default="", help="kernel command line, e.g. 'cma=64M'")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="a kernel .config (plain or .gz, e.g. /proc/config.gz); default: "
+                        "the profile's distribution config")
 
 
 def _boot(args):
     from .kernel import Kernel
     return Kernel(version=args.kversion, arch=args.arch, ram=args.ram, cpus=args.cpus,
-                  cmdline=args.cmdline)
+                  cmdline=args.cmdline, config=args.config)
 
 
 def _guard(fn):
@@ -46,6 +49,16 @@ def _cmd_buddyinfo(args) -> int:
 @_guard
 def _cmd_proc(args) -> int:
     sys.stdout.write(_boot(args).proc(args.path))
+    return 0
+
+
+@_guard
+def _cmd_boot(args) -> int:
+    from .kconfig import format_config
+    k = _boot(args)
+    print("\n".join(k.dmesg))
+    print(f"# {k.profile.description}; the options kmemlab reads:")
+    sys.stdout.write(format_config(k.config))
     return 0
 
 
@@ -75,6 +88,10 @@ def register(sub) -> None:
     p.add_argument("path", help="e.g. zoneinfo, pagetypeinfo, meminfo, slabinfo")
     _add_kernel_args(p)
     p.set_defaults(func=_cmd_proc)
+    p = sub.add_parser("boot", help="boot a simulated kernel: its boot log and resolved "
+                                    "config options")
+    _add_kernel_args(p)
+    p.set_defaults(func=_cmd_boot)
     p = sub.add_parser("dmesg", help="print the boot log of a simulated kernel")
     _add_kernel_args(p)
     p.set_defaults(func=_cmd_dmesg)

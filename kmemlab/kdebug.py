@@ -424,7 +424,7 @@ class DebugState:
         k = self.k
         fn = python_stack(1)
         where = fn[0][0] if fn else "<module>"
-        if k.profile.oops_null_deref_legacy:
+        if k.profile.oops_unable_to_handle_null:
             lines = [f"BUG: unable to handle kernel NULL pointer dereference at "
                      f"{addr:016x}",
                      f"IP: [<{call_site_address(where):016x}>] {where}+0x0/0x0",

@@ -13,14 +13,17 @@ from __future__ import annotations
 import copy
 import inspect
 import random
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import numpy as np
 
 from . import gfp as _gfp
+from . import kconfig as _kconfig
 from .context import ContextStack, Task
 from .errors import KernelBug, KernelPanic
 from .kdebug import is_learner_frame
+from .machine import Machine
 from .memblock import Memblock
 from .page_alloc import (
     OWNER_CODE,
@@ -82,14 +85,45 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, cmdline: str = "", seed: int = 0,
                  *, pcp: bool = True, slab_freelist_random: bool | None = None,
-                 early_params: dict | None = None) -> None:
-        self.profile: Profile = get_profile(version, arch)
+                 early_params: dict | None = None, config=None,
+                 machine: Machine | None = None) -> None:
+        base = get_profile(version, arch)
+        # The kernel's .config (kmemlab/kconfig.py) and the profile as it builds it.
+        params = parse_cmdline(cmdline)
+        self.config: dict[str, str | None] = _kconfig.resolve(base, config)
+        explicit = not isinstance(config, Mapping) and config is not None or \
+            isinstance(config, Mapping) and "CONFIG_KASAN" in config
+        if params.get("kasan") == "on" and self.config["CONFIG_KASAN"] is None and \
+                base.kasan_supported and not explicit:
+            self.config["CONFIG_KASAN"] = "y"   # kasan=on asks for a KASAN build
+        if params.get("kasan") == "on" and base.kasan_supported and \
+                not self.config["CONFIG_KASAN"]:
+            raise ValueError("kasan=on: this kernel's config has '# CONFIG_KASAN is not set', "
+                             "so there is no KASAN to switch on; use a config with "
+                             "CONFIG_KASAN=y (or leave CONFIG_KASAN out of config=)")
+        self.profile: Profile = _kconfig.apply(base, self.config)
+        if machine is None:
+            machine = Machine()
+        elif not isinstance(machine, Machine):
+            raise TypeError("machine is a kmemlab.machine.Machine, e.g. "
+                            "Machine(e820=dmesg_text, cpu_features={'pse', 'pdpe1gb'})")
+        self.machine = machine
+        if machine.cpus is not None:
+            cpus = machine.cpus
+        if machine.ram is not None and machine.e820 is None:
+            ram = machine.ram
         if isinstance(cpus, bool) or not isinstance(cpus, int):
             raise TypeError(f"cpus must be an int, not {type(cpus).__name__}")
         if not 1 <= cpus <= 256:
             raise ValueError(f"cpus must be between 1 and 256, not {cpus}")
+        nr_cpus = int(self.config["CONFIG_NR_CPUS"] or 256, 0)
+        if cpus > nr_cpus:
+            raise ValueError(f"cpus={cpus} is more than CONFIG_NR_CPUS={nr_cpus} of this "
+                             "kernel's config")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if machine.e820 is not None:
+            ram = sum(e - s for s, e, kind in machine.e820 if kind == E820_RAM)
         ram_bytes = memparse(ram, what="ram")
         if ram_bytes < 64 * MiB:
             raise ValueError(f"ram must be at least 64M to boot, not {ram!r}")
@@ -106,7 +140,9 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.seed = seed
         self.rng = random.Random(seed)
         self.cmdline = cmdline
-        self.cmdline_params = parse_cmdline(cmdline)
+        self.cmdline_params = params
+        if _kconfig.enabled(self.config, "CONFIG_SLUB_DEBUG_ON") and "slub_debug" not in params:
+            params["slub_debug"] = "FZPU"   # DEBUG_DEFAULT_FLAGS from boot
         self.early_params = dict(early_params or {})
         self.PAGE_SIZE = self.profile.page_size
         self.PAGE_SHIFT = self.profile.page_shift
@@ -155,6 +191,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.max_low_pfn = self._max_low_pfn(max_pfn)
         mb.current_limit = self.max_low_pfn << self.PAGE_SHIFT
         self._early_reservations()
+        # init_mem_mapping runs here in setup_arch; meminfo's DirectMap* lines are
+        # computed from this snapshot when first asked (kmemlab/machine.py).
+        self._direct_map_inputs = ([(r.base, r.end) for r in mb.memory],
+                                   [(r.base, r.end) for r in mb.reserved])
         self._run_early_params()
         hook = getattr(self, "_setup_arch_hook", None)  # e.g. cma= reserves here
         if hook is not None:
@@ -173,8 +213,37 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self._boot_subsystems()
         self.boot_buddyinfo = [z.nr_free() for z in self.page_alloc.zones]
 
+    @property
+    def direct_gbpages(self) -> bool:
+        """arch/x86/mm/init.c: direct_gbpages — CONFIG_X86_DIRECT_GBPAGES, a CPU with
+        1 GiB pages (pdpe1gb) and no ``nogbpages`` on the command line (x86_64)."""
+        return (self.profile.is_64bit and "pse" in self.machine.cpu_features
+                and self.machine.gbpages and "nogbpages" not in self.cmdline_params
+                and _kconfig.enabled(self.config, "CONFIG_X86_DIRECT_GBPAGES"))
+
+    def direct_map_pages(self) -> dict[str, int]:
+        """direct_pages_count after init_mem_mapping: pages mapped 4k / 2M (4M on i386
+        without PAE) / 1G (kmemlab/machine.py: direct_map_pages). Boot-time figures."""
+        got = getattr(self, "_direct_map_counts", None)
+        if got is None:
+            from .machine import direct_map_pages
+            memory, reserved = self._direct_map_inputs
+            pse = "pse" in self.machine.cpu_features
+            if self.profile.is_64bit:
+                got = direct_map_pages(memory, reserved, self.max_pfn, pse=pse,
+                                       gbpages=self.direct_gbpages,
+                                       page_shift=self.PAGE_SHIFT)
+            else:
+                got = direct_map_pages(memory, reserved, self.max_low_pfn, pse=pse,
+                                       page_shift=self.PAGE_SHIFT, pmd_size=4 * MiB)
+            self._direct_map_counts = got
+        return dict(got)
+
     def _e820_map(self) -> list[tuple[int, int, str]]:
-        """The firmware memory map QEMU's i440fx machine with SeaBIOS reports."""
+        """The firmware memory map: the machine's, or the one QEMU's i440fx machine with
+        SeaBIOS reports for ``ram`` (kmemlab/machine.py: qemu_e820)."""
+        if self.machine.e820 is not None:
+            return list(self.machine.e820)
         ram = self.ram
         below_4g = ram if ram < 0xE0000000 else 0xC0000000
         above_4g = ram - below_4g

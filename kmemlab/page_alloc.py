@@ -300,6 +300,10 @@ class PageAllocator:
         self.max_order = profile.max_page_order
         self.pageblock_order = profile.pageblock_order
         nr_types = len(profile.migratetype_names)
+        # Without CONFIG_CMA there is no MIGRATE_CMA (include/linux/mmzone.h); the model
+        # keeps one hidden, always-empty list for it so no path needs a special case.
+        has_cma = "CMA" in profile.migratetype_names
+        nr_types += 0 if has_cma else 1
         self.zones: list[Zone] = [
             Zone(name, i, self.nr_orders, nr_types, name in profile.highmem_zones)
             for i, name in enumerate(profile.zone_names)]
@@ -307,7 +311,7 @@ class PageAllocator:
         self.MOVABLE = profile.migratetype("Movable")
         self.UNMOVABLE = profile.migratetype("Unmovable")
         self.RECLAIMABLE = profile.migratetype("Reclaimable")
-        self.CMA = profile.migratetype("CMA")
+        self.CMA = profile.migratetype("CMA") if has_cma else nr_types - 1
         self.RESERVE = (profile.migratetype("Reserve")
                         if "Reserve" in profile.migratetype_names else -1)
         self.HIGHATOMIC = (profile.migratetype("HighAtomic")

@@ -91,8 +91,7 @@ def pagetypeinfo(k) -> str:
     lines.append(head)
     # 6.x: "if (++freecount >= 100000) { overflow = true; break; }"
     cap = k.profile.pagetypeinfo_count_capped
-    shown = [(mt, name) for mt, name in enumerate(p.migratetype_names)
-             if name != "CMA" or _configured(p, "CONFIG_CMA")]  # MIGRATE_CMA: CONFIG_CMA
+    shown = list(enumerate(p.migratetype_names))  # no "CMA" without CONFIG_CMA
     for z in pa.zones:
         if not z.present:
             continue
@@ -493,6 +492,15 @@ def meminfo(k) -> str:
         # get_vmalloc_info: an empty vmap_area_list gives largest_chunk = VMALLOC_TOTAL
         values["VmallocChunk"] = values["VmallocTotal"]
     values["Hugepagesize"] = 2048 if p.is_64bit else 4096  # HPAGE_SIZE: 2M, or 4M non-PAE
+    # arch_report_meminfo: direct_pages_count[level] << (2, 11 or 12 on non-PAE, 20)
+    dm = k.direct_map_pages()
+    values["DirectMap4k"] = dm["4k"] << 2
+    if p.is_64bit:
+        values["DirectMap2M"] = dm["2M"] << 11
+    else:
+        values["DirectMap4M"] = dm["2M"] << 12
+    if "DirectMap1G" in values:
+        values["DirectMap1G"] = dm["1G"] << 20
     if "HighTotal" in values:
         high = [z for z in pa.zones if z.is_highmem]
         values["HighTotal"] = sum(z.managed for z in high) * kb
@@ -607,27 +615,22 @@ def meminfo_fields(k) -> tuple[str, ...]:
         fields += _HUGETLB_FIELDS
         # arch_report_meminfo: DirectMap2M on X86_64/PAE, DirectMap4M on non-PAE i386;
         # DirectMap1G when direct_gbpages (a CPU with pdpe1gb, CONFIG_DIRECT_GBPAGES=y)
-        fields += ("DirectMap4k", "DirectMap2M", "DirectMap1G") if p.is_64bit else \
+        fields += ("DirectMap4k", "DirectMap2M") if p.is_64bit else \
             ("DirectMap4k", "DirectMap4M")
-        return fields
+        return fields + (("DirectMap1G",) if k.direct_gbpages else ())
     fields = _MEMINFO_6
-    if not _configured(p, "CONFIG_MEMORY_FAILURE"):
-        fields = tuple(f for f in fields if f != "HardwareCorrupted")
-    if not _configured(p, "CONFIG_CMA"):
+    if "CMA" not in p.migratetype_names:   # CmaTotal/CmaFree are #ifdef CONFIG_CMA
         fields = tuple(f for f in fields if f not in ("CmaTotal", "CmaFree"))
+    if not p.meminfo_hardware_corrupted:    # HardwareCorrupted: #ifdef CONFIG_MEMORY_FAILURE
+        fields = tuple(f for f in fields if f != "HardwareCorrupted")
     if p.meminfo_unaccepted:
         fields += ("Unaccepted",)
     if p.meminfo_balloon:
         fields += ("Balloon",)
-    return fields + _HUGETLB_FIELDS + ("Hugetlb", "DirectMap4k", "DirectMap2M", "DirectMap1G")
+    fields += _HUGETLB_FIELDS + ("Hugetlb", "DirectMap4k", "DirectMap2M")
+    # arch/x86/mm/pageattr.c: arch_report_meminfo prints DirectMap1G if direct_gbpages
+    return fields + (("DirectMap1G",) if k.direct_gbpages else ())
 
-
-def _configured(p, option: str) -> bool:
-    """An option of the profile's kconfig; a profile that lists none keeps the
-    behaviour kmemlab always had (the option on)."""
-    if not p.kconfig:
-        return True
-    return p.kconfig.get(option, "n") not in ("n", "")
 
 
 _HUGETLB_FIELDS = ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",

@@ -287,7 +287,7 @@ class Profile:
     kmemleak_report: str = "crc"          # "crc" (6.7+), "plain" (6.1), "age" (3.15)
     # Oops for a NULL dereference: 3.15 "BUG: unable to handle kernel NULL pointer
     # dereference at %p"; 6.x "BUG: kernel NULL pointer dereference, address: ...".
-    oops_null_deref_legacy: bool = False
+    oops_unable_to_handle_null: bool = False
     # -- might_sleep / lockups / DMA ---------------------------------------------------------
     # 5.15 ("sched: Clean up the might_sleep() underscore zoo"):
     # __might_resched, "non_block"/"preempt_count"/"RCU nest depth" lines.
@@ -340,6 +340,9 @@ class Profile:
     # five labels padded to "high_min: " (seen on 6.18.44; the pcp->high_min/high_max
     # fields themselves are 6.7's "mm: tune PCP high automatically").
     zoneinfo_pcp_high_minmax: bool = False
+    # fs/proc/meminfo.c: "HardwareCorrupted:" only with CONFIG_MEMORY_FAILURE (6.x; set
+    # from the kconfig by kconfig.apply)
+    meminfo_hardware_corrupted: bool = True
     # fs/proc/meminfo.c: "Balloon:" (NR_BALLOON_PAGES; 6.15, commit 1796819d5528
     # "meminfo: add a per node counter for balloon drivers"), after Unaccepted.
     meminfo_balloon: bool = False
@@ -466,10 +469,32 @@ def derive(base: Profile, *, version: str, arch: str | None = None, **changed) -
 
 # ======================================================================== the data
 
-# Debian amd64 kernels: the options the model reads, from boot/config-* of the
-# linux-image packages (kmemlab/kconfig.py documents each; see DEBIAN_* below).
-_KCONFIG_DEBIAN_6_1: dict[str, str] = {}
-_KCONFIG_DEBIAN_6_12: dict[str, str] = {}
+# Debian amd64 kernels: the options kmemlab/kconfig.py declares, as boot/config-* of
+# the linux-image packages sets them (absent = "is not set": CMA, SLUB_DEBUG_ON,
+# DEBUG_ATOMIC_SLEEP, KASAN, RANDOM_KMALLOC_CACHES, HIGHMEM). The files are shipped
+# gzipped in tests/data/ and tests/fidelity/test_kconfig_debian.py checks these dicts.
+# Debian 12: linux-image-6.1.0-57-amd64 6.1.192-3 (boot/config-6.1.0-57-amd64)
+_KCONFIG_DEBIAN_6_1: dict[str, str] = {
+    "CONFIG_SLAB_FREELIST_RANDOM": "y", "CONFIG_SLAB_FREELIST_HARDENED": "y",
+    "CONFIG_TRANSPARENT_HUGEPAGE": "y", "CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS": "y",
+    "CONFIG_MEMCG": "y", "CONFIG_ZONE_DMA": "y", "CONFIG_NR_CPUS": "8192",
+    "CONFIG_SLUB": "y", "CONFIG_X86_DIRECT_GBPAGES": "y", "CONFIG_RANDOMIZE_BASE": "y",
+    "CONFIG_MEMORY_FAILURE": "y",
+}
+# Debian 13: linux-image-6.12.117+deb13-amd64 6.12.117-1 (boot/config-6.12.117+deb13-amd64)
+_KCONFIG_DEBIAN_6_12: dict[str, str] = {**_KCONFIG_DEBIAN_6_1, "CONFIG_UNACCEPTED_MEMORY": "y"}
+# 3.15: no distribution shipped 3.15 itself; kmemlab keeps what it modelled before the
+# options were data (CMA on, so cma= works as in the source document; THP always on
+# x86_64; SLUB; no KASLR), with Debian 8's (3.16) NR_CPUS (512 amd64, 32 i386).
+_KCONFIG_3_15_X86_64: dict[str, str] = {
+    "CONFIG_CMA": "y", "CONFIG_TRANSPARENT_HUGEPAGE": "y",
+    "CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS": "y", "CONFIG_MEMCG": "y", "CONFIG_ZONE_DMA": "y",
+    "CONFIG_NR_CPUS": "512", "CONFIG_SLUB": "y", "CONFIG_X86_DIRECT_GBPAGES": "y",
+}
+_KCONFIG_3_15_I386: dict[str, str] = {
+    "CONFIG_CMA": "y", "CONFIG_MEMCG": "y", "CONFIG_ZONE_DMA": "y", "CONFIG_HIGHMEM": "y",
+    "CONFIG_NR_CPUS": "32", "CONFIG_SLUB": "y",
+}
 
 _SITES_6_12 = {"page_alloc": ("include/linux/sched/mm.h", 321),     # might_alloc
                "slab": ("include/linux/sched/mm.h", 321),
@@ -575,7 +600,7 @@ _LINUX_3_15 = dict(
     vm_enough_memory_warning=None, overcommit_guess_totalram=False,
     kasan_supported=False, kasan_uaf_name="use-after-free", kasan_object_state=False,
     slub_kmalloc_redzone=False, slub_report_info_lines=True, kmemleak_report="age",
-    oops_null_deref_legacy=True, might_resched=False, hardlockup_prefix="NMI watchdog",
+    oops_unable_to_handle_null=True, might_resched=False, hardlockup_prefix="NMI watchdog",
     nommu_dma_overflow_msg=True, trace_irq_flags_width=4, trace_null_ptr_is_null=True,
     trace_kmalloc_node_always=False, trace_kmem_cache_free_name=False,
     trace_page_cold=True, trace_cma_events=False, trace_layout="classic",
@@ -618,7 +643,8 @@ PROFILES: dict[tuple[str, str], Profile] = {
         trace_pfn_hex=False, trace_call_site_symbolic=False,
         slab_freelist_random=False,
         **{**_LINUX_3_15,
-           "zone_stat_names": ZONE_STATS_3_15_HEAD + NUMA_STATS + ZONE_STATS_3_15_TAIL},
+           "zone_stat_names": ZONE_STATS_3_15_HEAD + NUMA_STATS + ZONE_STATS_3_15_TAIL,
+           "kconfig": _KCONFIG_3_15_X86_64},
     ),
     ("3.15", "i386"): Profile(
         version="3.15", arch="i386",
@@ -647,7 +673,8 @@ PROFILES: dict[tuple[str, str], Profile] = {
         # = 0x377fe000, the "887MB LOWMEM available" a 3.x i386 boot prints.
         extra={"pkmap_base": 0xFF800000, "vmalloc_end": 0xFF7FE000, "vmalloc_offset": 8 << 20},
         **{**_LINUX_3_15,
-           "zone_stat_names": ZONE_STATS_3_15_HEAD + ZONE_STATS_3_15_TAIL},  # no NUMA
+           "zone_stat_names": ZONE_STATS_3_15_HEAD + ZONE_STATS_3_15_TAIL,  # no NUMA
+           "kconfig": _KCONFIG_3_15_I386},
     ),
     ("6.12", "x86_64"): Profile(
         version="6.12", arch="x86_64",
@@ -660,6 +687,7 @@ PROFILES: dict[tuple[str, str], Profile] = {
         might_sleep_sites=_SITES_6_12,
         zone_stat_names=ZONE_STATS_6_12 + NUMA_STATS, node_stat_names=NODE_STATS_6_12,
         kconfig=_KCONFIG_DEBIAN_6_12,
+        kconfig_source="Debian 13 linux-image-6.12.117+deb13-amd64 6.12.117-1",
         **_X86_64_6X,
     ),
 }
@@ -674,6 +702,7 @@ PROFILES["6.1", "x86_64"] = derive(
     might_sleep_sites=_SITES_6_1,
     zone_stat_names=ZONE_STATS_6_1 + NUMA_STATS, node_stat_names=NODE_STATS_6_1,
     kconfig=_KCONFIG_DEBIAN_6_1,
+    kconfig_source="Debian 12 linux-image-6.1.0-57-amd64 6.1.192-3",
     dump_stack_prints_uid=False, watermark_rules="alloc_harder",
     fallback_rules="steal_suitable_fallback", pcp_high_rule="low_wmark",
     zoneinfo_promo=False, meminfo_unaccepted=False, vmap_nodes=False,
@@ -721,7 +750,8 @@ PROFILES["6.1", "x86_64"] = derive(
 # (Linux 6.18.44-fc-v1147, a Firecracker guest kernel): no distribution 6.18 package
 # was reachable (Debian's archive has 6.12 and 7.x only).
 _KCONFIG_6_18_DEV = {
-    "CONFIG_SLUB": "y", "CONFIG_SLAB_FREELIST_RANDOM": "y",
+    "CONFIG_SLUB": "y", "CONFIG_SLAB_FREELIST_RANDOM": "y", "CONFIG_X86_DIRECT_GBPAGES": "y",
+    "CONFIG_RANDOMIZE_BASE": "y",
     "CONFIG_SLAB_FREELIST_HARDENED": "y", "CONFIG_SLUB_DEBUG": "y",
     "CONFIG_SLUB_CPU_PARTIAL": "y", "CONFIG_SLAB_BUCKETS": "y", "CONFIG_MEMCG": "y",
     "CONFIG_ZONE_DMA": "y", "CONFIG_ZONE_DMA32": "y", "CONFIG_NR_CPUS": "256",
@@ -753,6 +783,19 @@ PROFILES["6.18", "x86_64"] = derive(
 # In version order, x86_64 first: 3.15 x86_64, 3.15 i386, 6.1, 6.12, ...
 PROFILES = dict(sorted(PROFILES.items(), key=lambda kv: (
     tuple(int(n) for n in kv[0][0].split(".")), kv[0][1] != "x86_64")))
+
+# The release that added / removed each CONFIG_* option kmemlab/kconfig.py declares
+# (an option outside its lifetime is refused for that profile).
+KCONFIG_LIFETIMES: dict[str, tuple[str | None, str | None]] = {
+    "CONFIG_SLAB_FREELIST_RANDOM": ("4.7", None),
+    "CONFIG_SLAB_FREELIST_HARDENED": ("4.14", None),
+    "CONFIG_TRANSPARENT_HUGEPAGE_NEVER": ("6.8", None),
+    "CONFIG_RANDOM_KMALLOC_CACHES": ("6.6", None),
+    "CONFIG_KASAN": ("4.0", None),
+    "CONFIG_SLAB": (None, "6.8"),
+    "CONFIG_SLOB": (None, "6.4"),
+    "CONFIG_UNACCEPTED_MEMORY": ("6.5", None),
+}
 
 DEFAULT_VERSION = "6.12"
 DEFAULT_ARCH = "x86_64"

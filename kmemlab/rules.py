@@ -61,7 +61,7 @@ class RulesMixin:
         self._may_block_bit = self.profile.gfp.values[self.profile.may_block_flag]
         self.kconfig: dict[str, bool] = {
             "CONFIG_DEBUG_ATOMIC_SLEEP": self.cmdline_params.get("kmemlab.debug_atomic_sleep")
-            not in ("0", "off", "n"),
+            not in ("0", "off", "n") and self.config.get("CONFIG_DEBUG_ATOMIC_SLEEP") == "y",
         }
         self.reclaim = ReclaimState(self)
         self.reclaim_kswapd_pid = KSWAPD_PID

@@ -1653,8 +1653,8 @@ class Slub:
             ktype = KMALLOC_NORMAL
         elif value & self._gfp_reclaimable:
             ktype = KMALLOC_RECLAIM
-        elif value & self._gfp_account:
-            ktype = KMALLOC_CGROUP
+        elif value & self._gfp_account and KMALLOC_CGROUP in self.rules.kmalloc_types:
+            ktype = KMALLOC_CGROUP   # MEMCG_KMEM; without it __GFP_ACCOUNT uses kmalloc-*
         else:
             ktype = KMALLOC_NORMAL
         route = (ktype, value, bool(value & self._gfp_account))

@@ -68,6 +68,7 @@ CONFIG_PREFIXES = (
     "CONFIG_MEMORY_BALLOON", "CONFIG_BALLOON_COMPACTION", "CONFIG_VIRTIO_BALLOON",
     "CONFIG_LRU_GEN", "CONFIG_RANDOMIZE_", "CONFIG_SECRETMEM", "CONFIG_ZONE_DEVICE",
     "CONFIG_DEBUG_KMEMLEAK", "CONFIG_X86_64", "CONFIG_64BIT", "CONFIG_SMP",
+    "CONFIG_X86_DIRECT_GBPAGES",
 )
 _CONFIG_LINE = re.compile(r"^(?:(CONFIG_\w+)=(.*)|# (CONFIG_\w+) is not set)$")
 _DMESG_KEEP = re.compile(
@@ -462,7 +463,9 @@ def save(dest: str | os.PathLike, facts: MachineFacts | None = None) -> MachineF
     for rel, text in facts.texts.items():
         write(rel, text)
     if facts.config:
-        kept = {k: v for k, v in facts.config.items() if k.startswith(CONFIG_PREFIXES)}
+        from .kconfig import OPTIONS
+        kept = {k: v for k, v in facts.config.items()
+                if k.startswith(CONFIG_PREFIXES) or k in OPTIONS}
         lines = [f"# {len(kept)} memory-management options of {len(facts.config)} in "
                  f"{facts.config_source}"]
         lines += [f"# {k} is not set" if v == "n" else f"{k}={v}" for k, v in kept.items()]

@@ -26,13 +26,13 @@ and ``k.twin.compare()`` puts each real figure next to the twin's.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 
 from .kernel import E820_RAM, Kernel
+from .machine import QEMU_CPU_FEATURES, Machine
 from .profiles import PROFILES, Profile
 from .snapshot import MachineFacts, MachineUnreadable, read_machine
 
@@ -123,15 +123,9 @@ class TwinKernel(Kernel):
     ``Kernel.from_snapshot(dir)``); it is a Kernel in every other respect.
     """
 
-    def __init__(self, facts: MachineFacts, e820: list[tuple[int, int, str]],
-                 **kwargs) -> None:
+    def __init__(self, facts: MachineFacts, **kwargs) -> None:
         self._twin_facts = facts
-        self._twin_e820 = e820
         super().__init__(**kwargs)
-
-    def _e820_map(self) -> list[tuple[int, int, str]]:
-        """The real machine's map (dmesg's BIOS-e820 lines, or rebuilt from zoneinfo)."""
-        return list(self._twin_e820)
 
     def _hand_over(self) -> None:
         """Hold back the pages the real kernel does not manage, then memblock_free_all."""
@@ -294,23 +288,32 @@ def boot_twin(facts: MachineFacts, *, seed: int = 0) -> Kernel:
         e820 = e820_from_zoneinfo(facts)
         notes.append("firmware map: rebuilt from /proc/zoneinfo (dmesg "
                      f"{facts.missing.get('dmesg-mm', 'has no BIOS-e820 lines')})")
-    ram = sum(b - a for a, b, kind in e820 if kind == E820_RAM)
     cmdline, ignored = _twin_cmdline(facts)
     cpus = max(1, min(256, facts.cpus))
-    kwargs = dict(version=profile.version, arch=profile.arch, ram=ram, cpus=cpus,
-                  cmdline=cmdline, seed=seed)
+    # the CPU features the model reads: DirectMap1G in meminfo means 1 GiB pages in use
+    features = set(QEMU_CPU_FEATURES)
+    if "DirectMap1G" in facts.meminfo:
+        features.add("pdpe1gb")
+    dmi = next((ln.split("DMI: ", 1)[1].strip() for ln in facts.dmesg if "DMI: " in ln), None)
+    machine = Machine(cpus=cpus, e820=tuple(e820), cpu_features=frozenset(features),
+                      **({"name": dmi} if dmi else {}))
+    kwargs = dict(version=profile.version, arch=profile.arch, cmdline=cmdline, seed=seed,
+                  machine=machine)
     cannot = []
-    if facts.config and "config" in inspect.signature(Kernel.__init__).parameters:
-        # Kconfig as data (issue 17): boot with the machine's own options
+    if facts.config:
+        # the machine's own .config, complete: a declared option it does not set is off
+        from .kconfig import OPTIONS
+        config = {n: (None if facts.config.get(n, "n") == "n" else facts.config[n])
+                  for n in OPTIONS}
         try:
-            k = TwinKernel(facts, e820, config=dict(facts.config), **kwargs)
+            k = TwinKernel(facts, config=config, **kwargs)
             notes.append(f"config: {facts.config_source or 'the saved config'}")
         except ValueError as exc:
             cannot.append(f"config: the model cannot honour it ({exc}); the twin boots "
                           f"with the {profile.name} defaults")
-            k = TwinKernel(facts, e820, **kwargs)
+            k = TwinKernel(facts, **kwargs)
     else:
-        k = TwinKernel(facts, e820, **kwargs)
+        k = TwinKernel(facts, **kwargs)
     for name, short in getattr(k, "twin_short", {}).items():
         cannot.append(f"{name}: the model's own boot reservations leave {short} pages "
                       "fewer than the machine manages")

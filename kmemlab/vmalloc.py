@@ -296,6 +296,11 @@ class AddressSpaceMixin:
             self.printk(f"Unknown kernel command line parameters \"vmalloc="
                         f"{self.cmdline_params['vmalloc']}\", will be passed to user space.")
         self.cma_areas = []
+        if "cma" in self.cmdline_params and "CMA" not in self.profile.migratetype_names:
+            # no CONFIG_CMA: kernel/dma/contiguous.c (early_param "cma") is not built in
+            self.printk(f"Unknown kernel command line parameters \"cma="
+                        f"{self.cmdline_params['cma']}\", will be passed to user space.")
+            return
         _cma.dma_contiguous_reserve(self)
 
     def _after_handover_hook(self) -> None:
@@ -1267,12 +1272,24 @@ class AddressSpaceMixin:
         dma_alloc_from_contiguous): ``count`` contiguous pages from a CMA area, moving
         movable pages out first; a :class:`~kmemlab.cma.CmaAllocation` or None."""
         from . import cma as _cma
+        self._require_cma("cma_alloc")
         return _cma.cma_alloc(self, count, align, area, no_warn, self.caller_label(caller))
 
     def cma_release(self, alloc_or_pfn, count: int | None = None, *, area: int = 0) -> bool:
         """cma_release(cma, pages, count) (mm/cma.c; 3.15 dma_release_from_contiguous)."""
         from . import cma as _cma
+        self._require_cma("cma_release")
         return _cma.cma_release(self, alloc_or_pfn, count, area)
+
+    def _require_cma(self, fn: str) -> None:
+        """A kernel built without CONFIG_CMA has no mm/cma.c: the call does not exist."""
+        if "CMA" not in self.profile.migratetype_names:
+            raise ValueError(
+                f"{fn}() does not exist in this kernel: it is built without CONFIG_CMA "
+                f"({self.profile.kconfig_source or self.profile.name} ships '# CONFIG_CMA "
+                "is not set'), so there is no MIGRATE_CMA, no cma= and no mm/cma.c; "
+                "boot with config={'CONFIG_CMA': 'y'} (and cmdline='cma=64M') for one "
+                "that has it")
 
     # ------------------------------------------------------------------ modules
     def load_module(self, name: str, text=0, data=0, bss=0, *, rodata=0, init=0,

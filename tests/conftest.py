@@ -24,3 +24,23 @@ def save_png():
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         return data
     return save
+
+
+# ---------------------------------------------------------------- profiles as data
+# Tests follow the profiles: a new derive() entry in kmemlab/profiles.py runs them all.
+import kmemlab as km  # noqa: E402
+
+ALL_PROFILES = list(km.PROFILES)                               # (version, arch)
+X86_64_VERSIONS = [v for v, a in km.PROFILES if a == "x86_64"]
+
+
+@pytest.fixture(params=ALL_PROFILES, ids=[f"{v}-{a}" for v, a in ALL_PROFILES])
+def profile(request) -> km.Profile:
+    """Every profile in km.PROFILES."""
+    return km.PROFILES[request.param]
+
+
+@pytest.fixture(params=X86_64_VERSIONS)
+def version(request) -> str:
+    """Every x86_64 profile's version (tests may still parametrize ``version``)."""
+    return request.param

@@ -10,7 +10,7 @@ import pytest
 import kmemlab as km
 from kmemlab.errors import KernelBug
 
-PROFILES = [("3.15", "x86_64"), ("3.15", "i386"), ("6.1", "x86_64"), ("6.12", "x86_64")]
+PROFILES = list(km.PROFILES)   # every profile (kmemlab/profiles.py)
 PCP_FIELDS = ("count", "high", "batch", "high_min", "high_max", "free_count", "alloc_factor",
               "free_factor", "prev_free_high_order")
 

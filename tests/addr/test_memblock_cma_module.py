@@ -92,9 +92,13 @@ def test_memblock_api_and_versions():
     assert line == "   0: 0x0000000000001000..0x000000000009fbff"
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
+# Debian's 6.x kernels ship '# CONFIG_CMA is not set' (tests/unit/test_kconfig.py);
+# these tests model a kernel built with it.
+CMA = {"CONFIG_CMA": "y"}
+
+
 def test_cma_movable_migrates_unmovable_never(version):
-    k = km.Kernel(version=version, ram="256M", cmdline="cma=64M", pcp=False)
+    k = km.Kernel(version=version, ram="256M", cmdline="cma=64M", pcp=False, config=CMA)
     area = k.cma_areas[0]
     assert area.count == 16384 and area.active
     lo, hi = area.base_pfn, area.end_pfn
@@ -129,7 +133,7 @@ def test_cma_movable_migrates_unmovable_never(version):
 
 def test_cma_default_and_unmovable_blocking():
     assert km.Kernel(version="6.1", ram="1G").cma_areas == []
-    k = km.Kernel(version="6.12", ram="1G", cmdline="cma=16M")
+    k = km.Kernel(version="6.12", ram="1G", cmdline="cma=16M", config=CMA)
     a = k.cma_alloc(4096)
     b = k.cma_alloc(1)
     assert a is not None and b is None                  # the area is full

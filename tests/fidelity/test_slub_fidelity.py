@@ -121,7 +121,6 @@ FACTS = {
 }
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 @pytest.mark.parametrize("cpus", [4, 8])
 def test_facts_sheet_tables(version, cpus):
     k = km.Kernel(version=version, ram="512M", cpus=cpus)

@@ -5,7 +5,7 @@ import pytest
 import kmemlab as km
 from kmemlab.errors import KernelBug, KernelPanic, OutOfMemory
 
-VERSIONS = ("3.15", "6.1", "6.12")
+VERSIONS = tuple(v for v, a in km.PROFILES if a == "x86_64")
 
 
 def boot(v="6.12", ram="128M", cmdline=""):

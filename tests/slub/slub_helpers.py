@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import kmemlab as km
 
-PROFILES = [("3.15", "x86_64"), ("3.15", "i386"), ("6.1", "x86_64"), ("6.12", "x86_64")]
-VERSIONS = ["3.15", "6.1", "6.12"]
+PROFILES = list(km.PROFILES)   # every profile (kmemlab/profiles.py)
+VERSIONS = [v for v, a in km.PROFILES if a == "x86_64"]
 
 
 def boot(version: str = "6.12", arch: str = "x86_64", cpus: int = 2, cmdline: str = "",

@@ -35,7 +35,6 @@ def test_the_two_algorithms_differ_for_large_objects():
                 slub.calculate_order(size, cpus, algorithm="calc_slab_order")
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 @pytest.mark.parametrize("cpus,table", [(4, TABLE_4_CPUS), (8, TABLE_8_CPUS)])
 def test_booted_kmalloc_geometry(version, cpus, table):
     k = boot(version, cpus=cpus)

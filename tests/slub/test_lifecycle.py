@@ -14,7 +14,6 @@ def buddy_free(k, zone="Normal"):
     return k.buddyinfo()[zone]
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 def test_second_slab_comes_from_buddy(version):
     k = boot(version, pcp=False)  # without per-CPU lists every slab shows in buddyinfo
     s = k.slub

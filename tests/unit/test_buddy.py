@@ -21,7 +21,6 @@ def smallest_block(k, zone, mt_name):
     raise AssertionError("no free block")
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 def test_expand_keeps_lowest_part_and_frees_upper_halves_to_list_heads(version):
     k = fresh(version)
     t, p = smallest_block(k, "DMA32", "Movable")

@@ -8,7 +8,7 @@ import kmemlab as km
 
 FLAGS = [km.GFP_KERNEL, km.GFP_ATOMIC, km.GFP_HIGHUSER_MOVABLE, km.GFP_DMA,
          km.GFP_KERNEL | km.gfp.flag("__GFP_RECLAIMABLE"), km.GFP_NOWAIT]
-PROFILES = [("3.15", "x86_64"), ("3.15", "i386"), ("6.1", "x86_64"), ("6.12", "x86_64")]
+PROFILES = list(km.PROFILES)   # every profile (kmemlab/profiles.py)
 
 
 class BuddyMachine(RuleBasedStateMachine):

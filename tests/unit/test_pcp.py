@@ -9,7 +9,6 @@ def k_(version="6.12", ram="1G", cpus=2):
     return km.Kernel(version=version, ram=ram, cpus=cpus)
 
 
-@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 def test_first_order0_allocation_refills_the_list_in_a_batch(version):
     k = k_(version)
     z = k.zones["DMA32"]
