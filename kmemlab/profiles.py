@@ -472,7 +472,7 @@ def derive(base: Profile, *, version: str, arch: str | None = None, **changed) -
 # Debian amd64 kernels: the options kmemlab/kconfig.py declares, as boot/config-* of
 # the linux-image packages sets them (absent = "is not set": CMA, SLUB_DEBUG_ON,
 # DEBUG_ATOMIC_SLEEP, KASAN, RANDOM_KMALLOC_CACHES, HIGHMEM). The files are shipped
-# gzipped in tests/data/ and tests/fidelity/test_kconfig_debian.py checks these dicts.
+# gzipped in tests/data/ and tests/unit/test_kconfig.py checks these dicts.
 # Debian 12: linux-image-6.1.0-57-amd64 6.1.192-3 (boot/config-6.1.0-57-amd64)
 _KCONFIG_DEBIAN_6_1: dict[str, str] = {
     "CONFIG_SLAB_FREELIST_RANDOM": "y", "CONFIG_SLAB_FREELIST_HARDENED": "y",

@@ -21,8 +21,7 @@ def pf_buf_len_setup(k, value):
     k.export_symbol("pf_buf_len", size)
 
 
-@pytest.mark.parametrize("version,arch", [("3.15", "x86_64"), ("3.15", "i386"),
-                                          ("6.1", "x86_64"), ("6.12", "x86_64")])
+@pytest.mark.parametrize("version,arch", list(km.PROFILES))
 def test_pf_buf_len_end_to_end(version, arch):
     k = km.Kernel(version=version, arch=arch, ram="1G", cmdline="pf_buf_len=64M@0",
                   early_params={"pf_buf_len": pf_buf_len_setup})
