@@ -745,7 +745,8 @@ PROFILES["6.1", "x86_64"] = derive(
 # * reports: the dump_stack CPU line ends with the preemption model (6.16); the order
 #   WARN of the page allocator is in __alloc_frozen_pages_noprof (6.14, "mm/page_alloc:
 #   add __alloc_frozen_pages()"; line and offset of a 6.18 build not verified); the
-#   might_sleep sites are 6.12's (not re-verified for 6.18).
+#   might_alloc site is include/linux/sched/mm.h:323 (a 6.18-rc1 report); the mutex,
+#   uaccess and vmalloc might_sleep sites are 6.12's (not re-verified for 6.18).
 # Default config: the options the model reads from this machine's /proc/config.gz
 # (Linux 6.18.44-fc-v1147, a Firecracker guest kernel): no distribution 6.18 package
 # was reachable (Debian's archive has 6.12 and 7.x only).
@@ -774,6 +775,10 @@ PROFILES["6.18", "x86_64"] = derive(
     zone_stat_names=ZONE_STATS_6_18 + NUMA_STATS, node_stat_names=NODE_STATS_6_18,
     meminfo_unaccepted=False, meminfo_balloon=True, zoneinfo_pcp_high_minmax=True,
     dump_stack_preempt_model="PREEMPT(none)",   # PREEMPT_DYNAMIC, booted as "none"
+    # might_alloc moved two lines down: a 6.18.0-rc1 report (0-day CI 202510201616)
+    # says "invalid context at include/linux/sched/mm.h:323" for a kmalloc
+    might_sleep_sites={**_SITES_6_12, "page_alloc": ("include/linux/sched/mm.h", 323),
+                       "slab": ("include/linux/sched/mm.h", 323)},
     slub_sheaves=True,
     sheaf_boot_caches=(("maple_node", 256, 256, 0, 32),
                        ("vm_area_struct", 192, 0, "SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT", 32)),
