@@ -16,6 +16,7 @@ _SUBCOMMAND_MODULES = (
     "kmemlab.cli_core",
     "kmemlab.trace_cli",
     "kmemlab.quiz.cli",
+    "kmemlab.twin",
 )
 
 

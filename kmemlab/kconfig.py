@@ -100,6 +100,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("CONFIG_RANDOMIZE_BASE", "bool",
            "KASLR: KERNEL_IMAGE_SIZE 1 GiB, so MODULES_VADDR moves up by 512 MiB"),
     Option("CONFIG_UNACCEPTED_MEMORY", "bool", "the Unaccepted line of /proc/meminfo"),
+    Option("CONFIG_MEMORY_FAILURE", "bool",
+           "the HardwareCorrupted line of /proc/meminfo (fs/proc/meminfo.c)"),
 )}
 
 # What the lab boots with on top of a profile's distribution defaults (the chapters
@@ -285,6 +287,9 @@ def apply(profile, cfg: Mapping):
     unaccepted = enabled(cfg, "CONFIG_UNACCEPTED_MEMORY")
     if unaccepted != profile.meminfo_unaccepted:
         changes["meminfo_unaccepted"] = unaccepted
+    corrupted = enabled(cfg, "CONFIG_MEMORY_FAILURE")
+    if corrupted != profile.meminfo_hardware_corrupted:
+        changes["meminfo_hardware_corrupted"] = corrupted
     freelist_random = enabled(cfg, "CONFIG_SLAB_FREELIST_RANDOM")
     if freelist_random != profile.slab_freelist_random:
         changes["slab_freelist_random"] = freelist_random

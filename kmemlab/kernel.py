@@ -193,6 +193,19 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.vm_sysctl: dict[str, int] = {}
         self._boot()
 
+    @classmethod
+    def from_this_machine(cls, *, seed: int = 0) -> Kernel:
+        """A twin of the machine this runs on: its zones, managed pages, watermarks and
+        kmalloc geometry on the nearest profile (:mod:`kmemlab.twin`; ``k.twin``)."""
+        from .twin import from_this_machine
+        return from_this_machine(seed=seed)
+
+    @classmethod
+    def from_snapshot(cls, path, *, seed: int = 0) -> Kernel:
+        """A twin of the machine saved in ``path`` by ``kmemlab snapshot`` (:mod:`kmemlab.twin`)."""
+        from .twin import from_snapshot
+        return from_snapshot(path, seed=seed)
+
     # ================================================================== boot
     def _boot(self) -> None:
         p = self.profile
@@ -330,8 +343,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             self.kernel_image.append((name, base, size))
             base += size
         mb.reserve(p.kernel_load_addr, base - p.kernel_load_addr, "kernel image")
-        if p.is_64bit and self.max_pfn > (4 * GiB >> self.PAGE_SHIFT):
-            # pci_swiotlb_detect: RAM above 4 GiB and no IOMMU -> 64 MiB bounce buffer
+        if p.is_64bit and self.max_pfn > (4 * GiB >> self.PAGE_SHIFT) and \
+                self.cmdline_params.get("swiotlb") != "noforce":
+            # pci_swiotlb_detect: RAM above 4 GiB and no IOMMU -> 64 MiB bounce buffer;
+            # swiotlb=noforce: none (kernel/dma/swiotlb.c: setup_io_tlb_npages)
             addr = mb.phys_alloc(64 * MiB, self.PAGE_SIZE, 0, 4 * GiB, name="swiotlb buffer")
             self.swiotlb = addr
 
@@ -603,9 +618,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         """lib/dump_stack.c: dump_stack_print_info's first line (6.12 adds the UID)."""
         t = self.current_task
         uid = "UID: 0 " if self.profile.dump_stack_prints_uid else ""
+        preempt = self.profile.dump_stack_preempt_model
         return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
                 f"Comm: {t.comm if comm is None else comm} {taint} "
-                f"{self.profile.version}.0-kmemlab #1")
+                f"{self.profile.version}.0-kmemlab #1" + (f" {preempt}" if preempt else ""))
 
     def call_trace(self, frames: list[str]) -> list[str]:
         """arch/x86/kernel/dumpstack.c: show_trace_log_lvl: the frames inside their stack
@@ -887,10 +903,14 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         return self.slub.kmalloc_cache(size, None if gfp is None else _gfp.coerce(gfp))
 
     def kmem_cache_create(self, name: str, size, align: int = 0, flags=0, ctor=None, *,
-                          caller: str | None = None):
-        """kmem_cache_create (mm/slab_common.c): a cache, possibly merged with another."""
+                          caller: str | None = None, sheaf_capacity: int = 0):
+        """kmem_cache_create (mm/slab_common.c): a cache, possibly merged with another.
+
+        ``sheaf_capacity`` (6.18, kmem_cache_args): per-CPU sheaves of that many objects
+        (:mod:`kmemlab.sheaves`); such a cache is never merged."""
         return self.slub.kmem_cache_create(name, size, align, flags, ctor,
-                                           caller=self.caller_label(caller))
+                                           caller=self.caller_label(caller),
+                                           sheaf_capacity=sheaf_capacity)
 
     def kmem_cache_alloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_alloc (mm/slub.c)."""

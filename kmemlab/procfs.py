@@ -91,10 +91,11 @@ def pagetypeinfo(k) -> str:
     lines.append(head)
     # 6.x: "if (++freecount >= 100000) { overflow = true; break; }"
     cap = k.profile.pagetypeinfo_count_capped
+    shown = list(enumerate(p.migratetype_names))  # no "CMA" without CONFIG_CMA
     for z in pa.zones:
         if not z.present:
             continue
-        for mt, name in enumerate(p.migratetype_names):
+        for mt, name in shown:
             row = f"Node {0:4d}, zone {z.name:>8}, type {name:>12} "
             for area in z.free_area:
                 n = len(area.free_list[mt])
@@ -105,12 +106,13 @@ def pagetypeinfo(k) -> str:
             lines.append(row)
     lines.append("")
     lines.append(f"{'Number of blocks type ':<23}" +
-                 "".join(f"{name:>12} " for name in p.migratetype_names))
+                 "".join(f"{name:>12} " for _mt, name in shown))
     for z in pa.zones:
         if not z.present:
             continue
         counts = pageblock_counts(k, z)
-        lines.append(f"Node 0, zone {z.name:>8} " + "".join(f"{c:12d} " for c in counts))
+        lines.append(f"Node 0, zone {z.name:>8} " +
+                     "".join(f"{counts[mt]:12d} " for mt, _name in shown))
     return "\n".join(lines) + "\n"
 
 
@@ -188,6 +190,17 @@ _NODE_STATS_6_1 = (
 _NODE_STATS_6_12 = (
     _NODE_STATS_6_1[:40] + ("nr_iommu_pages",) + _NODE_STATS_6_1[40:] +
     ("pgdemote_kswapd", "pgdemote_direct", "pgdemote_khugepaged"))
+# 6.18.44 (a real 6.18 x86_64 kernel's zoneinfo, in its order): nr_free_pages_blocks
+# (6.15) after nr_free_pages; no nr_bounce (removed with the bounce buffering, 6.16);
+# nr_unaccepted only with CONFIG_UNACCEPTED_MEMORY (not in that config).
+_ZONE_STATS_6_18 = ("nr_free_pages", "nr_free_pages_blocks") + tuple(
+    n for n in _ZONE_STATS_6_12[1:] if n not in ("nr_bounce", "nr_unaccepted"))
+# node items: no nr_writeback_temp; pgpromote_candidate_nrl after pgpromote_candidate;
+# pgdemote_proactive, nr_hugetlb, nr_balloon_pages, nr_kernel_file_pages at the end.
+_NODE_STATS_6_18 = tuple(
+    x for n in _NODE_STATS_6_12 if n != "nr_writeback_temp"
+    for x in ((n, "pgpromote_candidate_nrl") if n == "pgpromote_candidate" else (n,))
+) + ("pgdemote_proactive", "nr_hugetlb", "nr_balloon_pages", "nr_kernel_file_pages")
 # vmstat_item_print_in_thp(): node items printed in THP units (÷ HPAGE_PMD_NR)
 _NODE_STATS_IN_THP = ("nr_anon_transparent_hugepages", "nr_file_hugepages",
                       "nr_shmem_hugepages", "nr_shmem_pmdmapped", "nr_file_pmdmapped")
@@ -196,6 +209,7 @@ _HPAGE_PMD_NR = 512
 ZONE_STATS_6_12, ZONE_STATS_6_1, NUMA_STATS = _ZONE_STATS_6_12, _ZONE_STATS_6_1, _NUMA_STATS
 ZONE_STATS_3_15_HEAD, ZONE_STATS_3_15_TAIL = _ZONE_STATS_3_15_HEAD, _ZONE_STATS_3_15_TAIL
 NODE_STATS_6_1, NODE_STATS_6_12 = _NODE_STATS_6_1, _NODE_STATS_6_12
+ZONE_STATS_6_18, NODE_STATS_6_18 = _ZONE_STATS_6_18, _NODE_STATS_6_18
 
 
 def zone_stat_names(k) -> tuple[str, ...]:
@@ -218,6 +232,10 @@ def zone_stat(k, zone, name: str) -> int:
         return zone.free_pages
     if name == "nr_free_cma":
         return zone.free_cma
+    if name == "nr_free_pages_blocks":
+        # 6.15 account_freepages: free pages in buddies of at least pageblock order
+        po = k.profile.pageblock_order
+        return sum(n << o for o, n in enumerate(zone.nr_free()) if o >= po)
     getter = getattr(k, "zone_stat_hook", None)
     val = getter(zone, name) if getter else None
     if val is None and name == "nr_alloc_batch":
@@ -288,9 +306,29 @@ def zoneinfo(k) -> str:
 
 
 def _pagesets_text(k, z) -> str:
-    """The ``pagesets`` block of zoneinfo_show_print (same layout in 3.15 and 6.x)."""
+    """The ``pagesets`` block of zoneinfo_show_print (same layout in 3.15 and 6.x).
+
+    6.18 (``zoneinfo_pcp_high_minmax``) also prints each pageset's high_min and
+    high_max, with the labels padded to one width ("count:    ", "high_min: ").
+    """
     threshold = stat_threshold(k, z)
     s = "\n  pagesets"
+    if k.profile.zoneinfo_pcp_high_minmax:
+        pcps = getattr(k.page_alloc, "pcp", None)
+        rows = pcps[z.idx] if pcps and len(pcps[z.idx]) == k.nr_cpus else None
+        for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
+            if rows is not None:
+                hmin, hmax = rows[cpu].high_min, rows[cpu].high_max
+            else:
+                _b, hmin, hmax = k.page_alloc.pageset_limits(z, k.nr_cpus)
+            s += (f"\n    cpu: {cpu}"
+                  f"\n              count:    {count}"
+                  f"\n              high:     {high}"
+                  f"\n              batch:    {batch}"
+                  f"\n              high_min: {hmin}"
+                  f"\n              high_max: {hmax}"
+                  f"\n  vm stats threshold: {threshold}")
+        return s
     for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
         s += (f"\n    cpu: {cpu}"
               f"\n              count: {count}"
@@ -583,11 +621,16 @@ def meminfo_fields(k) -> tuple[str, ...]:
     fields = _MEMINFO_6
     if "CMA" not in p.migratetype_names:   # CmaTotal/CmaFree are #ifdef CONFIG_CMA
         fields = tuple(f for f in fields if f not in ("CmaTotal", "CmaFree"))
+    if not p.meminfo_hardware_corrupted:    # HardwareCorrupted: #ifdef CONFIG_MEMORY_FAILURE
+        fields = tuple(f for f in fields if f != "HardwareCorrupted")
     if p.meminfo_unaccepted:
         fields += ("Unaccepted",)
+    if p.meminfo_balloon:
+        fields += ("Balloon",)
     fields += _HUGETLB_FIELDS + ("Hugetlb", "DirectMap4k", "DirectMap2M")
     # arch/x86/mm/pageattr.c: arch_report_meminfo prints DirectMap1G if direct_gbpages
     return fields + (("DirectMap1G",) if k.direct_gbpages else ())
+
 
 
 _HUGETLB_FIELDS = ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp",

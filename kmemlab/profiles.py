@@ -344,6 +344,26 @@ class Profile:
     # (vsyscall=xonly default "--xp" since 5.3; 3.15 "r-xp").
     vvar_pages: int = 4
     vsyscall_perms: str = "--xp"
+    # -- 6.13 .. 6.18 (issue 19; default: the 6.12 behaviour) ----------------------------
+    # mm/slub.c: per-CPU sheaves and the per-node barn, kmem_cache_args.sheaf_capacity
+    # (6.18, commit 2d517aa09bbc "slab: add opt-in caching layer of percpu sheaves");
+    # kmemlab/sheaves.py has the rules.
+    slub_sheaves: bool = False
+    # boot caches that opt in: (name, object size, align, SLAB_* flags, sheaf_capacity)
+    sheaf_boot_caches: tuple = ()
+    # mm/vmstat.c: zoneinfo_show_print prints each pageset's high_min and high_max, all
+    # five labels padded to "high_min: " (seen on 6.18.44; the pcp->high_min/high_max
+    # fields themselves are 6.7's "mm: tune PCP high automatically").
+    zoneinfo_pcp_high_minmax: bool = False
+    # fs/proc/meminfo.c: "HardwareCorrupted:" only with CONFIG_MEMORY_FAILURE (6.x; set
+    # from the kconfig by kconfig.apply)
+    meminfo_hardware_corrupted: bool = True
+    # fs/proc/meminfo.c: "Balloon:" (NR_BALLOON_PAGES; 6.15, commit 1796819d5528
+    # "meminfo: add a per node counter for balloon drivers"), after Unaccepted.
+    meminfo_balloon: bool = False
+    # lib/dump_stack.c: dump_stack_print_info ends the CPU line with the preemption
+    # model (preempt_model_str(), 6.16: "#1 PREEMPT(voluntary)"); None before.
+    dump_stack_preempt_model: str | None = None
 
     # ---------------------------------------------------------------- derived values
     @property
@@ -474,6 +494,7 @@ _KCONFIG_DEBIAN_6_1: dict[str, str] = {
     "CONFIG_TRANSPARENT_HUGEPAGE": "y", "CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS": "y",
     "CONFIG_MEMCG": "y", "CONFIG_ZONE_DMA": "y", "CONFIG_NR_CPUS": "8192",
     "CONFIG_SLUB": "y", "CONFIG_X86_DIRECT_GBPAGES": "y", "CONFIG_RANDOMIZE_BASE": "y",
+    "CONFIG_MEMORY_FAILURE": "y",
 }
 # Debian 13: linux-image-6.12.117+deb13-amd64 6.12.117-1 (boot/config-6.12.117+deb13-amd64)
 _KCONFIG_DEBIAN_6_12: dict[str, str] = {**_KCONFIG_DEBIAN_6_1, "CONFIG_UNACCEPTED_MEMORY": "y"}
@@ -608,11 +629,13 @@ _LINUX_3_15 = dict(
 from .procfs import (  # noqa: E402  # noqa: E402,E501
     NODE_STATS_6_1,
     NODE_STATS_6_12,
+    NODE_STATS_6_18,
     NUMA_STATS,
     ZONE_STATS_3_15_HEAD,
     ZONE_STATS_3_15_TAIL,
     ZONE_STATS_6_1,
     ZONE_STATS_6_12,
+    ZONE_STATS_6_18,
 )
 
 _X86_64_6X = dict(
@@ -706,6 +729,77 @@ PROFILES["6.1", "x86_64"] = derive(
     kasan_object_state=False, slub_kmalloc_redzone=False, kmemleak_report="plain",
     hardlockup_prefix="NMI watchdog", smaps_rollup_ksm=False, segfault_prints_cpu=False,
     slub_set_freepointer_bug_line=419, oops_prefix=False,
+)
+# 6.18 = 6.12 with what a learner can see change in 6.13..6.18 (issue 19). Each item was
+# checked against a real 6.18.44 x86_64 kernel (the development machine: its /proc,
+# /sys/kernel/slab and /proc/config.gz are saved in notebooks/data/machine-6.18) and,
+# where found, the commit:
+# * SLUB sheaves (6.18, 2d517aa09bbc): maple_node (lib/maple_tree.c: maple_tree_init,
+#   "maple_tree: use percpu sheaves for maple_node_cache") and vm_area_struct
+#   (mm/vma_init.c: vma_state_init, "mm, vma: use percpu sheaves for vm_area_struct
+#   cache") have sheaf_capacity 32, every other cache 0; caches with sheaves are never
+#   merged (mm/slab_common.c: slab_unmergeable). vm_area_struct is TYPESAFE_BY_RCU with
+#   its free pointer inside the object (use_freeptr_offset), so its slot stays 192:
+#   modelled as a plain 192-byte cache (destroy_by_rcu is not compared).
+# * GFP: the bits and composite masks are 6.12's (include/linux/gfp_types.h; GFP_NOWAIT
+#   = __GFP_KSWAPD_RECLAIM|__GFP_NOWARN since 6.12, commit 16f5dfbc851b); with this
+#   config (MEMCG, no KASAN_HW_TAGS, no LOCKDEP) __GFP_NO_OBJ_EXT is still bit 24.
+# * kmalloc: the same size classes (8..8k, 96, 192) and kinds (kmalloc-, -cg-, -rcl-,
+#   dma-); CONFIG_RANDOM_KMALLOC_CACHES (kmalloc-rnd-NN-*) is not set in this config.
+#   CONFIG_SLAB_BUCKETS adds a "kmalloc_buckets" cache (not modelled).
+# * page allocator: MAX_PAGE_ORDER 10, pageblock_order 9 (CONFIG_PAGE_BLOCK_MAX_ORDER
+#   = 10, 6.16, capped by HPAGE_PMD_ORDER); the watermark, boost and lowmem_reserve
+#   formulas give this machine's zoneinfo exactly (tests/fidelity); __rmqueue_fallback
+#   became __rmqueue_claim + __rmqueue_steal (6.15, "mm: page_alloc: speed up fallbacks
+#   in rmqueue_bulk()") with the same choice for one allocation (the "sticky" steal
+#   mode of a pcp batch refill is not modelled); vm.defrag_mode (6.15) defaults to 0.
+# * /proc/zoneinfo: per-node items gain pgpromote_candidate_nrl, pgdemote_proactive,
+#   nr_hugetlb, nr_balloon_pages, nr_kernel_file_pages and lose nr_writeback_temp; zone
+#   items gain nr_free_pages_blocks (6.15, with defrag_mode) and lose nr_bounce (and
+#   nr_unaccepted without CONFIG_UNACCEPTED_MEMORY); pagesets print high_min/high_max.
+# * /proc/meminfo: "Balloon:" (6.15); this config has neither MEMORY_FAILURE
+#   (HardwareCorrupted) nor CMA nor UNACCEPTED_MEMORY. /proc/pagetypeinfo: no CMA type.
+#   /proc/vmallocinfo and /proc/slabinfo: unchanged layouts.
+# * reports: the dump_stack CPU line ends with the preemption model (6.16); the order
+#   WARN of the page allocator is in __alloc_frozen_pages_noprof (6.14, "mm/page_alloc:
+#   add __alloc_frozen_pages()"; line and offset of a 6.18 build not verified); the
+#   might_alloc site is include/linux/sched/mm.h:323 (a 6.18-rc1 report); the mutex,
+#   uaccess and vmalloc might_sleep sites are 6.12's (not re-verified for 6.18).
+# Default config: the options the model reads from this machine's /proc/config.gz
+# (Linux 6.18.44-fc-v1147, a Firecracker guest kernel): no distribution 6.18 package
+# was reachable (Debian's archive has 6.12 and 7.x only).
+_KCONFIG_6_18_DEV = {
+    "CONFIG_SLUB": "y", "CONFIG_SLAB_FREELIST_RANDOM": "y", "CONFIG_X86_DIRECT_GBPAGES": "y",
+    "CONFIG_RANDOMIZE_BASE": "y",
+    "CONFIG_SLAB_FREELIST_HARDENED": "y", "CONFIG_SLUB_DEBUG": "y",
+    "CONFIG_SLUB_CPU_PARTIAL": "y", "CONFIG_SLAB_BUCKETS": "y", "CONFIG_MEMCG": "y",
+    "CONFIG_ZONE_DMA": "y", "CONFIG_ZONE_DMA32": "y", "CONFIG_NR_CPUS": "256",
+    "CONFIG_TRANSPARENT_HUGEPAGE": "y", "CONFIG_TRANSPARENT_HUGEPAGE_MADVISE": "y",
+    "CONFIG_DEFERRED_STRUCT_PAGE_INIT": "y", "CONFIG_PAGE_REPORTING": "y",
+    "CONFIG_SHUFFLE_PAGE_ALLOCATOR": "y", "CONFIG_PCP_BATCH_SCALE_MAX": "5",
+    "CONFIG_PAGE_BLOCK_MAX_ORDER": "10", "CONFIG_NUMA": "y", "CONFIG_ZSMALLOC": "y",
+    "CONFIG_SWAP": "y", "CONFIG_MEMORY_BALLOON": "y", "CONFIG_HUGETLB_PAGE": "y",
+    "CONFIG_PREEMPT_NONE": "y", "CONFIG_PREEMPT_DYNAMIC": "y",
+    # not set: CMA, RANDOM_KMALLOC_CACHES, SLUB_DEBUG_ON, DEBUG_ATOMIC_SLEEP, KASAN,
+    # HIGHMEM, MEMORY_FAILURE, UNACCEPTED_MEMORY, LOCKDEP
+}
+PROFILES["6.18", "x86_64"] = derive(
+    PROFILES["6.12", "x86_64"], version="6.18",
+    description="Linux 6.18 on x86_64 (config: a real 6.18.44 guest's /proc/config.gz)",
+    kconfig=_KCONFIG_6_18_DEV,
+    kconfig_source="/proc/config.gz of Linux 6.18.44-fc-v1147 (notebooks/data/machine-6.18)",
+    thp_enabled="madvise",               # CONFIG_TRANSPARENT_HUGEPAGE_MADVISE=y
+    order_warn_site="mm/page_alloc.c __alloc_frozen_pages_noprof()",  # line unverified
+    zone_stat_names=ZONE_STATS_6_18 + NUMA_STATS, node_stat_names=NODE_STATS_6_18,
+    meminfo_unaccepted=False, meminfo_balloon=True, zoneinfo_pcp_high_minmax=True,
+    dump_stack_preempt_model="PREEMPT(none)",   # PREEMPT_DYNAMIC, booted as "none"
+    # might_alloc moved two lines down: a 6.18.0-rc1 report (0-day CI 202510201616)
+    # says "invalid context at include/linux/sched/mm.h:323" for a kmalloc
+    might_sleep_sites={**_SITES_6_12, "page_alloc": ("include/linux/sched/mm.h", 323),
+                       "slab": ("include/linux/sched/mm.h", 323)},
+    slub_sheaves=True,
+    sheaf_boot_caches=(("maple_node", 256, 256, 0, 32),
+                       ("vm_area_struct", 192, 0, "SLAB_HWCACHE_ALIGN|SLAB_ACCOUNT", 32)),
 )
 # (A new kernel: one derive(...) entry here, above this line; see docs/ARCHITECTURE.md.)
 

@@ -30,6 +30,7 @@ import types
 from dataclasses import dataclass
 
 from . import kconfig as _kconfig
+from . import sheaves as _sheaves
 from . import slab_common as sc
 from .errors import KernelBug
 from .slab_common import (
@@ -280,6 +281,19 @@ WHERE_PARTIAL = "partial"
 WHERE_FULL = "full"
 
 
+def _sheaf_capacity_arg(profile, value) -> int:
+    """kmem_cache_args.sheaf_capacity: an int >= 0, only on kernels with sheaves (6.18)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"sheaf_capacity must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"sheaf_capacity must be 0 or more, not {value}")
+    if value and not getattr(profile, "slub_sheaves", False):
+        raise ValueError(f"Linux {profile.version} has no per-CPU sheaves "
+                         "(kmem_cache_args.sheaf_capacity is new in 6.18); boot "
+                         "version='6.18' or leave sheaf_capacity at 0")
+    return value
+
+
 class Slab:
     """One slab: ``2^order`` pages cut into ``objects`` slots (struct slab, mm/slab.h).
 
@@ -390,6 +404,7 @@ class KmemCache:
         self.allocflags = 0
         self.why_fast: dict[int, str] = {}
         self.why_kfree_fast = f"kfree → {name}: fast path: back on the CPU slab's freelist"
+        self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
 
     # -- sysfs-style attributes ----------------------------------------------------
     @property
@@ -627,6 +642,10 @@ class Slub:
         self._gfp_block = g.get("__GFP_DIRECT_RECLAIM", 0)
         self._gfp_reclaim = g.get("__GFP_DIRECT_RECLAIM", 0) | g.get("__GFP_KSWAPD_RECLAIM", 0)
         self._create_kmalloc_caches()
+        for name, size, align, flags, capacity in getattr(p, "sheaf_boot_caches", ()):
+            # the boot caches that opt in to sheaves (6.18: maple_node, vm_area_struct)
+            self.kmem_cache_create(name, size, align, flags, caller="kmem_cache_init",
+                                   sheaf_capacity=capacity)
 
     @property
     def slab_caches(self):
@@ -763,7 +782,8 @@ class Slub:
     # ================================================================ merging
     def _unmergeable(self, s: KmemCache) -> bool:
         """slab_unmergeable (3.15 mm/slub.c; 6.x mm/slab_common.c)."""
-        if self.nomerge or s.flags & SLAB_NEVER_MERGE or s.ctor is not None:
+        if self.nomerge or s.flags & SLAB_NEVER_MERGE or s.ctor is not None or \
+                s.sheaf_capacity:   # 6.18 slab_unmergeable: s->cpu_sheaves
             return True
         if s.kmalloc_type is not None and not self.rules.kmalloc_mergeable:
             return True  # 6.x: usersize = size (HARDENED_USERCOPY) / SLAB_NO_MERGE
@@ -814,7 +834,8 @@ class Slub:
                         f"not {type(cache).__name__}")
 
     def kmem_cache_create(self, name: str, size, align: int = 0, flags=0, ctor=None,
-                          caller: str | None = None) -> KmemCache | None:
+                          caller: str | None = None, *,
+                          sheaf_capacity: int = 0) -> KmemCache | None:
         """mm/slab_common.c: kmem_cache_create → __kmem_cache_alias / create_cache.
 
         Merges with a compatible existing cache when the version's rules allow it (the
@@ -846,7 +867,8 @@ class Slub:
             raise ValueError("SLAB_RED_ZONE and SLAB_STORE_USER (slub_debug metadata) are "
                              "not modelled; SLAB_POISON is")
         label = caller if caller is not None else self.k.caller_label(None)
-        s = self.find_mergeable(size, align, flags, ctor)
+        sheaf_capacity = _sheaf_capacity_arg(self.k.profile, sheaf_capacity)
+        s = None if sheaf_capacity else self.find_mergeable(size, align, flags, ctor)
         if s is not None:
             s.refcount += 1
             s.object_size = max(s.object_size, size)
@@ -856,6 +878,8 @@ class Slub:
             return s
         real_align = sc.calculate_alignment(flags, align, size, self.word)
         cache = self._create_cache(name, size, real_align, flags, ctor, None)
+        if cache is not None and sheaf_capacity:
+            _sheaves.enable(self, cache, sheaf_capacity)
         if cache is None:
             err = -22
             self.k.printk(f"kmem_cache_create({name}) failed with error {err}")
@@ -876,7 +900,8 @@ class Slub:
                                       None)
             if ghost is not None:
                 return ghost
-        res = self._slab_alloc(s, value, gfp)
+        res = (s.sheaf_capacity and _sheaves.alloc_from_pcs(self, s, value, gfp)) or \
+            self._slab_alloc(s, value, gfp)
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
                              f"kmem_cache_alloc({s.name}) failed: no memory for a new slab")
@@ -930,6 +955,7 @@ class Slub:
             return
         if s.nr_live:
             self._bug_objects_remaining(s, label)
+        _sheaves.flush_all(self, s)
         self._flush_all(s)
         for slab in list(s.node_partial):
             s.node_partial.remove(slab)
@@ -949,6 +975,7 @@ class Slub:
         when no slab is left, 1 otherwise (as the kernel does).
         """
         s = self._cache_arg(cache)
+        _sheaves.flush_all(self, s)
         self._flush_all(s)
         keep = []
         for slab in s.node_partial:
@@ -1364,6 +1391,14 @@ class Slub:
         cs = self.callsites.get(rec.caller)
         if cs is not None:
             cs[3] += 1
+        if s.sheaf_capacity:   # 6.18: onto the CPU's sheaf, still allocated in the slab
+            why = _sheaves.free_to_pcs(self, s, slab, idx)
+            if fn == "kfree":
+                self.k.trace.emit("kfree", f"kfree → {s.name}: {why}", call_site=label, ptr=ptr)
+            else:
+                self._emit_named("kmem_cache_free", f"kmem_cache_free({s.name}): {why}",
+                                 call_site=label, ptr=ptr, name=s.name)
+            return
         slab.inuse -= 1
         if c.slab is slab:
             c.freelist.append(idx)
@@ -1993,7 +2028,7 @@ class Slub:
                 tuple(sl.base for sl in s.node_partial), tuple(sl.base for sl in s.full),
                 tuple((sl.base, sl.where, sl.inuse, tuple(sl.freelist))
                       for sl in self.slabs_of(s)),
-                tuple(s.alias_names)))
+                tuple(s.alias_names), _sheaves.fingerprint(s)))
         return (tuple(caches), tuple(sorted(self.live)), tuple(sorted(self.large)),
                 tuple(sorted(self._sysfs)))
 
@@ -2019,7 +2054,7 @@ class Slub:
                     assert pfn not in seen_pfns
                     seen_pfns[pfn] = sl
                     assert self._slab_by_pfn[pfn] is sl
-            assert inuse == s.nr_live, (s.name, inuse, s.nr_live)
+            assert inuse == s.nr_live + _sheaves.objects_in_sheaves(s), (s.name, inuse, s.nr_live)
         assert len(seen_pfns) == len(self._slab_by_pfn)
         for addr, rec in self.live.items():
             sl = rec.slab
