@@ -82,8 +82,13 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, cmdline: str = "", seed: int = 0,
                  *, pcp: bool = True, slab_freelist_random: bool | None = None,
-                 early_params: dict | None = None) -> None:
+                 early_params: dict | None = None, state: str = "pristine") -> None:
         self.profile: Profile = get_profile(version, arch)
+        if state not in ("pristine", "booted"):
+            raise ValueError(f"state must be 'pristine' or 'booted', not {state!r}")
+        if state == "booted":
+            from .boot_state import boot_data
+            boot_data(self.profile.version)  # ValueError before booting if none recorded
         if isinstance(cpus, bool) or not isinstance(cpus, int):
             raise TypeError(f"cpus must be an int, not {type(cpus).__name__}")
         if not 1 <= cpus <= 256:
@@ -119,6 +124,12 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.trace = TraceLog(self)
         self.vm_sysctl: dict[str, int] = {}
         self._boot()
+        # state="booted": where a real boot to userspace left the machine (boot_state.py)
+        self.state = state
+        self.boot_state = None
+        if state == "booted":
+            from .boot_state import apply_boot_state
+            apply_boot_state(self)
 
     # ================================================================== boot
     def _boot(self) -> None:
