@@ -412,12 +412,13 @@ def _fill(k: Any, cache: Any, active: int, num: int, gfp: int, info: BootStateIn
         take = slab.objects - keep_free
         fl = slab.freelist
         base = slab.base
-        for _ in range(take):
-            idx = fl.pop()
-            addr = base + idx * size
-            live[addr] = _Live(cache, slab, idx, osize, "boot")
-            if dbg is not None:
-                dbg.on_alloc(addr, osize, osize, cache.name, "kmem_cache_alloc")
+        idxs = fl[len(fl) - take:]          # the freelist's head is at the end
+        del fl[len(fl) - take:]
+        live.update({base + i * size: _Live(cache, slab, i, osize, "boot")
+                     for i in reversed(idxs)})
+        if dbg is not None:
+            for i in reversed(idxs):
+                dbg.on_alloc(base + i * size, osize, osize, cache.name, "kmem_cache_alloc")
         slab.inuse = take
         slab.cpu = -1
         n_live += take
