@@ -310,6 +310,7 @@ def pageblock_types(kind: np.ndarray, walk: dict, counts: dict, spans: dict,
             rec_slab[pfn >> PAGEBLOCK_ORDER] += 1
     last = walk["last_mt"][:nblocks]
     letters = ["M"] * nblocks
+    strength: dict[int, float] = {}
     stats = Counter()
     for zone, (start, end) in spans.items():
         want = counts.get(zone, {})
@@ -330,6 +331,7 @@ def pageblock_types(kind: np.ndarray, walk: dict, counts: dict, spans: dict,
                 return s
             ranked = sorted((b for b in blocks if b not in taken), key=lambda b: -score(b))
             for b in ranked[:n]:
+                strength[b] = score(b)
                 letters[b] = letter
                 taken.add(b)
                 stats[f"{name}: trace" if last[b] == mt else f"{name}: content"] += 1
@@ -348,8 +350,8 @@ def pageblock_types(kind: np.ndarray, walk: dict, counts: dict, spans: dict,
                 spare = [b for b in heads if letters[b] == "M"]
                 for b in spare[: max(0, real[order] - len(have))]:
                     weakest = sorted((x for x in blocks if letters[x] == letter
-                                      and x not in heads), key=lambda x: free[x] - kern[x])
-                    for x in weakest[-span:]:
+                                      and x not in heads), key=lambda x: strength[x])
+                    for x in weakest[:span]:
                         letters[x] = "M"
                     for x in range(b, b + span):
                         letters[x] = letter
