@@ -162,6 +162,7 @@ def apply_boot_state(k: Any) -> BootStateInfo:
     finally:
         k.trace.enabled = old
     _install_meminfo(k, data)
+    _carry_vmstat(k, data)
     pkg = data["manifest"].get("kernel_package", "?")
     k.printk(f"kmemlab: state=booted: the state a real boot to userspace left "
              f"({pkg}, QEMU TCG, 1 GiB, 2 CPUs, busybox init)")
@@ -485,3 +486,18 @@ def _install_meminfo(k: Any, data: dict) -> None:
     sim = _meminfo(k.proc("meminfo"))
     k._boot_meminfo = {name: real[name] - sim.get(name, 0) for name in _CARRIED
                        if name in real and name in sim and real[name] != sim.get(name, 0)}
+
+
+def _carry_vmstat(k: Any, data: dict) -> None:
+    """/proc/vmstat's event counters (pgalloc_*, pgfree, compact_*...) count since boot:
+    the booted machine starts from the recorded boot's values."""
+    real = {}
+    for line in data["proc"]["vmstat"].splitlines():
+        f = line.split()
+        if len(f) == 2 and f[1].isdigit():
+            real[f[0]] = int(f[1])
+    vm = k.page_alloc.vmstat
+    for line in k.proc("vmstat").splitlines():
+        name = line.split()[0]
+        if name in real and name.startswith(("pg", "compact_", "oom_kill", "drop_pagecache")):
+            vm[name] = real[name]

@@ -94,7 +94,9 @@ def pagetype_rows(real: str, sim: str) -> tuple[list[Row], list[Row]]:
 
 
 MEMINFO_MODELLED = ("MemTotal", "MemFree", "Slab", "SReclaimable", "SUnreclaim")
-VMSTAT_MODELLED = ("nr_free_pages", "nr_slab_reclaimable", "nr_slab_unreclaimable")
+VMSTAT_MODELLED = ("nr_free_pages", "nr_free_cma", "nr_slab_reclaimable",
+                   "nr_slab_unreclaimable", "pgalloc_dma", "pgalloc_dma32", "pgfree",
+                   "pgpgout", "compact_stall", "pgmigrate_success")
 
 
 def meminfo_rows(real: str, sim: str, fields=MEMINFO_MODELLED) -> list[Row]:

@@ -112,6 +112,9 @@ def test_vmstat_free_pages(booted) -> None:
     _v, _k, real, sim = booted
     rows = {r.field: r for r in bt.vmstat_rows(real["vmstat"], sim["vmstat"])}
     assert rows["nr_free_pages"].rel <= 0.005
+    # event counters since boot: the booted machine starts from the recorded ones
+    for name in ("pgalloc_dma", "pgalloc_dma32", "pgfree"):
+        assert rows[name].error == 0 and rows[name].real > 0, rows[name]
 
 
 def test_every_cache_has_the_kernels_flags(booted) -> None:
