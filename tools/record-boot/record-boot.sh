@@ -3,16 +3,19 @@
 # kmem:* tracepoints on from the command line, and save what kmemlab renders:
 #   /sys/kernel/tracing/trace, /proc/{buddyinfo,pagetypeinfo,zoneinfo,meminfo,slabinfo,
 #   vmstat,vmallocinfo,iomem,...}, /sys/kernel/slab/*/ attributes, /proc/kpageflags,
-#   /proc/kpagecount, dmesg.
+#   dmesg.
 #
 # Usage (as root, on a Debian machine with the Debian mirror reachable):
 #   tools/record-boot/record-boot.sh 6.1|6.12 [OUTDIR]
 # Output: OUTDIR/<version>/ with the guest's files, boot.log (ttyS0) and manifest.txt.
 # Then: python3 tools/record-boot/compact.py OUTDIR/<version> kmemlab/data/boots/<version>
-# turns them into the compressed data the package bundles.
+# turns them into the compressed data the package bundles (it needs numpy: run it with
+# kmemlab's .venv/bin/python).
 #
 # Nothing here needs a real host kernel: TCG (`-accel tcg,thread=single`; multi-threaded
-# TCG can oops the guest) runs anywhere. A boot takes minutes; run under nice.
+# TCG can oops the guest) runs anywhere. A boot with the dump takes about 40 s of QEMU
+# on a shared 2-core host (wall_seconds in the manifest); run under nice.
+# The kernel command line adds trace_clock=global to the (see CMDLINE below).
 set -euo pipefail
 
 VERSION=${1:?usage: record-boot.sh 6.1|6.12 [OUTDIR]}
@@ -31,7 +34,9 @@ mkdir -p "$WORK" "$DEST"
 # --- host tools (Debian packages) ------------------------------------------------------
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-[ -x /bin/busybox ] && /bin/busybox --list | grep -x stty >/dev/null || need+=(busybox-static)
+# the static busybox goes into the initramfs as is (Debian's "busybox" is dynamic)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" \
+  || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q
