@@ -291,25 +291,26 @@ def _populate_slab(k: Any, data: dict, info: BootStateInfo, exact: bool) -> None
     pool: dict[int, list[int]] = getattr(k, "_boot_slab_pool", {}) if exact else {}
     letters = data["pageblock"]
     shift = pa.pageblock_order
-    for lst in pool.values():
-        lst.sort(reverse=True)  # pop() takes the lowest pfn first
+    # the recorded slab frames by (order, pageblock letter), lowest pfn popped first
+    by_type: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for order, lst in pool.items():
+        for pfn in sorted(lst, reverse=True):
+            by_type[(order, letters[pfn >> shift])].append(pfn)
     real_alloc = pa.alloc_pages
     gfp = k.profile.gfp.values
     reclaimable_bit = gfp["__GFP_RECLAIMABLE"]
 
     def slab_pages(value, order, *, owner="slab", detail="", caller=None):
         """The real slab frames, in place of the buddy allocator, while caches fill."""
-        lst = pool.get(order)
+        want = "R" if value & reclaimable_bit else "U"
+        lst = by_type.get((order, want))
+        if not lst:   # a frame in another kind of block (the pageblock fit is inferred)
+            lst = next((by_type[key] for key in sorted(by_type)
+                        if key[0] == order and by_type[key]), None)
         if not lst:
             info.placed["slabs not on a recorded slab frame"] += 1
             return real_alloc(value, order, owner=owner, detail=detail, caller=caller)
-        want = "R" if value & reclaimable_bit else "U"
-        for i in range(len(lst) - 1, max(len(lst) - 4096, -1), -1):
-            if letters[lst[i] >> shift] == want:
-                pfn = lst.pop(i)
-                break
-        else:
-            pfn = lst.pop()
+        pfn = lst.pop()
         mt = pa.RECLAIMABLE if value & reclaimable_bit else pa.UNMOVABLE
         z = pa.zone_of_pfn(pfn)
         page = Page(pfn, order, z.name if z else "DMA32", owner, detail, value, mt,
@@ -340,7 +341,7 @@ def _populate_slab(k: Any, data: dict, info: BootStateInfo, exact: bool) -> None
             del pa.alloc_pages   # the instance attribute: back to the class method
     # recorded slab frames beyond /proc/slabinfo's slabs (kpageflags was read a moment
     # later): kernel memory of no cache, so that Slab: agrees with slabinfo
-    for order, lst in pool.items():
+    for (order, _letter), lst in sorted(by_type.items()):
         for pfn in lst:
             _own(k, pfn, order, "other", pa.UNMOVABLE)
             info.placed["slab frames without a cache"] += 1 << order
