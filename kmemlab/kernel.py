@@ -77,6 +77,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     >>> k = Kernel(version="6.12", ram="1G", cpus=2)
     >>> page = k.alloc_pages("GFP_KERNEL", 3)
     >>> k.free_pages(page)
+
+    ``state="booted"`` comes up where a recorded real boot to userspace ended
+    (fragmented free lists, Unmovable pageblocks, named slab caches; see
+    :mod:`kmemlab.boot_state`) instead of the ``"pristine"`` machine.
     """
 
     def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
