@@ -162,7 +162,9 @@ def test_replay_sreclaimable_comes_from_the_named_caches(replayed) -> None:
     without = bt.meminfo(plain.kernel.proc("meminfo"))["SReclaimable"]
     # without names no kmem_cache object is reclaimable (only kmalloc-rcl-*)
     assert abs(with_names - r) < abs(without - r)
-    assert with_names >= 0.2 * r, (v, with_names, r)
+    # measured: 6.1 8536 vs 8792 kB (2.9 %), 6.12 584 vs 624 kB (6.4 %): the dentries
+    # and inodes of the boot are named; what is missing predates the trace
+    assert abs(with_names - r) <= 0.10 * r, (v, with_names, r)
 
 
 def test_replay_caches_made_during_the_trace_end_with_the_real_counts(replayed) -> None:

@@ -25,7 +25,8 @@ Writes, in the destination folder:
   - ``pageblock``: one letter per pageblock (U, M, R, H), see ``pageblock_types``;
   - ``callsites``: kmem_cache_alloc call site (``func+0x1c/0x80``, and ``func`` where
     all of its sites agree) → cache name, from the trace (the alloc's pointer freed by a
-    ``kmem_cache_free`` that names its cache).
+    ``kmem_cache_free`` that names its cache; for sites never freed, the one unmerged
+    cache with that object_size and slab_size, see ``sites_by_size``).
 
 Only the standard library and numpy (and kmemlab's trace parser).
 """
@@ -141,6 +142,7 @@ def walk_trace(path: Path, nr_pfns: int) -> dict:
     ``pageblock_types`` and ``pcp`` use."""
     alloc_site: dict[int, str] = {}
     site_names: dict[str, Counter] = defaultdict(Counter)
+    site_sizes: dict[str, tuple] = {}
     last_mt = np.full(nr_pfns >> PAGEBLOCK_ORDER, -1, dtype=np.int8)
     claimed = np.full(nr_pfns >> PAGEBLOCK_ORDER, -1, dtype=np.int8)
     live: dict[int, tuple[int, int]] = {}
@@ -151,6 +153,7 @@ def walk_trace(path: Path, nr_pfns: int) -> dict:
         if ev in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
             if r.ptr:
                 alloc_site[r.ptr] = r.call_site or ""
+                site_sizes[r.call_site or ""] = (r.bytes_req, r.bytes_alloc)
         elif ev == "kmem_cache_free":
             site = alloc_site.pop(r.ptr, None) if r.ptr else None
             if site and r.name:
@@ -195,9 +198,36 @@ def walk_trace(path: Path, nr_pfns: int) -> dict:
         by_fn[fn_of(site)].add(name)
     callsites.update({fn: next(iter(names)) for fn, names in by_fn.items()
                       if len(names) == 1 and fn not in callsites})
-    return {"callsites": callsites, "last_mt": last_mt, "claimed": claimed, "live": live,
-            "last_free": last_free, "records": report.records if hasattr(report, "records")
-            else None}
+    return {"callsites": callsites, "site_sizes": site_sizes, "last_mt": last_mt,
+            "claimed": claimed, "live": live, "last_free": last_free}
+
+
+def sites_by_size(site_sizes: dict[str, tuple], known: dict[str, str], caches: dict,
+                  aliases: dict) -> dict[str, str]:
+    """Call sites whose objects were never freed during the trace (so no
+    kmem_cache_free named their cache): the cache whose object_size *and* slab_size are
+    the event's bytes_req and bytes_alloc, when exactly one unmerged real cache has them
+    (in the recorded build, kmem_cache_alloc prints s->object_size and s->size)."""
+    names_of: dict[str, list[str]] = defaultdict(list)
+    for alias, target in aliases.items():
+        names_of[target].append(alias)
+    by_sizes: dict[tuple, list[str | None]] = defaultdict(list)
+    for d, attrs in caches.items():
+        if "object_size" not in attrs:
+            continue
+        # a merged cache (aliases > 0) could be any of its names: no answer
+        name = None if attrs.get("aliases", 1) != 0 else \
+            d if not d.startswith(":") else \
+            (names_of[d][0] if len(names_of[d]) == 1 else None)
+        by_sizes[(attrs["object_size"], attrs["slab_size"])].append(name)
+    out = {}
+    for site, sizes in site_sizes.items():
+        if site in known or fn_of(site) in known:
+            continue
+        names = by_sizes.get(sizes, [])
+        if len(names) == 1 and names[0] is not None:
+            out[site] = names[0]
+    return out
 
 
 def block_counts(pagetypeinfo: str) -> dict[str, dict[str, int]]:
@@ -388,7 +418,8 @@ def main(src: Path, dest: Path) -> None:
         "pcp": pcp,
         "pageblock": letters,
         "pageblock_evidence": stats,
-        "callsites": dict(sorted(walk["callsites"].items())),
+        "callsites": dict(sorted({**walk["callsites"], **sites_by_size(
+            walk["site_sizes"], walk["callsites"], caches, aliases)}.items())),
     }
     with gzip.GzipFile(dest / "boot.json.gz", "wb", mtime=0) as f:
         f.write(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
