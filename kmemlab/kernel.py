@@ -117,14 +117,23 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
     >>> k = Kernel(version="6.12", ram="1G", cpus=2)
     >>> page = k.alloc_pages("GFP_KERNEL", 3)
     >>> k.free_pages(page)
+
+    ``state="booted"`` comes up where a recorded real boot to userspace ended
+    (fragmented free lists, Unmovable pageblocks, named slab caches; see
+    :mod:`kmemlab.boot_state`) instead of the ``"pristine"`` machine.
     """
 
     def __init__(self, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, cmdline: str = "", seed: int = 0,
                  *, pcp: bool = True, slab_freelist_random: bool | None = None,
                  early_params: dict | None = None, config=None,
-                 machine: Machine | None = None) -> None:
+                 machine: Machine | None = None, state: str = "pristine") -> None:
         base = get_profile(version, arch)
+        if state not in ("pristine", "booted"):
+            raise ValueError(f"state must be 'pristine' or 'booted', not {state!r}")
+        if state == "booted":
+            from .boot_state import boot_data
+            boot_data(base.version)  # ValueError before booting if none recorded
         # The kernel's .config (kmemlab/kconfig.py) and the profile as it builds it.
         params = parse_cmdline(cmdline)
         self.config: dict[str, str | None] = _kconfig.resolve(base, config)
@@ -192,6 +201,12 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.trace = TraceLog(self)
         self.vm_sysctl: dict[str, int] = {}
         self._boot()
+        # state="booted": where a real boot to userspace left the machine (boot_state.py)
+        self.state = state
+        self.boot_state = None
+        if state == "booted":
+            from .boot_state import apply_boot_state
+            apply_boot_state(self)
 
     @classmethod
     def from_this_machine(cls, *, seed: int = 0) -> Kernel:

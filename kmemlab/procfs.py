@@ -527,6 +527,10 @@ def meminfo(k) -> str:
             unrec += 1 << page.order
     values["SReclaimable"] = rec * kb
     values["SUnreclaim"] = unrec * kb
+    # state="booted": what the recorded boot held that the core does not model
+    for name, delta in (getattr(k, "_boot_meminfo", None) or {}).items():
+        if name in values:
+            values[name] += delta
     before = dict(values)
     hook = getattr(k, "meminfo_hook", None)
     if hook:

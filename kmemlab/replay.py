@@ -24,9 +24,17 @@ Rules (each one is counted, never an error):
   lost the free (ring-buffer overrun, partial recording): the old simulated object is
   freed first (an *implicit free*);
 - ``kmem_cache_alloc`` names no cache (include/trace/events/kmem.h prints only sizes):
-  the object goes to a cache of that object size: one the learner created, else a new
-  ``trace-<size>`` cache (which SLUB may merge, as the real kernel does). The cache
-  names that 6.x ``kmem_cache_free`` prints are collected in :attr:`cache_names`;
+  the cache is found by its call site in the *named-cache table* of the profile's
+  recorded boot (``kmemlab/data/boots/<version>/``: which cache each call site's
+  objects were freed to, ``kmem_cache_free`` printing the name in 6.x); the cache is
+  then created under its
+  real name with its real flags (``SLAB_RECLAIM_ACCOUNT`` for dentry, inode caches…,
+  ``SLAB_ACCOUNT``, ``SLAB_CACHE_DMA``, ``SLAB_HWCACHE_ALIGN``; from /sys/kernel/slab),
+  so SReclaimable/SUnreclaim and slabinfo come out per named cache. ``named_caches=
+  False`` (or a version without a recording) falls back to a cache of that object
+  size: one the learner created, else a new ``trace-<size>`` cache (which SLUB may
+  merge, as the real kernel does). The cache names that 6.x ``kmem_cache_free``
+  prints for objects of such caches are collected in :attr:`cache_names`;
 - the CPU of each record is used (``k.on_cpu``), capped to the simulated CPU count;
   the simulated ``current`` task takes the record's comm and pid, so the simulator's
   own trace and dmesg name the real task;
@@ -177,7 +185,8 @@ class Replayer:
                  kernel: Any = None, *, version: str = DEFAULT_VERSION, arch: str = DEFAULT_ARCH,
                  ram: int | str = "1G", cpus: int = 2, seed: int = 0, slab: bool = True,
                  pages: bool = True, keep_trace: bool = True, sample_every: int = 0,
-                 progress: bool | None = False, max_errors: int = 20) -> None:
+                 progress: bool | None = False, max_errors: int = 20,
+                 named_caches: bool = True) -> None:
         if isinstance(sample_every, bool) or not isinstance(sample_every, int) \
                 or sample_every < 0:
             raise ValueError(f"sample_every must be an int ≥ 0, not {sample_every!r}")
@@ -220,6 +229,8 @@ class Replayer:
         self._failed_pfn: set[int] = set()
         self._by_size: dict[int, Any] = {}           # object size -> sim cache
         self._by_name: dict[str, Any] = {}
+        self._named = self._named_table(kernel) if named_caches else None
+        self.named_by = {"call site": 0}   # records placed by the table
         self.caches_created: list[str] = []
         self.cache_names: dict[str, dict[str, int]] = {}  # sim cache -> real names seen
         self._gfp_cache: dict[str, int] = {}
@@ -386,11 +397,63 @@ class Replayer:
         self.last_outcome = f"kmalloc({req}) → {sim:#x}"
         return None
 
+    @staticmethod
+    def _named_table(kernel: Any) -> dict[str, Any] | None:
+        """The recorded boot's call site → cache table and its caches' sizes/flags."""
+        from . import boot_state
+        version = kernel.profile.version
+        if version not in boot_state.bundled_boots():
+            return None
+        data = boot_state.boot_data(version)
+        return {"data": data, "callsites": data["callsites"]}
+
+    def _real_name(self, rec: tp.Record) -> str | None:
+        """The real cache of a kmem_cache_alloc record, by its call site (the exact
+        ``func+off/size`` of that build, else the function when all its sites agree).
+        An object size alone is no evidence (many real caches share one)."""
+        table = self._named
+        if table is None:
+            return None
+        site = rec.call_site or ""
+        sites = table["callsites"]
+        name = sites.get(site)
+        if name is None:
+            name = sites.get(site.split("+", 1)[0])
+        if name is not None:
+            self.named_by["call site"] += 1
+        return name
+
+    def _named_cache(self, real: str, size: int) -> Any:
+        c = self._by_name.get(real)
+        if c is None:
+            c = self.kernel.slab_caches.get(real)
+            if c is None:
+                c = self._create_named(real, size)
+            self._by_name[real] = c
+        return c
+
+    def _create_named(self, name: str, size: int) -> Any:
+        """A cache under its real name, size, alignment and flags (/sys/kernel/slab)."""
+        from .boot_state import named_cache_flags
+        k = self.kernel
+        attrs, flags = named_cache_flags(self._named["data"], name)
+        c = k.kmem_cache_create(name, int(attrs.get("object_size", size)),
+                                int(attrs.get("align", 0)),
+                                flags, caller="replay")
+        if c is None:
+            raise ValueError(f"cannot create the cache {name!r} of {size}-byte objects")
+        self.caches_created.append(name)
+        return c
+
     def _cache_for(self, rec: tp.Record) -> Any:
         """The simulated cache for a kmem_cache_alloc record (created if needed)."""
         name = rec.name
         size = rec.bytes_req or rec.bytes_alloc or 1
         k = self.kernel
+        if not name:   # the call site of the recorded boot names the cache
+            real = self._real_name(rec)
+            if real is not None:
+                return self._named_cache(real, size)
         if name:
             c = self._by_name.get(name)
             if c is None:
@@ -401,15 +464,17 @@ class Replayer:
             return c
         c = self._by_size.get(size)
         if c is None:
-            for cand in k.slab_caches.values():  # a cache the learner created
-                if cand.kmalloc_type is None and cand.object_size == size \
-                        and not cand.destroyed and cand.name not in self.caches_created:
-                    c = cand
-                    break
-            else:
-                c = self._create(f"trace-{size}", size)
+            c = self._learner_cache(size) or self._create(f"trace-{size}", size)
             self._by_size[size] = c
         return c
+
+    def _learner_cache(self, size: int) -> Any:
+        """A cache of ``size``-byte objects the learner created, or None."""
+        for cand in self.kernel.slab_caches.values():
+            if cand.kmalloc_type is None and cand.object_size == size \
+                    and not cand.destroyed and cand.name not in self.caches_created:
+                return cand
+        return None
 
     def _create(self, name: str, size: int) -> Any:
         k = self.kernel
@@ -565,6 +630,7 @@ class Replayer:
             "live_objects": len(self._ptr),
             "live_page_blocks": len(self._pfn),
             "caches_created": list(self.caches_created),
+            "named_by": dict(self.named_by),
             "cache_names": {k: dict(v) for k, v in self.cache_names.items()},
             "gfp_dropped": dict(sorted(self.gfp_dropped.items())),
             "by_event": dict(sorted(self.by_event.items())),
