@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import gfp, procfs
 from .errors import KernelBug, KernelPanic, OutOfMemory
 from .gfp import GFP, flag
+from .i18n import get_language, set_language
 from .kernel import Kernel, get_order
 from .page_alloc import Page
 from .profiles import PROFILES, Profile, get_profile, known_profiles
@@ -23,7 +24,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GFP", "Kernel", "KernelBug", "KernelPanic", "OutOfMemory", "Page", "PROFILES", "Profile",
-    "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse", "procfs",
+    "flag", "get_language", "get_order", "get_profile", "gfp", "known_profiles", "memparse",
+    "procfs", "set_language",
 ] + [name for name in gfp.symbols() if not name.startswith("__")]
 
 
