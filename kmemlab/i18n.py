@@ -33,7 +33,7 @@ from pathlib import Path
 
 __all__ = ["LANGUAGES", "get_language", "gettext", "msgfmt", "on_language_change", "parse_po",
            "set_language",
-           "translate_why", "translator"]
+           "translate_dmesg", "translate_why", "translator"]
 
 LANGUAGES = ("en", "zh")
 _ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "c": "en", "zh": "zh", "zh_cn": "zh",
@@ -222,6 +222,23 @@ def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
     return _why_patterns[lang]
 
 
+def _split_pieces(text: str) -> list[str]:
+    """``text`` split at "; " outside parentheses and brackets."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        c = text[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and text.startswith("; ", i):
+            pieces.append(text[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    return pieces + [text[start:]]
+
+
 def translate_why(text: str, _depth: int = 0) -> str:
     """A trace event's "why" in the current language.
 
@@ -238,7 +255,7 @@ def translate_why(text: str, _depth: int = 0) -> str:
         return exact
     if _depth > 3:
         return text
-    pieces = text.split("; ")
+    pieces = _split_pieces(text)
     if len(pieces) > 1:
         return "；".join(translate_why(p, _depth + 1) for p in pieces)
     for pattern, msgstr in _patterns(_lang):
@@ -246,6 +263,18 @@ def translate_why(text: str, _depth: int = 0) -> str:
         if m:
             return msgstr.format(*(translate_why(g, _depth + 1) for g in m.groups()))
     return text
+
+_DMESG_KMEMLAB = re.compile(r"^(\[\s*\d+\.\d+\] )(kmemlab: .*)$", re.S)
+
+
+def translate_dmesg(line: str) -> str:
+    """A dmesg line as the explorers show it: the kernel's own lines exactly as printed,
+    kmemlab's explanations ("kmemlab: why: ...") in the current language."""
+    if _lang == "en":
+        return line
+    m = _DMESG_KMEMLAB.match(line)
+    return m.group(1) + translate_why(m.group(2)) if m else line
+
 
 _env = os.environ.get("KMEMLAB_LANG")
 if _env:

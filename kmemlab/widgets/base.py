@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import KernelBug, KernelPanic
-from ..i18n import _
+from ..i18n import _, translate_dmesg
 from ..user.malloc import MallocAbort
 from ..user.process import ProcessKilled
 
@@ -307,7 +307,7 @@ class Explorer:
 
     def dmesg_html(self) -> str:
         lines = self.k.dmesg
-        tail = lines[-DMESG_LINES:]
+        tail = [translate_dmesg(line) for line in lines[-DMESG_LINES:]]
         more = len(lines) - len(tail)
         note = (f"<div style='font-size:10px;color:#777'>… {more} earlier line"
                 f"{'s' if more != 1 else ''} in <code>k.dmesg</code></div>" if more else "")
