@@ -327,7 +327,7 @@ class Question:
                 errs.append(doc.error("two translated choices have the same text",
                                       q + ("choices",)))
             if self.type == "simulator" and "prompt" in tr:
-                want = {f for _t, f, _s, _c in string.Formatter().parse(self.prompt) if f}
+                want = set(self.params)
                 try:
                     got = {f for _t, f, _s, _c in string.Formatter().parse(tr["prompt"]) if f}
                 except ValueError as exc:
@@ -335,7 +335,7 @@ class Question:
                     continue
                 if not got <= want:
                     errs.append(doc.error(f"translated prompt uses {sorted(got - want)}, which "
-                                          "the prompt does not", q + ("prompt",)))
+                                          "is not a parameter", q + ("prompt",)))
         return errs
 
     # ---------------------------------------------------------------- answers
