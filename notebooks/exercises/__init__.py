@@ -27,11 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from kmemlab.i18n import get_language, translator
+from kmemlab.i18n import template_translator
 
-# The chapters' own words (errata boxes, exercise feedback) in the language chosen with
+# The chapters' own words (errata boxes, exercises, feedback) in the language chosen with
 # km.set_language(); the Chinese catalog is notebooks/locale/zh/LC_MESSAGES/chapters.po.
-_ = translator("chapters", Path(__file__).resolve().parent.parent / "locale")
+# The exercise texts are f-strings: their catalog entries are templates ("{}" = the
+# student's numbers), so the chNN.py files stay as they are.
+_ = template_translator("chapters", Path(__file__).resolve().parent.parent / "locale",
+                        recursive=True)
 
 __all__ = ["student_seed", "rng_for", "Exercise", "errata", "ErrataBox", "fmt_size", "page_owners"]
 
@@ -89,14 +92,10 @@ class Exercise:
     tolerance: float = 0
     accept: tuple = ()
     _cache: tuple | None = field(default=None, repr=False)
-    # Chinese text: {"title": ..., "question": ..., "hint": ...}; compute() may return a
-    # third item, the explanation in Chinese.
-    zh: dict = field(default_factory=dict, repr=False)
 
     def text(self, name: str) -> str:
         """``title``/``question``/``hint`` in the language of km.set_language()."""
-        own = getattr(self, name)
-        return self.zh.get(name, own) if get_language() == "zh" else own
+        return _(getattr(self, name))
 
     @property
     def label(self) -> str:
@@ -105,8 +104,8 @@ class Exercise:
     def _solve(self) -> tuple[Any, str]:
         if self._cache is None:
             self._cache = self.compute()
-        answer, why, *why_zh = self._cache
-        return answer, (why_zh[0] if why_zh and get_language() == "zh" else why)
+        answer, why = self._cache
+        return answer, _(why)
 
     @property
     def answer(self) -> Any:
