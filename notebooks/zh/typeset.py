@@ -18,7 +18,28 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 # protected: fenced code, inline code, markdown link targets, HTML tags, URLs, {fields}
 PROTECT = re.compile(r"```.*?```|`[^`\n]*`|\]\([^)\s]*\)|<[^>\n]+>|https?://\S+|"
                      r"\{[0-9a-z_:,.!]*\}|&#?\w+;", re.S)
-CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\([^()\n]*\)|'[^'\n]*'")
+QUOTED = re.compile(r"'[^'\n]*'")
+NAME_PAREN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\(")
+
+
+def _hold_calls(text: str, hold) -> str:
+    """Hold every call ``name(...)`` (nested parentheses too) that has no Chinese in it."""
+    out, pos = [], 0
+    for m in NAME_PAREN.finditer(text):
+        if m.start() < pos:
+            continue
+        depth, j = 0, m.end() - 1
+        while j < len(text):
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            if depth == 0 or text[j] == "\n":
+                break
+            j += 1
+        if j >= len(text) or text[j] != ")" or CJK.search(text[m.start():j + 1]):
+            continue
+        out.append(text[pos:m.start()])
+        out.append(hold(re.match(r".*", text[m.start():j + 1], re.S)))
+        pos = j + 1
+    return "".join(out) + text[pos:]
 PAIRS = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！"}
 
 
@@ -33,8 +54,10 @@ def _fix_marks(t: str) -> str:
         if c in PAIRS:
             prev = t[i - 1] if i else ""
             nxt = t[i + 1] if i + 1 < len(t) else ""
-            if (prev.isdigit() and nxt.isdigit()) or (c == ":" and nxt == "/"):
-                continue
+            after = t[i + 2] if nxt == " " and i + 2 < len(t) else nxt
+            if (prev.isdigit() and nxt.isdigit()) or (c == ":" and nxt == "/") or \
+                    (prev.isascii() and prev.isalnum() and after.isascii() and after.isalnum()):
+                continue          # 1,024  10:30  ://  an English phrase: "NULL, free"
             out[i] = PAIRS[c]
     return re.sub(r"([，：；？！])[ ]+", r"\1", "".join(out))   # no space after them
 
@@ -42,9 +65,10 @@ def _fix_marks(t: str) -> str:
 def _fix_parens(t: str) -> str:
     def repl(m):
         before = t[m.start() - 1] if m.start() else ""
+        if before == " " and m.start() >= 2:
+            before = t[m.start() - 2]
         after = t[m.end()] if m.end() < len(t) else ""
-        if not CJK.search(m.group(1)) and (before.isalnum() or before == "_") and \
-                not _is_cjk(before) and not _is_cjk(after):
+        if not CJK.search(m.group(1)) and before.isascii() and not _is_cjk(after):
             return m.group(0)          # kmalloc(12 KiB), x86(i386): a call or a name
         return "（" + m.group(1) + "）"
     return re.sub(r"\(([^()\n]*)\)", repl, t)
@@ -72,7 +96,8 @@ def fix(text: str) -> str:
     held = PROTECT.sub(hold, text)
     # calls and English quotes inside Chinese text keep their ASCII: kmalloc(64, GFP_KERNEL),
     # 'scheduling while atomic'
-    held = CALL.sub(lambda m: hold(m) if not CJK.search(m.group(0)) else m.group(0), held)
+    held = QUOTED.sub(lambda m: hold(m) if not CJK.search(m.group(0)) else m.group(0), held)
+    held = _hold_calls(held, hold)
     paras = re.split(r"(\n\s*\n)", held)
     paras = [_fix_chinese(p) if CJK.search(p) else p for p in paras]
     out = "".join(paras)
