@@ -23,6 +23,7 @@ Usage (from the repository root)::
     python notebooks/zh/build.py --check      # only check (what the tests run)
     python notebooks/zh/build.py --stubs      # print missing/stale cells to translate
     python notebooks/zh/build.py --rehash 01-004 02-010   # these are re-translated now
+    python notebooks/zh/build.py --allow-missing  # stopgap: untranslated cells stay English
     make notebooks-zh                         # build, then execute the zh notebooks
 
 Only the markdown is written; run ``make notebooks-zh`` (or nbconvert --execute) to store
@@ -116,8 +117,11 @@ def po_ids(path: Path) -> set[str]:
         else set()
 
 
-def plan(nb_path: Path) -> tuple[dict, list[str], list[tuple[str, str]]]:
-    """The Chinese notebook and the problems: (notebook, errors, cells to translate)."""
+def plan(nb_path: Path, allow_missing: bool = False) \
+        -> tuple[dict, list[str], list[tuple[str, str]]]:
+    """The Chinese notebook and the problems: (notebook, errors, cells to translate).
+    ``allow_missing``: an untranslated cell keeps its English text (a stopgap; the tests
+    still fail until it is translated)."""
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     src_path = SRC_DIR / (nb_path.stem + ".md")
     zh = read_src(src_path)
@@ -134,11 +138,18 @@ def plan(nb_path: Path) -> tuple[dict, list[str], list[tuple[str, str]]]:
         seen.add(cid)
         en = source(cell)
         if cid not in zh:
-            errors.append(f"{src_path.name}: missing translation of cell {cid}")
             todo.append((cid, en))
+            if allow_missing:
+                print(f"warning: {src_path.name}: cell {cid} stays in English", file=sys.stderr)
+            else:
+                errors.append(f"{src_path.name}: missing translation of cell {cid}")
             continue
         h, text = zh[cid]
-        if h != en_hash(en):
+        if h != en_hash(en) and allow_missing:
+            print(f"warning: {src_path.name}: cell {cid} keeps its old translation",
+                  file=sys.stderr)
+            todo.append((cid, en))
+        elif h != en_hash(en):
             errors.append(f"{src_path.name}: cell {cid} changed in English since it was "
                           f"translated (en:{h} != en:{en_hash(en)}); update the Chinese, then "
                           f"`build.py --rehash {cid}`")
@@ -209,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only check, write nothing")
     ap.add_argument("--stubs", action="store_true",
                     help="print the English of missing/stale cells with their markers")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="stopgap: build anyway, untranslated cells in English (warnings)")
     ap.add_argument("--rehash", nargs="+", metavar="ID",
                     help="record that these cells are translated from the current English")
     args = ap.parse_args(argv)
@@ -217,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     built = []
     for nb_path in chapters():
-        nb, errs, todo = plan(nb_path)
+        nb, errs, todo = plan(nb_path, args.allow_missing)
         errors += errs
         built.append((nb, HERE / nb_path.name))
         if args.stubs:
