@@ -33,7 +33,7 @@ from pathlib import Path
 
 __all__ = ["LANGUAGES", "get_language", "gettext", "msgfmt", "on_language_change", "parse_po",
            "set_language",
-           "translate_dmesg", "translate_why", "translator"]
+           "template_translator", "translate_dmesg", "translate_why", "translator"]
 
 LANGUAGES = ("en", "zh")
 _ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "c": "en", "zh": "zh", "zh_cn": "zh",
@@ -204,22 +204,55 @@ def gettext(message: str) -> str:
 
 _ = gettext
 
-_why = translator("why", _LOCALEDIR)
-_why_patterns: dict[str, list[tuple[re.Pattern, str]]] = {}
+def template_translator(domain: str, localedir: str | os.PathLike, *, split: bool = False,
+                        recursive: bool = False) -> Callable[[str], str]:
+    """A translator for texts that code composes with ``format``/f-strings.
+
+    A catalog entry whose msgid contains ``{}`` is a template: ``{}`` matches any text, and
+    the msgstr (``{0}``, ``{1}``... to reorder) is filled with what matched. ``split``:
+    translate each "; "-separated piece (outside parentheses) on its own; ``recursive``:
+    translate what the ``{}`` matched as well. Text the catalog does not know stays as it
+    is (English).
+    """
+    tr = translator(domain, localedir)
+    patterns: dict[str, list[tuple[re.Pattern, str]]] = {}
+
+    def compiled(lang: str) -> list[tuple[re.Pattern, str]]:
+        if lang not in patterns:
+            pats = []
+            for msgid, msgstr in tr.catalog(lang).items():
+                if "{}" in msgid and msgstr:
+                    parts = [re.escape(p) for p in msgid.split("{}")]
+                    pats.append((re.compile("^" + "(.+?)".join(parts) + "$", re.S), msgstr))
+            pats.sort(key=lambda ps: -len(ps[0].pattern))   # most specific first
+            patterns[lang] = pats
+        return patterns[lang]
+
+    def translate(text: str, _depth: int = 0) -> str:
+        if _lang == "en" or not text or not isinstance(text, str):
+            return text
+        exact = tr(text)
+        if exact != text:
+            return exact
+        if _depth > 3:
+            return text
+        if split:
+            pieces = _split_pieces(text)
+            if len(pieces) > 1:
+                return "；".join(translate(p, _depth + 1) for p in pieces)
+        for pattern, msgstr in compiled(_lang):
+            m = pattern.match(text)
+            if m:
+                groups = m.groups()
+                if recursive:
+                    groups = tuple(translate(g, _depth + 1) for g in groups)
+                return msgstr.format(*groups)
+        return text
+
+    return translate
 
 
-def _patterns(lang: str) -> list[tuple[re.Pattern, str]]:
-    """The catalog's templates ("kfree → {}: {}") as anchored regular expressions."""
-    if lang not in _why_patterns:
-        pats = []
-        for msgid, msgstr in _why.catalog(lang).items():
-            if "{}" in msgid and msgstr:
-                parts = [re.escape(p) for p in msgid.split("{}")]
-                pats.append((re.compile("^" + "(.+?)".join(parts) + "$", re.S), msgstr))
-        # the most specific (longest fixed text) first
-        pats.sort(key=lambda ps: -len(ps[0].pattern))
-        _why_patterns[lang] = pats
-    return _why_patterns[lang]
+_translate_why = template_translator("why", _LOCALEDIR, split=True, recursive=True)
 
 
 def _split_pieces(text: str) -> list[str]:
@@ -239,30 +272,17 @@ def _split_pieces(text: str) -> list[str]:
     return pieces + [text[start:]]
 
 
-def translate_why(text: str, _depth: int = 0) -> str:
+def translate_why(text: str) -> str:
     """A trace event's "why" in the current language.
 
     The core composes a why from pieces ("kmalloc(100) → kmalloc-128: first size class ≥
     100; 28 bytes wasted; ..."); the ``why`` catalog translates each "; "-separated piece,
-    either exactly or through a template whose ``{}`` match any text (itself translated in
-    turn: "kfree → {}: {}"). Pieces the catalog does not know stay in English; kernel names
-    and numbers pass through unchanged.
+    exactly or through a template whose ``{}`` match any text (itself translated in turn:
+    "kfree → {}: {}"). Pieces the catalog does not know stay in English; kernel names and
+    numbers pass through unchanged.
     """
-    if _lang == "en" or not text:
-        return text
-    exact = _why(text)
-    if exact is not text and exact != text:
-        return exact
-    if _depth > 3:
-        return text
-    pieces = _split_pieces(text)
-    if len(pieces) > 1:
-        return "；".join(translate_why(p, _depth + 1) for p in pieces)
-    for pattern, msgstr in _patterns(_lang):
-        m = pattern.match(text)
-        if m:
-            return msgstr.format(*(translate_why(g, _depth + 1) for g in m.groups()))
-    return text
+    return _translate_why(text)
+
 
 _DMESG_KMEMLAB = re.compile(r"^(\[\s*\d+\.\d+\] )(kmemlab: .*)$", re.S)
 
