@@ -10,13 +10,14 @@ TPY    := $(TEST_VENV)/bin/python
 STAMP_LAB  := $(VENV)/.installed-lab
 STAMP_TEST := $(TEST_VENV)/.installed-test
 NOTEBOOKS  := $(wildcard notebooks/[0-9]*.ipynb)
+NOTEBOOKS_ZH := $(wildcard notebooks/zh/[0-9]*.ipynb)
 NBVAL      := $(TPY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
               --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 # Extra arguments for `jupyter lab` in `make lab`, e.g.
 #   make lab LAB_ARGS="--no-browser --port=8890"
 LAB_ARGS ?=
 
-.PHONY: lab test e2e nbval notebooks-refresh bench lint clean binder-link
+.PHONY: lab test e2e nbval notebooks-refresh notebooks-zh bench lint clean binder-link
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,20 +44,27 @@ $(STAMP_TEST): pyproject.toml | $(TPY)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP_LAB)
-	$(VENV)/bin/jupyter trust notebooks/*.ipynb >/dev/null
+	$(VENV)/bin/jupyter trust notebooks/*.ipynb notebooks/zh/*.ipynb >/dev/null
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP_TEST)
 	$(TEST_VENV)/bin/ruff check kmemlab tests deploy
 	$(TPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-	$(NBVAL) $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS) $(NOTEBOOKS_ZH)
 
 nbval: $(STAMP_TEST)
-	$(NBVAL) $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS) $(NOTEBOOKS_ZH)
 
 # Re-run the chapters and store their outputs (after changing what the simulator prints).
 notebooks-refresh: $(STAMP_LAB)
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NOTEBOOKS)
+
+# The Chinese chapters (notebooks/zh): English code cells + notebooks/zh/src/*.md, then run
+# them to store their Chinese outputs. Fails and says what to translate when the English
+# chapters changed (see notebooks/zh/build.py).
+notebooks-zh: $(STAMP_LAB)
+	$(PY) notebooks/zh/build.py
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace notebooks/zh/[0-9]*.ipynb
 
 e2e: $(STAMP_TEST)
 	$(TPY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import gfp, procfs
 from .errors import KernelBug, KernelPanic, OutOfMemory
 from .gfp import GFP, flag
+from .i18n import get_language, set_language
 from .kernel import Kernel, get_order
 from .machine import Machine
 from .page_alloc import Page
@@ -24,8 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GFP", "Kernel", "KernelBug", "KernelPanic", "Machine", "OutOfMemory", "Page", "PROFILES",
-    "Profile", "derive",
-    "flag", "get_order", "get_profile", "gfp", "known_profiles", "memparse", "procfs",
+    "Profile", "derive", "flag", "get_language", "get_order", "get_profile", "gfp",
+    "known_profiles", "memparse", "procfs", "set_language",
 ] + [name for name in gfp.symbols() if not name.startswith("__")]
 
 

@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .i18n import translate_why
+
 EVENT_STEP_NS = 1000  # each event advances the simulated clock by 1 µs
 # Like ftrace's ring buffer, the log keeps the newest events only (overwrite mode);
 # entries-written still counts all of them.
@@ -288,6 +290,7 @@ class TraceLog:
             else:               # counting_why with the run's first index
                 template, first_value, step, first_index = why[:4]
                 why = template.format(*why[4:], first_value + (i - first_index) * step)
+        why = translate_why(why)  # in the language of km.set_language(); English as is
         return TraceEvent(i, ts, cpu, pid, comm, flags, name, dict(zip(keys, e[8:])), why)
 
     def __getitem__(self, i):

@@ -9,10 +9,62 @@ warm colour without competing with the owners' hues.
 from __future__ import annotations
 
 import io
+import logging
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+
+from ..i18n import on_language_change
+
+# Chinese figures need a font with CJK glyphs; these exist on stock Debian/Ubuntu
+# (apt: fonts-wqy-zenhei, fonts-noto-cjk) and on Binder (binder/apt.txt installs
+# fonts-wqy-zenhei). While the language is Chinese the first one found follows the usual
+# family in font.family, so Latin text keeps its font and CJK glyphs fall back to it
+# (matplotlib >= 3.6 falls back per glyph along font.family); English figures are drawn
+# exactly as before.
+CJK_FONTS = ["WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC",
+             "Droid Sans Fallback"]
+_FAMILY = list(mpl.rcParams["font.family"])
+
+
+def cjk_font() -> str | None:
+    """The CJK font Chinese figures use (None: none installed, Chinese shows as boxes)."""
+    from matplotlib import font_manager as fm
+    known = {f.name for f in fm.fontManager.ttflist}
+    if not known.intersection(CJK_FONTS):
+        # installed after matplotlib built its font cache: register the files
+        for path in fm.findSystemFonts():
+            name = path.rsplit("/", 1)[-1].lower()
+            if name.startswith(("wqy-zenhei", "notosanscjk", "sourcehansans",
+                                "droidsansfallback")):
+                try:
+                    fm.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # unreadable file: skip it
+                    continue
+        known = {f.name for f in fm.fontManager.ttflist}
+    return next((f for f in CJK_FONTS if f in known), None)
+
+
+class _QuietCJKWeight(logging.Filter):
+    """WenQuanYi Zen Hei has only weight 500: matplotlib's note that it uses 500 for
+    "normal" would land in every Chinese notebook's output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith("findfont: Failed to find font weight")
+                    and any(f in record.getMessage() for f in CJK_FONTS))
+
+
+logging.getLogger("matplotlib.font_manager").addFilter(_QuietCJKWeight())
+
+
+def _fonts_for(lang: str) -> None:
+    font = cjk_font() if lang == "zh" else None
+    mpl.rcParams["font.family"] = _FAMILY + [font] if font else list(_FAMILY)
+
+
+on_language_change(_fonts_for)
 
 # Owner colours (keys are kmemlab.page_alloc.OWNER_NAMES).
 OWNER_COLORS: dict[str, str] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Patch, Rectangle
 
+from ..i18n import _
 from ..page_alloc import OWNER_NAMES
 from ._style import LINE_COLORS, OWNER_COLORS, byte_ticks, fmt_bytes, new_figure, new_grid, note
 from .physmem import _categories, aggregate_frames, map_geometry
@@ -68,7 +69,7 @@ def memblock(k, ax=None):
     ticks = byte_ticks(top)
     ax.set_xticks(ticks, [fmt_bytes(t) for t in ticks], fontsize=7)
     ax.set_xlim(0, top)
-    ax.set_xlabel("physical address")
+    ax.set_xlabel(_("physical address"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7,
               frameon=False)
     cmd = f", cmdline '{k.cmdline}'" if k.cmdline else ""
@@ -167,7 +168,7 @@ def heap(proc, ax=None, *, max_chunks: int = 40):
             lines.append(f"{kind}[{i}] {lst[0][1]:#x}: {len(lst)} chunk"
                          f"{'s' if len(lst) != 1 else ''}")
     a_bins.axis("off")
-    a_bins.set_title("bins (head first)", fontsize=9, loc="left")
+    a_bins.set_title(_("bins (head first)"), fontsize=9, loc="left")
     a_bins.text(0, 1, "\n".join(lines[:16]) or "all bins empty", va="top", fontsize=7,
                 family="monospace", transform=a_bins.transAxes)
     # RSS vs VSZ
@@ -193,7 +194,7 @@ def heap(proc, ax=None, *, max_chunks: int = 40):
     a_rss.set_xticks([])
     a_rss.set_title("mallinfo2" + (" and RSS/VSZ" if rss is not None else ""), fontsize=9,
                     loc="left")
-    fig.suptitle("User heap (glibc malloc model): chunks, bins, memory", fontsize=10)
+    fig.suptitle(_("User heap (glibc malloc model): chunks, bins, memory"), fontsize=10)
     fig.kmemlab = {"chunks": chunks, "bars": dict(zip(labels, vals))}   # bytes
     return fig
 
@@ -281,8 +282,8 @@ def timeline(k, ax=None, *, since: int = 0, samples=None, order: int = 3):
         fig = ax.figure
         for i, (name, s) in enumerate(series.items()):
             ax.step(idx, s, where="post", color=LINE_COLORS[i], label=name)
-        ax.set_xlabel("event number")
-        ax.set_ylabel("free pages")
+        ax.set_xlabel(_("event number"))
+        ax.set_ylabel(_("free pages"))
         ax.legend(fontsize=7)
         return fig
     fig, axes = new_grid(3, 1, figsize=(9, 7.2), sharex=True)
@@ -292,8 +293,8 @@ def timeline(k, ax=None, *, since: int = 0, samples=None, order: int = 3):
         z = k.zones[name]
         a.axhline(z.low, color=LINE_COLORS[i], ls=":", lw=0.8)
     a.set_yscale("log")
-    a.set_ylabel("free pages (log)", fontsize=8)
-    a.set_title("free pages per zone (buddy + per-CPU lists); dotted: low watermark",
+    a.set_ylabel(_("free pages (log)"), fontsize=8)
+    a.set_title(_("free pages per zone (buddy + per-CPU lists); dotted: low watermark"),
                 fontsize=9, loc="left")
     a.legend(fontsize=7, loc="upper right")
     samples = list(samples or [])
@@ -305,7 +306,7 @@ def timeline(k, ax=None, *, since: int = 0, samples=None, order: int = 3):
         ys = [frag_index(s[1][name], order) for s in samples if name in s[1]]
         b.step(xs, ys, where="post", marker="o", ms=3, color=LINE_COLORS[i], label=name)
     b.set_ylim(-0.05, 1.05)
-    b.set_ylabel("index", fontsize=8)
+    b.set_ylabel(_("index"), fontsize=8)
     b.set_title(f"fragmentation: unusable free space index for order {order} "
                 "(share of free pages in smaller blocks)", fontsize=9, loc="left")
     b.legend(fontsize=7, loc="upper right")
@@ -320,8 +321,8 @@ def timeline(k, ax=None, *, since: int = 0, samples=None, order: int = 3):
         c.set_ylim(0, max(top, 1) * 1.1)
     else:
         note(c, "no kmalloc / kmem_cache events yet")
-    c.set_title("live bytes per slab cache", fontsize=9, loc="left")
-    c.set_xlabel("event number in k.trace")
+    c.set_title(_("live bytes per slab cache"), fontsize=9, loc="left")
+    c.set_xlabel(_("event number in k.trace"))
     for axx in (a, b):
         axx.tick_params(labelsize=7)
     fig.suptitle(f"Event log over time ({k.profile.name}, {len(k.trace)} events)", fontsize=10)

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch, Rectangle
 
+from ..i18n import _
 from ..page_alloc import OWNER_NAMES
 from ._style import (
     OWNER_COLORS,
@@ -136,12 +137,12 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
     # axes in bytes
     xt = np.linspace(0, width, 5)
     ax.set_xticks(xt, [fmt_bytes(x * fpp * ps) for x in xt])
-    ax.set_xlabel(f"offset in row (one row = {fmt_bytes(row_bytes)})")
+    ax.set_xlabel(_("offset in row (one row = {})").format(fmt_bytes(row_bytes)))
     total = rows * row_bytes
     step = 1 << max(int(np.log2(total / 8)), 0)
     yt = np.arange(0, total + 1, step) / row_bytes
     ax.set_yticks(yt, [fmt_bytes(y * row_bytes) for y in yt])
-    ax.set_ylabel("physical address")
+    ax.set_ylabel(_("physical address"))
     ax.tick_params(labelsize=8)
     # zone boundaries, labels kept apart
     label_y = -1e9
@@ -167,7 +168,7 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
         if c == _HOLE and e - s >= hole_min and e < n:
             r0, r1 = s // fpp / width, e // fpp / width
             ax.text(width / 2, (r0 + r1) / 2,
-                    f"PCI hole: no RAM at {fmt_bytes(s * ps)} – {fmt_bytes(e * ps)}",
+                    _("PCI hole: no RAM at {} – {}").format(fmt_bytes(s * ps), fmt_bytes(e * ps)),
                     ha="center", va="center", fontsize=9, color="#444444")
     for pfn in highlight:
         _circle(ax, int(pfn) // fpp, width)
@@ -177,19 +178,20 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
         if name == "free" or not totals[code] or name == "hole":
             continue
         handles.append(Patch(facecolor=OWNER_COLORS[name], edgecolor="#777777",
-                             label=f"{OWNER_LABELS[name]}: {totals[code]:,} pages"))
+                             label=_("{}: {:,} pages").format(_(OWNER_LABELS[name]), totals[code])))
     free_total = int(totals[_NOWN:].sum())
     ramp = free_order_colors(nr_orders)
     handles.append(Patch(facecolor=ramp[-1], edgecolor="#777777",
-                         label=f"free, large block: {free_total:,} pages in all"))
+                         label=_("free, large block: {:,} pages in all").format(free_total)))
     handles.append(Patch(facecolor=ramp[0], edgecolor="#777777",
-                         label="free, order 0 (fragment)"))
+                         label=_("free, order 0 (fragment)")))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8,
-              frameon=False, title="owner (exact page counts)", title_fontsize=8)
-    scale = "1 pixel = 1 page frame" if fpp == 1 else \
-        f"1 pixel = {fpp} frames ({fmt_bytes(fpp * ps)}), coloured by the most common owner"
-    ax.set_title(title or f"Physical memory, {k.profile.name}, {fmt_bytes(k.ram)} RAM: "
-                 f"{n:,} page frames\n{scale}", fontsize=10)
+              frameon=False, title=_("owner (exact page counts)"), title_fontsize=8)
+    scale = _("1 pixel = 1 page frame") if fpp == 1 else \
+        _("1 pixel = {} frames ({}), coloured by the most common owner").format(
+            fpp, fmt_bytes(fpp * ps))
+    ax.set_title(title or _("Physical memory, {}, {} RAM: {:,} page frames\n{}").format(
+        k.profile.name, fmt_bytes(k.ram), n, scale), fontsize=10)
     fig.kmemlab = {"fpp": fpp, "width": width, "rows": rows, "totals": totals, "pixels": pix}
     return fig
 
@@ -212,10 +214,10 @@ def buddyinfo(k, ax=None, *, zones=None):
         for i, name in enumerate(names):
             ax.bar(orders + i * w, info[name], width=w, label=name)
         ax.set_xticks(orders + 0.4 - w / 2, [str(o) for o in orders])
-        ax.set_xlabel("order (block = 2^order pages)")
-        ax.set_ylabel("free blocks")
+        ax.set_xlabel(_("order (block = 2^order pages)"))
+        ax.set_ylabel(_("free blocks"))
         ax.legend(fontsize=8)
-        ax.set_title("/proc/buddyinfo")
+        ax.set_title(_("/proc/buddyinfo"))
         return fig
     fig, axes = new_grid(len(names), 2, figsize=(10, 1.9 + 1.7 * len(names)),
                          width_ratios=[2.2, 1])
@@ -227,7 +229,7 @@ def buddyinfo(k, ax=None, *, zones=None):
         bars = a.bar(orders, counts, color=ramp, edgecolor="#555555", lw=0.6)
         a.bar_label(bars, labels=[str(c) if c else "" for c in counts], fontsize=7, padding=1)
         a.set_xticks(orders, [f"{o}\n{fmt_bytes(ps << o)}" for o in orders], fontsize=7)
-        a.set_ylabel("free blocks", fontsize=8)
+        a.set_ylabel(_("free blocks"), fontsize=8)
         a.set_ylim(0, max(max(counts), 1) * 1.22)
         a.set_title(f"{name}: free blocks per order", fontsize=9, loc="left")
         a.tick_params(axis="y", labelsize=7)
@@ -243,9 +245,9 @@ def buddyinfo(k, ax=None, *, zones=None):
         b.set_ylim(-0.4, 0.4)
         b.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0, 1.05), frameon=False)
         b.set_yticks([])
-        b.set_title("free pages vs watermarks", fontsize=9, loc="left")
+        b.set_title(_("free pages vs watermarks"), fontsize=9, loc="left")
         b.tick_params(axis="x", labelsize=7)
-        b.set_xlabel("pages (log scale)", fontsize=7)
+        b.set_xlabel(_("pages (log scale)"), fontsize=7)
     fig.suptitle(f"Buddy allocator — /proc/buddyinfo, {k.profile.name}, "
                  f"{fmt_bytes(k.ram)}", fontsize=10)
     return fig
@@ -256,7 +258,7 @@ def _leaf_label(owner_code: int, order: int) -> tuple[str, str]:
     if owner_code == _FREE:
         return "free", f"free o{order}"
     name = OWNER_NAMES[owner_code]
-    return name, f"{OWNER_LABELS[name]} o{order}" if order >= 0 else OWNER_LABELS[name]
+    return name, f"{_(OWNER_LABELS[name])} o{order}" if order >= 0 else _(OWNER_LABELS[name])
 
 
 def block_tree(k, pfn: int, order: int | None = None, fv=None) -> list[dict]:
@@ -376,7 +378,7 @@ def buddy_tree(k, pfn: int | None = None, order: int | None = None, ax=None):
                                  label="free block (amber = small order)"))
         else:
             handles.append(Patch(facecolor=OWNER_COLORS[s], edgecolor="#333333",
-                                 label=OWNER_LABELS[s]))
+                                 label=_(OWNER_LABELS[s])))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7,
               frameon=False)
     fig.kmemlab = {"nodes": nodes, "root": root, "order": top}
@@ -414,9 +416,9 @@ def update_memory_map(fig, k, *, highlight=()) -> bool:
     for code, name in enumerate(OWNER_NAMES):
         if name in ("free", "hole") or not totals[code]:
             continue
-        texts[i].set_text(f"{OWNER_LABELS[name]}: {totals[code]:,} pages")
+        texts[i].set_text(_("{}: {:,} pages").format(_(OWNER_LABELS[name]), totals[code]))
         i += 1
-    texts[i].set_text(f"free, large block: {int(totals[_NOWN:].sum()):,} pages in all")
+    texts[i].set_text(_("free, large block: {:,} pages in all").format(int(totals[_NOWN:].sum())))
     for line in list(ax.lines):
         if line.get_marker() == "o":
             line.remove()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matplotlib.patches import Patch, Rectangle
 
+from ..i18n import _
 from ._style import STATE_COLORS, byte_ticks, fmt_bytes, new_figure, note
 
 _WHERE = {"cpu": "CPU slab", "cpu_partial": "CPU partial", "partial": "node partial",
@@ -66,7 +67,7 @@ def slab(k, cache="kmalloc-64", ax=None, *, max_slabs: int = 8):
                    + f", {v['inuse']}/{v['objects']} used" for v in shown], fontsize=7)
     ticks = [slab_bytes * f for f in (0, 0.25, 0.5, 0.75, 1)]
     ax.set_xticks(ticks, [fmt_bytes(t) for t in ticks], fontsize=7)
-    ax.set_xlabel("offset in slab")
+    ax.set_xlabel(_("offset in slab"))
     more = f" (first {len(shown)} of {len(views)} slabs)" if len(views) > len(shown) else ""
     ax.set_title(title + more, fontsize=9)
     ax.legend(handles=[Patch(facecolor=STATE_COLORS["used"], label="object in use"),
@@ -107,7 +108,7 @@ def slabinfo(k, ax=None, *, top: int = 15):
     fig, ax = new_figure(ax, figsize=(9.5, 1.5 + 0.32 * max(len(rows), 3)))
     if not rows:
         note(ax, "no slab has been allocated yet")
-        ax.set_title("/proc/slabinfo")
+        ax.set_title(_("/proc/slabinfo"))
         fig.kmemlab = {"rows": rows}
         return fig
     names = [r["name"] for r in rows]
@@ -130,7 +131,7 @@ def slabinfo(k, ax=None, *, top: int = 15):
     ticks = byte_ticks(xmax)
     ax.set_xticks(ticks, [fmt_bytes(t) for t in ticks], fontsize=7)
     ax.set_xlim(0, xmax)
-    ax.set_xlabel("memory in slabs")
+    ax.set_xlabel(_("memory in slabs"))
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(f"/proc/slabinfo: the {len(rows)} caches holding most memory "
                  f"({k.profile.name})", fontsize=9)

@@ -18,6 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
+from ..i18n import _
+
 __all__ = ["cache_bytes_over_time", "order_histogram", "top_callsites_by_waste"]
 
 # Paul Tol's colour-blind-safe "bright" and "muted" schemes (as the rest of kmemlab).
@@ -122,7 +124,7 @@ def cache_bytes_over_time(data: Any, top: int = 8, *, ax: Axes | None = None,
                 marker="o" if len(x) <= 30 else None, markersize=4, label=name)
     ax.set_xlabel(xlabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("bytes in use")
+    ax.set_ylabel(_("bytes in use"))
     _byte_axis(ax.yaxis, max(max(series[n]) for n in names))
     ax.set_ylim(bottom=0)
     ax.set_xlim(x[0], x[-1] if x[-1] > x[0] else x[0] + 1)
@@ -131,7 +133,7 @@ def cache_bytes_over_time(data: Any, top: int = 8, *, ax: Axes | None = None,
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small",
-              title="cache", title_fontsize="small")
+              title=_("cache"), title_fontsize="small")
     return fig
 
 
@@ -184,8 +186,8 @@ def order_histogram(data: Any, *, ax: Axes | None = None, page_size: int = 4096,
     bars = ax.bar(orders, heights, color=_BAR, width=0.75)
     ax.bar_label(bars, labels=[f"{h:,}" for h in heights], padding=2, fontsize="small")
     ax.set_xticks(orders, [f"{o}\n{_bytes(page_size << o)}" for o in orders])
-    ax.set_xlabel("order (block of 2^order pages)")
-    ax.set_ylabel("allocations")
+    ax.set_xlabel(_("order (block of 2^order pages)"))
+    ax.set_ylabel(_("allocations"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(heights) * 1.15 or 1)
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.8)

@@ -12,6 +12,7 @@ import re
 
 from matplotlib.patches import Rectangle
 
+from ..i18n import _
 from ._style import LINE_COLORS, fmt_bytes, new_figure, not_available, note
 
 _REGION_COLORS = {"user": "#88CCEE", "hole": "#EEEEEE", "direct": "#4477AA",
@@ -155,10 +156,10 @@ def address_space(k, ax=None, *, marks=None):
     ax.set_yticks([])
     for sp in ax.spines.values():
         sp.set_visible(False)
-    scale = ("height ∝ log2(size): the space is 16 EiB" if logscale
-             else "drawn to scale: 4 GiB, kernel above PAGE_OFFSET")
-    ax.set_title(f"Virtual address space, {p.name} (low addresses at the bottom; {scale})",
-                 fontsize=9)
+    scale = (_("height ∝ log2(size): the space is 16 EiB") if logscale
+             else _("drawn to scale: 4 GiB, kernel above PAGE_OFFSET"))
+    ax.set_title(_("Virtual address space, {} (low addresses at the bottom; {})").format(
+        p.name, scale), fontsize=9)
     fig.kmemlab = {"regions": regions}
     return fig
 
@@ -285,8 +286,8 @@ def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = N
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.2, 1.02)
     ax.axis("off")
-    ax.set_title(f"vmalloc area: {len(mapped)} pages virtually contiguous, physically in "
-                 f"{runs} run{'s' if runs != 1 else ''}", fontsize=10)
+    ax.set_title(_("vmalloc area: {} pages virtually contiguous, physically in {} run{}").format(
+        len(mapped), runs, "s" if runs != 1 else ""), fontsize=10)
     fig.kmemlab = {"pfns": pfns, "runs": runs, "zoom": zoom}
     return fig
 

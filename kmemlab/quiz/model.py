@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from .. import i18n as _i18n
 from . import seal as _seal
 from .errors import ExpressionError, QuizError, QuizErrors
 from .expr import Expression, Functions, KernelCache
@@ -121,6 +122,8 @@ class Question:
                 self.choices.append(c["text"])
                 if c.get("correct"):
                     self.correct.append(c["text"])
+        # translations: {lang: {prompt, choices (same order), explanation, hint}}
+        self.translations: dict = raw.get("translations") or {}
         self.unit: str = raw.get("unit", "")
         self.case_sensitive: bool = raw.get("case_sensitive", False)
         self.accept: list[str] = list(raw.get("accept", []))
@@ -138,6 +141,7 @@ class Question:
     def compile(self) -> list[QuizError]:
         """Check what the schema cannot; prepare expressions. Returns the problems."""
         doc, p, errs = self.quiz.doc, self.path, []
+        errs += self._check_translations()
         if self.type in ("single", "multiple"):
             if len(set(self.choices)) != len(self.choices):
                 errs.append(doc.error("two choices have the same text", p + ("choices",)))
@@ -274,10 +278,65 @@ class Question:
                 return params
         raise ExpressionError("no parameter values satisfy 'where' in 100 tries")
 
-    def render(self, params: dict) -> str:
+    def render(self, params: dict, lang: bool | str = False) -> str:
+        """The prompt with ``params``; ``lang=True``: in the language of
+        :func:`kmemlab.set_language` (a translation where the file gives one)."""
+        prompt = self.text("prompt", lang=lang) if lang else self.prompt
         if self.type != "simulator":
-            return self.prompt
-        return self.prompt.format(**params)
+            return prompt
+        return prompt.format(**params)
+
+    # ---------------------------------------------------------------- languages
+    def _tr(self, lang: bool | str = True) -> dict:
+        code = _i18n.get_language() if lang is True else lang
+        return self.translations.get(code) or {} if code and code != "en" else {}
+
+    def text(self, name: str, default=None, lang: bool | str = True):
+        """``prompt``/``explanation``/``hint`` in the current language; the file's own text
+        (or ``default``) when it gives no translation."""
+        own = getattr(self, name) if default is None else default
+        return self._tr(lang).get(name, own) if own is not None else None
+
+    def choice_label(self, choice: str, lang: bool | str = True) -> str:
+        """How ``choice`` (the file's text, which grading uses) is shown in the language."""
+        tr = self._tr(lang).get("choices")
+        return tr[self.choices.index(choice)] if tr and choice in self.choices else choice
+
+    def canonical_choice(self, response):
+        """A translated choice label back to the file's own text, so that grading does not
+        depend on the language the student saw."""
+        if isinstance(response, list):
+            return [self.canonical_choice(r) for r in response]
+        if isinstance(response, str) and response not in self.choices:
+            for tr in self.translations.values():
+                labels = (tr or {}).get("choices") or []
+                if response in labels:
+                    return self.choices[labels.index(response)]
+        return response
+
+    def _check_translations(self) -> list[QuizError]:
+        doc, p, errs = self.quiz.doc, self.path, []
+        for code, tr in self.translations.items():
+            q = p + ("translations", code)
+            labels = tr.get("choices")
+            if labels is not None and len(labels) != len(self.choices):
+                errs.append(doc.error(f"{len(labels)} translated choices for "
+                                      f"{len(self.choices)} choices (give them in the same "
+                                      "order)", q + ("choices",)))
+            if labels is not None and len(set(labels)) != len(labels):
+                errs.append(doc.error("two translated choices have the same text",
+                                      q + ("choices",)))
+            if self.type == "simulator" and "prompt" in tr:
+                want = set(self.params)
+                try:
+                    got = {f for _t, f, _s, _c in string.Formatter().parse(tr["prompt"]) if f}
+                except ValueError as exc:
+                    errs.append(doc.error(f"prompt template: {exc}", q + ("prompt",)))
+                    continue
+                if not got <= want:
+                    errs.append(doc.error(f"translated prompt uses {sorted(got - want)}, which "
+                                          "is not a parameter", q + ("prompt",)))
+        return errs
 
     # ---------------------------------------------------------------- answers
     def expected(self, params: dict, functions: Functions):
@@ -326,6 +385,7 @@ class Question:
         if self.sealed:
             return self._check_sealed(response, pts)
         params = variant.params if variant else {}
+        response = self.canonical_choice(response) if self.choices else response
         expected = self.expected(params, functions)
         kind = self.answer_kind(expected if self.type != "simulator" or not isinstance(
             expected, Fraction) else 0)
@@ -465,6 +525,12 @@ class Quiz:
 
     def functions(self) -> Functions:
         return Functions(KernelCache(self.kernel))
+
+    def text(self, name: str) -> str:
+        """``title``/``description`` in the language of :func:`kmemlab.set_language`."""
+        code = _i18n.get_language()
+        tr = (self.data.get("translations") or {}).get(code) or {} if code != "en" else {}
+        return tr.get(name, getattr(self, name))
 
     # ---------------------------------------------------------------- variants
     def variant(self, student: str | None, functions: Functions | None = None) \

@@ -77,6 +77,15 @@ _common = {
     "explanation": _text,
     "hint": _text,
     "sealed": _sealed,
+    "translations": {"type": "object", "maxProperties": 8,
+                     "propertyNames": {"pattern": "^[a-z]{2}(_[A-Z]{2})?$"},
+                     "additionalProperties": {
+                         "type": "object", "additionalProperties": False,
+                         "properties": {"prompt": {"type": "string", "minLength": 1,
+                                                   "maxLength": MAX_TEXT},
+                                        "choices": {"type": "array", "maxItems": MAX_CHOICES,
+                                                    "items": _short},
+                                        "explanation": _text, "hint": _text}}},
 }
 
 
@@ -127,6 +136,11 @@ SCHEMA: dict = {
         "title": _short,
         "chapter": {"type": ["integer", "string"]},
         "description": _text,
+        "translations": {"type": "object", "maxProperties": 8,
+                         "propertyNames": {"pattern": "^[a-z]{2}(_[A-Z]{2})?$"},
+                         "additionalProperties": {
+                             "type": "object", "additionalProperties": False,
+                             "properties": {"title": _short, "description": _text}}},
         "settings": {
             "type": "object", "additionalProperties": False,
             "properties": {

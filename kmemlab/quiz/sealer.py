@@ -39,6 +39,8 @@ def seal_quiz(quiz: Quiz, *, salt: str | None = None, iterations: int = s.DEFAUL
                              qid=q.id, explanation=q.explanation)
         for key in ("answer", "accept", "explanation"):
             raw.pop(key, None)
+        for tr in (raw.get("translations") or {}).values():
+            tr.pop("explanation", None)   # may give the answer away too; the sealed one shows
         if "choices" in raw:
             raw["choices"] = [c if isinstance(c, str) else c["text"] for c in raw["choices"]]
         if not keep_regex:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from ..i18n import _
 from .export import _html
 from .model import Quiz, Result
 from .session import AttemptError, Session
@@ -37,15 +38,15 @@ class QuizWidget:
         for n, v in enumerate(self.session.variants, 1):
             rows.append(self._question_box(n, v))
         self.summary = w.HTML(self._summary_text())
-        self.submit_button = w.Button(description="Submit" if self.session.mode == "graded"
-                                      else "Finish", button_style="primary")
+        self.submit_button = w.Button(description=_("Submit") if self.session.mode == "graded"
+                                      else _("Finish"), button_style="primary")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.save_path = w.Text(value=path, description="Save to",
+        self.save_path = w.Text(value=path, description=_("Save to"),
                                 layout=w.Layout(width="420px"),
                                 disabled=graded)  # graded: the file the history lives in
-        self.save_button = w.Button(description="Save responses", icon="save")
+        self.save_button = w.Button(description=_("Save responses"), icon="save")
         self.save_button.on_click(lambda _b: self.save())
-        self.retake_button = w.Button(description="New attempt", icon="redo",
+        self.retake_button = w.Button(description=_("New attempt"), icon="redo",
                                       layout=w.Layout(display="none"))
         self.retake_button.on_click(lambda _b: self.retake())
         self.status = w.HTML()
@@ -60,37 +61,39 @@ class QuizWidget:
     def _header(self) -> str:
         s = self.session
         who = f" — {_html(s.student)}" if s.student else ""   # _html strips: keep the space
-        mode = ("graded: your answers are checked when you press <b>Submit</b>"
+        mode = (_("graded: your answers are checked when you press <b>Submit</b>")
                 if s.mode == "graded" else
-                "practice: press <b>Check</b> for feedback"
-                + (f" ({self.quiz.attempts} attempts per question)" if self.quiz.attempts
+                _("practice: press <b>Check</b> for feedback")
+                + (_(" ({} attempts per question)").format(self.quiz.attempts) if self.quiz.attempts
                    else ""))
-        desc = f"<p>{_html(self.quiz.description)}</p>" if self.quiz.description else ""
-        return f"<h3>{_html(self.quiz.title)}{who}</h3>{desc}<p><i>{mode}</i></p>"
+        desc = f"<p>{_html(self.quiz.text('description'))}</p>" if self.quiz.description else ""
+        return f"<h3>{_html(self.quiz.text('title'))}{who}</h3>{desc}<p><i>{mode}</i></p>"
 
     def _question_box(self, n: int, v) -> w.VBox:
         q = v.question
         qid = q.id
-        unit = f" <i>(in {q.unit})</i>" if q.unit else ""
-        prompt = w.HTML(f"<b>{n}.</b> {_html(v.prompt)}{unit} "
-                        f"<small>[{q.points:g} pt]</small>")
+        unit = _(" <i>(in {})</i>").format(q.unit) if q.unit else ""
+        prompt = w.HTML(f"<b>{n}.</b> {_html(q.render(v.params, lang=True))}{unit} "
+                        + _("<small>[{:g} pt]</small>").format(q.points))
         if q.type == "single":
-            inp = w.RadioButtons(options=v.choices, value=None,
+            labels = [q.choice_label(c) for c in v.choices]   # the file's text is the value
+            inp = w.RadioButtons(options=v.choices if labels == v.choices else
+                                 list(zip(labels, v.choices)), value=None,
                                  layout=w.Layout(width="auto"))
             parts = [inp]
         elif q.type == "multiple":
-            inp = [w.Checkbox(value=False, description=c, indent=False,
+            inp = [w.Checkbox(value=False, description=q.choice_label(c), indent=False,
                               layout=w.Layout(width="auto")) for c in v.choices]
             parts = list(inp)
         else:
-            inp = w.Text(placeholder=f"answer in {q.unit}" if q.unit else "answer",
+            inp = w.Text(placeholder=_("answer in {}").format(q.unit) if q.unit else _("answer"),
                          layout=w.Layout(width="320px"))
             parts = [inp]
         self.inputs[qid] = inp
         fb = w.HTML()
         self.feedback[qid] = fb
         if self.session.mode == "practice":
-            btn = w.Button(description="Check", layout=w.Layout(width="auto", min_width="90px"))
+            btn = w.Button(description=_("Check"), layout=w.Layout(width="auto", min_width="90px"))
             btn.on_click(lambda _b, qid=qid: self.check(qid))
             self.check_buttons[qid] = btn
             parts.append(w.HBox([btn, fb]))
@@ -102,7 +105,7 @@ class QuizWidget:
     def value(self, qid: str):
         inp = self.inputs[qid]
         if isinstance(inp, list):
-            return [cb.description for cb in inp if cb.value]
+            return [c for c, cb in zip(self.session.by_id[qid].choices, inp) if cb.value]
         return inp.value
 
     def _set_disabled(self, qid: str) -> None:
@@ -114,23 +117,25 @@ class QuizWidget:
 
     def _show(self, qid: str, r: Result, final: bool) -> None:
         color = "#087f23" if r.correct else "#b00020"
-        text = f"<span style='color:{color}'>{_html(r.feedback)}</span>"
+        text = f"<span style='color:{color}'>{_html(_(r.feedback))}</span>"
         left = self.session.attempts_left(qid)
         if not r.correct and not final and left:
-            text += f" <small>{left} attempt{'s' if left != 1 else ''} left</small>"
+            left_text = _("1 attempt left") if left == 1 else _("{} attempts left").format(left)
+            text += f" <small>{left_text}</small>"
         q = self.session.by_id[qid].question
         if not r.correct and q.hint and not final:
-            text += f"<br><small>Hint: {_html(q.hint)}</small>"
+            text += _("<br><small>Hint: {}</small>").format(_html(q.text("hint")))
         if final and r.explanation:
-            text += f"<div style='margin-top:4px'>{_html(r.explanation)}</div>"
+            expl = q.text("explanation", r.explanation)
+            text += f"<div style='margin-top:4px'>{_html(expl)}</div>"
         self.feedback[qid].value = text
 
     def _summary_text(self) -> str:
         got, mx = self.session.score()
         if self.session.mode == "graded" and not self.session.submitted:
             answered = sum(1 for v in self.session.variants if self._answered(v.question.id))
-            return f"&nbsp;{answered} of {len(self.session.variants)} answered"
-        return f"&nbsp;<b>Score: {got:g} / {mx:g}</b>"
+            return _("&nbsp;{} of {} answered").format(answered, len(self.session.variants))
+        return _("&nbsp;<b>Score: {:g} / {:g}</b>").format(got, mx)
 
     def _answered(self, qid: str) -> bool:
         try:
@@ -238,10 +243,10 @@ class QuizWidget:
             self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
             return None
         except OSError as exc:
-            self.status.value = f"<span style='color:#b00020'>Could not save: " \
+            self.status.value = "<span style='color:#b00020'>" + _("Could not save: ") + \
                                 f"{_html(str(exc))}</span>"
             return None
-        self.status.value = f"Saved to <code>{_html(str(out))}</code>"
+        self.status.value = _("Saved to <code>{}</code>").format(_html(str(out)))
         return out
 
     def score(self) -> tuple[float, float]:

@@ -14,6 +14,7 @@ import re
 import ipywidgets as W
 
 from .. import plot as P
+from ..i18n import _
 from ..plot._style import ZH, fmt_bytes
 from ..plot.vm import layout_regions
 from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
@@ -56,18 +57,18 @@ class AddressSpaceExplorer(Explorer):
         self.w_kernel = W.Dropdown(options=self.KERNELS + ([name] if name not in self.KERNELS
                                                            else []),
                                    value=name, description="kernel",
-                                   tooltip="boots that kernel (a step: undo goes back)")
+                                   tooltip=_("boots that kernel (a step: undo goes back)"))
         self.w_ram = W.Dropdown(options=self.RAMS + ([ram] if ram not in self.RAMS else []),
                                 value=ram, description="RAM",
-                                tooltip="on i386 RAM above ~896 MiB is highmem")
-        self.w_size = W.IntSlider(value=100, min=1, max=64 * 1024, description="size (B)",
+                                tooltip=_("on i386 RAM above ~896 MiB is highmem"))
+        self.w_size = W.IntSlider(value=100, min=1, max=64 * 1024, description=_("size (B)"),
                                   continuous_update=False)
         self.btn_kmalloc = W.Button(description="kmalloc", button_style="primary",
-                                    tooltip="kernel: physically contiguous, in the direct map")
+                                    tooltip=_("kernel: physically contiguous, in the direct map"))
         self.btn_vmalloc = W.Button(description="vmalloc", button_style="primary",
-                                    tooltip="kernel: virtually contiguous, in the vmalloc area")
-        self.btn_malloc = W.Button(description="malloc (user)", button_style="info",
-                                   tooltip="user space: glibc malloc in a process")
+                                    tooltip=_("kernel: virtually contiguous, in the vmalloc area"))
+        self.btn_malloc = W.Button(description=_("malloc (user)"), button_style="info",
+                                   tooltip=_("user space: glibc malloc in a process"))
         self.on_change(self.w_kernel, self._switch)
         self.on_change(self.w_ram, self._switch)
         self.on_click(self.btn_kmalloc, lambda: self.alloc("kmalloc"))

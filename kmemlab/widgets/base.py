@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from ..errors import KernelBug, KernelPanic
 from ..profiles import DEFAULT_ARCH, DEFAULT_VERSION
+from ..i18n import _, translate_dmesg
 from ..user.malloc import MallocAbort
 from ..user.process import ProcessKilled
 
@@ -78,22 +79,22 @@ class Explorer:
         # No max height: the box grows to the DMESG_LINES newest lines, so the newest is
         # always in view (a scrolled box opens at its top, i.e. at the oldest lines).
         self.dmesg = W.HTML(layout=W.Layout(border="1px solid #ddd", padding="2px"))
-        self.btn_back = W.Button(description="◀ back", tooltip="step back: the state "
-                                 "before the last step (restored from a snapshot)")
-        self.btn_forward = W.Button(description="forward ▶", tooltip="step forward again")
-        self.btn_undo = W.Button(description="undo", icon="undo",
-                                 tooltip="undo the last step and forget it")
-        self.btn_reset = W.Button(description="reset", button_style="warning",
-                                  tooltip="back to the state this explorer started from")
+        self.btn_back = W.Button(description=_("◀ back"), tooltip=_("step back: the state "
+                                 "before the last step (restored from a snapshot)"))
+        self.btn_forward = W.Button(description=_("forward ▶"), tooltip=_("step forward again"))
+        self.btn_undo = W.Button(description=_("undo"), icon="undo",
+                                 tooltip=_("undo the last step and forget it"))
+        self.btn_reset = W.Button(description=_("reset"), button_style="warning",
+                                  tooltip=_("back to the state this explorer started from"))
         self.on_click(self.btn_back, self.back)
         self.on_click(self.btn_forward, self.forward)
         self.on_click(self.btn_undo, self.undo)
         self.on_click(self.btn_reset, self.reset)
-        self.head = W.HTML(self.head_html(), tooltip=self.tooltip)
+        self.head = W.HTML(self.head_html(), tooltip=_(self.tooltip))
         nav = W.HBox([self.btn_back, self.btn_forward, self.btn_undo, self.btn_reset])
         self.widget = W.VBox([
             self.head, self.controls(), nav, self.message, self.oops, self.image,
-            W.HTML("<b>why</b>"), self.why, W.HTML("<b>dmesg</b> (last lines)"), self.dmesg])
+            W.HTML(_("<b>why</b>")), self.why, W.HTML(_("<b>dmesg</b> (last lines)")), self.dmesg])
         self.refresh()
 
     # -- callbacks ---------------------------------------------------------------------
@@ -120,7 +121,7 @@ class Explorer:
     # -- subclass hooks ----------------------------------------------------------------
     def head_html(self) -> str:
         """The title line; follows the current kernel (a boot can change it)."""
-        return (f"<b>{html.escape(self.title)}</b> — {html.escape(self.k.profile.name)}, "
+        return (f"<b>{html.escape(_(self.title))}</b> — {html.escape(self.k.profile.name)}, "
                 f"{self.k.ram >> 20} MiB")
 
     def init_state(self) -> None:
@@ -204,12 +205,12 @@ class Explorer:
         self.refresh()
 
     def show_oops(self, exc) -> None:
-        kind = "Kernel panic" if isinstance(exc, KernelPanic) else "Oops / kernel bug"
+        kind = _("Kernel panic") if isinstance(exc, KernelPanic) else _("Oops / kernel bug")
         report = list(getattr(exc, "report", None) or [str(exc)])
         self.oops.value = (
             "<div style='border:2px solid #c33;background:#fff3f3;padding:4px'>"
             f"<b style='color:#c33'>{kind}: {html.escape(str(exc))}</b>"
-            f"{_pre(report, '#800')}<i>The simulated state is unchanged.</i></div>")
+            f"{_pre(report, '#800')}<i>{_('The simulated state is unchanged.')}</i></div>")
 
     def show_user_death(self, exc) -> None:
         """A user-space process was killed (glibc's abort, SIGSEGV): say what it is."""
@@ -251,35 +252,35 @@ class Explorer:
 
     def back(self) -> None:
         if not self._history:
-            self.message.value = "nothing to step back to"
+            self.message.value = _("nothing to step back to")
             return
         snap, label = self._history.pop()
         self._future.append((self._snap(), label))
         self._restore(snap)
         self.last_mark = min(self.last_mark, self.k.trace.mark())
-        self.message.value = f"stepped back before: {html.escape(label)}"
+        self.message.value = _("stepped back before: {}").format(html.escape(label))
         self.refresh()
 
     def forward(self) -> None:
         if not self._future:
-            self.message.value = "nothing to step forward to"
+            self.message.value = _("nothing to step forward to")
             return
         snap, label = self._future.pop()
         self._history.append((self._snap(), label))
         mark = self.k.trace.mark()
         self._restore(snap)
         self.last_mark = mark
-        self.message.value = f"stepped forward: {html.escape(label)}"
+        self.message.value = _("stepped forward: {}").format(html.escape(label))
         self.refresh()
 
     def undo(self) -> None:
         if not self._history:
-            self.message.value = "nothing to undo"
+            self.message.value = _("nothing to undo")
             return
         snap, label = self._history.pop()
         self._restore(snap)
         self.last_mark = self.k.trace.mark()
-        self.message.value = f"undone: {html.escape(label)}"
+        self.message.value = _("undone: {}").format(html.escape(label))
         self.refresh()
 
     def reset(self) -> None:
@@ -289,7 +290,7 @@ class Explorer:
         self._future.clear()
         self.last_mark = self.k.trace.mark()
         self.oops.value = ""
-        self.message.value = "reset"
+        self.message.value = _("reset")
         self.refresh()
 
     # -- display -----------------------------------------------------------------------
@@ -299,15 +300,15 @@ class Explorer:
     def why_text(self) -> str:
         events = self.step_events()
         if not events:
-            return "<i>no step yet</i>"
+            return _("<i>no step yet</i>")
         rows = [f"<li><code>{html.escape(e.name)}</code>: {html.escape(e.why)}</li>"
                 for e in events[-8:]]
-        more = f"<li>… {len(events) - 8} earlier events</li>" if len(events) > 8 else ""
+        more = _("<li>… {} earlier events</li>").format(len(events) - 8) if len(events) > 8 else ""
         return f"<ol style='margin:0'>{more}{''.join(rows)}</ol>"
 
     def dmesg_html(self) -> str:
         lines = self.k.dmesg
-        tail = lines[-DMESG_LINES:]
+        tail = [translate_dmesg(line) for line in lines[-DMESG_LINES:]]
         more = len(lines) - len(tail)
         note = (f"<div style='font-size:10px;color:#777'>… {more} earlier line"
                 f"{'s' if more != 1 else ''} in <code>k.dmesg</code></div>" if more else "")

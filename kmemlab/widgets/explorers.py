@@ -14,6 +14,7 @@ import random
 import ipywidgets as W
 
 from .. import plot as P
+from ..i18n import _
 from ..plot._style import ZH, fmt_bytes
 from ..plot.physmem import update_memory_map
 from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
@@ -57,16 +58,16 @@ class BuddyExplorer(Explorer):
     def controls(self):
         k = self.k
         self.w_order = W.IntSlider(value=0, min=0, max=k.profile.nr_page_orders - 1,
-                                   description="order", tooltip="2^order pages")
+                                   description="order", tooltip=_("2^order pages"))
         self.w_gfp = W.Dropdown(options=_gfp_options(k), value="GFP_KERNEL", description="gfp",
-                                tooltip="GFP flags choose the zone and the rules")
+                                tooltip=_("GFP flags choose the zone and the rules"))
         self.w_view = W.Dropdown(options=["memory map", "buddyinfo", "buddy tree", "timeline"],
-                                 value="memory map", description="view")
+                                 value="memory map", description=_("view"))
         self.btn_alloc = W.Button(description="alloc_pages", button_style="primary")
-        self.btn_free = W.Button(description="free last", tooltip="__free_pages of the last "
+        self.btn_free = W.Button(description=_("free last"), tooltip="__free_pages of the last "
                                  "block allocated here")
-        self.btn_free_all = W.Button(description="free all")
-        self.btn_work = W.Button(description="random workload",
+        self.btn_free_all = W.Button(description=_("free all"))
+        self.btn_work = W.Button(description=_("random workload"),
                                  tooltip=f"50 random allocs/frees: {ZH['fragmentation']}")
         self.on_click(self.btn_alloc, self.alloc)
         self.on_click(self.btn_free, self.free_last)
@@ -114,7 +115,7 @@ class BuddyExplorer(Explorer):
         rng = random.Random(len(self.k.trace) if seed is None else seed)
 
         def run():
-            for _ in range(steps):
+            for _step in range(steps):
                 blocks = self.state["blocks"]
                 if blocks and rng.random() < 0.4:
                     pfn, order = blocks.pop(rng.randrange(len(blocks)))
@@ -177,16 +178,16 @@ class KmallocExplorer(Explorer):
         self.state["ptrs"] = []   # [(ptr, size)]
 
     def controls(self):
-        self.w_size = W.IntSlider(value=100, min=1, max=16384, description="size (B)",
+        self.w_size = W.IntSlider(value=100, min=1, max=16384, description=_("size (B)"),
                                   continuous_update=False)
         self.w_gfp = W.Dropdown(options=_gfp_options(self.k), value="GFP_KERNEL",
                                 description="gfp")
         self.w_view = W.Dropdown(options=["slab", "slabinfo", "memory map", "timeline"],
-                                 value="slab", description="view")
+                                 value="slab", description=_("view"))
         self.btn_kmalloc = W.Button(description="kmalloc", button_style="primary")
-        self.btn_kfree = W.Button(description="kfree last")
-        self.btn_kfree_twice = W.Button(description="kfree last twice", button_style="danger",
-                                        tooltip="a double free: see the kernel's report")
+        self.btn_kfree = W.Button(description=_("kfree last"))
+        self.btn_kfree_twice = W.Button(description=_("kfree last twice"), button_style="danger",
+                                        tooltip=_("a double free: see the kernel's report"))
         self.cache_label = W.HTML()
         self.on_click(self.btn_kmalloc, self.kmalloc)
         self.on_click(self.btn_kfree, self.kfree_last)
@@ -293,18 +294,18 @@ class VmallocExplorer(Explorer):
     def controls(self):
         self.available = hasattr(self.k, "vmalloc") and hasattr(self.k, "vfree")
         self.w_size = W.IntSlider(value=5 * self.k.PAGE_SIZE, min=1, max=64 * self.k.PAGE_SIZE,
-                                  step=self.k.PAGE_SIZE // 4, description="size (B)",
+                                  step=self.k.PAGE_SIZE // 4, description=_("size (B)"),
                                   continuous_update=False)
         self.w_view = W.Dropdown(options=["mapping", "address space", "page walk"],
                                  value="mapping" if self.available else "address space",
-                                 description="view")
+                                 description=_("view"))
         self.btn_vmalloc = W.Button(description="vmalloc", button_style="primary",
                                     disabled=not self.available)
-        self.btn_vfree = W.Button(description="vfree last", disabled=not self.available)
-        self.btn_step_back = W.Button(description="◀ step", tooltip="previous step of the "
+        self.btn_vfree = W.Button(description=_("vfree last"), disabled=not self.available)
+        self.btn_step_back = W.Button(description=_("◀ step"), tooltip="previous step of the "
                                       "last call (__vmalloc_node_range)")
-        self.btn_step = W.Button(description="step ▶", tooltip="next step of the last call")
-        self.btn_fragment = W.Button(description="fragment memory",
+        self.btn_step = W.Button(description=_("step ▶"), tooltip=_("next step of the last call"))
+        self.btn_fragment = W.Button(description=_("fragment memory"),
                                      tooltip=f"alloc_pages {self.FRAGMENT_PAGES} single pages, "
                                      "free every other one: free memory full of holes, as on "
                                      "a machine that has run a while")
@@ -442,12 +443,12 @@ class ContextExplorer(Explorer):
 
     def controls(self):
         self.w_ctx = W.Dropdown(options=self.CONTEXTS, value="process", description="context",
-                                tooltip="where the code runs")
+                                tooltip=_("where the code runs"))
         self.w_gfp = W.Dropdown(options=_gfp_options(self.k), value="GFP_KERNEL",
                                 description="gfp")
-        self.w_size = W.IntSlider(value=64, min=1, max=8192, description="size (B)",
+        self.w_size = W.IntSlider(value=64, min=1, max=8192, description=_("size (B)"),
                                   continuous_update=False)
-        self.btn_run = W.Button(description="kmalloc here", button_style="primary")
+        self.btn_run = W.Button(description=_("kmalloc here"), button_style="primary")
         self.on_click(self.btn_run, self.run)
         self.outcome = W.HTML()
         return W.VBox([W.HBox([self.w_ctx, self.w_gfp, self.w_size]), self.btn_run,
@@ -513,8 +514,8 @@ class BootExplorer(Explorer):
                                 placeholder="mem=512M vmalloc=256M cma=64M",
                                 layout=W.Layout(width="60%"))
         self.w_view = W.Dropdown(options=["memblock", "memory map", "address space"],
-                                 value="memblock", description="view")
-        self.btn_boot = W.Button(description="boot", button_style="primary")
+                                 value="memblock", description=_("view"))
+        self.btn_boot = W.Button(description=_("boot"), button_style="primary")
         self.on_click(self.btn_boot, self.boot)
         self.on_change(self.w_view, self.refresh)
         return W.VBox([W.HBox([self.w_profile, self.w_ram, self.w_view]),
@@ -595,12 +596,12 @@ class MallocExplorer(Explorer):
         return self.proc if self.proc is not None else self.state["malloc"]
 
     def controls(self):
-        self.w_size = W.IntSlider(value=24, min=1, max=256 * 1024, description="size (B)",
+        self.w_size = W.IntSlider(value=24, min=1, max=256 * 1024, description=_("size (B)"),
                                   continuous_update=False)
         self.btn_malloc = W.Button(description="malloc", button_style="primary")
-        self.btn_free = W.Button(description="free last")
-        self.btn_free_first = W.Button(description="free oldest")
-        self.btn_double = W.Button(description="free last twice", button_style="danger")
+        self.btn_free = W.Button(description=_("free last"))
+        self.btn_free_first = W.Button(description=_("free oldest"))
+        self.btn_double = W.Button(description=_("free last twice"), button_style="danger")
         self.on_click(self.btn_malloc, self.malloc)
         self.on_click(self.btn_free, lambda: self.free(-1))
         self.on_click(self.btn_free_first, lambda: self.free(0))
@@ -704,10 +705,10 @@ class CompareKernels(Explorer):
     def controls(self):
         self.w_exp = W.Dropdown(options=["kmalloc(size)", "alloc_pages(order)",
                                          "kmem_cache_create(size)"], value="kmalloc(size)",
-                                description="experiment")
-        self.w_n = W.IntSlider(value=100, min=1, max=8192, description="size (B)",
+                                description=_("experiment"))
+        self.w_n = W.IntSlider(value=100, min=1, max=8192, description=_("size (B)"),
                                continuous_update=False)
-        self.btn_run = W.Button(description="run on both", button_style="primary")
+        self.btn_run = W.Button(description=_("run on both"), button_style="primary")
         self.on_click(self.btn_run, self.run)
         self._last_n = {}
         self._exp_shown = self.w_exp.value
@@ -735,7 +736,7 @@ class CompareKernels(Explorer):
         s.min, s.max = min(s.min, lo), max(s.max, hi)   # widen first: value stays valid
         s.value = value
         s.min, s.max = lo, hi
-        s.description = "order" if kind == "order" else "size (B)"
+        s.description = _("order") if kind == "order" else _("size (B)")
 
     def run(self, experiment: str | None = None, n: int | None = None):
         exp = self.w_exp.value if experiment is None else experiment

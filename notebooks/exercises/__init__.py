@@ -24,7 +24,17 @@ import hashlib
 import html
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
+
+from kmemlab.i18n import template_translator
+
+# The chapters' own words (errata boxes, exercises, feedback) in the language chosen with
+# km.set_language(); the Chinese catalog is notebooks/locale/zh/LC_MESSAGES/chapters.po.
+# The exercise texts are f-strings: their catalog entries are templates ("{}" = the
+# student's numbers), so the chNN.py files stay as they are.
+_ = template_translator("chapters", Path(__file__).resolve().parent.parent / "locale",
+                        recursive=True)
 
 __all__ = ["student_seed", "rng_for", "Exercise", "errata", "ErrataBox", "fmt_size", "page_owners"]
 
@@ -83,14 +93,19 @@ class Exercise:
     accept: tuple = ()
     _cache: tuple | None = field(default=None, repr=False)
 
+    def text(self, name: str) -> str:
+        """``title``/``question``/``hint`` in the language of km.set_language()."""
+        return _(getattr(self, name))
+
     @property
     def label(self) -> str:
-        return f"Exercise {self.chapter}.{self.number}"
+        return _("Exercise {}.{}").format(self.chapter, self.number)
 
     def _solve(self) -> tuple[Any, str]:
         if self._cache is None:
             self._cache = self.compute()
-        return self._cache
+        answer, why = self._cache
+        return answer, _(why)
 
     @property
     def answer(self) -> Any:
@@ -111,23 +126,24 @@ class Exercise:
     def check(self, value: Any) -> None:
         """Print whether ``value`` is right; a hint if not."""
         if value is None or value is Ellipsis:
-            print(f"{self.label}: replace None with your answer and run the cell again.")
+            print(_("{}: replace None with your answer and run the cell again.").format(self.label))
             return
         if self.is_correct(value):
-            print(f"{self.label}: ✓ correct ({value!r}).")
+            print(_("{}: ✓ correct ({!r}).").format(self.label, value))
         else:
-            print(f"{self.label}: ✗ {value!r} is not it." + (f" Hint: {self.hint}" if self.hint else ""))
+            print(_("{}: ✗ {!r} is not it.").format(self.label, value)
+                  + (_(" Hint: {}").format(self.text("hint")) if self.hint else ""))
 
     def solution(self) -> None:
         """Print the answer and how kmemlab got it."""
         answer, why = self._solve()
-        print(f"{self.label} answer: {answer!r}\n{why}")
+        print(_("{} answer: {!r}\n{}").format(self.label, answer, why))
 
     def _repr_markdown_(self) -> str:
-        return f"**{self.label} — {self.title}**\n\n{self.question}"
+        return f"**{self.label} — {self.text('title')}**\n\n{self.text('question')}"
 
     def __repr__(self) -> str:
-        return f"{self.label} — {self.title}\n{self.question}"
+        return f"{self.label} — {self.text('title')}\n{self.text('question')}"
 
 
 class ErrataBox:
@@ -152,10 +168,11 @@ class ErrataBox:
 
     def _repr_html_(self) -> str:
         color, bg, tag = self._TITLES.get(self.verdict, self._TITLES["wrong"])
-        e = html.escape
+        tag = _(tag)
+        e = lambda s: html.escape(_(s))  # noqa: E731 - the box's own words, translated
         rows = "".join(
             f"<tr><td style='padding:2px 8px;text-align:left;vertical-align:top'>{e(k)}</td>"
-            f"<td style='padding:2px 8px;text-align:left'><code>{e(str(v))}</code></td></tr>"
+            f"<td style='padding:2px 8px;text-align:left'><code>{html.escape(str(v))}</code></td></tr>"
             for k, v in self.rows)
         sec = f" <span style='font-weight:normal'>({e(self.section)})</span>" if self.section else ""
         return (
@@ -164,14 +181,14 @@ class ErrataBox:
             f"<div style='font-weight:bold;color:{color}'>{tag}{sec}</div>"
             f"<p style='margin:4px 0'><b>{e(self.who)}:</b> {e(self.says)}</p>"
             f"<p style='margin:4px 0'><b>{e(self.real)}:</b> {e(self.does)}</p>"
-            f"<div style='font-weight:bold;margin-top:4px'>Evidence from kmemlab (computed in this cell):</div>"
+            f"<div style='font-weight:bold;margin-top:4px'>{e('Evidence from kmemlab (computed in this cell):')}</div>"
             f"<table style='margin:2px 0'>{rows}</table></div>")
 
     def __repr__(self) -> str:
-        tag = self._TITLES.get(self.verdict, self._TITLES["wrong"])[2]
-        lines = [f"[{tag}] {self.section}".rstrip(), f"{self.who}: {self.says}",
-                 f"{self.real}: {self.does}", "Evidence from kmemlab:"]
-        lines += [f"  {k}: {v}" if k else f"  {v}" for k, v in self.rows]
+        tag = _(self._TITLES.get(self.verdict, self._TITLES["wrong"])[2])
+        lines = [f"[{tag}] {_(self.section)}".rstrip(), f"{_(self.who)}: {_(self.says)}",
+                 f"{_(self.real)}: {_(self.does)}", _("Evidence from kmemlab:")]
+        lines += [f"  {_(k)}: {v}" if k else f"  {v}" for k, v in self.rows]
         return "\n".join(lines)
 
 

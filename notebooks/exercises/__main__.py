@@ -1,4 +1,4 @@
-"""Answer key: ``python -m exercises alice bob [--chapter N]`` (run from notebooks/)."""
+"""Answer key: ``python -m exercises alice bob [--chapter N] [--lang zh]`` (run from notebooks/)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,20 @@ def main(argv=None) -> int:
                                  description="Print each student's exercise variants and answers.")
     ap.add_argument("students", nargs="+", help="names or ids, as typed in STUDENT")
     ap.add_argument("--chapter", type=int, choices=list(CHAPTERS), help="only this chapter")
+    ap.add_argument("--lang", choices=["en", "zh"], help="language of the key (default: "
+                    "KMEMLAB_LANG, else English); 中文答案: --lang zh")
     args = ap.parse_args(argv)
+    if args.lang:
+        import kmemlab
+        kmemlab.set_language(args.lang)
     chapters = [args.chapter] if args.chapter is not None else list(CHAPTERS)
     for student in args.students:
         print(f"=== {student}")
         for ch in chapters:
             mod = importlib.import_module(f"exercises.ch{ch:02d}")
             for ex in mod.exercises(student):
-                print(f"{ex.label} ({ex.title}): {ex.question}\n    answer: {ex.answer!r}")
+                print(f"{ex.label} ({ex.text('title')}): {ex.text('question')}\n"
+                      f"    answer: {ex.answer!r}")
     return 0
 
 

@@ -50,6 +50,10 @@ def test_fresh_venv_from_binder_runs_all_notebooks(tmp_path):
     assert str(env_dir) in out.stdout, "kmemlab was not installed into the Binder venv"
     notebooks = sorted(str(p) for p in (repo / "notebooks").glob("*.ipynb"))
     assert len(notebooks) == 7
+    # the Chinese chapters: a non-editable install must find its gettext catalogs
+    notebooks += sorted(str(p) for p in (repo / "notebooks" / "zh").glob("[0-9]*.ipynb"))
+    assert len(notebooks) == 14
+    assert (ROOT / "binder" / "apt.txt").read_text().split() == ["fonts-wqy-zenhei"]
     ini = tmp_path / "pytest.ini"   # not the repo's: its addopts need pytest-benchmark
     ini.write_text("[pytest]\n")
     run([py, "-m", "pytest", "-c", ini, "--rootdir", repo / "notebooks", "-q", "-p",

@@ -52,3 +52,50 @@ def test_errata_box_renders(exercises_pkg):
     box = exercises_pkg.errata("says", "does", {"evidence": 1}, section="§1", verdict="wrong")
     assert "The document says: says" in repr(box)
     assert "<table" in box._repr_html_()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_exercises_in_chinese(exercises_pkg, chapter, capsys):
+    """Every title, question, hint and solution has a Chinese text (catalog templates
+    notebooks/locale/zh/LC_MESSAGES/chapters.po), for several students' numbers; the
+    answers and the grading are the same in both languages."""
+    import kmemlab as km
+
+    def cjk(s):
+        return any("\u4e00" <= c <= "\u9fff" for c in s)
+
+    mod = importlib.import_module(f"exercises.{chapter}")
+    for student in STUDENTS:
+        en = mod.exercises(student)
+        km.set_language("zh")
+        try:
+            zh = mod.exercises(student)
+            for a, b in zip(en, zh):
+                for name in ("question", "hint"):
+                    text = b.text(name)
+                    assert cjk(text) or not getattr(b, name), (b.label, name, text)
+                assert b.answer == a.answer
+                b.solution()
+                out = capsys.readouterr().out
+                assert cjk(out), (b.label, out)
+                assert b.label.startswith("练习")
+                b.check(b.answer)
+                assert "✓ 正确" in capsys.readouterr().out
+        finally:
+            km.set_language("en")
+        a = en[0]
+        a.check(a.answer)
+        assert "✓ correct" in capsys.readouterr().out and not cjk(a.text("question"))
+
+
+def test_answer_key_in_chinese():
+    import subprocess
+    out = subprocess.run([sys.executable, "-m", "exercises", "张伟", "--chapter", "2",
+                          "--lang", "zh"], cwd=NOTEBOOKS, capture_output=True, text=True,
+                         check=True).stdout
+    assert "练习 2.1" in out and "内部碎片" in out and "answer:" in out
+    en = subprocess.run([sys.executable, "-m", "exercises", "张伟", "--chapter", "2"],
+                        cwd=NOTEBOOKS, capture_output=True, text=True, check=True).stdout
+    assert "Exercise 2.1 (internal fragmentation)" in en
+    assert [line for line in out.splitlines() if "answer:" in line] == \
+        [line for line in en.splitlines() if "answer:" in line]
