@@ -19,8 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import KernelBug, KernelPanic
-from ..profiles import DEFAULT_ARCH, DEFAULT_VERSION
 from ..i18n import _, translate_dmesg
+from ..profiles import DEFAULT_ARCH, DEFAULT_VERSION
 from ..user.malloc import MallocAbort
 from ..user.process import ProcessKilled
 
