@@ -300,7 +300,10 @@ def test_real_sample_replays(sample_trace: Path, version: str) -> None:
     assert c["replayed"] == 80 + 40
     assert c["failed_allocs"] == {"slab": 0, "page": 0}
     assert c["size_class_differs"] == 0
-    assert sorted(c["caches_created"]) == ["trace-56", "trace-80"]
+    # 6.12 knows the call sites of a real 6.12 boot (kmemlab/data/boots): the caches get
+    # their real names; 3.15 has no recording and names them by object size
+    assert sorted(c["caches_created"]) == (["Acpi-State", "ftrace_event_field"]
+                                           if version == "6.12" else ["trace-56", "trace-80"])
     assert r.parse_report is not None and r.parse_report.malformed_count == 0
     assert r.timeline is not None and r.timeline.x[-1] == 325
     assert "kmalloc-64" in r.timeline.top(3)
