@@ -46,6 +46,7 @@ from typing import Any
 
 from . import slab_common as sc
 from .page_alloc import Page
+from .procfs import parse_meminfo
 from .profiles import GiB
 
 __all__ = ["BOOT_STATES", "BootStateInfo", "apply_boot_state", "boot_data",
@@ -94,15 +95,6 @@ def boot_trace_path(version: str) -> str:
 
 def _slabinfo_rows(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines()[2:] if line.strip()]
-
-
-def _meminfo(text: str) -> dict[str, int]:
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"([^:]+):\s+(\d+)", line)
-        if m:
-            out[m.group(1)] = int(m.group(2))
-    return out
 
 
 def named_cache_flags(data: dict, name: str) -> tuple[dict, int]:
@@ -482,9 +474,9 @@ def _install_meminfo(k: Any, data: dict) -> None:
     """The difference, per field the core does not model, between the real meminfo and
     the simulated one: procfs adds it, so the booted machine shows the real values and
     what the learner does afterwards changes them as usual."""
-    real = _meminfo(data["proc"]["meminfo"])
+    real = parse_meminfo(data["proc"]["meminfo"])
     k._boot_meminfo = None
-    sim = _meminfo(k.proc("meminfo"))
+    sim = parse_meminfo(k.proc("meminfo"))
     k._boot_meminfo = {name: real[name] - sim.get(name, 0) for name in _CARRIED
                        if name in real and name in sim and real[name] != sim.get(name, 0)}
 

@@ -805,6 +805,17 @@ def parse_buddyinfo(text: str) -> dict[str, list[int]]:
     return out
 
 
+def parse_meminfo(text: str) -> dict[str, int]:
+    """Parse /proc/meminfo text into {field: value} (the number, kB where the file says
+    kB; fs/proc/meminfo.c: meminfo_proc_show)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        m = re.match(r"([^:]+):\s+(\d+)", line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
 def parse_zoneinfo(text: str) -> dict[str, dict]:
     """Parse /proc/zoneinfo into {zone: {"min":..,"low":..,"high":..,"managed":..,
     "present":..,"spanned":..,"free":..,"protection":[..]}} (node 0)."""

@@ -29,6 +29,8 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
+from .procfs import parse_meminfo
+
 FORMAT = "kmemlab machine snapshot 1"
 
 # Plain files copied as they are (relative to /).  vmallocinfo is long on a busy machine;
@@ -132,12 +134,7 @@ class MachineFacts:
 
     @property
     def meminfo(self) -> dict[str, int]:
-        out = {}
-        for line in self.texts.get("proc/meminfo", "").splitlines():
-            m = re.match(r"([^:]+):\s+(\d+)", line)
-            if m:
-                out[m.group(1)] = int(m.group(2))
-        return out
+        return parse_meminfo(self.texts.get("proc/meminfo", ""))
 
     @property
     def cpus(self) -> int:

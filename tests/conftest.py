@@ -44,3 +44,11 @@ def profile(request) -> km.Profile:
 def version(request) -> str:
     """Every x86_64 profile's version (tests may still parametrize ``version``)."""
     return request.param
+
+
+@pytest.fixture
+def zh():
+    """Chinese for the duration of one test (km.set_language), English again after."""
+    km.set_language("zh")
+    yield
+    km.set_language("en")

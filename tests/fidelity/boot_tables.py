@@ -14,7 +14,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from kmemlab.procfs import parse_buddyinfo
+from kmemlab.procfs import parse_buddyinfo, parse_meminfo
 
 
 @dataclass
@@ -32,13 +32,7 @@ class Row:
         return abs(self.error) / self.real if self.real else (0.0 if not self.sim else 1.0)
 
 
-def meminfo(text: str) -> dict[str, int]:
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"([^:]+):\s+(\d+)", line)
-        if m:
-            out[m.group(1)] = int(m.group(2))
-    return out
+meminfo = parse_meminfo
 
 
 def vmstat(text: str) -> dict[str, int]:

@@ -16,11 +16,6 @@ from kmemlab.user.malloc import GlibcMalloc
 CJK = "\u4e00-\u9fff"
 
 
-@pytest.fixture
-def zh():
-    km.set_language("zh")
-    yield
-    km.set_language("en")
 
 
 def _figures():

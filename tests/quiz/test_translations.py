@@ -16,11 +16,6 @@ QUIZZES = sorted((Path(__file__).resolve().parents[2] / "notebooks" / "quizzes")
 CJK = "\u4e00-\u9fff"
 
 
-@pytest.fixture
-def zh():
-    km.set_language("zh")
-    yield
-    km.set_language("en")
 
 
 def _has_cjk(s: str) -> bool:
