@@ -8,7 +8,7 @@ NOTEBOOKS  := $(wildcard notebooks/[0-9]*.ipynb)
 NBVAL      := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
               --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test e2e nbval notebooks-refresh bench lint clean
+.PHONY: lab test e2e nbval notebooks-refresh bench lint fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ e2e: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(PY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
+
+# The API fuzzer's long run (issue 15; a short one is part of `make test`).
+FUZZ_OPS ?= 100000
+fuzz: $(STAMP_TEST)
+	$(PY) tests/fuzz/apifuzz.py --ops $(FUZZ_OPS) --jobs 2 $(FUZZ_ARGS)
 
 lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check kmemlab tests

@@ -870,13 +870,13 @@ class AddressSpaceMixin:
             why = "process context"
             self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
         st = self.vmalloc_state
-        st.stats["vfree_calls"] += 1
         rec = Recorder(st.record_steps)
         if rec.enabled:
             rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
         rec.enter()
-        self._vfree_area(area, rec, "vfree")
+        self._vfree_area(area, rec, "vfree")   # checks its pages before it changes anything
         rec.leave()
+        st.stats["vfree_calls"] += 1
         st.last_steps = rec.steps
 
     def _find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:
