@@ -568,11 +568,12 @@ class AddressSpaceMixin:
                         "BUG_ON(in_interrupt())")
             raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
                             "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
-        if self.gfpflags_allow_blocking(value):
-            from .rules import MIGHT_SLEEP_SITES
-            sites = MIGHT_SLEEP_SITES["vmalloc"]
-            self.might_sleep(*sites.get(self.profile.version, sites["6.12"]),
-                             what="vmalloc")
+        # whatever the mask, the kernel page tables of the area are allocated with
+        # GFP_KERNEL (pte_alloc_kernel; 6.x alloc_vmap_area starts with might_sleep()):
+        # vmalloc sleeps, so it is checked here, not half-way through the mapping
+        from .rules import MIGHT_SLEEP_SITES
+        sites = MIGHT_SLEEP_SITES["vmalloc"]
+        self.might_sleep(*sites.get(self.profile.version, sites["6.12"]), what="vmalloc")
         self.might_sleep_if_alloc(value, 0)
 
     def _vmalloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
