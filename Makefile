@@ -17,7 +17,7 @@ NBVAL      := $(TPY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-en
 #   make lab LAB_ARGS="--no-browser --port=8890"
 LAB_ARGS ?=
 
-.PHONY: lab test e2e nbval notebooks-refresh notebooks-zh bench lint clean binder-link
+.PHONY: lab test e2e nbval notebooks-refresh notebooks-zh bench lint fuzz clean binder-link
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ e2e: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(TPY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
+
+# The API fuzzer's long run (issue 15; a short one is part of `make test`).
+FUZZ_OPS ?= 100000
+fuzz: $(STAMP_TEST)
+	$(TPY) tests/fuzz/apifuzz.py --ops $(FUZZ_OPS) --jobs 2 $(FUZZ_ARGS)
 
 lint: $(STAMP_TEST)
 	$(TEST_VENV)/bin/ruff check kmemlab tests deploy

@@ -1552,8 +1552,9 @@ class PageAllocator:
             pg = allocated.get(pfn)
             if pg is None or pg.order or pfn in seen:
                 if pfn in seen:
-                    self.kernel.bad_page(pfn, "nonzero mapcount",
-                                         f"double free of pfn {pfn:#x} in one batch")
+                    self.kernel.bad_page(pfn, "nonzero mapcount",   # as the loop says it
+                                         f"double free of pfn {pfn:#x}: the page is already "
+                                         "free (PageBuddy)")
                 self.check_free(pfn, 0)
             seen.add(pfn)
 

@@ -618,8 +618,10 @@ class AddressSpaceMixin:
                         "BUG_ON(in_interrupt())")
             raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
                             "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
-        if self.gfpflags_allow_blocking(value):
-            self.might_sleep(*self.profile.might_sleep_sites["vmalloc"], what="vmalloc")
+        # whatever the mask, the kernel page tables of the area are allocated with
+        # GFP_KERNEL (pte_alloc_kernel; 6.x alloc_vmap_area starts with might_sleep()):
+        # vmalloc sleeps, so it is checked here, not half-way through the mapping
+        self.might_sleep(*self.profile.might_sleep_sites["vmalloc"], what="vmalloc")
         self.might_sleep_if_alloc(value, 0)
 
     def _vmalloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
@@ -917,13 +919,13 @@ class AddressSpaceMixin:
             why = "process context"
             self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
         st = self.vmalloc_state
-        st.stats["vfree_calls"] += 1
         rec = Recorder(st.record_steps)
         if rec.enabled:
             rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
         rec.enter()
-        self._vfree_area(area, rec, "vfree")
+        self._vfree_area(area, rec, "vfree")   # checks its pages before it changes anything
         rec.leave()
+        st.stats["vfree_calls"] += 1
         st.last_steps = rec.steps
 
     def _find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:

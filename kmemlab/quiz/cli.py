@@ -83,6 +83,11 @@ def _load(path: str):
     except ModuleNotFoundError as exc:
         _err(f"kmemlab quiz needs {exc.name}: pip install 'kmemlab[quiz]'")
         return None, EXIT_USAGE
+    except (OSError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        # a hostile file the loader's own checks did not name: one line, no traceback
+        _err(f"{path}: cannot read this file: {type(exc).__name__}: "
+             f"{' '.join(str(exc).split())[:200]}")
+        return None, EXIT_USAGE
 
 
 def _check(args) -> int:

@@ -64,10 +64,17 @@ def load_text(text: str, file: str = "<quiz>") -> Document:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise QuizError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB; split the quiz",
                         file=file)
-    loader = yaml.SafeLoader(text)
+    if _flow_depth(text) > MAX_DEPTH:   # before PyYAML recurses into thousands of levels
+        raise QuizError(f"values nested deeper than {MAX_DEPTH} levels", file=file)
+    try:  # the reader checks every character here: NUL and other control bytes
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise QuizError(f"invalid YAML: {_one_line(exc)}", file=file) from None
     try:
         try:
             node = loader.get_single_node()
+        except RecursionError:   # the composer recurses once per nesting level
+            raise QuizError(f"values nested deeper than {MAX_DEPTH} levels", file=file) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             msg = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
@@ -75,7 +82,7 @@ def load_text(text: str, file: str = "<quiz>") -> Document:
                             line=mark.line + 1 if mark else None,
                             column=mark.column + 1 if mark else None) from None
         except yaml.YAMLError as exc:
-            raise QuizError(f"invalid YAML: {exc}", file=file) from None
+            raise QuizError(f"invalid YAML: {_one_line(exc)}", file=file) from None
         if node is None:
             raise QuizError("the file is empty", file=file, line=1, column=1)
         doc = Document(data=None, file=file)
@@ -99,6 +106,24 @@ def load_file(path: str | Path) -> Document:
         raise QuizError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
                         file=str(path)) from None
     return load_text(text, str(path))
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of flow brackets ([ { ), a cheap bound: brackets inside
+    strings count too, which only makes it stricter than the builder's MAX_DEPTH."""
+    depth = best = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best = depth
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return best
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 class _Builder:
@@ -134,7 +159,10 @@ class _Builder:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise self.fail(key_node, "mapping keys must be plain strings")
-                key = self.loader.construct_object(key_node)
+                if key_node.tag not in _CORE_TAGS:   # '<<' (merge) and tagged keys
+                    raise self.fail(key_node, "merge keys (<<) and tagged keys are not "
+                                              "allowed in quiz files; write the keys out")
+                key = self._scalar(key_node)
                 if not isinstance(key, str):
                     key = str(key) if isinstance(key, int | float | bool) else key
                 if not isinstance(key, str):
@@ -147,4 +175,22 @@ class _Builder:
             self.doc.styles[path] = None
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         self.doc.styles[path] = node.style
-        return self.loader.construct_object(node)
+        return self._scalar(node)
+
+    def _scalar(self, node):
+        """A scalar's value: bounded (an int of thousands of digits is refused by
+        Python's int() limit) and finite (``.inf``/``.nan`` mean nothing in a quiz)."""
+        import math
+
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and \
+                len(node.value) > 40:
+            raise self.fail(node, f"number {node.value[:20]}… is too long (at most 40 "
+                                  "characters)")
+        try:
+            value = self.loader.construct_object(node)
+        except (ValueError, OverflowError) as exc:
+            raise self.fail(node, f"cannot read {node.value[:40]!r}: {exc}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(node, f"{node.value!r} is not a finite number; .inf and .nan are "
+                                  "not allowed in quiz files")
+        return value

@@ -50,6 +50,10 @@ def parse_number(text, unit: str = "") -> Fraction:
     if not m:
         raise ValueError(f"{text.strip()!r} is not a number")
     sign, num, den, suffix = m.groups()
+    e = num.lower().find("e")
+    if e >= 0 and not num[:2].lower() == "0x" and abs(int(num[e + 1:] or 0)) > 400:
+        # Fraction("1e999999999") builds 10**999999999: bounded here instead
+        raise ValueError(f"exponent of {num!r} is out of range (at most e±400)")
     value = Fraction(int(num, 16)) if num[:2].lower() == "0x" else Fraction(num)
     if sign == "-":
         value = -value

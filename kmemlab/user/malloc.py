@@ -422,6 +422,7 @@ class GlibcMalloc:
         self.stderr: list[str] = []
         self.errno = 0
         self._notes: list[str] = []
+        self._api: tuple = ("malloc", ())   # the call in progress (for deep aborts)
         self._why = ""
         self.tunables = parse_tunables(tunables)
         self._apply_tunables(self.tunables)
@@ -541,7 +542,15 @@ class GlibcMalloc:
     # doubly linked bins, in the words of the chunks themselves (fd at +16, bk at +24)
 
     def _unlink(self, p: int) -> None:
-        """malloc/malloc.c: ``unlink_chunk`` (its checks run first, in ``_check_unlink``)."""
+        """malloc/malloc.c: ``unlink_chunk``. Its checks (``corrupted size vs. prev_size``,
+        ``corrupted double-linked list``) run first, in ``_check_unlink``: callers that
+        report through their own path check before; for every other caller (the bin
+        searches of ``_int_malloc``, ``malloc_consolidate``) a failed check is glibc's
+        ``malloc_printerr`` abort here, before a link is written."""
+        err = self._check_unlink(p)
+        if err:
+            call, args = self._api
+            raise self._abort(call, args, err)
         m = self._m
         fd = m[p + 16]
         bk = m[p + 24]
@@ -1251,6 +1260,7 @@ class GlibcMalloc:
         """
         if type(size) is not int or size < 0:
             self._check_arg("size", size)
+        self._api = ("malloc", (size,))
         if size > PTRDIFF_MAX:
             self.errno = ENOMEM
             self._event("malloc", (size,), None, "request > PTRDIFF_MAX: NULL, ENOMEM")
@@ -1286,6 +1296,7 @@ class GlibcMalloc:
         if mem == 0:
             self._event("free", (None,), None, "free(NULL) does nothing")
             return
+        self._api = ("free", (mem,))
         p = mem - 16
         m = self._m
         if not self._heap_lo <= p < self.top and not self._readable(p + 8):
@@ -1381,6 +1392,7 @@ class GlibcMalloc:
         mem = self._check_ptr(mem)
         self._check_arg("size", size)
         args = (mem or None, size)
+        self._api = ("realloc", args)
         if size == 0 and mem:
             self.free(mem)
             if self.record_events:
@@ -1546,6 +1558,7 @@ class GlibcMalloc:
     def malloc_trim(self, pad: int = 0) -> int:
         """Give free memory back (malloc/malloc.c: ``mtrim``): madvise free pages, then systrim."""
         self._check_arg("pad", pad)
+        self._api = ("malloc_trim", (pad,))
         self._consolidate()
         ps = self.page_size
         psm1 = ps - 1

@@ -47,6 +47,7 @@ from .malloc import (
     GlibcMalloc,
     MallInfo2,
     MallocAbort,
+    MallocSegfault,
     request2size,
 )
 
@@ -952,6 +953,16 @@ class Process:
     def _libc_died(self, e: MallocAbort) -> None:
         self._die(e.signal, e.message)
 
+    def _libc_crashed(self, call: str, e: KeyError) -> MallocAbort:
+        """malloc followed a corrupted pointer to a word nothing ever wrote (the model
+        keeps only written words): on a real machine a read there is garbage or
+        SIGSEGV. The process ends with SIGSEGV, as :class:`MallocSegfault`."""
+        addr = e.args[0] if e.args and isinstance(e.args[0], int) else 0
+        err = MallocSegfault(f"Segmentation fault in {call}() (read at {addr:#x} through a "
+                             "corrupted heap pointer)")
+        self._libc_died(err)
+        return err
+
     def malloc(self, size: int) -> int | None:
         """glibc ``malloc`` (malloc/malloc.c: ``__libc_malloc``) in this process."""
         if not self.alive or not self.kernel.context_stack.can_sleep():
@@ -961,6 +972,8 @@ class Process:
         except MallocAbort as e:
             self._libc_died(e)
             raise
+        except KeyError as e:
+            raise self._libc_crashed("malloc", e) from None
 
     def free(self, ptr: int | None) -> None:
         """glibc ``free`` (malloc/malloc.c: ``__libc_free``) in this process."""
@@ -971,6 +984,8 @@ class Process:
         except MallocAbort as e:
             self._libc_died(e)
             raise
+        except KeyError as e:
+            raise self._libc_crashed("free", e) from None
 
     def calloc(self, nmemb: int, size: int) -> int | None:
         """glibc ``calloc`` (malloc/malloc.c: ``__libc_calloc``): the ``memset`` writes
@@ -987,6 +1002,8 @@ class Process:
         except MallocAbort as e:
             self._libc_died(e)
             raise
+        except KeyError as e:
+            raise self._libc_crashed("calloc", e) from None
         if mem is not None:
             p = mem - CHUNK_HDR_SZ
             raw = lib._m.get(p + 8, 0)
@@ -1027,6 +1044,8 @@ class Process:
         except MallocAbort as e:
             self._libc_died(e)
             raise
+        except KeyError as e:
+            raise self._libc_crashed("realloc", e) from None
         if new is not None and ptr and new != ptr and old_usable > 0:
             if not (was_mmapped and self._mremap_moves > n_mremap):
                 self._libc_touch(new, min(old_usable, max(size, 1)))

@@ -27,6 +27,7 @@ Run ``python tests/fuzz/driver.py --ops 100000`` (``make fuzz``) for the long ru
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
 import io
 import pickle
@@ -204,6 +205,17 @@ def digest(k) -> Digest:
     return Digest(files, state_hashes(k), n, tail, list(k.dmesg), report_fields(k))
 
 
+def compare(k, before: Digest, *, allow_dmesg_growth: bool = True) -> list[str]:
+    """What changed in ``k`` since ``before`` (a failure's own report excepted)."""
+    after = digest(k)
+    if after.trace_len > before.trace_len:
+        try:
+            after.trace_names = _new_trace_names(k, before.trace_len)
+        except IndexError:
+            after.trace_names = ["<ring buffer wrapped>"]
+    return before.diff(after, allow_dmesg_growth=allow_dmesg_growth)
+
+
 def _new_trace_names(k, since: int) -> list[str]:
     tr = k.trace
     return [tr[i].name for i in range(since, min(len(tr), since + 50))]
@@ -275,10 +287,7 @@ def check_invariants(k, files: dict[str, str] | None = None) -> None:
             _check(p not in held, f"frame {p:#x} held by {held.get(p)} and {who}")
             held[p] = who
 
-    alloc_frames = {}
-    for p, pg in pa.allocated.items():
-        for q in range(p, p + (1 << pg.order)):
-            alloc_frames[q] = pg
+    starts = sorted(pa.allocated)
     for cache in k.slub.caches if hasattr(k.slub, "caches") else k.slab_caches.values():
         _check_cache(k, cache, hold)
     for area in k.vmalloc_state.areas.values():
@@ -288,8 +297,11 @@ def check_invariants(k, files: dict[str, str] | None = None) -> None:
     for proc in k.processes:
         for page in proc._anon.values():
             hold(page.pfn, 1, f"pid {proc.pid} anon")
+    allocated = pa.allocated
     for p in held:
-        _check(p in alloc_frames, f"frame {p:#x} ({held[p]}) is not allocated")
+        i = bisect.bisect_right(starts, p) - 1
+        ok = i >= 0 and p < starts[i] + (1 << allocated[starts[i]].order)
+        _check(ok, f"frame {p:#x} ({held[p]}) is not allocated")
 
 
 def _check_cache(k, s, hold) -> None:
@@ -443,8 +455,10 @@ class Episode:
         self.stale: list = []        # (kind, handle) already freed
         self.ctx: list = []          # entered context managers (LIFO)
         self.module_serial = 0
+        self._taken: list = []
         self.dead = False
         self.leaky = False           # a deliberate leak: no boot-state comparison
+        self.replayed = False
         self.boot_free = self._drained_view()
         self.ops = self._op_table()
 
@@ -473,16 +487,23 @@ class Episode:
         return self.r.choice(pool)
 
     def take(self, pool):
+        """Remove a handle from ``pool`` for a free; put back if the call raises (a
+        refused free leaves the object allocated)."""
         if not pool:
             raise _Skip
-        return pool.pop(self.r.randrange(len(pool)))
+        item = pool.pop(self.r.randrange(len(pool)))
+        self._taken.append((pool, item))
+        return item
 
     def bad_addr(self):
         k = self.k
-        return self.r.choice([0x1234, k.profile.page_offset + 8, k.profile.page_offset +
-                              (k.max_low_pfn << k.PAGE_SHIFT) - 4096, 2 ** 64 - 4096,
-                              k.layout.VMALLOC_START, k.layout.VMALLOC_START + 12345,
-                              -4096, 2 ** 70])
+        a = self.r.choice([0x1234, k.profile.page_offset + 8, k.profile.page_offset +
+                           (k.max_low_pfn << k.PAGE_SHIFT) - 4096, 2 ** 64 - 4096,
+                           k.layout.VMALLOC_START, k.layout.VMALLOC_START + 12345,
+                           -4096, 2 ** 70])
+        if a in k.vmalloc_state.areas:   # a live area (a module on i386): not "bad"
+            a = 0x1234
+        return a
 
     def stale_of(self, kind: str):
         """A handle freed before, for a double free, unless its memory has been handed
@@ -610,7 +631,10 @@ class Episode:
             k.kfree(self.stale_of("kptr"))
             return True
         if r < 0.92 and self.kptrs:
-            k.kfree(self.pick(self.kptrs) + self.r.choice([1, 8, 64]))
+            p = self.pick(self.kptrs) + self.r.choice([1, 8, 64])
+            if p in k.slub.live:                   # the next object: not wrong
+                raise _Skip
+            k.kfree(p)
             return True
         k.kfree(self.r.choice([self.bad_addr(), "p", 2.0, [1]]))
         return True
@@ -619,12 +643,7 @@ class Episode:
         s, bad = self.size(20000)
         g, bad2 = self.gfp()
         p = self.take(self.kptrs) if self.kptrs and self.r.random() < 0.8 else None
-        try:
-            q = self.k.krealloc(p, s, g)
-        except BaseException:
-            if p is not None:
-                self.kptrs.append(p)
-            raise
+        q = self.k.krealloc(p, s, g)
         if q is None:
             if p is not None and s != 0:
                 self.kptrs.append(p)
@@ -679,6 +698,9 @@ class Episode:
         if other is c:
             raise _Skip
         self.k.kmem_cache_free(other, p)
+        # returned: the kernel's cache_from_obj WARNs "Wrong slab cache" and frees the
+        # object to its own cache (or the caches are merged): it is gone
+        self.objs.remove((c, p))
         return True
 
     def op_cache_destroy(self):
@@ -736,7 +758,10 @@ class Episode:
             self.k.vfree(self.stale_of("vptr"))
             return True
         if r < 0.92 and self.vptrs:
-            self.k.vfree(self.pick(self.vptrs) + self.r.choice([4096, 1, 8192]))
+            v = self.pick(self.vptrs) + self.r.choice([4096, 1, 8192])
+            if v in self.k.vmalloc_state.areas:    # the next area's start: not wrong
+                raise _Skip
+            self.k.vfree(v)
             return True
         self.k.vfree(self.r.choice([self.bad_addr(), "v", 1.5]))
         return True
@@ -817,10 +842,12 @@ class Episode:
             ok = k.cma_release(self.stale_of("cma"))      # twice
         elif r < 0.9 and self.cma:
             a = self.pick(self.cma)
-            ok = k.cma_release(a.pfn, self.r.choice([a.count + 1, a.count * 2, a.count + 512,
-                                                     max(a.count - 1, 1)]))
-            if ok:      # a shorter count: the kernel frees just those; so does kmemlab
-                self.cma.remove(a)
+            n = self.r.choice([a.count + 1, a.count * 2, a.count + 512, max(a.count - 1, 1)])
+            ok = k.cma_release(a.pfn, n)
+            if ok:   # a shorter count, or one that covers the next allocation exactly:
+                # the kernel frees those pages; so does kmemlab
+                self.cma = [b for b in self.cma if b.pfn + b.count <= a.pfn or
+                            b.pfn >= a.pfn + n]
                 self.leaky = True
                 return True
         else:
@@ -906,9 +933,9 @@ class Episode:
         k = self.k
         which = self.r.randrange(6)
         if which == 0:
-            k.workload.page_cache(self.r.choice(["1M", "8M", "32M", "-1", "x"]))
+            k.workload.page_cache(self.r.choice(["1M", "4M", "8M", "-1", "x"]))
         elif which == 1:
-            t = k.workload.anon(self.r.choice(["1M", "16M", "64M"]), comm="hog")
+            t = k.workload.anon(self.r.choice(["1M", "4M", "16M"]), comm="hog")
             _ = t
         elif which == 2:
             k.kswapd_run()
@@ -1107,7 +1134,9 @@ class Episode:
             a = self.pick(self.cma)
             k.free_pages(a.pages[0], a.pages[0].order)
         else:
-            k.kmem_cache_free(self.pick(self.caches), self.pick(self.kptrs))
+            p = self.pick(self.kptrs)
+            k.kmem_cache_free(self.pick(self.caches), p)
+            self.kptrs.remove(p)          # freed to its own cache after the WARN
         return True
 
     def op_drain(self):
@@ -1131,15 +1160,17 @@ class Episode:
             ptr = 0xffff888100000000 + self.r.randrange(1 << 20) * 64
             kind = self.r.randrange(5)
             if kind == 0:
+                gfp = self.r.choice(["GFP_KERNEL", "BOGUS", "0x1234"])
                 lines.append(f" app-1 [000] ..... {i}.000001: kmalloc: call_site=foo+0x1/0x2 "
                              f"ptr={ptr:#x} bytes_req={self.r.choice([8, 100, 5000, -1])} "
-                             f"bytes_alloc=128 gfp_flags={self.r.choice(['GFP_KERNEL', 'BOGUS', '0x1234'])}")
+                             f"bytes_alloc=128 gfp_flags={gfp}")
             elif kind == 1:
                 lines.append(f" app-1 [000] ..... {i}.000002: kfree: call_site=foo+0x1/0x2 "
                              f"ptr={ptr:#x}")
             elif kind == 2:
+                order = self.r.choice([0, 1, 11, 99])
                 lines.append(f" app-1 [001] ..... {i}.000003: mm_page_alloc: page=0x0 "
-                             f"pfn={self.r.randrange(1 << 18):#x} order={self.r.choice([0, 1, 11, 99])} "
+                             f"pfn={self.r.randrange(1 << 18):#x} order={order} "
                              f"migratetype={self.r.choice([0, 1, 3, 9])} gfp_flags=GFP_KERNEL")
             elif kind == 3:
                 lines.append(f" app-1 [001] ..... {i}.000004: mm_page_free: page=0x0 "
@@ -1149,7 +1180,16 @@ class Episode:
                                             " x-1 [999] ..... 1.0: kmalloc: ptr=zz"]))
         rp = Replayer(io.StringIO("\n".join(lines) + "\n"), k, keep_trace=True,
                       max_errors=self.r.choice([0, 5, 20]))
-        rp.run(self.r.choice([None, 3]))
+        try:
+            rp.run(self.r.choice([None, 3]))
+        finally:   # what the trace allocated and never freed is the fuzzer's to free
+            for sim, cache in rp._ptr.values():
+                if cache is None:
+                    self.kptrs.append(sim)
+                else:
+                    self.objs.append((cache, sim))
+            self.pages += [(pg, pg.order) for pg in rp._pfn.values()]
+            self.replayed = True
         return True
 
     def op_misc(self):
@@ -1186,13 +1226,16 @@ class Episode:
         if before is None:
             before = self._before = digest(self.k)
         snap = self.k.snapshot() if self.debug else None
+        self._taken = []
         try:
             with watchdog(self.timeout):
                 invalid = fn()
             outcome = None
         except _Skip:
+            self._untake()
             return True
         except Hang:
+            self._untake()
             st.ops += 1
             st.hangs += 1
             self._problem("hang", fn, traceback.format_exc(limit=-8))
@@ -1209,6 +1252,7 @@ class Episode:
             self._before = None
             return self._invariants(fn)
         except EXPECTED as e:
+            self._untake()
             outcome = type(e).__name__
             invalid = True
             if isinstance(e, KernelBug) and not isinstance(e, type) and \
@@ -1251,6 +1295,11 @@ class Episode:
                 return False
         self._before = after
         return self._invariants(fn, after.files)
+
+    def _untake(self) -> None:
+        for pool, item in self._taken:
+            pool.append(item)
+        self._taken = []
 
     def _invariants(self, fn, files=None) -> bool:
         try:
@@ -1356,7 +1405,7 @@ class Episode:
 
 
 def fuzz(seed: int, n_ops: int, *, episode_ops: int = 400, timeout: float = 20.0,
-         verbose: bool = False, debug: bool = False) -> Stats:
+         verbose: bool = False, debug: bool = False, progress: bool = False) -> Stats:
     """Run ``n_ops`` operations in episodes of ``episode_ops`` from ``seed``."""
     stats = Stats()
     ep = 0
@@ -1364,7 +1413,19 @@ def fuzz(seed: int, n_ops: int, *, episode_ops: int = 400, timeout: float = 20.0
         e = Episode(seed * 100003 + ep, stats, timeout=timeout, verbose=verbose, debug=debug)
         e.run(min(episode_ops, n_ops - stats.ops))
         ep += 1
+        if progress:
+            print(f"[seed {seed}] ops {stats.ops} invalid {stats.invalid_ops} raised "
+                  f"{stats.raised} state_changes {stats.state_changes} unexpected "
+                  f"{stats.unexpected} hangs {stats.hangs} invariants "
+                  f"{stats.invariant_violations} boot_state {stats.boot_state_mismatches}",
+                  file=sys.stderr, flush=True)
     return stats
+
+
+def _job(args: tuple) -> Stats:
+    seed, n_ops, episode_ops, timeout = args
+    return fuzz(seed, n_ops, episode_ops=episode_ops, timeout=timeout, progress=True,
+                verbose=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1373,6 +1434,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--episode", type=int, default=400)
     ap.add_argument("--only", type=int, default=None, help="run only this episode seed")
+    ap.add_argument("--jobs", type=int, default=1, help="processes (seeds seed..seed+jobs-1)")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--debug", action="store_true", help="snapshot before each call and "
@@ -1382,6 +1444,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.only is not None:
         stats = Stats()
         Episode(a.only, stats, timeout=a.timeout, verbose=a.verbose, debug=a.debug).run(a.ops)
+    elif a.jobs > 1:
+        import multiprocessing
+        per = -(-a.ops // a.jobs)
+        with multiprocessing.Pool(a.jobs) as pool:
+            parts = pool.map(_job, [(a.seed + i, per, a.episode, a.timeout)
+                                    for i in range(a.jobs)])
+        stats = Stats()
+        for part in parts:
+            stats.add(part)
     else:
         stats = fuzz(a.seed, a.ops, episode_ops=a.episode, timeout=a.timeout,
                      verbose=a.verbose, debug=a.debug)
