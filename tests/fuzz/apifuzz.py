@@ -196,7 +196,7 @@ def digest(k) -> Digest:
     for p in paths:
         try:
             files[p] = k.proc(p)
-        except ValueError as e:          # a file this version does not have
+        except (ValueError, FileNotFoundError) as e:  # a file this kernel does not have
             files[p] = f"<{e}>"
     tr = k.trace
     n = len(tr)
@@ -439,6 +439,8 @@ class Episode:
             ram = "1G"           # highmem
         self.kargs = dict(version=version, arch=arch, ram=ram, cpus=self.r.choice([1, 2, 4]),
                           cmdline=cmdline, seed=seed)
+        if cmdline:  # cma= needs a kernel built with CMA (Debian's 6.x are not)
+            self.kargs["config"] = {"CONFIG_CMA": "y"}
         self.k = km.Kernel(**self.kargs)
         self.pages: list = []        # (Page, order)
         self.addrs: list = []        # (address, order) from __get_free_pages

@@ -129,7 +129,7 @@ def test_unload_module_after_its_memory_was_vfreed_is_a_warn_not_a_keyerror():
 
 @pytest.mark.parametrize("version", ["3.15", "6.1", "6.12"])
 def test_cma_release_twice_or_wrong_count_warns_and_returns_false(version):
-    k = km.Kernel(version=version, ram="256M", cmdline="cma=16M")
+    k = km.Kernel(version=version, ram="256M", cmdline="cma=16M", config={"CONFIG_CMA": "y"})
     a = k.cma_alloc(64)
     b = k.cma_alloc(8)
     d0 = digest(k)
@@ -147,7 +147,7 @@ def test_cma_release_twice_or_wrong_count_warns_and_returns_false(version):
 
 
 def test_cma_does_not_move_a_page_known_by_its_address():
-    k = km.Kernel(version="6.12", ram="256M", cmdline="cma=16M")
+    k = km.Kernel(version="6.12", ram="256M", cmdline="cma=16M", config={"CONFIG_CMA": "y"})
     area = k.cma_areas[0]
     got = []
     while True:      # movable __get_free_pages until one lands in the CMA area
