@@ -419,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - python -m
 
 # ====================================================================== /proc layouts
 
-_NUM = re.compile(r"-?\d+")
+# a number, with pagetypeinfo's ">" for a free list counted up to 100000 ("%s%6lu")
+_NUM = re.compile(r">?-?\d+")
 
 
 def _line_shape(line: str) -> tuple[str, list[tuple[int, int]]]:

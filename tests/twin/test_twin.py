@@ -173,3 +173,12 @@ def test_snapshot_of_this_machine(tmp_path, capsys):
     assert cli.main(["snapshot", str(tmp_path / "me")]) == 0
     assert (tmp_path / "me" / "MANIFEST").read_text().startswith(snapshot.FORMAT)
     assert twin.from_snapshot(tmp_path / "me").twin.facts.release == os.uname().release
+
+
+def test_layout_comparison():
+    from kmemlab.twin import layout_differences
+    real = "Node    0, zone   Normal, type      Movable >100000  74570 \nMemFree:   22493904 kB\n"
+    ours = "Node    0, zone   Normal, type      Movable      12    512 \nMemFree:         10 kB\n"
+    assert layout_differences(real, ours) == []
+    assert layout_differences("count:    0\n", "count: 0\n")[0].startswith("spacing:")
+    assert layout_differences("a 1\nb 2\n", "a 1\n") == ["only on the machine: 'b 2'"]
