@@ -236,7 +236,7 @@ class Replayer:
         self._gfp_cache: dict[str, int] = {}
         self._tasks: dict[tuple[int, str], Task] = {}
         self.last: tp.Record | None = None
-        self.last_outcome = ""
+        self._why: Any = ""   # a str, or (format, args) formatted when asked for
         self.timeline = CacheTimeline([], {}) if sample_every else None
         self.sample_every = sample_every
         self._dispatch = {
@@ -248,6 +248,19 @@ class Replayer:
         self._peek: Any = next(self._it, _END)  # opens the file: bad input fails here
         if self.timeline is not None:
             self._sample()
+
+    @property
+    def last_outcome(self) -> str:
+        """What the last record did, in words (formatted only when asked for: a
+        replay of a long trace would otherwise format one string per record)."""
+        why = self._why
+        if why.__class__ is tuple:
+            why = self._why = why[0].format(*why[1])
+        return why
+
+    @last_outcome.setter
+    def last_outcome(self, text: str) -> None:
+        self._why = text
 
     # ------------------------------------------------------------------ maps
     @property
@@ -341,7 +354,7 @@ class Replayer:
     # ------------------------------------------------------------------ events
     def _skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
-        self.last_outcome = "skipped: " + reason
+        self._why = "skipped: " + reason
 
     def _gfp(self, text: str | None) -> int:
         if text is None:
@@ -394,7 +407,7 @@ class Replayer:
         self.replayed += 1
         if sim != ZERO_SIZE_PTR and k.ksize(sim) != rec.bytes_alloc:
             self.size_class_differs += 1
-        self.last_outcome = f"kmalloc({req}) → {sim:#x}"
+        self._why = ("kmalloc({}) → {:#x}", (req, sim))
         return None
 
     @staticmethod
@@ -504,7 +517,7 @@ class Replayer:
             return None
         self._ptr[real] = (sim, cache)
         self.replayed += 1
-        self.last_outcome = f"kmem_cache_alloc({cache.name}) → {sim:#x}"
+        self._why = ("kmem_cache_alloc({}) → {:#x}", (cache.name, sim))
         return None
 
     def _free(self, rec: tp.Record) -> None:
@@ -539,7 +552,7 @@ class Replayer:
             self._ptr[real] = entry  # the simulator refused: nothing changed
             raise
         self.replayed += 1
-        self.last_outcome = f"{rec.event}({sim:#x})"
+        self._why = ("{}({:#x})", (rec.event, sim))
         return None
 
     def _page_alloc(self, rec: tp.Record) -> None:
@@ -566,7 +579,7 @@ class Replayer:
             return None
         self._pfn[pfn] = page
         self.replayed += 1
-        self.last_outcome = f"order-{order} block: real pfn {pfn:#x} → pfn {page.pfn:#x}"
+        self._why = ("order-{} block: real pfn {:#x} → pfn {:#x}", (order, pfn, page.pfn))
         return None
 
     def _page_free(self, rec: tp.Record) -> None:
@@ -590,7 +603,7 @@ class Replayer:
             self._pfn[pfn] = page
             raise
         self.replayed += 1
-        self.last_outcome = f"order-{page.order} block freed: pfn {page.pfn:#x}"
+        self._why = ("order-{} block freed: pfn {:#x}", (page.order, page.pfn))
         return None
 
     # ------------------------------------------------------------------ results

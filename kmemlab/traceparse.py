@@ -623,6 +623,58 @@ def _file_size(f: Any) -> int | None:
     return st.st_size if st.st_size > 0 else None
 
 
+
+class _Overlong(str):
+    """The first 200 characters of a line of _MAX_LINE characters or more."""
+
+    __slots__ = ()
+
+
+_CHUNK = 1 << 20
+
+
+def _read_lines(src: _Source) -> Iterator[str]:
+    """The lines of ``src.text`` with their ``\n`` (as readline() gives them), read in
+    1 MiB chunks; a line of _MAX_LINE characters or more comes as an _Overlong of its
+    first 200 characters and is skipped to its end without being kept (bounded memory)."""
+    read = src.text.read
+    tail = ""
+    skipping = False
+    while True:
+        try:
+            chunk = read(_CHUNK)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise _ReadError(exc) from exc
+        if not chunk:
+            break
+        if skipping:
+            nl = chunk.find("\n")
+            if nl < 0:
+                continue
+            chunk = chunk[nl + 1:]
+            skipping = False
+        elif tail:
+            chunk = tail + chunk
+        parts = chunk.split("\n")
+        tail = parts.pop()
+        for i, part in enumerate(parts):
+            if len(part) >= _MAX_LINE:
+                parts[i] = _Overlong(part[:200])
+            else:
+                parts[i] = part + "\n"
+        yield from parts
+        if len(tail) >= _MAX_LINE:
+            yield _Overlong(tail[:200])
+            tail = ""
+            skipping = True
+    if tail:
+        yield _Overlong(tail[:200]) if len(tail) >= _MAX_LINE else tail
+
+
+class _ReadError(Exception):
+    """A read of the decompressed stream failed (truncated or corrupt gzip)."""
+
+
 def iter_records(
     source: str | os.PathLike[str] | IO[Any],
     report: ParseReport | None = None,
@@ -659,30 +711,20 @@ def iter_records(
     body_res = _BODY_RE
     skipped = rep.skipped_by_event
     by_event = rep.records_by_event
-    readline = src.text.readline
+    lines = _read_lines(src)
     lineno = 0
     nrec = 0
     other = 0
     last_pos = 0
     try:
-        while True:
-            try:
-                line = readline(_MAX_LINE)
-            except (EOFError, OSError, zlib.error) as exc:
-                raise TraceFormatError(
-                    f"{src.name}: truncated or corrupt gzip data after line {lineno} "
-                    f"({exc})") from exc
-            if not line:
-                break
+        for line in lines:
             lineno += 1
             if bar is not None and not lineno & 0x3FFF:
                 pos = src.tell()
                 bar.update(pos - last_pos)
                 last_pos = pos
-            if len(line) >= _MAX_LINE and line[-1] != "\n":
+            if line.__class__ is _Overlong:
                 rep._bad(lineno, line[:200])
-                while line and line[-1] != "\n":  # drop the rest of the overlong line
-                    line = readline(_MAX_LINE)
                 continue
             head = head_match(line)
             if head is None:
@@ -719,6 +761,11 @@ def iter_records(
                 f"{src.name}: no ftrace event lines found (line {n}: {text[:80]!r}); "
                 "expected the text of /sys/kernel/tracing/trace or of trace-cmd report")
         rep.complete = True
+    except _ReadError as exc:
+        cause = exc.__cause__
+        raise TraceFormatError(
+            f"{src.name}: truncated or corrupt gzip data after line {lineno} "
+            f"({cause})") from cause
     finally:
         rep.lines_read = lineno
         rep.records = nrec
