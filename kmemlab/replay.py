@@ -235,6 +235,7 @@ class Replayer:
         self.cache_names: dict[str, dict[str, int]] = {}  # sim cache -> real names seen
         self._gfp_cache: dict[str, int] = {}
         self._tasks: dict[tuple[int, str], Task] = {}
+        self._contexts: dict[tuple[str, str, str], tuple[int, tuple[int, str]]] = {}
         self.last: tp.Record | None = None
         self._why: Any = ""   # a str, or (format, args) formatted when asked for
         self.timeline = CacheTimeline([], {}) if sample_every else None
@@ -288,6 +289,7 @@ class Replayer:
         k.trace.enabled = self.keep_trace and old_enabled
         ncpu = k.nr_cpus
         tasks = self._tasks
+        contexts = self._contexts   # printed (task, pid, cpu) -> (cpu, (pid, task))
         dispatch = self._dispatch
         by_event = self.by_event
         every = self.sample_every
@@ -308,12 +310,17 @@ class Replayer:
                     self._skip("allocator-internal event" if ev in _INTERNAL
                                else "not an allocation event")
                 else:
-                    cpu = rec.cpu
+                    ctx = rec.context
+                    parsed = contexts.get(ctx)
+                    if parsed is None:
+                        if len(contexts) >= 4096:
+                            contexts.clear()
+                        parsed = contexts[ctx] = (rec.cpu, (rec.pid, rec.task))
+                    cpu, key = parsed
                     if cpu >= ncpu:
                         cpu = ncpu - 1
                         self.cpus_capped += 1
                     k.current_cpu = cpu
-                    key = (rec.pid, rec.task)
                     task = tasks.get(key)
                     if task is None:
                         if len(tasks) >= 4096:

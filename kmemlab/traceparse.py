@@ -247,6 +247,11 @@ class Record:
         return int(self._head.group(3))
 
     @property
+    def context(self) -> tuple[str, str, str]:
+        """``(task, pid, cpu)`` as printed, in one call (for loops over many records)."""
+        return self._head.group(1, 2, 3)
+
+    @property
     def irq_flags(self) -> str | None:
         """The latency/irq-info column (``d..1.``), or None when it is off."""
         return self._head.group(4)
