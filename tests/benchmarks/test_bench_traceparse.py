@@ -76,3 +76,21 @@ def test_bench_trace_stats(benchmark, big_trace: Path) -> None:
                             iterations=1)
     assert st.parse_report is not None and st.parse_report.records == N_LINES
     _report(benchmark, "parse + statistics")
+
+
+REAL_TRACE = Path(__file__).resolve().parents[2] / "kmemlab" / "data" / "boots" / "6.12" / "trace.txt.gz"
+REAL_LINES = 116_652
+
+
+@pytest.mark.skipif(not REAL_TRACE.exists(), reason="bundled boot trace missing")
+def test_bench_trace_stats_real_boot_trace(benchmark) -> None:
+    """What `kmemlab trace stats` computes on the real 6.12 boot trace (gzip), in
+    lines/s (target of issue 21: 1,000,000)."""
+    st = benchmark.pedantic(lambda: trace_stats(REAL_TRACE, per_pointer=False, progress=False),
+                            rounds=3, iterations=1)
+    assert st.parse_report is not None and st.parse_report.lines_read == REAL_LINES
+    assert st.parse_report.records == 116_640
+    rate = REAL_LINES / benchmark.stats.stats.min
+    benchmark.extra_info["lines_per_second"] = round(rate)
+    print(f"\nstats of the real 6.12 boot trace: {rate:,.0f} lines/s "
+          f"(best of {benchmark.stats.stats.rounds})")
