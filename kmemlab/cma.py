@@ -8,7 +8,7 @@ allocations may use. ``cma_alloc`` finds a free range in the area's bitmap and c
 now free pages. Facts: shared/reference/linux-mm-facts.md section 6.2.
 
 Not modelled: CMA areas other than the default one (``dma_contiguous_default_area``),
-``order_per_bit`` > 0, the per-CPU lru_add drain (there is no LRU), 6.x's
+``order_per_bit`` > 0, the per-CPU lru_add drain (LRU pages are added at once), 6.x's
 pageblock-granular isolation of partially covered MAX_ORDER blocks (the window here
 is pageblock-aligned and straddling free blocks are split).
 """
@@ -278,7 +278,6 @@ def alloc_contig_range(k, area: CmaArea, start: int, end: int, label: str):
             undo()
             return "ENOMEM", [], 0
         targets.append(new)
-    hook = getattr(k, "_migrate_page_hook", None)
     for pg, new in zip(movers, targets):
         old_pfn = pg.pfn
         del pa.allocated[new.pfn]
@@ -286,8 +285,7 @@ def alloc_contig_range(k, area: CmaArea, start: int, end: int, label: str):
         pg.pfn, pg.zone = new.pfn, new.zone
         pa.allocated[new.pfn] = pg
         pa.free_one_page(zone, old_pfn, pg.order, iso, None)
-        if hook is not None:
-            hook(pg, old_pfn, new.pfn)
+        k.reclaim.page_migrated(pg, old_pfn)   # a page-cache or workload page: its LRU entry
     if movers:
         k.trace.emit("mm_migrate_pages", f"moved {len(movers)} movable blocks out of the CMA "
                      "range", nr_succeeded=sum(1 << m.order for m in movers), nr_failed=0,

@@ -84,6 +84,20 @@ class ReclaimState:
     def remove(self, lp: LruPage) -> None:
         self.lru[lp.kind].pop(lp.pfn, None)
 
+    def page_migrated(self, page, old_pfn: int) -> None:
+        """``page`` (the same Page object) now lives at ``page.pfn`` instead of
+        ``old_pfn``: its LRU entry and its task's mapping follow it. The moved page goes
+        to the LRU's young end, as mm/migrate.c puts the new folio back with
+        folio_add_lru (3.15: putback_lru_page), like compaction's :func:`_migrate_block`."""
+        for lru in self.lru.values():
+            lp = lru.get(old_pfn)
+            if lp is not None and lp.page is page:
+                del lru[old_pfn]
+                lru[page.pfn] = lp
+                if lp.task is not None:
+                    lp.task.page_migrated(old_pfn, lp)
+                return
+
     def count(self, kind: str, dirty: bool | None = None) -> int:
         if dirty is None:
             return len(self.lru[kind])
@@ -148,7 +162,7 @@ def shrink_lists(k, zones, value: int, nr_to_reclaim: int, *, kswapd: bool) -> t
     for lp in victims:
         st.remove(lp)
         if lp.task is not None:
-            lp.task._forget(lp)
+            lp.task.page_reclaimed(lp)
         k.page_alloc.free_pages(lp.page, 0, caller="shrink_page_list")
     who = "kswapd" if kswapd else "direct"
     if scanned:
@@ -433,7 +447,7 @@ def _migrate_block(k, zone, base: int, size: int, lru_by_pfn) -> int:
             lp.page = new
             st.add(lp)
             if lp.task is not None:
-                lp.task._moved(old, lp)
+                lp.task.page_migrated(old.pfn, lp)
             pa.free_pages(old, 0, caller="migrate_pages")
             _vm(k, "pgmigrate_success")
             moved += 1

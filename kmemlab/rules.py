@@ -197,20 +197,24 @@ class RulesMixin:
         """Hook of the page allocator (mm/page_alloc.c: might_alloc / 3.15 might_sleep_if).
 
         Called at the start of every page and slab allocation; also starts the
-        per-allocation reclaim bookkeeping.
+        per-allocation reclaim bookkeeping, once the checks passed (a refused
+        allocation changes nothing).
         """
         if self.panicked is not None:
             self._refuse_if_panicked()
+        if value & self._may_block_bit and self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] and \
+                not self.context_stack.can_sleep():
+            self._might_sleep_in_atomic(value)
         st = self.reclaim
         if not st.busy:
             st.attempt = 0
             st.reclaimed_this_alloc = 0
-        if not value & self._may_block_bit:
-            return
-        if not self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] or self.context_stack.can_sleep():
-            return
+
+    def _might_sleep_in_atomic(self, value: int) -> None:
+        """The might_sleep report of an allocation that may block, made in atomic context
+        (raises)."""
         import sys
-        f = sys._getframe(2)
+        f = sys._getframe(3)   # the allocator that called _might_sleep_checker
         kind = "slab" if f.f_code.co_filename.endswith("slub.py") else "page_alloc"
         what = ("kmalloc/kmem_cache_alloc" if kind == "slab" else "alloc_pages") + \
             f"({self.profile.gfp.show(value)})"

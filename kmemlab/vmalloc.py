@@ -951,13 +951,11 @@ class AddressSpaceMixin:
     def _vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
         """remove_vm_area + the page loop + kvfree(pages) (mm/vmalloc.c: vfree / __vunmap).
 
-        The pages are checked first (:meth:`PageAllocator.check_free_order0`): a bad
-        page is reported before the area is unmapped, so a failing vfree changes
-        nothing."""
+        Everything that can fail is checked first (:meth:`_check_vfree_area`), before
+        the area is unmapped, so a failing vfree changes nothing."""
         st = self.vmalloc_state
         pt = self.page_tables
-        if area.owns_pages and area.pfns:
-            self.page_alloc.check_free_order0(area.pfns)
+        self._check_vfree_area(area)
         cleared = pt.unmap_range(area.addr, area.va_end)
         del st.areas[area.addr]
         if rec.enabled:
@@ -983,6 +981,30 @@ class AddressSpaceMixin:
                 rec.step("kvfree", f"page array freed ({kind})")
             area.pages_array = None
         self._free_vmap_area_noflush(area.addr, area.va_end, rec)
+
+    def _check_vfree_area(self, area: VmArea) -> None:
+        """The checks of the teardown, before it changes anything: the area's pages
+        (:meth:`PageAllocator.check_free_order0`, the bad_page checks of __free_page),
+        and ``area->pages``. A kmalloc'd array that is no longer a live object (freed
+        through another pointer, or handed out twice after a silent double free) makes
+        the teardown's kvfree(area->pages) a double free: that kfree runs here, first,
+        so its report (CONFIG_SLAB_FREELIST_HARDENED's BUG, slub_debug's "Object already
+        free") comes before any page is freed; when a stock kernel lets it through, the
+        array is gone and the teardown does not free it again. A vmalloc'd array's own
+        pages are checked the same way."""
+        if area.owns_pages and area.pfns:
+            self.page_alloc.check_free_order0(area.pfns)
+        if area.pages_array is None:
+            return
+        kind, ptr = area.pages_array
+        if kind == "kmalloc":
+            if ptr not in self.slub.live and ptr not in self.slub.large:
+                self.slub.kfree(ptr, caller="vfree")
+                area.pages_array = None
+        else:
+            inner = self.vmalloc_state.areas.get(ptr)
+            if inner is not None:
+                self._check_vfree_area(inner)
 
     def _remove_area_now(self, area: VmArea) -> None:
         """free_vm_area on a never-mapped area: the VA goes straight back."""

@@ -66,11 +66,14 @@ class SimTask:
         self.k.unregister_oom_candidate(self)
 
     # callbacks from reclaim/compaction
-    def _forget(self, lp: LruPage) -> None:
+    def page_reclaimed(self, lp: LruPage) -> None:
+        """Reclaim dropped ``lp`` (shrink_page_list): the task no longer maps it."""
         self.pages.pop(lp.pfn, None)
 
-    def _moved(self, old_page, lp: LruPage) -> None:
-        self.pages.pop(old_page.pfn, None)
+    def page_migrated(self, old_pfn: int, lp: LruPage) -> None:
+        """``lp`` moved from ``old_pfn`` (compaction or alloc_contig_range's migration):
+        the task's mapping follows it (mm/migrate.c: remove_migration_ptes)."""
+        self.pages.pop(old_pfn, None)
         self.pages[lp.pfn] = lp
 
     def __repr__(self) -> str:

@@ -297,6 +297,13 @@ def check_invariants(k, files: dict[str, str] | None = None) -> None:
     for proc in k.processes:
         for page in proc._anon.values():
             hold(page.pfn, 1, f"pid {proc.pid} anon")
+    for kind, lru in k.reclaim.lru.items():   # page cache and workload pages
+        for pfn, lp in lru.items():
+            _check(pfn == lp.pfn and pa.allocated.get(pfn) is lp.page,
+                   f"LRU {kind} entry {pfn:#x} is {lp!r}, not the page allocated there")
+            _check(lp.task is None or lp.task.pages.get(pfn) is lp,
+                   f"LRU {kind} page {pfn:#x} is not mapped by its task {lp.task!r}")
+            hold(pfn, 1, f"LRU {kind}")
     allocated = pa.allocated
     for p in held:
         i = bisect.bisect_right(starts, p) - 1
@@ -527,8 +534,9 @@ class Episode:
     def stale_of(self, kind: str):
         """A handle freed before, for a double free, unless its memory has been handed
         out again: a stale *address* is then someone else's live object, which the real
-        kernel cannot tell from a correct free either (Page and CmaAllocation objects
-        are told apart by identity, so those stay)."""
+        kernel cannot tell from a correct free either (Page objects are told apart by
+        identity, so those stay; a CmaAllocation is a ``struct page *`` in mm/cma.c:
+        cma_release, which frees whatever the range holds now)."""
         cands = [h for kd, h in self.stale if kd == kind and not self._reused(kd, h)]
         if not cands:
             raise _Skip
@@ -545,6 +553,10 @@ class Episode:
                                         k.virt_to_pfn(p) in pa.allocated)
         if kind == "vptr":
             return h in k.vmalloc_state.areas or h in k.vmalloc_state.lazy
+        if kind == "cma":
+            area = k.cma_areas[h.area]
+            off = h.pfn - area.base_pfn
+            return any(area.bitmap[off:off + h.count])
         return False
 
     # ---------------------------------------------------------------- operations
@@ -1248,6 +1260,7 @@ class Episode:
             before = self._before = digest(self.k)
         snap = self.k.snapshot() if self.debug else None
         self._taken = []
+        raised = ""
         try:
             with watchdog(self.timeout):
                 invalid = fn()
@@ -1275,6 +1288,7 @@ class Episode:
         except EXPECTED as e:
             self._untake()
             outcome = type(e).__name__
+            raised = str(e).splitlines()[0][:200] if str(e) else ""
             invalid = True
             if isinstance(e, KernelBug) and not isinstance(e, type) and \
                     type(e).__name__ == "OutOfMemory":
@@ -1311,7 +1325,10 @@ class Episode:
                 if snap is not None:
                     changes += object_diff(snap, self.k)
                 st.state_changes += 1
-                self._problem(f"state changed after {outcome}", fn, "; ".join(changes[:14]))
+                self._problem(f"state changed after {outcome}", fn,
+                              "; ".join(changes[:14]) + (f" [raised: {raised}]"
+                                                          if outcome != "a failure return"
+                                                          else ""))
                 self._before = after
                 return False
         self._before = after

@@ -186,3 +186,65 @@ def test_explain_bad_index_is_a_valueerror():
         k.explain(10 ** 9)
     with pytest.raises(TypeError):
         k.explain("x")
+
+
+def test_cma_migration_moves_lru_pages_with_their_entries():
+    """alloc_contig_range migrates page-cache and anon workload pages out of the CMA
+    range: their LRU entries and their task's mapping follow the page (the fuzzer found
+    reclaim later freeing a migrated page twice through a stale LRU key)."""
+    k = km.Kernel(version="6.1", ram="128M", cmdline="cma=16M", config={"CONFIG_CMA": "y"})
+    area = k.cma_areas[0]
+    k.workload.page_cache("80M")
+    k.workload.anon("8M")
+    lru = k.reclaim.lru
+    in_area = [lp for kind in lru for lp in lru[kind].values()
+               if area.base_pfn <= lp.pfn < area.end_pfn]
+    assert in_area, "the workload should have used MIGRATE_CMA pageblocks"
+    got = k.cma_alloc(area.count)
+    assert got is not None
+    for entries in lru.values():
+        for pfn, lp in entries.items():
+            assert pfn == lp.pfn and k.page_alloc.allocated[pfn] is lp.page
+            assert not area.base_pfn <= pfn < area.end_pfn
+            if lp.task is not None:
+                assert lp.task.pages[pfn] is lp
+    check_invariants(k)
+    assert k.kswapd_run() >= 0
+    k.workload.page_cache("60M")        # enough pressure to reclaim the migrated pages
+    check_invariants(k)
+    assert k.cma_release(got)
+    check_invariants(k)
+
+
+def test_refused_allocation_keeps_the_reclaim_bookkeeping():
+    """might_sleep refuses a blocking allocation in NMI context before the page
+    allocator starts its per-allocation reclaim bookkeeping (the fuzzer found the
+    direct-reclaim pass count of the previous allocation reset by the refused one)."""
+    k = km.Kernel(version="6.1", ram="128M")
+    k.workload.page_cache("100M")
+    while not k.reclaim.attempt:      # allocate until one allocation had to reclaim
+        assert k.alloc_pages("GFP_KERNEL", 0) is not None
+    with k.context("nmi"):
+        d0 = digest(k)
+        with pytest.raises(KernelBug, match="sleeping function called"):
+            k.alloc_pages("GFP_KERNEL|__GFP_NOFAIL", 0)
+        unchanged(k, d0)
+    assert k.reclaim.attempt == 1
+
+
+def test_vfree_whose_page_array_was_freed_changes_nothing():
+    """kvfree(area->pages) is the last step of vfree; when that array was already
+    kfree'd through another pointer, the hardened freelist's BUG_ON(object == fp)
+    must come before any page is freed (the fuzzer found vfree freeing the pages,
+    then raising)."""
+    k = km.Kernel(version="6.12", ram="256M")
+    addr = k.vmalloc(3 * 4096)
+    area = k.vmalloc_state.areas[addr]
+    kind, arr = area.pages_array
+    assert kind == "kmalloc"
+    k.kfree(arr)                       # the array is now the head of its freelist
+    d0 = digest(k)
+    with pytest.raises(KernelBug, match="CONFIG_SLAB_FREELIST_HARDENED"):
+        k.vfree(addr)
+    unchanged(k, d0)
+    assert addr in k.vmalloc_state.areas and k.vmalloc_to_pfn(addr) == area.pfns[0]
