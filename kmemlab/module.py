@@ -156,9 +156,7 @@ def unload_module(k, name) -> None:
     del k.modules[mod.name]
     st.last_steps = rec.steps
     k.trace.emit("module_free", "module memory vfree'd", name=mod.name)
-    hook = getattr(k, "_module_unload_hook", None)
-    if hook is not None:  # kmemleak: what a scripted module of that name left allocated
-        hook(mod.name)
+    k.module_unloaded(mod.name)  # kmemleak: what a scripted module of that name left
 
 
 @procfs.renderer("modules")

@@ -436,8 +436,9 @@ class RulesMixin:
         self.debug.modules[name] = mod
         return mod
 
-    def _module_unload_hook(self, name: str) -> list:
-        """For the module loader (issue 4: ``k.unload_module``): leak report on unload."""
+    def module_unloaded(self, name: str) -> list:
+        """kernel/module/main.c: free_module → kmemleak: the leak report of a scripted
+        module (``k.kmodule(name)``) when ``k.unload_module(name)`` unloads it."""
         mod = self.debug.modules.get(name)
         return [] if mod is None or not mod.loaded else mod.unload()
 
