@@ -525,10 +525,15 @@ class Episode:
         self.leaky = True
 
     def _teardown_free(self, fn, *args) -> None:
+        """A teardown free. Only a corrupted freelist (:meth:`_silent_double_free`)
+        excuses a bug report here (an object handed out twice is freed twice: through
+        the fuzzer's pointer and, e.g., as a vmalloc area's page array), or a handle
+        that corruption made stale (a cache destroyed while the fuzzer still held an
+        object the corrupted counts no longer had)."""
         try:
             fn(*args)
-        except km.KernelBug:
-            if not self.corrupted:   # only a corrupted freelist excuses a bug report here
+        except (km.KernelBug, ValueError):
+            if not self.corrupted:
                 raise
 
     def stale_of(self, kind: str):
@@ -1410,15 +1415,15 @@ class Episode:
                 for c, p in self.objs:
                     self._teardown_free(k.kmem_cache_free, c, p)
                 for c in self.caches:
-                    k.kmem_cache_destroy(c)
+                    self._teardown_free(k.kmem_cache_destroy, c)
                 for v in self.vptrs:
-                    k.vfree(v)
+                    self._teardown_free(k.vfree, v)
                 for a in self.vmaps:
-                    k.vunmap(a)
+                    self._teardown_free(k.vunmap, a)
                 for m in self.modules:
-                    k.unload_module(m.name)
+                    self._teardown_free(k.unload_module, m.name)
                 for a in self.cma:
-                    k.cma_release(a)
+                    self._teardown_free(k.cma_release, a)
                 for t in list(getattr(k.workload, "tasks", [])):
                     t.exit()
                 k.workload.drop_caches()
