@@ -273,12 +273,23 @@ def _check_zone_bits(value: int, gfp: GFP, table: GfpTable) -> None:
             "(GFP_ZONE_BAD in include/linux/gfp.h); ask for one zone modifier only")
 
 
+_EXPR_KINDS = (("name",), ("raw",), ("or",), ("and",), ("not",))
+
+
 class GFP:
     """A symbolic GFP mask: remembers the expression, gets its number from a profile."""
 
     __slots__ = ("_expr", "_hash")
 
-    def __init__(self, expr: tuple) -> None:
+    def __init__(self, expr: tuple | str | int) -> None:
+        if type(expr) is not tuple or expr[:1] not in _EXPR_KINDS:
+            # GFP("GFP_KERNEL | __GFP_ZERO") and GFP(0xcc0) as a learner would write them;
+            # anything else is not a mask (and must not fail later, when evaluated)
+            if isinstance(expr, (str, int)):
+                expr = _as_gfp(expr)._expr
+            else:
+                raise TypeError("GFP() takes flag names such as 'GFP_KERNEL | __GFP_ZERO' "
+                                f"or a number, not {type(expr).__name__}")
         self._expr = expr
         self._hash = hash(expr)
 

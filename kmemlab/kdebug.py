@@ -30,7 +30,8 @@ from __future__ import annotations
 import inspect
 import os
 
-from .errors import KernelBug, KernelPanic
+from . import report
+from .errors import KernelPanic, Oops, OutOfBounds, UseAfterFree
 from .trace import call_site_address
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -435,7 +436,7 @@ class DebugState:
                      "#PF: error_code(0x0002) - not-present page" if write else
                      "#PF: error_code(0x0000) - not-present page",
                      f"Oops: {0x0002 if write else 0x0000:04x} [#1] PREEMPT SMP NOPTI"]
-        lines += [k.cpu_line(), f"RIP: 0010:{where}+0x0/0x0"]
+        lines += [report.cpu_line(k), f"RIP: 0010:{where}+0x0/0x0"]
         why = ("kmemlab: why: the pointer is NULL (or ZERO_SIZE_PTR from kmalloc(0)); the "
                "allocation failed and its result was not checked (rule: check kmalloc's "
                "return value for NULL)")
@@ -450,7 +451,7 @@ class DebugState:
                               lines + [why])
             k.panicked = exc
             raise exc
-        raise KernelBug(f"NULL pointer dereference at {addr:#x}", lines + [why])
+        raise Oops(f"NULL pointer dereference at {addr:#x}", lines + [why])
 
     def _kasan_report(self, addr: int, n: int, write: bool, obj: TrackedObject,
                       bug: str) -> None:
@@ -462,8 +463,9 @@ class DebugState:
         lines = ["=" * 66, f"BUG: KASAN: {bug} in {where}+0x0/0x0",
                  f"{'Write' if write else 'Read'} of size {n} at addr {addr:016x} by task "
                  f"{t.comm}/{t.pid}", "",
-                 k.cpu_line("Tainted: G    B             "), "Call Trace:",
-                 *k.call_trace(["dump_stack_lvl", "print_report", "kasan_report", where]),
+                 report.cpu_line(k, "Tainted: G    B             "), "Call Trace:",
+                 *report.call_trace(k, ["dump_stack_lvl", "print_report", "kasan_report",
+                                        where]),
                  ""]
         for track, label in ((obj.alloc, "Allocated"), (obj.free, "Freed")):
             if track is None:
@@ -498,7 +500,8 @@ class DebugState:
         for line in lines:
             k.printk(line)
         k.printk(why)
-        raise KernelBug(f"KASAN: {bug} on {'write' if write else 'read'} of {n} bytes at "
+        exc = OutOfBounds if "out-of-bounds" in bug else UseAfterFree
+        raise exc(f"KASAN: {bug} on {'write' if write else 'read'} of {n} bytes at "
                         f"{addr:#x}", lines + [why])
 
     # ------------------------------------------------------------ slub_debug reports
@@ -549,7 +552,7 @@ class DebugState:
         k.printk(why)
         k.rules_tainted = True
         o.redzone_bad = None
-        raise KernelBug(f"{o.cache}: {what} overwritten at {a:#x}", lines + [why])
+        raise OutOfBounds(f"{o.cache}: {what} overwritten at {a:#x}", lines + [why])
 
     def _report_poison(self, old: TrackedObject, new: TrackedObject) -> None:
         """mm/slub.c: alloc_debug_processing → check_object(SLUB_RED_INACTIVE)."""

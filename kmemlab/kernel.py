@@ -20,8 +20,9 @@ import numpy as np
 
 from . import gfp as _gfp
 from . import kconfig as _kconfig
+from . import report
 from .context import ContextStack, Task
-from .errors import KernelBug, KernelPanic
+from .errors import BadGfpMask, InvalidFree, KernelPanic
 from .kdebug import is_learner_frame
 from .machine import Machine
 from .memblock import Memblock
@@ -614,55 +615,19 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
 
     def warn_alloc(self, order: int, value: int, reason: str) -> None:
         """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15)."""
-        comm = self._comm()
-        if not self.profile.warn_alloc:
-            self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
-        else:
-            self.printk(f"{comm}: page allocation failure: order:{order}, "
-                        f"mode:{value:#x}({self.profile.gfp.show(value)}), "
-                        "nodemask=(null),cpuset=/,mems_allowed=0")
-        self._dump_stack()
-        self.printk("Mem-Info:")
-        for z in self.page_alloc.populated_zones:
-            self.printk(f"Node 0 {z.name} free:{z.free_pages << 2}kB min:{z.min << 2}kB "
-                        f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
-        self.printk(f"kmemlab: why: {reason}")
+        report.warn_alloc(self, order, value, reason)
 
     def cpu_line(self, taint: str = "Not tainted", pid: int | None = None,
                  comm: str | None = None) -> str:
-        """lib/dump_stack.c: dump_stack_print_info's first line (6.12 adds the UID)."""
-        t = self.current_task
-        uid = "UID: 0 " if self.profile.dump_stack_prints_uid else ""
-        preempt = self.profile.dump_stack_preempt_model
-        return (f"CPU: {self.current_cpu} {uid}PID: {t.pid if pid is None else pid} "
-                f"Comm: {t.comm if comm is None else comm} {taint} "
-                f"{self.profile.version}.0-kmemlab #1" + (f" {preempt}" if preempt else ""))
+        """lib/dump_stack.c: dump_stack_print_info's first line (:func:`report.cpu_line`)."""
+        return report.cpu_line(self, taint, pid, comm)
 
     def call_trace(self, frames: list[str]) -> list[str]:
-        """arch/x86/kernel/dumpstack.c: show_trace_log_lvl: the frames inside their stack
-        markers. In a hard or soft interrupt the report's frames are on the IRQ stack
-        (``<IRQ>``…``</IRQ>``, then the interrupted task's ``<TASK>`` with the interrupt
-        entry); 3.15 (dumpstack_64.c) printed ``<IRQ>``/``<EOI>`` and no ``<TASK>``."""
-        cs = self.context_stack
-        irq = cs.in_hardirq() or cs.in_serving_softirq()
-        if self.profile.call_trace_addresses:
-            body = [f" [<{0xffffffff81000000:016x}>] {f}" for f in frames]
-            return [" <IRQ> "] + body + [" <EOI> "] if irq else body
-        body = [f" {f}" for f in frames]
-        if not irq:
-            return [" <TASK>"] + body + [" </TASK>"]
-        entry = "asm_common_interrupt" if cs.in_hardirq() else "asm_sysvec_apic_timer_interrupt"
-        tail = (["__handle_irq_event_percpu", "handle_irq_event", "__common_interrupt"]
-                if cs.in_hardirq() else ["handle_softirqs", "__irq_exit_rcu"])
-        return ([" <IRQ>"] + body + [f" {f}" for f in tail] + [" </IRQ>", " <TASK>",
-                f" {entry}", " </TASK>"])
+        """The frames inside their stack markers (:func:`report.call_trace`)."""
+        return report.call_trace(self, frames)
 
     def _dump_stack(self) -> None:
-        """lib/dump_stack.c: dump_stack_print_info, then the call trace header."""
-        self.printk(self.cpu_line())
-        self.printk("Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian "
-                    "04/01/2014")
-        self.printk("Call Trace:")
+        report.dump_stack(self)
 
     # WARN_ON_ONCE(order > largest) in mm/page_alloc.c: the line in the Debian stable
     # source each profile models (6.12.117: 4832, 6.1.192: 5634) and the faulting IP of
@@ -673,16 +638,10 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
 
     def warn_on_once_order(self, order: int, value: int) -> None:
         """The WARN_ON_ONCE for an order beyond the largest (kernel/panic.c: __warn)."""
-        t = self.current_task
-        self.printk("------------[ cut here ]------------")
-        self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at "
-                    f"{self.profile.order_warn_site}")
-        self.printk("Modules linked in:")
-        self._dump_stack()
-        self.printk(f"kmemlab: why: order {order} is above the largest order "
-                    f"{self.page_alloc.max_order} ({self.profile.max_order_constant}); "
-                    "this warning is printed once per boot")
-        self.printk("---[ end trace 0000000000000000 ]---")
+        report.warn_once(self, self.profile.order_warn_site,
+                         f"kmemlab: why: order {order} is above the largest order "
+                         f"{self.page_alloc.max_order} ({self.profile.max_order_constant}); "
+                         "this warning is printed once per boot")
 
     def warn_gfp_migratetype(self, value: int, mt: int) -> None:
         """Both ``__GFP_RECLAIMABLE`` and ``__GFP_MOVABLE``: the mobility bits read as
@@ -694,32 +653,23 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         plain ``WARN_ON``. kmemlab prints the warning and refuses the request before
         anything changes (:class:`KernelBug`) instead of going on undefined."""
         fn = self.profile.gfp_migratetype_fn
-        t = self.current_task
         name = self.profile.migratetype_names[mt] if mt < len(
             self.profile.migratetype_names) else str(mt)
-        lines = ["------------[ cut here ]------------",
-                 f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at include/linux/gfp.h "
-                 f"{fn}()"]
-        for line in lines:
-            self.printk(line)
-        self._dump_stack()
+        lines = [report.CUT_HERE, report.warning_line(self, f"include/linux/gfp.h {fn}()")]
+        report.emit(self, lines)
+        report.dump_stack(self)
         why = (f"kmemlab: why: gfp_flags={self.profile.gfp.show(value)} sets both "
                f"__GFP_RECLAIMABLE and __GFP_MOVABLE: migratetype {mt} ({name}) is not a "
                "type to allocate from; ask for one mobility bit")
         self.printk(why)
-        self.printk("---[ end trace 0000000000000000 ]---")
-        raise KernelBug("GFP mask with both __GFP_RECLAIMABLE and __GFP_MOVABLE "
+        self.printk(report.END_TRACE)
+        raise BadGfpMask("GFP mask with both __GFP_RECLAIMABLE and __GFP_MOVABLE "
                         f"(migratetype {mt}): pick one", lines + [why])
 
     def bad_page(self, pfn: int, reason: str, message: str) -> None:
-        """mm/page_alloc.c: bad_page(): report and raise, state untouched."""
-        t = self.current_task
-        lines = [f"BUG: Bad page state in process {t.comm}  pfn:{pfn:05x}",
-                 f"page dumped because: {reason}"]
-        for line in lines:
-            self.printk(line)
-        self._dump_stack()
-        raise KernelBug(message, lines)
+        """mm/page_alloc.c: bad_page(): report and raise :class:`BadPageState`, state
+        untouched (:func:`report.bad_page`)."""
+        report.bad_page(self, pfn, reason, message)
 
     # ================================================================== hooks
     def might_sleep_if_alloc(self, value: int, order: int) -> None:
@@ -830,7 +780,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             if self.profile.get_free_pages_highmem_bug:
                 self.printk("kernel BUG at mm/page_alloc.c: __get_free_pages: "
                             "VM_BUG_ON((gfp_mask & __GFP_HIGHMEM) != 0)")
-                raise KernelBug("__get_free_pages() with __GFP_HIGHMEM: the page might have "
+                raise BadGfpMask("__get_free_pages() with __GFP_HIGHMEM: the page might have "
                                 "no kernel address (3.15 VM_BUG_ON)")
             value &= ~0x2
         page = self.page_alloc.alloc_pages(value, order, owner="pages",
@@ -878,7 +828,7 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         if addr_or_page & (self.PAGE_SIZE - 1):
             self.printk(f"kernel BUG at mm/page_alloc.c: free_pages: "
                         f"VM_BUG_ON(!virt_addr_valid((void *){addr_or_page:#x}))")
-            raise KernelBug(f"free_pages({addr_or_page:#x}): not a page-aligned address from "
+            raise InvalidFree(f"free_pages({addr_or_page:#x}): not a page-aligned address from "
                             "__get_free_pages")
         pa.check_free(pfn, order, _LEARNER_OWNERS)
         pa.free_pages(pfn, order, caller=caller)

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from . import kconfig as _kconfig
 from . import sheaves as _sheaves
 from . import slab_common as sc
-from .errors import KernelBug
+from .errors import (
+    BadGfpMask,
+    DoubleFree,
+    InvalidFree,
+    KernelBug,
+    ObjectsRemaining,
+    WrongCache,
+)
+from .report import CUT_HERE, report_and_raise, slab_bug
 from .slab_common import (
     KMALLOC_CGROUP,
     KMALLOC_DMA,
@@ -1350,14 +1358,12 @@ class Slub:
         """GFP_SLAB_BUG_MASK in new_slab: 3.15 BUG(); 6.x kmalloc_fix_flags warns."""
         show = self.gfp.show
         if self.rules.bad_gfp_is_bug:
-            lines = ["------------[ cut here ]------------",
+            lines = [CUT_HERE,
                      "kernel BUG at mm/slub.c:1379!  (new_slab: flags & GFP_SLAB_BUG_MASK, "
                      f"gfp {show(value)}: slab memory must be lowmem, not "
                      f"{show(bad)})",
                      "invalid opcode: 0000 [#1] SMP"]
-            for line in lines:
-                self.k.printk(line)
-            raise KernelBug(lines[1], lines)
+            report_and_raise(self.k, lines, BadGfpMask, lines[1])
         fixed = value & ~bad
         self.k.printk(f"Unexpected gfp: {bad:#x} ({show(bad)}). Fixing up to gfp: "
                       f"{fixed:#x} ({show(fixed)}). Fix your code!")
@@ -1692,15 +1698,15 @@ class Slub:
     def _taint(self) -> str:
         return "Tainted: G    B" if self.tainted else "Not tainted"
 
-    def _report(self, lines: list[str], message: str):
-        for line in lines:
-            self.k.printk(line)
+    def _report(self, lines: list[str], message: str, exc: type[KernelBug] = KernelBug):
+        """Print a finished report, taint the kernel ('B': add_taint(TAINT_BAD_PAGE) in
+        mm/slub.c: slab_bug / set_freepointer's BUG) and raise it as ``exc``."""
         self.tainted = True
-        raise KernelBug(message, lines)
+        report_and_raise(self.k, lines, exc, message)
 
     def _slab_bug(self, s: KmemCache, reason: str) -> list[str]:
         """mm/slub.c: slab_bug: the banner every SLUB debug report starts with."""
-        return ["=" * 77, f"BUG {s.name} ({self._taint()}): {reason}", "-" * 77, ""]
+        return slab_bug(s.name, self._taint(), reason)
 
     def _slab_info(self, slab: Slab) -> str:
         """mm/slub.c: print_slab_info."""
@@ -1752,7 +1758,7 @@ class Slub:
                 lines.append(f"FIX {s.name}: Object at 0x{ptr:016x} not freed")
                 lines += self._stack(fn, label)
                 self._report(lines, f"{fn}({ptr:#x}): invalid object pointer (inside an "
-                                    f"object of {s.name})")
+                                    f"object of {s.name})", InvalidFree)
             # a slot that is free: double free (or never handed out)
             dbg = getattr(self.k, "debug", None)
             if not report and dbg is not None and dbg.kasan:
@@ -1766,11 +1772,11 @@ class Slub:
             lines.append(f"FIX {s.name}: Object at 0x{ptr:016x} not freed")
             lines += self._stack(fn, label)
             self._report(lines, f"{fn}({ptr:#x}): object already free in {s.name} "
-                                "(double free, or never allocated)")
+                                "(double free, or never allocated)", DoubleFree)
         # inside a kmalloc_large allocation?
         for base, rec in self.large.items():
             if base < ptr < base + (self.page_size << rec.page.order):
-                lines = ["------------[ cut here ]------------",
+                lines = [CUT_HERE,
                          f"kfree: 0x{ptr:016x} is {ptr - base} bytes inside the "
                          f"kmalloc_large allocation at 0x{base:016x} (order "
                          f"{rec.page.order})",
@@ -1780,7 +1786,7 @@ class Slub:
                          "(folio of the pointer) and the owner later uses freed memory"]
                 lines += self._stack(fn, label)
                 self._report(lines, f"{fn}({ptr:#x}): pointer inside a kmalloc_large "
-                                    "allocation")
+                                    "allocation", InvalidFree)
         if cache is not None:
             self._bug_not_slab(fn, ptr, label, cache=cache)
         if pfn is None:
@@ -1789,15 +1795,15 @@ class Slub:
                      f"kmemlab: {fn}({ptr:#x}): not a direct-map address, so not "
                      "something kmalloc returned"]
             lines += self._stack(fn, label)
-            self._report(lines, f"{fn}({ptr:#x}): not a kernel direct-map address")
+            self._report(lines, f"{fn}({ptr:#x}): not a kernel direct-map address", InvalidFree)
         # mm/slub.c: free_large_kmalloc: WARN_ON_ONCE(order == 0) + "object pointer"
-        lines = ["------------[ cut here ]------------",
+        lines = [CUT_HERE,
                  f"WARNING: CPU: {self.k.current_cpu} PID: 1 at mm/slub.c free_large_kmalloc",
                  f"object pointer: 0x{ptr:016x}",
                  f"kmemlab: {fn}: 0x{ptr:016x} (pfn {pfn:#x}) is neither a slab object nor "
                  "a kmalloc_large allocation: it was never returned by kmalloc"]
         lines += self._stack(fn, label)
-        self._report(lines, f"{fn}({ptr:#x}): address never allocated by kmalloc")
+        self._report(lines, f"{fn}({ptr:#x}): address never allocated by kmalloc", InvalidFree)
 
     # ------------------------------------------------------------ double free, no debug
     def _consistency_checks(self) -> bool:
@@ -1821,7 +1827,7 @@ class Slub:
                  f"The buggy address belongs to the object at {ptr:016x}",
                  f" which belongs to the cache {s.name} of size {s.object_size}", "=" * 66]
         self._report(lines, f"{fn}({ptr:#x}): double free caught by KASAN "
-                            "(BUG: KASAN: double-free)")
+                            "(BUG: KASAN: double-free)", DoubleFree)
 
     def _double_free_unchecked(self, s: KmemCache, slab: Slab, idx: int, ptr: int, fn: str,
                                label: str) -> bool:
@@ -1849,7 +1855,7 @@ class Slub:
         hardened = bool(getattr(k, "kconfig", {}).get("CONFIG_SLAB_FREELIST_HARDENED"))
         if hardened and target and target[-1] == idx:
             line = k.profile.slub_set_freepointer_bug_line
-            lines = ["------------[ cut here ]------------",
+            lines = [CUT_HERE,
                      f"kernel BUG at mm/slub.c:{line}!",
                      ("Oops: " if k.profile.oops_prefix else "") +
                      "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI",
@@ -1862,7 +1868,8 @@ class Slub:
                          "(a double free with nothing freed in between); any other double "
                          "free goes unnoticed without slub_debug")
             self._report(lines, f"{fn}({ptr:#x}): double free caught by "
-                                f"CONFIG_SLAB_FREELIST_HARDENED: kernel BUG at mm/slub.c:{line}")
+                                "CONFIG_SLAB_FREELIST_HARDENED: kernel BUG at "
+                                f"mm/slub.c:{line}", DoubleFree)
         lists = [fl for fl in [c2.freelist for c2 in s.cpus if c2.slab is slab] +
                  [slab.freelist] if idx in fl]
         ahead = 0
@@ -1919,12 +1926,12 @@ class Slub:
 
     def _bug_not_slab(self, fn: str, ptr: int, label: str, cache: KmemCache) -> None:
         """mm/slab.h: virt_to_cache: WARN_ONCE(!slab, "%s: Object is not a Slab page!")."""
-        lines = ["------------[ cut here ]------------",
+        lines = [CUT_HERE,
                  "virt_to_cache: Object is not a Slab page!",
                  f"WARNING: CPU: {self.k.current_cpu} PID: 1 at mm/slab.h virt_to_cache",
                  f"kmemlab: {fn}({cache.name}, 0x{ptr:016x}): not an object of any slab"]
         lines += self._stack(fn, label)
-        self._report(lines, f"{fn}({cache.name}, {ptr:#x}): not a slab object")
+        self._report(lines, f"{fn}({cache.name}, {ptr:#x}): not a slab object", InvalidFree)
 
     def _bug_wrong_cache(self, passed: KmemCache, actual: KmemCache, ptr: int,
                          label: str) -> None:
@@ -1932,11 +1939,11 @@ class Slub:
         if self.rules.wrong_cache_pr_err_first:   # pr_err + WARN_ON_ONCE; (cachep, s) order
             lines = [f"cache_from_obj: Wrong slab cache. {actual.name} but object is from "
                      f"{passed.name}",
-                     "------------[ cut here ]------------",
+                     CUT_HERE,
                      f"WARNING: CPU: {self.k.current_cpu} PID: 1 at mm/slab.h "
                      "cache_from_obj()"]
         else:
-            lines = ["------------[ cut here ]------------",
+            lines = [CUT_HERE,
                      f"cache_from_obj: Wrong slab cache. {passed.name} but object is from "
                      f"{actual.name}",
                      f"WARNING: CPU: {self.k.current_cpu} PID: 1 at mm/slab.h "
@@ -1945,7 +1952,7 @@ class Slub:
                      f"kmem_cache_free was given {passed.name}")
         lines += self._stack("kmem_cache_free", label)
         self._report(lines, f"kmem_cache_free({passed.name}, {ptr:#x}): object is from "
-                            f"{actual.name}")
+                            f"{actual.name}", WrongCache)
 
     def _bug_objects_remaining(self, s: KmemCache, label: str) -> None:
         """mm/slub.c: free_partial → list_slab_objects, then kmem_cache_destroy's WARN."""
@@ -1961,17 +1968,17 @@ class Slub:
         if not self.rules.destroy_warns_with_caller:
             lines.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
         else:
-            lines += ["------------[ cut here ]------------",
+            lines += [CUT_HERE,
                       f"kmem_cache_destroy {s.name}: Slab cache still has objects when "
                       f"called from {label}",
                       f"WARNING: CPU: {self.k.current_cpu} PID: 1 at mm/slab_common.c "
                       "kmem_cache_destroy"]
         lines += self._stack("kmem_cache_destroy", label)
         self._report(lines, f"kmem_cache_destroy({s.name}): {s.nr_live} objects still "
-                            "allocated")
+                            "allocated", ObjectsRemaining)
 
     def _warn(self, lines: list[str], fn: str, what: str) -> None:
-        lines = ["------------[ cut here ]------------"] + lines
+        lines = [CUT_HERE] + lines
         self._report(lines, f"{fn}({what}): bad pointer")
 
     # ================================================================ views

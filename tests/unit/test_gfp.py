@@ -119,3 +119,19 @@ def test_may_block_per_version():
     assert k612.gfpflags_allow_blocking(km.GFP_NOIO)
     assert not k612.gfpflags_allow_blocking(km.GFP_NOWAIT)
     assert k612.profile.may_block_flag == "__GFP_DIRECT_RECLAIM"
+
+
+def test_gfp_constructor_takes_names_or_numbers_and_refuses_the_rest():
+    """km.GFP("__GFP_MOVABLE") used to build a mask that failed only when evaluated,
+    with an AssertionError from deep inside gfp.py."""
+    k = km.Kernel(version="6.12", ram="256M")
+    assert k.gfp_value(km.GFP("GFP_KERNEL | __GFP_ZERO")) == \
+        k.gfp_value(km.GFP_KERNEL | km.__GFP_ZERO)
+    assert k.gfp_value(km.GFP(0x10)) == 0x10
+    for bad in (None, 1.5, ("x",), [1]):
+        with pytest.raises(TypeError, match="GFP"):
+            km.GFP(bad)
+    with pytest.raises(TypeError):
+        km.GFP(True)
+    with pytest.raises(ValueError, match="unknown GFP flag name"):
+        km.GFP("__GFP_NOPE")
