@@ -200,10 +200,11 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.panicked: KernelPanic | None = None
         self.trace = TraceLog(self)
         self.vm_sysctl: dict[str, int] = {}
-        self._boot()
-        # state="booted": where a real boot to userspace left the machine (boot_state.py)
-        self.state = state
+        # state="booted": where a real boot to userspace left the machine (boot_state.py,
+        # a BootStateInfo after boot; None for a pristine machine)
         self.boot_state = None
+        self._boot()
+        self.state = state
         if state == "booted":
             from .boot_state import apply_boot_state
             apply_boot_state(self)

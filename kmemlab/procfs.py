@@ -528,9 +528,10 @@ def meminfo(k) -> str:
     values["SReclaimable"] = rec * kb
     values["SUnreclaim"] = unrec * kb
     # state="booted": what the recorded boot held that the core does not model
-    for name, delta in (getattr(k, "_boot_meminfo", None) or {}).items():
-        if name in values:
-            values[name] += delta
+    if k.boot_state is not None:
+        for name, delta in k.boot_state.meminfo.items():
+            if name in values:
+                values[name] += delta
     before = dict(values)
     hook = getattr(k, "meminfo_hook", None)
     if hook:
