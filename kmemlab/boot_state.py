@@ -405,7 +405,7 @@ def _fill(k: Any, cache: Any, active: int, num: int, gfp: int, info: BootStateIn
     free = max(0, sum(sl.objects for sl in slabs) - active)
     live = slub.live
     size, osize = cache.size, cache.object_size
-    dbg = k._slab_debug
+    dbg = k.rules.slab_debug
     n_live = 0
     for slab in reversed(slabs):     # the newest slabs keep the free objects
         keep_free = min(free, slab.objects - 1)
