@@ -23,7 +23,7 @@ use). The state comes from a recording bundled in ``kmemlab/data/boots/<version>
   caches' slabs preferably in Reclaimable pageblocks) and its real number of active
   objects; merged names (the sysfs symlinks) are aliases of their root cache;
 * what the core does not model (page cache, kernel stacks, per-CPU areas...) is shown
-  in /proc/meminfo as the real boot left it (a meminfo_hook adds the recorded values).
+  in /proc/meminfo as the real boot left it (procfs adds the recorded values, k.boot_state.meminfo).
 
 Other RAM sizes or CPU counts than the recording's: the live allocations (the same
 slab caches and objects, the same kernel pages) are made through the simulated
