@@ -309,8 +309,9 @@ class Rules:
         self._refuse_if_panicked()
         self.schedule_while_atomic_check(f"msleep({msecs})")
         self.k.clock_ns += msecs * 1_000_000
-        self.k.trace.emit("sched_switch", f"{self.k.current_task.comm} sleeps {msecs} ms; other "
-                        "tasks (kswapd) run", prev_comm=self.k.current_task.comm)
+        comm = self.k.current_task.comm
+        self.k.trace.emit("sched_switch", f"{comm} sleeps {msecs} ms; other tasks (kswapd) run",
+                          prev_comm=comm)
         self.reclaim.kswapd_run()
 
     def copy_from_user(self, n: int) -> int:
