@@ -23,7 +23,7 @@ use). The state comes from a recording bundled in ``kmemlab/data/boots/<version>
   caches' slabs preferably in Reclaimable pageblocks) and its real number of active
   objects; merged names (the sysfs symlinks) are aliases of their root cache;
 * what the core does not model (page cache, kernel stacks, per-CPU areas...) is shown
-  in /proc/meminfo as the real boot left it (a meminfo_hook adds the recorded values).
+  in /proc/meminfo as the real boot left it (procfs adds the recorded values, k.boot_state.meminfo).
 
 Other RAM sizes or CPU counts than the recording's: the live allocations (the same
 slab caches and objects, the same kernel pages) are made through the simulated
@@ -131,6 +131,9 @@ class BootStateInfo:
         self.manifest = manifest
         self.placed: dict[str, int] = defaultdict(int)
         self.notes: list[str] = []
+        #: real minus simulated /proc/meminfo, per field the core does not model: procfs
+        #: adds it, so the booted machine shows the real values
+        self.meminfo: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return (f"<BootStateInfo {self.version} {'exact' if self.exact else 'approximate'}"
@@ -146,14 +149,14 @@ def apply_boot_state(k: Any) -> BootStateInfo:
     old = k.trace.enabled
     k.trace.enabled = False
     try:
-        if exact:
-            _place_frames(k, data, info)
-        _populate_slab(k, data, info, exact)
+        # the recorded slab frames by order, from the frame placement to the caches
+        slab_pool = _place_frames(k, data, info) if exact else {}
+        _populate_slab(k, data, info, slab_pool)
         if not exact:
             _approximate_pages(k, data, info)
     finally:
         k.trace.enabled = old
-    _install_meminfo(k, data)
+    _install_meminfo(k, data, info)
     _carry_vmstat(k, data)
     pkg = data["manifest"].get("kernel_package", "?")
     k.printk(f"kmemlab: state=booted: the state a real boot to userspace left "
@@ -187,7 +190,9 @@ def _zone_facts(zoneinfo: str) -> dict[str, dict[str, Any]]:
     return facts
 
 
-def _place_frames(k: Any, data: dict, info: BootStateInfo) -> None:
+def _place_frames(k: Any, data: dict, info: BootStateInfo) -> dict[int, list[int]]:
+    """Place the recorded frames at their real pfns; returns the slab frames (by order),
+    which :func:`_populate_slab` gives to the caches."""
     pa = k.page_alloc
     mts = k.profile.migratetype_names
     letters = data["pageblock"]
@@ -265,7 +270,7 @@ def _place_frames(k: Any, data: dict, info: BootStateInfo) -> None:
     for start, count in reserved:
         k.memblock.reserved.add(start << k.PAGE_SHIFT, count << k.PAGE_SHIFT)
     info.placed["reserved pages"] = sum(c for _s, c in reserved)
-    k._boot_slab_pool = slab_pool
+    return slab_pool
 
 
 def _own(k: Any, pfn: int, order: int, owner: str, mt: int) -> None:
@@ -276,11 +281,14 @@ def _own(k: Any, pfn: int, order: int, owner: str, mt: int) -> None:
 
 
 # ---------------------------------------------------------------------- slab
-def _populate_slab(k: Any, data: dict, info: BootStateInfo, exact: bool) -> None:
+def _populate_slab(k: Any, data: dict, info: BootStateInfo,
+                   pool: dict[int, list[int]]) -> None:
+    """Fill the caches as /proc/slabinfo says; on the recorded slab frames ``pool``
+    (exact placement; empty: through the buddy allocator)."""
+    exact = info.exact
     slub = k.slub
     rows = _slabinfo_rows(data["proc"]["slabinfo"])
     pa = k.page_alloc
-    pool: dict[int, list[int]] = getattr(k, "_boot_slab_pool", {}) if exact else {}
     letters = data["pageblock"]
     shift = pa.pageblock_order
     # the recorded slab frames by (order, pageblock letter), lowest pfn popped first
@@ -339,7 +347,6 @@ def _populate_slab(k: Any, data: dict, info: BootStateInfo, exact: bool) -> None
             info.placed["slab frames without a cache"] += 1 << order
     # /proc/slabinfo order: the real one (newest first), the simulator's extra caches last
     slub.caches.sort(key=lambda c: -order_of.get(c.name, len(rows)))
-    k._boot_slab_pool = None
 
 
 def _create_named(k: Any, data: dict, name: str, objsize: int, info: BootStateInfo):
@@ -398,7 +405,7 @@ def _fill(k: Any, cache: Any, active: int, num: int, gfp: int, info: BootStateIn
     free = max(0, sum(sl.objects for sl in slabs) - active)
     live = slub.live
     size, osize = cache.size, cache.object_size
-    dbg = k._slab_debug
+    dbg = k.rules.slab_debug
     n_live = 0
     for slab in reversed(slabs):     # the newest slabs keep the free objects
         keep_free = min(free, slab.objects - 1)
@@ -470,15 +477,15 @@ def _approximate_pages(k: Any, data: dict, info: BootStateInfo) -> None:
 
 
 # ---------------------------------------------------------------------- meminfo
-def _install_meminfo(k: Any, data: dict) -> None:
+def _install_meminfo(k: Any, data: dict, info: BootStateInfo) -> None:
     """The difference, per field the core does not model, between the real meminfo and
-    the simulated one: procfs adds it, so the booted machine shows the real values and
-    what the learner does afterwards changes them as usual."""
+    the simulated one (``info.meminfo``): procfs adds it once ``k.boot_state`` is
+    ``info``, so the booted machine shows the real values and what the learner does
+    afterwards changes them as usual."""
     real = parse_meminfo(data["proc"]["meminfo"])
-    k._boot_meminfo = None
-    sim = parse_meminfo(k.proc("meminfo"))
-    k._boot_meminfo = {name: real[name] - sim.get(name, 0) for name in _CARRIED
-                       if name in real and name in sim and real[name] != sim.get(name, 0)}
+    sim = parse_meminfo(k.proc("meminfo"))   # k.boot_state is still None: no deltas
+    info.meminfo = {name: real[name] - sim.get(name, 0) for name in _CARRIED
+                    if name in real and name in sim and real[name] != sim.get(name, 0)}
 
 
 def _carry_vmstat(k: Any, data: dict) -> None:

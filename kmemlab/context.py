@@ -76,7 +76,9 @@ class ContextStack:
         self.frames: list[tuple[str, str]] = []  # (kind, label)
         self.preempt_count = 0
         self.irqs_off = 0
-        self._flags = "....."
+        #: the latency-format flag column of a trace line (trace_print_lat_fmt), kept
+        #: current by push/pop so the trace log reads it per event without a call
+        self.lat_flags = "....."
 
     # ------------------------------------------------------------ queries
     def in_nmi(self) -> bool:
@@ -150,7 +152,7 @@ class ContextStack:
 
     def irq_flags(self) -> str:
         """The latency-format flag column of a trace line (trace_print_lat_fmt)."""
-        return self._flags
+        return self.lat_flags
 
     def _compute_flags(self) -> str:
         irqs = "d" if self.irqs_off else "."
@@ -195,7 +197,7 @@ class ContextStack:
         elif kind not in ("process", "mutex"):
             raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
         self.frames.append((kind, label))
-        self._flags = self._compute_flags()
+        self.lat_flags = self._compute_flags()
 
     def pop(self) -> None:
         kind, _ = self.frames.pop()
@@ -214,7 +216,7 @@ class ContextStack:
             self.irqs_off -= 1
         elif kind == "irqs_off":
             self.irqs_off -= 1
-        self._flags = self._compute_flags()
+        self.lat_flags = self._compute_flags()
 
     def entered(self, kind: str, label: str = "") -> Frame:
         """A context manager that pushes ``kind`` on enter and pops it on exit."""

@@ -23,7 +23,7 @@ from . import kconfig as _kconfig
 from . import report
 from .context import ContextStack, Task
 from .errors import BadGfpMask, InvalidFree, KernelPanic
-from .kdebug import is_learner_frame
+from .kdebug import DebugState, KModule, is_learner_frame
 from .machine import Machine
 from .memblock import Memblock
 from .page_alloc import (
@@ -37,11 +37,13 @@ from .page_alloc import (
     thp_recommended_min_free_kbytes,
 )
 from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_profile
-from .rules import RulesMixin
+from .reclaim import ReclaimState
+from .rules import Rules
 from .sizes import memparse
 from .trace import TraceLog
-from .user import UserMixin
+from .user import Process, UserState
 from .vmalloc import AddressSpaceMixin
+from .workload import Workload
 
 E820_RAM, E820_RESERVED = "usable", "reserved"
 
@@ -108,12 +110,14 @@ def unknown_bootoptions(cmdline: str, known, is_64bit: bool) -> list[str]:
     return argv + envp
 
 
-class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
+class Kernel(AddressSpaceMixin):
     """A simulated Linux kernel on one node (node 0).
 
-    The subsystems add their public methods through the mixins: address spaces,
-    vmalloc, memblock and CMA (:mod:`kmemlab.vmalloc`), allocation rules, reclaim and
-    debugging (:mod:`kmemlab.rules`), user processes (:mod:`kmemlab.user`).
+    The subsystems are objects the kernel builds at boot and forwards its public
+    methods to: allocation rules (``k.rules``, :mod:`kmemlab.rules`), reclaim
+    (``k.reclaim``, :mod:`kmemlab.reclaim`), debugging (``k.debug``,
+    :mod:`kmemlab.kdebug`), user processes (``k.user``, :mod:`kmemlab.user`); address
+    spaces, vmalloc, memblock and CMA come through a mixin (:mod:`kmemlab.vmalloc`).
 
     >>> k = Kernel(version="6.12", ram="1G", cpus=2)
     >>> page = k.alloc_pages("GFP_KERNEL", 3)
@@ -201,10 +205,11 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         self.panicked: KernelPanic | None = None
         self.trace = TraceLog(self)
         self.vm_sysctl: dict[str, int] = {}
-        self._boot()
-        # state="booted": where a real boot to userspace left the machine (boot_state.py)
-        self.state = state
+        # state="booted": where a real boot to userspace left the machine (boot_state.py,
+        # a BootStateInfo after boot; None for a pristine machine)
         self.boot_state = None
+        self._boot()
+        self.state = state
         if state == "booted":
             from .boot_state import apply_boot_state
             apply_boot_state(self)
@@ -572,9 +577,28 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
             hook()
 
     def _subsystem_init_hooks(self) -> list:
-        """Boot hooks of the mixins, in the order the kernel's initcalls run them."""
-        return [getattr(self, name) for name in ("_init_address_space", "_init_rules",
-                                                  "_init_user") if hasattr(self, name)]
+        """The subsystems' boot steps, in the order the kernel's initcalls run them."""
+        hooks = [getattr(self, name) for name in ("_init_address_space",) if hasattr(self, name)]
+        return hooks + [self._init_rules, self._init_user]
+
+    def _init_rules(self) -> None:
+        """Boot step (after SLUB): the reclaim model, workloads, debug tracking and the
+        allocation rules that report through them."""
+        self.reclaim = ReclaimState(self)
+        self.workload = Workload(self)
+        self.debug = DebugState(self)
+        self.rules = Rules(self, self.reclaim, self.debug)
+
+    def _init_user(self) -> None:
+        """Boot step: the process table and the overcommit sysctls (:class:`UserState`);
+        then the /proc providers, in the order their fields are filled."""
+        self.user = UserState(self)
+        # fs/proc/meminfo.c: each provider fills the fields of the subsystem it models
+        self.meminfo_providers: list = [self.user.meminfo]
+        # per-zone / per-node vmstat items of subsystems the core does not model
+        # (procfs.zone_stat / node_stat): fn(zone, name) / fn(name) -> int | None
+        self.zone_stat_providers: list = []
+        self.node_stat_providers: list = []
 
     # ================================================================== logging
     def printk(self, text: str) -> None:
@@ -610,8 +634,11 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         finally:
             del frame
 
-    def _comm(self) -> str:
+    def current_comm(self) -> str:
+        """``current->comm``: the name reports print for the running task."""
         return self.current_task.comm
+
+    _comm = current_comm   # the name vmalloc.py still calls
 
     def warn_alloc(self, order: int, value: int, reason: str) -> None:
         """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15)."""
@@ -671,29 +698,209 @@ class Kernel(AddressSpaceMixin, RulesMixin, UserMixin):
         untouched (:func:`report.bad_page`)."""
         report.bad_page(self, pfn, reason, message)
 
+    # ============ rules, reclaim, debug (rules.py, reclaim.py, kdebug.py) and user (user/)
+    # One line each: the subsystem objects built at boot (_init_rules, _init_user) do the
+    # work; see their docstrings. Properties stay properties, context managers stay so.
+    @property
+    def kconfig(self) -> dict[str, bool]:
+        """The kernel options the rules read (``CONFIG_DEBUG_ATOMIC_SLEEP``, ...)."""
+        return self.rules.kconfig
+
+    @property
+    def rules_tainted(self) -> bool:
+        """A rules or debug report was printed ('W'/'B' in the next "Tainted:" line)."""
+        return self.rules.tainted
+
+    @rules_tainted.setter
+    def rules_tainted(self, value: bool) -> None:
+        self.rules.tainted = value
+
+    @property
+    def mutexes_held(self) -> list[str]:
+        """The mutexes ``k.mutex_lock`` took and nothing unlocked yet, oldest first."""
+        return self.rules.mutexes_held
+
+    @property
+    def reclaim_kswapd_pid(self) -> int:
+        """The pid kswapd0 runs (and is reported) as."""
+        return self.reclaim.kswapd_pid
+
+    def kprobe_handler(self, symbol: str = "kprobe"):
+        """``with k.kprobe_handler("do_sys_open"):`` run as a kprobe pre-handler."""
+        return self.rules.kprobe_handler(symbol)
+
+    @property
+    def current(self) -> Task:
+        """``current`` (arch/x86/include/asm/current.h): the task running on this CPU."""
+        return self.rules.current
+
+    def task(self, pid: int, comm: str):
+        """``with k.task(1300, "myapp"):`` run the block as that task (pid, comm)."""
+        return self.rules.task(pid, comm)
+
+    def in_task(self) -> bool:
+        """include/linux/preempt.h: in_task(): process context."""
+        return self.rules.in_task()
+
+    def in_hardirq(self) -> bool:
+        """include/linux/preempt.h: in_hardirq() (3.15: in_irq())."""
+        return self.rules.in_hardirq()
+
+    def in_softirq(self) -> bool:
+        """include/linux/preempt.h: in_serving_softirq()."""
+        return self.rules.in_softirq()
+
+    def in_nmi(self) -> bool:
+        """include/linux/preempt.h: in_nmi()."""
+        return self.rules.in_nmi()
+
+    def preemptible(self) -> bool:
+        """include/linux/preempt.h: preemptible()."""
+        return self.rules.preemptible()
+
+    def may_sleep(self) -> bool:
+        """Could the current context sleep (preempt_count 0 and interrupts on)?"""
+        return self.rules.may_sleep()
+
+    def gfp_for_context(self) -> str:
+        """The document's rules 1-3: GFP_KERNEL where the context may sleep, else GFP_ATOMIC."""
+        return self.rules.gfp_for_context()
+
+    def might_sleep(self, file: str | None = None, line: int = 0, *, what: str = "might_sleep"
+                    ) -> None:
+        """include/linux/kernel.h: might_sleep() → kernel/sched/core.c: __might_sleep."""
+        self.rules.might_sleep(file, line, what=what)
+
+    def mutex_lock(self, name: str = "mutex") -> None:
+        """kernel/locking/mutex.c: mutex_lock: might_sleep(), then take the mutex."""
+        self.rules.mutex_lock(name)
+
+    def mutex_unlock(self, name: str = "mutex") -> None:
+        """kernel/locking/mutex.c: mutex_unlock."""
+        self.rules.mutex_unlock(name)
+
+    def mutex(self, name: str = "mutex"):
+        """``with k.mutex("name"):`` mutex_lock … mutex_unlock."""
+        return self.rules.mutex(name)
+
+    def msleep(self, msecs: int) -> None:
+        """kernel/time/timer.c: msleep → schedule_timeout: the task really sleeps."""
+        self.rules.msleep(msecs)
+
+    def copy_from_user(self, n: int) -> int:
+        """copy_from_user (include/linux/uaccess.h / lib/usercopy.c): might_fault()."""
+        return self.rules.copy_from_user(n)
+
+    def copy_to_user(self, n: int) -> int:
+        """copy_to_user: might_fault() like copy_from_user; returns 0."""
+        return self.rules.copy_to_user(n)
+
+    def kswapd_run(self) -> int:
+        """Let kswapd run now (mm/vmscan.c: kswapd → balance_pgdat); pages reclaimed."""
+        return self.rules.kswapd_run()
+
+    def register_oom_candidate(self, task) -> None:
+        """Add a killable task to the OOM killer's list (mm/oom_kill.c: select_bad_process)."""
+        self.rules.register_oom_candidate(task)
+
+    def unregister_oom_candidate(self, task) -> None:
+        """Remove a task (it exited) from the OOM killer's list."""
+        self.rules.unregister_oom_candidate(task)
+
+    @property
+    def oom_candidates(self) -> list:
+        """The killable tasks, in registration order."""
+        return self.rules.oom_candidates
+
+    def vmstat(self) -> dict[str, int]:
+        """/proc/vmstat as a dict (mm/vmstat.c: vmstat_show)."""
+        return self.rules.vmstat()
+
+    def enable_debug(self, *, kasan: bool | None = None, kmemleak: bool | None = None,
+                     slub_debug: str | None = None) -> None:
+        """Turn debug tracking on after boot (objects allocated before are not tracked)."""
+        self.rules.enable_debug(kasan=kasan, kmemleak=kmemleak, slub_debug=slub_debug)
+
+    def kmemleak_scan(self) -> list:
+        """mm/kmemleak.c: kmemleak_scan (``echo scan > /sys/kernel/debug/kmemleak``)."""
+        return self.rules.kmemleak_scan()
+
+    def store(self, ptr, into="global", field: str = "ptr") -> None:
+        """Record ``into->field = ptr``: a pointer kmemleak can follow."""
+        self.rules.store(ptr, into, field)
+
+    def kmemleak_not_leak(self, ptr: int) -> None:
+        """mm/kmemleak.c: kmemleak_not_leak: never report this object."""
+        self.rules.kmemleak_not_leak(ptr)
+
+    def kmodule(self, name: str) -> KModule:
+        """A scripted module (globals = kmemleak roots; ``mod.unload()``: its leak report)."""
+        return self.rules.kmodule(name)
+
+    def module_unloaded(self, name: str) -> list:
+        """kernel/module/main.c: free_module → kmemleak: a scripted module's leak report."""
+        return self.rules.module_unloaded(name)
+
+    def read(self, addr, n: int = 1) -> None:
+        """A load of ``n`` bytes at ``addr`` (KASAN: __asan_loadN → kasan_check_range)."""
+        self.rules.read(addr, n)
+
+    def write(self, addr, n: int = 1, value: int = 0) -> None:
+        """A store of ``n`` bytes (of ``value``) at ``addr`` (KASAN: __asan_storeN)."""
+        self.rules.write(addr, n, value)
+
+    def dma_map_single(self, addr: int, size: int, dma_mask: int = 0xFFFFFFFF) -> int:
+        """dma_map_single for a device that can address ``dma_mask`` (rule 4: GFP_DMA)."""
+        return self.rules.dma_map_single(addr, size, dma_mask)
+
+    def spawn(self, name: str, env: dict[str, str] | None = None, *, uid: int = 1000,
+              path: str | None = None) -> Process | None:
+        """fork + execve of a small C program ``name`` (kernel/fork.c, fs/exec.c: do_execve)."""
+        return self.user.spawn(name, env, uid=uid, path=path)
+
+    @property
+    def processes(self) -> list[Process]:
+        """The live processes, by pid (the task list ``for_each_process`` walks)."""
+        return self.user.live()
+
+    def find_process(self, pid: int) -> Process | None:
+        """kernel/pid.c: find_task_by_vpid: the live process ``pid``, or None."""
+        return self.user.find_process(pid)
+
+    def vm_commit_limit(self) -> int:
+        """mm/util.c: vm_commit_limit, in pages (``CommitLimit``)."""
+        return self.user.commit_limit()
+
+    @property
+    def committed_as_pages(self) -> int:
+        """``vm_committed_as`` in pages (``Committed_AS``)."""
+        return self.user.committed
+
+    def meminfo_hook(self, values: dict) -> None:
+        """The /proc/meminfo fields the process model fills (procfs asks k.meminfo_providers)."""
+        self.user.meminfo(values)
+
     # ================================================================== hooks
+    # What the page allocator and SLUB call; each goes straight to the subsystem object.
     def might_sleep_if_alloc(self, value: int, order: int) -> None:
-        """might_sleep_if(gfpflags_allow_blocking(gfp)): checked by the context model."""
-        checker = getattr(self, "_might_sleep_checker", None)
-        if checker is not None:
-            checker(value, order)
+        """might_sleep_if(gfpflags_allow_blocking(gfp)): checked by the context model.
+
+        Calls :meth:`Rules.might_alloc` directly: its report finds the allocator as the
+        frame three up (no wrapper in between)."""
+        self.rules.might_alloc(value, order)
 
     def wakeup_kswapd(self, zone: Zone, order: int) -> None:
-        """mm/vmscan.c: wakeup_kswapd; the reclaim model, when loaded, does the work."""
+        """mm/vmscan.c: wakeup_kswapd (the reclaim model, ``k.reclaim``, does the work)."""
         self.page_alloc.count("kswapd_wake")
-        hook = getattr(self, "_kswapd_hook", None)
-        if hook is not None:
-            hook(zone, order)
+        self.reclaim.wakeup_kswapd(zone, order)
 
     def direct_reclaim(self, zonelist, order: int, value: int) -> int:
-        """__alloc_pages_direct_reclaim/compact: pages made available (0 without a model)."""
-        hook = getattr(self, "_direct_reclaim_hook", None)
-        return hook(zonelist, order, value) if hook is not None else 0
+        """__alloc_pages_direct_reclaim/compact: pages made available."""
+        return self.reclaim.direct_reclaim(zonelist, order, value)
 
     def out_of_memory(self, zonelist, order: int, value: int) -> bool:
         """mm/oom_kill.c: out_of_memory; False when there is nothing to kill."""
-        hook = getattr(self, "_oom_hook", None)
-        return hook(zonelist, order, value) if hook is not None else False
+        return self.reclaim.out_of_memory(zonelist, order, value)
 
     # ================================================================== contexts
     @contextmanager

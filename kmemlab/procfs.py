@@ -225,8 +225,9 @@ def node_stat_names(k) -> tuple[str, ...]:
 def zone_stat(k, zone, name: str) -> int:
     """The value of a per-zone vmstat item the model knows.
 
-    ``k.zone_stat_hook(zone, name)`` supplies the items of subsystems the core does
-    not model (LRU lists, numa events...); it returns None (or 0) for the others.
+    The providers in ``k.zone_stat_providers`` (``fn(zone, name)``, in order; the
+    first that does not return None wins) supply the items of subsystems the core does
+    not model (LRU lists, numa events...).
     """
     if name == "nr_free_pages":
         return zone.free_pages
@@ -236,8 +237,11 @@ def zone_stat(k, zone, name: str) -> int:
         # 6.15 account_freepages: free pages in buddies of at least pageblock order
         po = k.profile.pageblock_order
         return sum(n << o for o, n in enumerate(zone.nr_free()) if o >= po)
-    getter = getattr(k, "zone_stat_hook", None)
-    val = getter(zone, name) if getter else None
+    val = None
+    for provider in k.zone_stat_providers:
+        val = provider(zone, name)
+        if val is not None:
+            break
     if val is None and name == "nr_alloc_batch":
         # 3.15 __setup_per_zone_wmarks: NR_ALLOC_BATCH = high - low (the fair-zone
         # allocation batch, refilled by reset_alloc_batches).
@@ -246,9 +250,13 @@ def zone_stat(k, zone, name: str) -> int:
 
 
 def node_stat(k, name: str) -> int:
-    """node_page_state_pages(pgdat, item) from ``k.node_stat_hook(name)`` (in pages)."""
-    getter = getattr(k, "node_stat_hook", None)
-    return (getter(name) if getter else 0) or 0
+    """node_page_state_pages(pgdat, item) from the first of ``k.node_stat_providers``
+    (``fn(name)``) that knows it (in pages); 0 when none does."""
+    for provider in k.node_stat_providers:
+        val = provider(name)
+        if val is not None:
+            return val or 0
+    return 0
 
 
 @renderer("zoneinfo")
@@ -469,12 +477,13 @@ def meminfo(k) -> str:
     8 (``seq_put_decimal_ull_width(..., 8)``; wider values are not cut), `` kB``;
     except ``HardwareCorrupted: %5lu kB`` and ``HugePages_*:   %5lu`` (no unit).
 
-    Subsystems the core does not model print 0 unless ``k.meminfo_hook(values)``
-    fills them (``values`` maps field name → the printed number, in kB; HugePages_*
-    in pages). After the hook, fields it left untouched and that the kernel derives
+    Subsystems the core does not model print 0 unless a provider in
+    ``k.meminfo_providers`` (``fn(values)``, called in order; the process model's is
+    the first) fills them (``values`` maps field name → the printed number, in kB;
+    HugePages_* in pages). After them, fields they left untouched and that the kernel derives
     from others are recomputed: Active, Inactive, Slab, KReclaimable (6.x, at least
     SReclaimable), and MemAvailable (si_mem_available in 6.x; the inline 3.14–4.5
-    estimate in 3.15), so page cache and reclaimable slab a hook reports count.
+    estimate in 3.15), so page cache and reclaimable slab a provider reports count.
     """
     p = k.profile
     pa = k.page_alloc
@@ -528,13 +537,13 @@ def meminfo(k) -> str:
     values["SReclaimable"] = rec * kb
     values["SUnreclaim"] = unrec * kb
     # state="booted": what the recorded boot held that the core does not model
-    for name, delta in (getattr(k, "_boot_meminfo", None) or {}).items():
-        if name in values:
-            values[name] += delta
+    if k.boot_state is not None:
+        for name, delta in k.boot_state.meminfo.items():
+            if name in values:
+                values[name] += delta
     before = dict(values)
-    hook = getattr(k, "meminfo_hook", None)
-    if hook:
-        hook(values)
+    for provider in k.meminfo_providers:
+        provider(values)
 
     def derive(name, val):
         if name in values and values[name] == before[name]:
@@ -570,7 +579,7 @@ def mem_available(k, values: dict | None = None) -> int:
     3.15 — fs/proc/meminfo.c inline: ``free - Σ watermark[WMARK_LOW]`` instead of
     totalreserve_pages, then the same page-cache and SReclaimable terms.
     Both clamp at 0. ``values`` are meminfo's kB numbers (file LRU and slab come
-    from the meminfo_hook; 0 when nothing provides them).
+    from ``k.meminfo_providers``; 0 when nothing provides them).
     """
     kb = k.PAGE_SIZE >> 10
     values = values or {}

@@ -2,9 +2,10 @@
 
 Models, one function each, the parts of mm/vmscan.c, mm/compaction.c and
 mm/oom_kill.c that decide whether an allocation below its watermark can still
-succeed. The page allocator (kmemlab/page_alloc.py: ``_slowpath``) calls the
-kernel hooks ``_kswapd_hook``, ``_direct_reclaim_hook`` and ``_oom_hook``, which
-:class:`kmemlab.rules.RulesMixin` routes here.
+succeed. The page allocator (kmemlab/page_alloc.py: ``_slowpath``) calls
+``k.wakeup_kswapd``, ``k.direct_reclaim`` and ``k.out_of_memory``, which call the
+entry points of the kernel's :class:`ReclaimState` (``k.reclaim``), which run the
+functions here.
 
 What is modelled:
 
@@ -40,6 +41,7 @@ from .errors import OutOfMemory
 SWAP_CLUSTER_MAX = 32
 PAGE_ALLOC_COSTLY_ORDER = 3
 MAX_RECLAIM_RETRIES = 16
+KSWAPD_PID = 41   # the pid kswapd0 has in reports (a kernel thread started at boot)
 
 
 class LruPage:
@@ -75,6 +77,26 @@ class ReclaimState:
         self.busy = False         # inside reclaim/compaction (nested allocations)
         self.last_why = ""
         self.last_written = 0
+        self.kswapd_pid = KSWAPD_PID
+
+    # ------------------------------------------------------------ entry points
+    # What the page allocator's slow path calls (through the kernel's forwarders); each
+    # runs the function of this module named after the kernel's.
+    def wakeup_kswapd(self, zone, order: int) -> None:
+        """mm/vmscan.c: wakeup_kswapd (from the allocator's slow path)."""
+        wakeup_kswapd(self.k, zone, order)
+
+    def kswapd_run(self) -> int:
+        """mm/vmscan.c: kswapd → balance_pgdat, now; the pages reclaimed."""
+        return kswapd_run(self.k)
+
+    def direct_reclaim(self, zonelist, order: int, value: int) -> int:
+        """mm/page_alloc.c: __alloc_pages_direct_compact/_reclaim; pages made available."""
+        return direct_reclaim(self.k, zonelist, order, value)
+
+    def out_of_memory(self, zonelist, order: int, value: int) -> bool:
+        """mm/page_alloc.c: __alloc_pages_may_oom → mm/oom_kill.c: out_of_memory."""
+        return out_of_memory(self.k, zonelist, order, value)
 
     # ------------------------------------------------------------ LRU
     def add(self, lp: LruPage) -> None:
@@ -227,7 +249,7 @@ def kswapd_run(k) -> int:
         _vm(k, "pageoutrun")
         saved = k.current_task
         from .context import Task
-        k.current_task = Task(pid=k.reclaim_kswapd_pid, comm="kswapd0")
+        k.current_task = Task(pid=st.kswapd_pid, comm="kswapd0")
         try:
             for zone in k.page_alloc.populated_zones:
                 for _ in range(4096):
@@ -276,7 +298,7 @@ def direct_reclaim(k, zonelist, order: int, value: int) -> int:
     if st.busy:
         return 0
     if st.attempt == 0:
-        k._schedule_while_atomic_check("direct reclaim")
+        k.rules.schedule_while_atomic_check("direct reclaim")
     if st.attempt >= _max_passes(k, value, order):
         why = _no_retry_why(k, value, order)
         k.trace.emit("mm_vmscan_direct_reclaim_end", why, nr_reclaimed=0)

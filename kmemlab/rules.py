@@ -2,8 +2,8 @@
 
 Section 4 of the source document is a list of rules — pick the GFP flags by context,
 never sleep with interrupts off (the kprobe-handler panic), check for NULL, free what
-you allocate. :class:`RulesMixin` gives the kernel the calls that let a learner break
-each rule and see what a real kernel does:
+you allocate. :class:`Rules` (``k.rules``; the kernel forwards its methods) gives the
+calls that let a learner break each rule and see what a real kernel does:
 
 * contexts: ``k.context("hardirq")``, ``k.spin_lock(name)``, ``k.irqs_disabled()``,
   ``k.preempt_disabled()``, ``k.kprobe_handler(symbol)``; queries ``k.in_interrupt()``,
@@ -36,45 +36,51 @@ from .context import Task
 from .errors import KernelBug, KernelPanic
 from .kdebug import DebugState, KModule
 from .profiles import MIGHT_SLEEP_KINDS, PROFILES
-from .reclaim import ReclaimState, direct_reclaim, kswapd_run, out_of_memory, render_vmstat
-from .reclaim import wakeup_kswapd as _wakeup_kswapd
-from .workload import Workload
+from .reclaim import ReclaimState, render_vmstat
 
 # Where __might_sleep reports the call from: Profile.might_sleep_sites (file:line of
 # the might_sleep()/might_fault() in the version's source). This version -> kind view
 # is kept for older callers: MIGHT_SLEEP_SITES[kind][version].
 MIGHT_SLEEP_SITES = {kind: {v: prof.might_sleep_sites[kind] for (v, _a), prof in PROFILES.items()}
                      for kind in MIGHT_SLEEP_KINDS}
-KSWAPD_PID = 41
 
 
 def _site(kind: str, profile) -> tuple[str, int]:
     return profile.might_sleep_sites[kind]
 
 
-class RulesMixin:
-    """Kernel methods for execution-context checks, reclaim, OOM and debug reports."""
+class Rules:
+    """The allocation rules of one kernel (``k.rules``): execution contexts, might_sleep,
+    the sleeping calls, the OOM killer's registry and the debugging reports.
 
-    _slab_debug = None          # the SLUB hook (kmemlab/kdebug.py: DebugState) when tracking
+    Built at boot, after SLUB (``Kernel._init_rules``), with the reclaim model
+    (:class:`kmemlab.reclaim.ReclaimState`, ``k.reclaim``) and the debug state
+    (:class:`kmemlab.kdebug.DebugState`, ``k.debug``) it reports through. The kernel
+    forwards its public methods (``k.might_sleep``, ``k.mutex_lock``, ``k.kmemleak_scan``
+    ...); the page allocator and SLUB call :meth:`might_alloc` through
+    ``k.might_sleep_if_alloc``.
+    """
 
-    def _init_rules(self) -> None:
-        """Boot hook (after SLUB): kernel options, reclaim, workloads, debug tracking."""
-        self._may_block_bit = self.profile.gfp.values[self.profile.may_block_flag]
+    def __init__(self, kernel, reclaim: ReclaimState, debug: DebugState) -> None:
+        self.k = kernel
+        self.reclaim = reclaim
+        self.debug = debug
+        p = kernel.profile
+        self.may_block_bit = p.gfp.values[p.may_block_flag]
         self.kconfig: dict[str, bool] = {
-            "CONFIG_DEBUG_ATOMIC_SLEEP": self.cmdline_params.get("kmemlab.debug_atomic_sleep")
-            not in ("0", "off", "n") and self.config.get("CONFIG_DEBUG_ATOMIC_SLEEP") == "y",
+            "CONFIG_DEBUG_ATOMIC_SLEEP": kernel.cmdline_params.get("kmemlab.debug_atomic_sleep")
+            not in ("0", "off", "n") and kernel.config.get("CONFIG_DEBUG_ATOMIC_SLEEP") == "y",
         }
-        self.reclaim = ReclaimState(self)
-        self.reclaim_kswapd_pid = KSWAPD_PID
-        self.workload = Workload(self)
-        self.debug = DebugState(self)
         # 4.14+ (Debian 6.1/6.12: =y): the BUG_ON(object == fp) double-free check in SLUB
-        self.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = self.config.get(
+        self.kconfig["CONFIG_SLAB_FREELIST_HARDENED"] = kernel.config.get(
             "CONFIG_SLAB_FREELIST_HARDENED") == "y"
-        self.kconfig["CONFIG_KASAN"] = self.debug.kasan
-        self.kconfig["CONFIG_DEBUG_KMEMLEAK"] = self.debug.kmemleak
-        self._slab_debug = self.debug if self.debug.tracking else None
-        self.rules_tainted = False
+        self.kconfig["CONFIG_KASAN"] = debug.kasan
+        self.kconfig["CONFIG_DEBUG_KMEMLEAK"] = debug.kmemleak
+        #: what SLUB's slab_post_alloc_hook/slab_free_hook call: the debug state while
+        #: kmemleak, KASAN or slub_debug track objects, else None (no cost per object)
+        self.slab_debug: DebugState | None = debug if debug.tracking else None
+        #: a rules report was printed (the 'W' of the next report's "Tainted:" line)
+        self.tainted = False
         self.mutexes_held: list[str] = []
 
     # ================================================================ contexts
@@ -87,12 +93,12 @@ class RulesMixin:
         """
         if not isinstance(symbol, str):
             raise TypeError(f"symbol must be a string, not {type(symbol).__name__}")
-        return self.context_stack.entered("kprobe", symbol)
+        return self.k.context_stack.entered("kprobe", symbol)
 
     @property
     def current(self) -> Task:
         """``current`` (arch/x86/include/asm/current.h): the task running on this CPU."""
-        return self.current_task
+        return self.k.current_task
 
     @contextmanager
     def task(self, pid: int, comm: str):
@@ -101,40 +107,40 @@ class RulesMixin:
             raise ValueError(f"pid must be a positive int, not {pid!r}")
         if not isinstance(comm, str) or not comm:
             raise ValueError("comm must be a non-empty string (TASK_COMM_LEN 16)")
-        saved = self.current_task
-        self.current_task = Task(pid=pid, comm=comm[:15])
+        saved = self.k.current_task
+        self.k.current_task = Task(pid=pid, comm=comm[:15])
         try:
-            yield self.current_task
+            yield self.k.current_task
         finally:
-            self.current_task = saved
+            self.k.current_task = saved
 
     def in_task(self) -> bool:
         """include/linux/preempt.h: in_task(): process context."""
-        return self.context_stack.in_task()
+        return self.k.context_stack.in_task()
 
     def in_hardirq(self) -> bool:
         """include/linux/preempt.h: in_hardirq() (3.15: in_irq())."""
-        return self.context_stack.in_hardirq()
+        return self.k.context_stack.in_hardirq()
 
     def in_softirq(self) -> bool:
         """include/linux/preempt.h: in_serving_softirq()."""
-        return self.context_stack.in_serving_softirq()
+        return self.k.context_stack.in_serving_softirq()
 
     def in_nmi(self) -> bool:
         """include/linux/preempt.h: in_nmi()."""
-        return self.context_stack.in_nmi()
+        return self.k.context_stack.in_nmi()
 
     def preemptible(self) -> bool:
         """include/linux/preempt.h: preemptible()."""
-        return self.context_stack.preemptible()
+        return self.k.context_stack.preemptible()
 
     def may_sleep(self) -> bool:
         """Could the current context sleep (preempt_count 0 and interrupts on)?"""
-        return self.context_stack.can_sleep()
+        return self.k.context_stack.can_sleep()
 
     def gfp_for_context(self) -> str:
         """The document's rule 1-3: GFP_KERNEL when the context may sleep, else GFP_ATOMIC."""
-        return "GFP_KERNEL" if self.context_stack.can_sleep() else "GFP_ATOMIC"
+        return "GFP_KERNEL" if self.k.context_stack.can_sleep() else "GFP_ATOMIC"
 
     # ================================================================ might_sleep
     def might_sleep(self, file: str | None = None, line: int = 0, *, what: str = "might_sleep"
@@ -148,21 +154,21 @@ class RulesMixin:
         sleep (``k.might_sleep(*k.profile.might_sleep_sites["vmalloc"])``).
         """
         self._refuse_if_panicked()
-        if not self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] or self.context_stack.can_sleep():
+        if not self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] or self.k.context_stack.can_sleep():
             return
         if file is None:
             file, line = "kernel/sched/core.c", 0
         self._might_sleep_report(file, line, what)
 
     def _refuse_if_panicked(self) -> None:
-        if self.panicked is not None:
+        if self.k.panicked is not None:
             raise KernelPanic("the simulated machine has panicked; boot a new Kernel "
-                              f"(panic: {self.panicked})")
+                              f"(panic: {self.k.panicked})")
 
     def _might_sleep_report(self, file: str, line: int, what: str) -> None:
-        cs = self.context_stack
-        t = self.current_task
-        resched = self.profile.might_resched
+        cs = self.k.context_stack
+        t = self.k.current_task
+        resched = self.k.profile.might_resched
         lines = [f"BUG: sleeping function called from invalid context at {file}:{line}"]
         if not resched:
             lines.append(f"in_atomic(): {int(cs.in_atomic())}, irqs_disabled(): "
@@ -177,33 +183,34 @@ class RulesMixin:
                "which must not sleep (rule: in interrupt handlers, softirqs, under a "
                "spinlock or with interrupts off use GFP_ATOMIC and never block)")
         for text in lines:
-            self.printk(text)
-        self.printk(why)
-        self.rules_tainted = True
-        self.trace.emit("might_sleep_bug", why[len("kmemlab: why: "):], file=file, line=line)
+            self.k.printk(text)
+        self.k.printk(why)
+        self.tainted = True
+        self.k.trace.emit("might_sleep_bug", why[len("kmemlab: why: "):], file=file, line=line)
         raise KernelBug(f"sleeping function called from invalid context ({what} in "
                         f"{cs.describe()})", lines + [why])
 
     def _stack_lines(self, kernel_frames: list[str]) -> list[str]:
         from .kdebug import python_stack
-        taint = "Tainted: G        W" if self.rules_tainted else "Not tainted"
-        p = self.profile
-        out = [self.cpu_line(taint), "Call Trace:"]
+        taint = "Tainted: G        W" if self.tainted else "Not tainted"
+        p = self.k.profile
+        out = [self.k.cpu_line(taint), "Call Trace:"]
         frames = (["dump_stack_lvl"] if p.dump_stack_lvl else ["dump_stack"]) + kernel_frames + \
             [f for f, _l in python_stack(4)]
-        return out + self.call_trace(frames)
+        return out + self.k.call_trace(frames)
 
-    def _might_sleep_checker(self, value: int, order: int) -> None:
-        """Hook of the page allocator (mm/page_alloc.c: might_alloc / 3.15 might_sleep_if).
+    def might_alloc(self, value: int, order: int) -> None:
+        """include/linux/sched/mm.h: might_alloc (3.15: might_sleep_if in mm/page_alloc.c).
 
-        Called at the start of every page and slab allocation; also starts the
+        Called through ``k.might_sleep_if_alloc`` at the start of every page and slab
+        allocation (the frame three up is the allocator's); also starts the
         per-allocation reclaim bookkeeping, once the checks passed (a refused
         allocation changes nothing).
         """
-        if self.panicked is not None:
+        if self.k.panicked is not None:
             self._refuse_if_panicked()
-        if value & self._may_block_bit and self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] and \
-                not self.context_stack.can_sleep():
+        if value & self.may_block_bit and self.kconfig["CONFIG_DEBUG_ATOMIC_SLEEP"] and \
+                not self.k.context_stack.can_sleep():
             self._might_sleep_in_atomic(value)
         st = self.reclaim
         if not st.busy:
@@ -214,14 +221,14 @@ class RulesMixin:
         """The might_sleep report of an allocation that may block, made in atomic context
         (raises)."""
         import sys
-        f = sys._getframe(3)   # the allocator that called _might_sleep_checker
+        f = sys._getframe(3)   # the allocator that called k.might_sleep_if_alloc
         kind = "slab" if f.f_code.co_filename.endswith("slub.py") else "page_alloc"
         what = ("kmalloc/kmem_cache_alloc" if kind == "slab" else "alloc_pages") + \
-            f"({self.profile.gfp.show(value)})"
-        file, line = _site(kind, self.profile)
+            f"({self.k.profile.gfp.show(value)})"
+        file, line = _site(kind, self.k.profile)
         self._might_sleep_report(file, line, what)
 
-    def _schedule_while_atomic_check(self, reason: str) -> None:
+    def schedule_while_atomic_check(self, reason: str) -> None:
         """kernel/sched/core.c: schedule_debug → __schedule_bug, then the hard lockup.
 
         Called when a call *really* sleeps (direct reclaim, msleep). In atomic context:
@@ -230,10 +237,10 @@ class RulesMixin:
         through): the NMI watchdog reports a hard LOCKUP and the kernel panics
         (kernel/watchdog.c / watchdog_hld.c, hardlockup_panic) → :class:`KernelPanic`.
         """
-        cs = self.context_stack
+        cs = self.k.context_stack
         if cs.can_sleep():
             return
-        t = self.current_task
+        t = self.k.current_task
         lines = []
         if cs.in_atomic():
             lines.append(f"BUG: scheduling while atomic: {t.comm}/{t.pid}/"
@@ -244,8 +251,8 @@ class RulesMixin:
                f"could only succeed by reclaiming and waiting), but the CPU is in "
                f"{cs.describe()}")
         if cs.irqs_disabled():
-            lines += [f"{self.profile.hardlockup_prefix}: Watchdog detected hard LOCKUP on cpu "
-                      f"{self.current_cpu}",
+            lines += [f"{self.k.profile.hardlockup_prefix}: Watchdog detected hard LOCKUP on cpu "
+                      f"{self.k.current_cpu}",
                       "Kernel panic - not syncing: Hard LOCKUP",
                       "---[ end Kernel panic - not syncing: Hard LOCKUP ]---"]
             why += ("; with interrupts off no interrupt can wake it, the CPU hangs and the "
@@ -255,23 +262,23 @@ class RulesMixin:
         else:
             why += "; the scheduler detects it (rule: never block in atomic context)"
         for text in lines:
-            self.printk(text)
-        self.printk(why)
-        self.rules_tainted = True
-        self.trace.emit("sched_bug", why[len("kmemlab: why: "):], comm=t.comm, pid=t.pid,
+            self.k.printk(text)
+        self.k.printk(why)
+        self.tainted = True
+        self.k.trace.emit("sched_bug", why[len("kmemlab: why: "):], comm=t.comm, pid=t.pid,
                         preempt_count=cs.preempt_count)
         if cs.irqs_disabled():
             exc = KernelPanic("Hard LOCKUP: slept with interrupts disabled", lines + [why])
-            self.panicked = exc
+            self.k.panicked = exc
             raise exc
         raise KernelBug(f"scheduling while atomic ({reason})", lines + [why])
 
     # ================================================================ sleeping calls
     def mutex_lock(self, name: str = "mutex") -> None:
         """kernel/locking/mutex.c: mutex_lock: might_sleep(), then take the mutex."""
-        self.might_sleep(*_site("mutex", self.profile), what="mutex_lock")
+        self.might_sleep(*_site("mutex", self.k.profile), what="mutex_lock")
         self.mutexes_held.append(name)
-        self.trace.emit("mutex_lock", f"took mutex {name} (a sleeping lock: allowed only where "
+        self.k.trace.emit("mutex_lock", f"took mutex {name} (a sleeping lock: allowed only where "
                         "sleeping is)", name=name)
 
     def mutex_unlock(self, name: str = "mutex") -> None:
@@ -279,7 +286,7 @@ class RulesMixin:
         if name not in self.mutexes_held:
             raise ValueError(f"mutex {name!r} is not held")
         self.mutexes_held.remove(name)
-        self.trace.emit("mutex_unlock", f"released mutex {name}", name=name)
+        self.k.trace.emit("mutex_unlock", f"released mutex {name}", name=name)
 
     @contextmanager
     def mutex(self, name: str = "mutex"):
@@ -300,11 +307,12 @@ class RulesMixin:
         if isinstance(msecs, bool) or not isinstance(msecs, int) or msecs < 0:
             raise ValueError(f"msecs must be a non-negative int, not {msecs!r}")
         self._refuse_if_panicked()
-        self._schedule_while_atomic_check(f"msleep({msecs})")
-        self.clock_ns += msecs * 1_000_000
-        self.trace.emit("sched_switch", f"{self.current_task.comm} sleeps {msecs} ms; other "
-                        "tasks (kswapd) run", prev_comm=self.current_task.comm)
-        kswapd_run(self)
+        self.schedule_while_atomic_check(f"msleep({msecs})")
+        self.k.clock_ns += msecs * 1_000_000
+        comm = self.k.current_task.comm
+        self.k.trace.emit("sched_switch", f"{comm} sleeps {msecs} ms; other tasks (kswapd) run",
+                          prev_comm=comm)
+        self.reclaim.kswapd_run()
 
     def copy_from_user(self, n: int) -> int:
         """copy_from_user (include/linux/uaccess.h / lib/usercopy.c): might_fault().
@@ -321,25 +329,13 @@ class RulesMixin:
     def _uaccess(self, n: int, what: str) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"{what} needs a byte count ≥ 0, not {n!r}")
-        self.might_sleep(*_site("uaccess", self.profile), what=what)
+        self.might_sleep(*_site("uaccess", self.k.profile), what=what)
         return 0
 
-    # ================================================================ reclaim hooks
-    def _kswapd_hook(self, zone, order: int) -> None:
-        """mm/vmscan.c: wakeup_kswapd (called from the allocator's slow path)."""
-        _wakeup_kswapd(self, zone, order)
-
-    def _direct_reclaim_hook(self, zonelist, order: int, value: int) -> int:
-        """mm/page_alloc.c: __alloc_pages_direct_compact/_reclaim (kmemlab/reclaim.py)."""
-        return direct_reclaim(self, zonelist, order, value)
-
-    def _oom_hook(self, zonelist, order: int, value: int) -> bool:
-        """mm/page_alloc.c: __alloc_pages_may_oom → mm/oom_kill.c: out_of_memory."""
-        return out_of_memory(self, zonelist, order, value)
-
+    # ================================================================ reclaim, OOM
     def kswapd_run(self) -> int:
         """Let kswapd run now (mm/vmscan.c: kswapd → balance_pgdat); pages reclaimed."""
-        return kswapd_run(self)
+        return self.reclaim.kswapd_run()
 
     def register_oom_candidate(self, task) -> None:
         """Add a killable task to the OOM killer's list (for_each_process in
@@ -354,7 +350,7 @@ class RulesMixin:
         for attr in ("pid", "comm", "oom_info", "oom_kill"):
             if not hasattr(task, attr):
                 raise TypeError(f"an OOM candidate needs .{attr} (see "
-                                "RulesMixin.register_oom_candidate)")
+                                "Kernel.register_oom_candidate)")
         if task not in self.reclaim.oom_candidates:
             self.reclaim.oom_candidates.append(task)
 
@@ -371,7 +367,7 @@ class RulesMixin:
     def vmstat(self) -> dict[str, int]:
         """/proc/vmstat as a dict (mm/vmstat.c: vmstat_show)."""
         out = {}
-        for line in render_vmstat(self).splitlines():
+        for line in render_vmstat(self.k).splitlines():
             name, val = line.split()
             out[name] = int(val)
         return out
@@ -383,8 +379,8 @@ class RulesMixin:
         the cmdline options ``kmemleak=on kasan=on slub_debug=FZPU`` track from boot)."""
         d = self.debug
         if kasan:
-            if not self.profile.kasan_supported:
-                raise ValueError(f"KASAN arrived in Linux 4.0; {self.profile.version} has only "
+            if not self.k.profile.kasan_supported:
+                raise ValueError(f"KASAN arrived in Linux 4.0; {self.k.profile.version} has only "
                                  "slub_debug")
             d.kasan = True
         elif kasan is not None:
@@ -397,7 +393,7 @@ class RulesMixin:
             d.slub_debug = slub_debug.upper()
         self.kconfig["CONFIG_KASAN"] = d.kasan
         self.kconfig["CONFIG_DEBUG_KMEMLEAK"] = d.kmemleak
-        self._slab_debug = d if d.tracking else None
+        self.slab_debug = d if d.tracking else None
 
     def kmemleak_scan(self) -> list:
         """mm/kmemleak.c: kmemleak_scan (``echo scan > /sys/kernel/debug/kmemleak``).
@@ -432,7 +428,7 @@ class RulesMixin:
         allocations; ``mod.unload()`` reports what it left allocated)."""
         if name in self.debug.modules and self.debug.modules[name].loaded:
             raise ValueError(f"module {name} is already loaded")
-        mod = KModule(self, name)
+        mod = KModule(self.k, name)
         self.debug.modules[name] = mod
         return mod
 
@@ -477,27 +473,27 @@ class RulesMixin:
         swiotlb; 3.15 arch/x86/kernel/pci-nommu.c: check_addr prints ``nommu_map_single:
         overflow`` and returns 0 (DMA_ERROR_CODE). Otherwise the bus address.
         """
-        phys = self.virt_to_phys(addr)
+        phys = self.k.virt_to_phys(addr)
         if phys + size - 1 <= dma_mask:
             return phys
-        if getattr(self, "swiotlb", None) is not None:
-            self.page_alloc.count("swiotlb_bounce")
-            return self.swiotlb
-        t = self.current_task
+        if getattr(self.k, "swiotlb", None) is not None:
+            self.k.page_alloc.count("swiotlb_bounce")
+            return self.k.swiotlb
+        t = self.k.current_task
         why = (f"kmemlab: why: the buffer is at physical {phys:#x}, above what the device can "
                f"reach ({dma_mask:#x}); allocate it with GFP_DMA (ZONE_DMA, below 16 MiB) "
                "for ISA-style devices (rule: memory a device must reach needs GFP_DMA)")
-        if self.profile.nommu_dma_overflow_msg:
-            self.printk(f"nommu_map_single: overflow {phys:x}+{size} of device mask "
+        if self.k.profile.nommu_dma_overflow_msg:
+            self.k.printk(f"nommu_map_single: overflow {phys:x}+{size} of device mask "
                         f"{dma_mask:x}")
-            self.printk(why)
+            self.k.printk(why)
             return 0
-        self.printk("------------[ cut here ]------------")
-        self.printk(f"kmemlab-dev: DMA addr 0x{phys:016x}+{size} overflow (mask {dma_mask:x}, "
+        self.k.printk("------------[ cut here ]------------")
+        self.k.printk(f"kmemlab-dev: DMA addr 0x{phys:016x}+{size} overflow (mask {dma_mask:x}, "
                     "bus limit 0).")
-        self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at kernel/dma/direct.h:103 "
+        self.k.printk(f"WARNING: CPU: {self.k.current_cpu} PID: {t.pid} at kernel/dma/direct.h:103 "
                     "dma_map_page_attrs")
-        self.printk(why)
+        self.k.printk(why)
         return (1 << 64) - 1
 
 

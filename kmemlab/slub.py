@@ -1065,7 +1065,7 @@ class Slub:
         size_s = s.size
         addr = slab.base + idx * size_s
         self.live[addr] = _Live(s, slab, idx, size, label)
-        dbg = k._slab_debug
+        dbg = k.rules.slab_debug
         if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
             dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
         s.nr_live += 1
@@ -1383,7 +1383,7 @@ class Slub:
     # ================================================================ freeing core
     def _free_object(self, rec: _Live, ptr: int, label: str, fn: str) -> None:
         """mm/slub.c: slab_free → do_slab_free (fast path) / __slab_free."""
-        dbg = self.k._slab_debug
+        dbg = self.k.rules.slab_debug
         if dbg is not None:   # slab_free_hook: may refuse the free (slub_debug red zone)
             dbg.on_free(ptr, fn)
         s = rec.cache
@@ -1534,7 +1534,7 @@ class Slub:
             return None
         addr = k.pfn_to_virt(page.pfn)
         self.large[addr] = _Live(None, None, 0, size, label, page)
-        dbg = k._slab_debug
+        dbg = k.rules.slab_debug
         if dbg is not None:
             dbg.on_alloc(addr, size, alloc, f"kmalloc_large-order-{order}", "kmalloc_large")
         self.counters["kmalloc_large"] += 1
@@ -1552,7 +1552,7 @@ class Slub:
 
     def _kfree_large(self, ptr: int, rec: _Live, label: str) -> None:
         """mm/slub.c: free_large_kmalloc [6.x] / kfree → __free_pages [3.15]."""
-        dbg = self.k._slab_debug
+        dbg = self.k.rules.slab_debug
         if dbg is not None:
             dbg.on_free(ptr, "kfree")
         page = rec.page
@@ -1568,7 +1568,7 @@ class Slub:
     def _record(self, addr: int, s: KmemCache, slab: Slab, idx: int, req: int,
                 label: str) -> None:
         self.live[addr] = _Live(s, slab, idx, req, label)
-        dbg = self.k._slab_debug
+        dbg = self.k.rules.slab_debug
         if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
             dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
         s.nr_live += 1

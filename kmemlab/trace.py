@@ -183,7 +183,7 @@ class TraceLog:
         index = self._dropped + nbuf
         self._first.append(index)
         self._entries.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
-                              k.context_stack._flags, name, keys, why) + values)
+                              k.context_stack.lat_flags, name, keys, why) + values)
         self._nbuf = nbuf + 1
         if nbuf >= self.buffer_events:
             self._drop_oldest()
@@ -207,7 +207,7 @@ class TraceLog:
         if type(why) is tuple:  # (template, first value, step, first index, *args)
             why = why[:3] + (self._dropped + self._nbuf,) + why[3:]
         task = k.current_task
-        head = (k.current_cpu, task.pid, task.comm, k.context_stack._flags, name, keys, why)
+        head = (k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags, name, keys, why)
         self._append(_Run(start, head, n, columns), n)
 
     def page_alloc(self, page, taken_order: int, why: str) -> None:

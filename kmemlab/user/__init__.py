@@ -37,7 +37,7 @@ from .process import (
 
 __all__ = [
     "GlibcMalloc", "MallocAbort", "MallocSegfault", "Process", "ProcessKilled", "Vma",
-    "UserMixin", "UserState", "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
+    "UserState", "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED", "MAP_NORESERVE", "MAP_POPULATE",
     "OVERCOMMIT_GUESS", "OVERCOMMIT_ALWAYS", "OVERCOMMIT_NEVER",
 ]
@@ -47,7 +47,11 @@ FIRST_PID = 1000
 
 
 class UserState:
-    """The kernel's user-space bookkeeping: the process table and ``vm_committed_as``."""
+    """The kernel's user space (``k.user``): the process table, ``vm_committed_as`` and
+    the overcommit policy, built at boot (``Kernel._init_user``). The kernel forwards
+    ``k.spawn``, ``k.processes``, ``k.find_process``, ``k.vm_commit_limit`` and
+    ``k.committed_as_pages``; /proc/meminfo asks :meth:`meminfo` (one of
+    ``k.meminfo_providers``)."""
 
     def __init__(self, kernel) -> None:
         self.kernel = kernel
@@ -55,6 +59,15 @@ class UserState:
         self.next_pid = FIRST_PID
         #: vm_committed_as in pages (``Committed_AS`` in /proc/meminfo)
         self.committed = 0
+        # the overcommit sysctls (mm/util.c defaults; mm/mmap.c: init_admin_reserve,
+        # init_user_reserve: 3% of free memory, capped at 8 MiB / 128 MiB)
+        free_kb = kernel.nr_free_pages() << (kernel.PAGE_SHIFT - 10)
+        s = kernel.vm_sysctl
+        s.setdefault("overcommit_memory", 0)
+        s.setdefault("overcommit_ratio", 50)
+        s.setdefault("overcommit_kbytes", 0)
+        s.setdefault("admin_reserve_kbytes", min(free_kb // 32, 1 << 13))
+        s.setdefault("user_reserve_kbytes", min(free_kb // 32, 1 << 17))
 
     def commit(self, pages: int) -> None:
         """mm/util.c: vm_acct_memory (negative: vm_unacct_memory)."""
@@ -95,22 +108,6 @@ class UserState:
         allowed -= min(total_vm // 32, s["user_reserve_kbytes"] >> shift)
         return self.committed < allowed
 
-
-class UserMixin:
-    """Kernel methods for user processes (``k.spawn``)."""
-
-    def _init_user(self) -> None:
-        """Boot-time set-up: the process table and the overcommit sysctls
-        (mm/util.c defaults; mm/mmap.c: init_admin_reserve, init_user_reserve)."""
-        self.user = UserState(self)
-        free_kb = self.nr_free_pages() << (self.PAGE_SHIFT - 10)
-        s = self.vm_sysctl
-        s.setdefault("overcommit_memory", 0)
-        s.setdefault("overcommit_ratio", 50)
-        s.setdefault("overcommit_kbytes", 0)
-        s.setdefault("admin_reserve_kbytes", min(free_kb // 32, 1 << 13))
-        s.setdefault("user_reserve_kbytes", min(free_kb // 32, 1 << 17))
-
     def spawn(self, name: str, env: dict[str, str] | None = None, *, uid: int = 1000,
               path: str | None = None) -> Process | None:
         """fork + execve of a small C program called ``name`` (kernel/fork.c, fs/exec.c:
@@ -131,51 +128,37 @@ class UserMixin:
             raise ValueError(f"uid must be an int >= 0, not {uid!r}")
         if path is not None and (not isinstance(path, str) or not path.startswith("/")):
             raise ValueError(f"path must be an absolute path like '/usr/bin/app', not {path!r}")
+        k = self.kernel
         # fork → copy_process allocates with GFP_KERNEL: might_sleep() before anything
-        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
-        pid = self.user.next_pid
-        proc = Process(self, pid, name, env=env, uid=uid, path=path)
-        self.user.next_pid += 1
+        k.might_sleep_if_alloc(k.gfp_value("GFP_KERNEL"), 0)
+        pid = self.next_pid
+        proc = Process(k, pid, name, env=env, uid=uid, path=path)
+        self.next_pid += 1
         if not proc._exec():
             proc._teardown("execve failed")
             return None
-        register = getattr(self, "register_oom_candidate", None)
-        if register is not None:
-            register(proc)
+        k.register_oom_candidate(proc)
         return proc
 
-    @property
-    def processes(self) -> list[Process]:
+    def live(self) -> list[Process]:
         """The live processes, by pid (the task list ``for_each_process`` walks)."""
-        return [self.user.processes[p] for p in sorted(self.user.processes)]
+        return [self.processes[p] for p in sorted(self.processes)]
 
     def find_process(self, pid: int) -> Process | None:
         """kernel/pid.c: find_task_by_vpid: the live process ``pid``, or None."""
-        return self.user.processes.get(pid)
+        return self.processes.get(pid)
 
-    def vm_commit_limit(self) -> int:
-        """mm/util.c: vm_commit_limit, in pages (``CommitLimit``)."""
-        return self.user.commit_limit()
-
-    @property
-    def committed_as_pages(self) -> int:
-        """``vm_committed_as`` in pages (``Committed_AS``)."""
-        return self.user.committed
-
-    def meminfo_hook(self, values: dict) -> None:
+    def meminfo(self, values: dict) -> None:
         """Fill the /proc/meminfo fields the process model owns (fs/proc/meminfo.c):
         ``AnonPages``, ``PageTables``, ``CommitLimit``, ``Committed_AS``."""
-        nxt = getattr(super(), "meminfo_hook", None)
-        if nxt is not None:
-            nxt(values)
-        kb = self.PAGE_SIZE >> 10
-        procs = self.user.processes.values()
+        kb = self.kernel.PAGE_SIZE >> 10
+        procs = self.processes.values()
         if "AnonPages" in values:
             values["AnonPages"] += sum(p.rss_pages for p in procs) * kb
         if "PageTables" in values:
             values["PageTables"] += sum(p.pgtables_bytes for p in procs) >> 10
-        values["CommitLimit"] = self.user.commit_limit() * kb
-        values["Committed_AS"] = values.get("Committed_AS", 0) + self.user.committed * kb
+        values["CommitLimit"] = self.commit_limit() * kb
+        values["Committed_AS"] = values.get("Committed_AS", 0) + self.committed * kb
 
 
 def _proc_of(kernel, match: re.Match) -> Process:

@@ -199,7 +199,7 @@ def _flags_from_perms(perms: str) -> int:
 class Process:
     """A process with an address space (``struct mm_struct``) and glibc's malloc.
 
-    Made by :meth:`kmemlab.user.UserMixin.spawn`. Addresses are ints; sizes in bytes;
+    Made by :meth:`kmemlab.user.UserState.spawn` (``k.spawn``). Addresses are ints; sizes in bytes;
     ``rss_pages`` and ``total_vm`` in pages, ``vsz`` in KiB like ``ps``.
     """
 
@@ -1113,9 +1113,8 @@ class Process:
         self._vmas.clear()
         self._starts.clear()
         k.user.processes.pop(self.pid, None)
-        unreg = getattr(k, "unregister_oom_candidate", None)
-        if unreg is not None and not self._in_exec:
-            unreg(self)
+        if not self._in_exec:
+            k.unregister_oom_candidate(self)
         self._emit("sched_process_exit", f"{self.comm}[{self.pid}] exits ({why}): exit_mmap "
                    "gave every page and page table back", comm=self.comm, pid=self.pid, prio=120)
 

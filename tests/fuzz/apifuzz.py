@@ -73,7 +73,7 @@ def _hash(value) -> str:
 
 # What a kernel-style report itself changes: the printk clock and the taint flags
 # (add_taint: 'B' bad page, 'W' warning). Compared on their own.
-REPORT_FIELDS = (("clock_ns", None), ("rules_tainted", None), ("tainted", "slub"),
+REPORT_FIELDS = (("clock_ns", None), ("tainted", "rules"), ("tainted", "slub"),
                  # memos: derived from the rest, filled on first use
                  ("_route_cache", "slub"))
 # Trace events that are part of a report, not of a state change.

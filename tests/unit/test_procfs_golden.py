@@ -143,7 +143,7 @@ def test_meminfo_values_by_hand(kernel):
         assert vals["VmallocTotal"] == 34359738367  # (32 TiB - 1) >> 10
 
 
-def test_meminfo_hook_feeds_mem_available():
+def test_meminfo_provider_feeds_mem_available():
     k = km.Kernel(version="6.12", ram="1G", cpus=2)
     base = int(re.search(r"MemAvailable:\s+(\d+)", k.proc("meminfo")).group(1))
     low = sum(z.low for z in k.zone_list)
@@ -153,7 +153,7 @@ def test_meminfo_hook_feeds_mem_available():
         values["Inactive(file)"] = 10000 * 4
         values["SReclaimable"] = 2000 * 4
 
-    k.meminfo_hook = hook
+    k.meminfo_providers.append(hook)   # after the process model's
     text = k.proc("meminfo")
     got = int(re.search(r"MemAvailable:\s+(\d+)", text).group(1))
     cache, recl = 50000, 2000
