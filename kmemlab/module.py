@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import procfs
-from .vmalloc import Recorder
+from .steps import Recorder
 
 
 @dataclass(eq=False)

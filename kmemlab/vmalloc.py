@@ -36,6 +36,7 @@ from . import procfs
 from .errors import KernelBug
 from .page_alloc import ALLOC_CMA, WMARK_LOW, Page
 from .sizes import memparse
+from .steps import Recorder, Step  # Step/Recorder lived here: still importable from here
 
 # include/linux/vmalloc.h (vm_struct flags)
 VM_IOREMAP = 0x00000001
@@ -50,45 +51,6 @@ VM_FLAG_NAMES = {"VM_IOREMAP": VM_IOREMAP, "VM_ALLOC": VM_ALLOC, "VM_MAP": VM_MA
                  "VM_USERMAP": VM_USERMAP, "VM_NO_GUARD": VM_NO_GUARD}
 
 BULK_BATCH = 100  # vm_area_alloc_pages: "A maximum allowed request is hard-coded and is 100"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a recorded kernel path (for a widget that replays it).
-
-    ``function`` is the kernel function, ``depth`` its nesting below the API call,
-    ``text`` what it did in words, ``data`` the numbers (addresses, pfns, counts).
-    """
-
-    index: int
-    function: str
-    depth: int
-    text: str
-    data: dict = field(default_factory=dict, compare=False)
-
-    def __str__(self) -> str:
-        return f"{'  ' * self.depth}{self.function}: {self.text}"
-
-
-class Recorder:
-    """Collects :class:`Step` objects; ``enter()`` nests a callee."""
-
-    __slots__ = ("steps", "depth", "enabled")
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.steps: list[Step] = []
-        self.depth = 0
-        self.enabled = enabled
-
-    def step(self, function: str, text: str, **data) -> None:
-        if self.enabled:
-            self.steps.append(Step(len(self.steps), function, self.depth, text, data))
-
-    def enter(self) -> None:
-        self.depth += 1
-
-    def leave(self) -> None:
-        self.depth -= 1
 
 
 @dataclass(eq=False)
@@ -1459,7 +1421,3 @@ def vmallocinfo(k) -> str:
             out.append(f"0x{s0:0{w}x}-0x{e0:0{w}x} {e0 - s0:7d} unpurged vm_area")
     return "".join(line + "\n" for line in out)
 
-
-# register the other renderers (memblock debugfs, /proc/modules)
-from . import memblock as _memblock_mod  # noqa: E402,F401
-from . import module as _module_mod  # noqa: E402,F401
