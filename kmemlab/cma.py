@@ -63,6 +63,62 @@ class CmaAllocation:
         return self.pfn << 12
 
 
+
+class Cma:
+    """mm/cma.c of one kernel (``k.cma``): its areas (``areas``, also ``k.cma_areas``)
+    and the entry points ``cma_alloc`` / ``cma_release``.
+
+    Built in setup_arch, before ``cma=`` reserves (:meth:`reserve`); :meth:`activate`
+    releases the areas to the buddy allocator after the hand-over.
+    """
+
+    def __init__(self, k) -> None:
+        self.k = k
+        self.areas: list[CmaArea] = []
+
+    @property
+    def built_in(self) -> bool:
+        """CONFIG_CMA: the kernel has MIGRATE_CMA, ``cma=`` and mm/cma.c."""
+        return "CMA" in self.k.profile.migratetype_names
+
+    def reserve(self) -> None:
+        """setup_arch → dma_contiguous_reserve: ``cma=`` reserves its area in memblock
+        (nothing without CONFIG_CMA: kernel/dma/contiguous.c is not built in)."""
+        if self.built_in:
+            dma_contiguous_reserve(self.k)
+
+    def activate(self) -> None:
+        """mm/cma.c: cma_init_reserved_areas → cma_activate_area (core_initcall)."""
+        activate_areas(self.k)
+
+    def alloc(self, count: int, align: int = 0, *, area: int = 0, no_warn: bool = False,
+              caller: str | None = None):
+        """cma_alloc(cma, count, align, no_warn) (mm/cma.c, 6.x; 3.15's
+        dma_alloc_from_contiguous): ``count`` contiguous pages from a CMA area, moving
+        movable pages out first; a :class:`CmaAllocation` or None."""
+        self.require("cma_alloc")
+        return cma_alloc(self.k, count, align, area, no_warn, self.k.caller_label(caller))
+
+    def release(self, alloc_or_pfn, count: int | None = None, *, area: int = 0) -> bool:
+        """cma_release(cma, pages, count) (mm/cma.c; 3.15 dma_release_from_contiguous)."""
+        self.require("cma_release")
+        return cma_release(self.k, alloc_or_pfn, count, area)
+
+    def require(self, fn: str) -> None:
+        """A kernel built without CONFIG_CMA has no mm/cma.c: the call does not exist."""
+        if not self.built_in:
+            p = self.k.profile
+            raise ValueError(
+                f"{fn}() does not exist in this kernel: it is built without CONFIG_CMA "
+                f"({p.kconfig_source or p.name} ships '# CONFIG_CMA "
+                "is not set'), so there is no MIGRATE_CMA, no cma= and no mm/cma.c; "
+                "boot with config={'CONFIG_CMA': 'y'} (and cmdline='cma=64M') for one "
+                "that has it")
+
+    def digest(self) -> tuple:
+        """Each area's allocated pfns (an item of ``k.address_space_digest()``)."""
+        return tuple(tuple(sorted(c.allocated)) for c in self.areas)
+
 def _parse_cma(k) -> tuple[int, int, int] | None:
     """early_cma: 3.15 ``cma=size``; 6.x ``cma=size[@base[-limit]]``."""
     raw = k.cmdline_params.get("cma")
@@ -141,7 +197,7 @@ def dma_contiguous_reserve(k) -> None:
         return
     area = CmaArea("reserved", addr >> k.PAGE_SHIFT, size >> k.PAGE_SHIFT,
                    bitmap=bytearray(size >> k.PAGE_SHIFT))
-    k.cma_areas.append(area)
+    k.cma.areas.append(area)
     if not p.cma_mm_cma_c:
         k.printk(f"CMA: reserved {size // MiB} MiB at {addr:08x}")
     else:
@@ -156,7 +212,7 @@ def activate_areas(k) -> None:
     pages (and 6.x zone->cma_pages) grow."""
     pa = k.page_alloc
     nr = k.profile.pageblock_nr_pages
-    for area in k.cma_areas:
+    for area in k.cma.areas:
         zone = pa.zone_of_pfn(area.base_pfn)
         last = pa.zone_of_pfn(area.end_pfn - 1)
         if zone is None or zone is not last:
@@ -332,9 +388,9 @@ def cma_alloc(k, count, align, area_idx, no_warn, label):
         raise ValueError(f"count must be > 0 pages, not {count}")
     if align < 0:
         raise ValueError(f"align (an order) must be ≥ 0, not {align}")
-    if not 0 <= area_idx < len(k.cma_areas):
+    if not 0 <= area_idx < len(k.cma.areas):
         raise ValueError("no such CMA area; boot with cmdline='cma=64M' to reserve one")
-    area = k.cma_areas[area_idx]
+    area = k.cma.areas[area_idx]
     if not area.active:
         raise ValueError(f"CMA area {area.name} is not active")
     if not k.profile.cma_mm_cma_c:
@@ -424,9 +480,9 @@ def cma_release(k, alloc_or_pfn, count, area_idx) -> bool:
             raise TypeError("cma_release takes what cma_alloc returned, or a pfn and count")
         if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
             raise TypeError("cma_release(pfn, count): count is a positive int")
-    if not 0 <= area_idx < len(k.cma_areas):
+    if not 0 <= area_idx < len(k.cma.areas):
         raise ValueError("no such CMA area")
-    area = k.cma_areas[area_idx]
+    area = k.cma.areas[area_idx]
     if pfn < area.base_pfn or pfn >= area.end_pfn:
         return False
     if pfn + count > area.end_pfn:

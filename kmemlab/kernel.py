@@ -20,12 +20,17 @@ import numpy as np
 
 from . import gfp as _gfp
 from . import kconfig as _kconfig
+from . import memblock as _memblock
 from . import report
+from .cma import Cma, CmaArea
 from .context import ContextStack, Task
 from .errors import BadGfpMask, InvalidFree, KernelPanic
+from .highmem import Highmem
 from .kdebug import DebugState, KModule, is_learner_frame
+from .layout import build_layout
 from .machine import Machine
 from .memblock import Memblock
+from .module import Modules
 from .page_alloc import (
     OWNER_CODE,
     Page,
@@ -36,13 +41,15 @@ from .page_alloc import (
     setup_per_zone_wmarks,
     thp_recommended_min_free_kbytes,
 )
+from .pgtable import PageTables
 from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_profile
 from .reclaim import ReclaimState
 from .rules import Rules
 from .sizes import memparse
+from .steps import Step
 from .trace import TraceLog
 from .user import Process, UserState
-from .vmalloc import AddressSpaceMixin
+from .vmalloc import PhysRun, Provenance, Vmalloc, VmallocState, VmArea
 from .workload import Workload
 
 E820_RAM, E820_RESERVED = "usable", "reserved"
@@ -110,14 +117,27 @@ def unknown_bootoptions(cmdline: str, known, is_64bit: bool) -> list[str]:
     return argv + envp
 
 
-class Kernel(AddressSpaceMixin):
+def print_unknown_bootoptions(k) -> None:
+    """init/main.c: print_unknown_bootoptions (5.5+; 3.15 passed them on silently).
+    Without CONFIG_CMA, kernel/dma/contiguous.c (early_param "cma") is not built in."""
+    known = (KNOWN_BOOT_PARAMS if k.cma.built_in else KNOWN_BOOT_PARAMS - {"cma"}) | \
+        set(k.early_params)
+    unknown = unknown_bootoptions(k.cmdline, known, k.profile.is_64bit)
+    if unknown and k.profile.prints_unknown_bootoptions:
+        k.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
+                 "will be passed to user space.")
+
+
+class Kernel:
     """A simulated Linux kernel on one node (node 0).
 
-    The subsystems are objects the kernel builds at boot and forwards its public
-    methods to: allocation rules (``k.rules``, :mod:`kmemlab.rules`), reclaim
-    (``k.reclaim``, :mod:`kmemlab.reclaim`), debugging (``k.debug``,
-    :mod:`kmemlab.kdebug`), user processes (``k.user``, :mod:`kmemlab.user`); address
-    spaces, vmalloc, memblock and CMA come through a mixin (:mod:`kmemlab.vmalloc`).
+    The address-space subsystems are objects the kernel owns and forwards to:
+    ``k.vmalloc_space`` (:mod:`kmemlab.vmalloc`), ``k.highmem`` (:mod:`kmemlab.highmem`),
+    ``k.cma`` (:mod:`kmemlab.cma`), ``k.modules`` (:mod:`kmemlab.module`), memblock
+    (:mod:`kmemlab.memblock`); so are the allocation rules (``k.rules``,
+    :mod:`kmemlab.rules`), reclaim (``k.reclaim``, :mod:`kmemlab.reclaim`), debugging
+    (``k.debug``, :mod:`kmemlab.kdebug`) and user processes (``k.user``,
+    :mod:`kmemlab.user`).
 
     >>> k = Kernel(version="6.12", ram="1G", cpus=2)
     >>> page = k.alloc_pages("GFP_KERNEL", 3)
@@ -253,18 +273,21 @@ class Kernel(AddressSpaceMixin):
         # computed from this snapshot when first asked (kmemlab/machine.py).
         self._direct_map_inputs = ([(r.base, r.end) for r in mb.memory],
                                    [(r.base, r.end) for r in mb.reserved])
+        self.modules = Modules(self)  # before the handlers: they may EXPORT_SYMBOL
         self._run_early_params()
-        hook = getattr(self, "_setup_arch_hook", None)  # e.g. cma= reserves here
-        if hook is not None:
-            hook()
+        # setup_arch's late part (arch/x86/kernel/setup.c): the address layout (``vmalloc=``
+        # on i386 was applied above), kmap_init, then cma= (dma_contiguous_reserve)
+        self.layout = build_layout(self)
+        self.highmem = Highmem(self)
+        self.cma = Cma(self)
+        print_unknown_bootoptions(self)
+        self.cma.reserve()
         self.page_alloc = PageAllocator(self, p, max_pfn)
         self.zones: dict[str, Zone] = self.page_alloc.zone_by_name
         self._size_zones()
         self._reserve_memmap_and_percpu()
         self._hand_over()
-        hook = getattr(self, "_after_handover_hook", None)  # e.g. CMA areas activated
-        if hook is not None:
-            hook()
+        self.cma.activate()  # cma_init_reserved_areas: the CMA areas go to the buddy
         self._init_watermarks()
         self.clock_ns = max(self.clock_ns, 1_000_000_000)
         self.current_task = Task(pid=1234, comm="insmod")
@@ -573,6 +596,13 @@ class Kernel(AddressSpaceMixin):
         rnd = self.slab_freelist_random
         self.slub = Slub(self, freelist_random=self.profile.slab_freelist_random
                          if rnd is None else bool(rnd))
+        # vmalloc_init (mm/vmalloc.c) on init_mm's page tables; i386's mem_init prints
+        # the virtual kernel memory layout (arch/x86/mm/init_32.c)
+        self.page_tables = PageTables(self)
+        self.vmalloc_space = Vmalloc(self)
+        if not self.profile.is_64bit:
+            for line in str(self.layout).splitlines():
+                self.printk(line)
         for hook in self._subsystem_init_hooks():
             hook()
 
@@ -1111,6 +1141,247 @@ class Kernel(AddressSpaceMixin):
         """The caches by name, with /sys/kernel/slab/<cache>/ attribute names."""
         return self.slub.slab_caches
 
+    # ============ address space (vmalloc.py, highmem.py, memblock.py, cma.py, module.py)
+    # One-line forwarders to the objects the kernel owns; the work is done there.
+    # -- addresses
+    def is_vmalloc_addr(self, addr) -> bool:
+        """include/linux/mm.h: is_vmalloc_addr(): VMALLOC_START <= addr < VMALLOC_END."""
+        return self.vmalloc_space.is_vmalloc_addr(addr)
+
+    def is_vmalloc_or_module_addr(self, addr: int) -> bool:
+        """mm/vmalloc.c: is_vmalloc_or_module_addr()."""
+        return self.vmalloc_space.is_vmalloc_or_module_addr(addr)
+
+    def walk(self, addr: int):
+        """Walk the kernel page tables for ``addr`` (the hardware walk; the order
+        arch/x86/mm/fault.c: dump_pagetable prints). Returns a :class:`~kmemlab.pgtable.Walk`."""
+        return self.vmalloc_space.walk(addr)
+
+    # -- mm/highmem.c (k.highmem)
+    def kmap(self, page: Page) -> int:
+        """kmap() (mm/highmem.c: kmap_high → map_new_virtual): a lowmem page's direct-map
+        address, or a PKMAP slot for a HighMem page (i386). May sleep."""
+        return self.highmem.kmap(page)
+
+    def kunmap(self, page: Page) -> None:
+        """kunmap() (mm/highmem.c: kunmap_high): drop one user; the mapping stays until
+        the next flush_all_zero_pkmaps, so page_address() still answers."""
+        self.highmem.kunmap(page)
+
+    # -- mm/vmalloc.c (k.vmalloc_space)
+    @property
+    def vmalloc_steps(self) -> list[Step]:
+        """The steps of the last vmalloc-family call (for replay widgets)."""
+        return self.vmalloc_space.vmalloc_steps
+
+    @property
+    def vmap_areas(self) -> list[VmArea]:
+        """The busy vmap areas, lowest address first."""
+        return self.vmalloc_space.vmap_areas
+
+    def vmalloc(self, size, *, caller: str | None = None) -> int | None:
+        """vmalloc(size) (mm/vmalloc.c): virtually contiguous memory, or None."""
+        return self.vmalloc_space.vmalloc(size, caller=caller)
+
+    def vzalloc(self, size, *, caller: str | None = None) -> int | None:
+        """vzalloc(size) (mm/vmalloc.c): vmalloc with __GFP_ZERO."""
+        return self.vmalloc_space.vzalloc(size, caller=caller)
+
+    def vmalloc_node(self, size, node: int = 0, *, caller: str | None = None) -> int | None:
+        """vmalloc_node(size, node) (mm/vmalloc.c); kmemlab has one node, node 0."""
+        return self.vmalloc_space.vmalloc_node(size, node, caller=caller)
+
+    def vmalloc_32(self, size, *, caller: str | None = None) -> int | None:
+        """vmalloc_32(size) (mm/vmalloc.c): pages addressable with 32 bits
+        (GFP_DMA32 on x86_64, GFP_KERNEL i.e. lowmem on i386)."""
+        return self.vmalloc_space.vmalloc_32(size, caller=caller)
+
+    def vmalloc_gfp(self, size, gfp, prot=None, *, caller: str | None = None) -> int | None:
+        """__vmalloc(size, gfp_mask[, prot]) (mm/vmalloc.c; 3.15 has the prot argument)."""
+        return self.vmalloc_space.vmalloc_gfp(size, gfp, prot, caller=caller)
+
+    def kvmalloc(self, size, gfp="GFP_KERNEL", *, caller: str | None = None) -> int | None:
+        """kvmalloc(size, flags) (mm/util.c: kvmalloc_node in 6.1, __kvmalloc_node_noprof
+        in 6.12; arrived in 4.12): kmalloc first — above a page with __GFP_NOWARN and
+        __GFP_NORETRY (unless __GFP_RETRY_MAYFAIL) and without __GFP_NOFAIL, since there
+        is a fallback (kmalloc_gfp_adjust); if that fails and the size is above a page,
+        vmalloc. Only when the flags allow blocking: "non-sleeping allocations are not
+        supported by vmalloc", so with GFP_ATOMIC the kmalloc result (maybe NULL) is
+        final. Free with :meth:`kvfree`."""
+        return self.vmalloc_space.kvmalloc(size, gfp, caller=caller)
+
+    def kvfree(self, addr, *, caller: str | None = None) -> None:
+        """kvfree(addr) (mm/util.c): vfree for a vmalloc address, else kfree."""
+        self.vmalloc_space.kvfree(addr, caller=caller)
+
+    def vmalloc_node_range(self, size, gfp="GFP_KERNEL", *, align: int = 1,
+                           start: int | None = None, end: int | None = None,
+                           vm_flags=0, caller: str | None = None) -> int | None:
+        """__vmalloc_node_range(size, align, start, end, gfp, prot, vm_flags, node, caller)
+        (mm/vmalloc.c). ``vm_flags`` may be ``"VM_NO_GUARD"`` on 6.x."""
+        return self.vmalloc_space.vmalloc_node_range(size, gfp, align=align, start=start,
+                                                     end=end, vm_flags=vm_flags, caller=caller)
+
+    def vfree(self, addr, *, caller: str | None = None) -> None:
+        """vfree(addr) (mm/vmalloc.c): unmap, free the pages, put the VA on the lazy
+        list; a purge (one TLB flush) runs when vmap_lazy_nr > lazy_max_pages()."""
+        self.vmalloc_space.vfree(addr, caller=caller)
+
+    def purge_vmap_area_lazy(self) -> int:
+        """purge_vmap_area_lazy() (mm/vmalloc.c): purge now; returns areas purged."""
+        return self.vmalloc_space.purge_vmap_area_lazy()
+
+    def vmap(self, pages, count: int | None = None, flags="VM_MAP", *,
+             caller: str | None = None) -> int | None:
+        """vmap(pages, count, flags, prot) (mm/vmalloc.c): map existing pages (Page
+        objects or pfns, one 4 KiB page each) into the vmalloc space."""
+        return self.vmalloc_space.vmap(pages, count, flags, caller=caller)
+
+    def vunmap(self, addr, *, caller: str | None = None) -> None:
+        """vunmap(addr) (mm/vmalloc.c): remove the mapping, keep the pages (a vmalloc'd
+        area's pages leak, as in the kernel)."""
+        self.vmalloc_space.vunmap(addr, caller=caller)
+
+    def vmalloc_to_page(self, addr) -> Page | None:
+        """vmalloc_to_page(addr) (mm/vmalloc.c): walk init_mm's tables; None if unmapped."""
+        return self.vmalloc_space.vmalloc_to_page(addr)
+
+    def vmalloc_to_pfn(self, addr) -> int | None:
+        """vmalloc_to_pfn(addr) = page_to_pfn(vmalloc_to_page(addr)) (mm/vmalloc.c)."""
+        return self.vmalloc_space.vmalloc_to_pfn(addr)
+
+    def find_vm_area(self, addr: int) -> VmArea | None:
+        """find_vm_area(addr) (mm/vmalloc.c): the busy area starting at/containing addr."""
+        return self.vmalloc_space.find_vm_area(addr)
+
+    def phys_runs(self, addr, size) -> list[PhysRun]:
+        """The physically contiguous runs behind the kernel virtual range [addr, addr+size):
+        one for kmalloc/__get_free_pages memory, usually many for vmalloc."""
+        return self.vmalloc_space.phys_runs(addr, size)
+
+    def provenance(self, addr: int) -> Provenance | None:
+        """Which API made the memory at ``addr`` (a kernel virtual address), or None."""
+        return self.vmalloc_space.provenance(addr)
+
+    # -- mm/memblock.c, 3.15 mm/nobootmem.c (k.memblock holds the tables)
+    def memblock_add(self, base: int, size) -> None:
+        """memblock_add(base, size) (mm/memblock.c)."""
+        _memblock.api_add(self, base, size)
+
+    def memblock_reserve(self, base: int, size, name: str = "memblock_reserve") -> None:
+        """memblock_reserve(base, size) (mm/memblock.c)."""
+        _memblock.api_reserve(self, base, size, name)
+
+    def memblock_free(self, ptr: int, size) -> None:
+        """memblock_free (mm/memblock.c): 3.15 takes a physical base; 6.x a virtual pointer
+        (memblock_phys_free takes the physical one)."""
+        _memblock.api_free(self, ptr, size, virtual=self.profile.memblock_free_virt)
+
+    def memblock_phys_free(self, base: int, size) -> None:
+        """memblock_phys_free(base, size) (mm/memblock.c, 5.16+)."""
+        _memblock.api_free(self, base, size, virtual=False)
+
+    def memblock_alloc(self, size, align: int = 0, *, caller: str | None = None):
+        """memblock_alloc(size, align) (mm/memblock.c). 3.15: a physical address, panic on
+        failure (memblock_alloc_base); 6.x: a zeroed virtual pointer or None
+        (memblock_alloc_try_nid → memblock_alloc_range_nid)."""
+        return _memblock.api_alloc(self, size, align, caller=self.caller_label(caller))
+
+    def memblock_phys_alloc(self, size, align: int = 0, *, caller: str | None = None):
+        """memblock_phys_alloc(size, align) (include/linux/memblock.h): a physical address
+        or None (0 in C)."""
+        return _memblock.api_phys_alloc(self, size, align, caller=self.caller_label(caller))
+
+    def memblock_set_bottom_up(self, enable: bool) -> None:
+        """memblock_set_bottom_up(enable) (include/linux/memblock.h)."""
+        _memblock.api_set_bottom_up(self, enable)
+
+    def alloc_bootmem(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem(size) (3.15 mm/nobootmem.c: ___alloc_bootmem): a zeroed
+        direct-map pointer above 16 MiB if possible; panics on failure."""
+        return _memblock.alloc_bootmem(self, size, caller=self.caller_label(caller))
+
+    def alloc_bootmem_align(self, size, align: int, *, caller: str | None = None) -> int:
+        """alloc_bootmem_align(size, align) (3.15 include/linux/bootmem.h)."""
+        return _memblock.alloc_bootmem(self, size, align=align, caller=self.caller_label(caller))
+
+    def alloc_bootmem_pages(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem_pages(size) (3.15): page-aligned alloc_bootmem."""
+        return _memblock.alloc_bootmem(self, size, align=self.PAGE_SIZE,
+                                      caller=self.caller_label(caller))
+
+    def alloc_bootmem_low(self, size, *, caller: str | None = None) -> int:
+        """alloc_bootmem_low(size) (3.15 mm/nobootmem.c: __alloc_bootmem_low): below
+        ARCH_LOW_ADDRESS_LIMIT (4 GiB on x86_64), goal 0."""
+        return _memblock.alloc_bootmem(self, size, goal=0, limit=0xFFFFFFFF,
+                                      caller=self.caller_label(caller))
+
+    def alloc_bootmem_nopanic(self, size, *, caller: str | None = None) -> int | None:
+        """alloc_bootmem_nopanic(size) (3.15): None instead of a panic."""
+        return _memblock.alloc_bootmem(self, size, panic=False, caller=self.caller_label(caller))
+
+    def free_bootmem(self, phys: int, size) -> None:
+        """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
+        address)."""
+        _memblock.free_bootmem(self, phys, size)
+
+    # -- kernel/module (k.modules)
+    def export_symbol(self, name: str, value: int) -> None:
+        """EXPORT_SYMBOL(name) (include/linux/export.h): make a value visible to modules
+        (``k.exported_symbols``; ``k.find_symbol(name)``)."""
+        self.modules.export_symbol(name, value)
+
+    def find_symbol(self, name: str) -> int | None:
+        """find_symbol (kernel/module.c): an exported symbol's value, or None."""
+        return self.modules.find_symbol(name)
+
+    # -- mm/cma.c (k.cma)
+    def cma_alloc(self, count: int, align: int = 0, *, area: int = 0, no_warn: bool = False,
+                  caller: str | None = None):
+        """cma_alloc(cma, count, align, no_warn) (mm/cma.c, 6.x; 3.15's
+        dma_alloc_from_contiguous): ``count`` contiguous pages from a CMA area, moving
+        movable pages out first; a :class:`~kmemlab.cma.CmaAllocation` or None."""
+        return self.cma.alloc(count, align, area=area, no_warn=no_warn, caller=caller)
+
+    def cma_release(self, alloc_or_pfn, count: int | None = None, *, area: int = 0) -> bool:
+        """cma_release(cma, pages, count) (mm/cma.c; 3.15 dma_release_from_contiguous)."""
+        return self.cma.release(alloc_or_pfn, count, area=area)
+
+    def load_module(self, name: str, text=0, data=0, bss=0, *, rodata=0, init=0,
+                    caller: str | None = None):
+        """insmod: load_module → layout_and_allocate → move_module (kernel/module.c, 3.15
+        and 6.1: module_alloc; kernel/module/main.c 6.12: execmem_alloc per memory type).
+        Returns a :class:`~kmemlab.module.Module` or None when it does not fit."""
+        return self.modules.load(name, text, data, bss, rodata=rodata, init=init, caller=caller)
+
+    def unload_module(self, name: str) -> None:
+        """rmmod: delete_module → free_module → module_memfree (vfree)."""
+        self.modules.unload(name)
+
+    # -- state of the owned objects
+    @property
+    def vmalloc_state(self) -> VmallocState:
+        """The vmalloc space's bookkeeping (``k.vmalloc_space.state``): areas, lazy list,
+        counters."""
+        return self.vmalloc_space.state
+
+    @property
+    def cma_areas(self) -> list[CmaArea]:
+        """The CMA areas ``cma=`` reserved (``k.cma.areas``)."""
+        return self.cma.areas
+
+    @property
+    def exported_symbols(self) -> dict[str, int]:
+        """The EXPORT_SYMBOL table (``k.modules.exported_symbols``)."""
+        return self.modules.exported_symbols
+
+    def address_space_digest(self) -> tuple:
+        """A fingerprint of the address-space state (vmap areas, lazy list, PTEs,
+        kmaps, CMA bitmaps, modules) for "state unchanged" tests."""
+        return (self.vmalloc_space.digest() + (self.highmem.digest(), self.cma.digest())
+                + self.modules.digest())
+
+
     # ================================================================== addresses
     def pfn_to_virt(self, pfn: int) -> int:
         """The direct-map address of a lowmem page frame (__va(pfn << PAGE_SHIFT))."""
@@ -1130,12 +1401,7 @@ class Kernel(AddressSpaceMixin):
         lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
         if p.page_offset <= addr < lowmem_end:
             return addr - p.page_offset
-        hook = getattr(self, "_virt_to_phys_hook", None)
-        if hook is not None:
-            return hook(addr)
-        raise ValueError(f"{addr:#x} is not a direct-map (lowmem) address; virt_to_phys() "
-                         "only works for kmalloc/__get_free_pages memory — use "
-                         "vmalloc_to_pfn() for vmalloc addresses")
+        raise self.vmalloc_space.phys_addr_error(addr)
 
     def phys_to_virt(self, phys: int) -> int:
         """__va(phys) for lowmem."""
@@ -1147,8 +1413,7 @@ class Kernel(AddressSpaceMixin):
     def page_address(self, page: Page) -> int | None:
         """page_address(): the direct-map address, or None for an unmapped HighMem page."""
         if page.pfn >= self.max_low_pfn:
-            hook = getattr(self, "_kmap_lookup", None)
-            return hook(page) if hook is not None else None
+            return self.highmem.kmap_lookup(page)
         return self.pfn_to_virt(page.pfn)
 
     # ================================================================== views
@@ -1250,3 +1515,8 @@ class Kernel(AddressSpaceMixin):
     def __repr__(self) -> str:
         return (f"<Kernel {self.profile.name} ram={self.ram >> 20}M cpus={self.nr_cpus} "
                 f"free={sum(z.free_pages for z in self.page_alloc.zones)} pages>")
+
+
+# Kernel names with two leading underscores (a class body would mangle them).
+setattr(Kernel, "__vmalloc", Kernel.vmalloc_gfp)
+setattr(Kernel, "__vmalloc_node_range", Kernel.vmalloc_node_range)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from .vmalloc import warn_report
+
 
 @dataclass
 class Region:
@@ -199,8 +201,9 @@ class Memblock:
 
 
 # ============================================================================ kernel API
-# The public calls live on the Kernel (AddressSpaceMixin in kmemlab/vmalloc.py); these
-# functions do the work with the version's behaviour. Each validates before mutating.
+# The public calls are Kernel methods that forward here (``k.memblock_alloc`` →
+# ``api_alloc``); these functions do the work with the version's behaviour. Each
+# validates before mutating.
 
 MiB = 1 << 20
 
@@ -283,8 +286,8 @@ def _alloc_range(k, size: int, align: int, start: int, end: int | None, name: st
 def _fallback_kzalloc(k, fn: str, size: int, caller: str):
     """memblock_alloc / alloc_bootmem once slab is up: WARN_ON_ONCE(slab_is_available())
     and kzalloc(size, GFP_NOWAIT) instead (mm/memblock.c, 3.15 mm/nobootmem.c)."""
-    k._warn_report("mm/memblock.c" if fn.startswith("memblock") else "mm/nobootmem.c", fn,
-                   "WARN_ON_ONCE(slab_is_available())")
+    warn_report(k, "mm/memblock.c" if fn.startswith("memblock") else "mm/nobootmem.c", fn,
+                "WARN_ON_ONCE(slab_is_available())")
     return k.kzalloc(size, "GFP_NOWAIT", caller=caller)
 
 
@@ -338,6 +341,13 @@ def require_bootmem(k, fn: str) -> None:
     if not k.profile.has_bootmem:
         raise ValueError(f"{fn}() does not exist in Linux {k.profile.version}: bootmem was "
                          "removed in 4.20; use k.memblock_alloc() (a zeroed virtual pointer)")
+
+
+def free_bootmem(k, phys, size) -> None:
+    """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
+    address)."""
+    require_bootmem(k, "free_bootmem")
+    api_free(k, phys, size, virtual=False)
 
 
 def alloc_bootmem(k, size, *, align: int | None = None, goal: int | None = None,

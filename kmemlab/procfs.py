@@ -7,10 +7,26 @@ can ``diff`` it against ``cat /proc/buddyinfo`` on their own machine.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 
 _RENDERERS: dict[str, Callable] = {}
+
+# The other modules that define /proc files (``@renderer``, ``register_dynamic``). They
+# import this module for the decorator, so it imports them on first use, from here
+# only: a module missing from this list has no /proc file, whatever else imported it.
+RENDERER_MODULES = ("kmemlab.vmalloc", "kmemlab.memblock", "kmemlab.module",
+                    "kmemlab.rules", "kmemlab.user")
+_renderers_loaded = False
+
+
+def _load_renderers() -> None:
+    global _renderers_loaded
+    if not _renderers_loaded:
+        for name in RENDERER_MODULES:
+            importlib.import_module(name)
+        _renderers_loaded = True
 
 
 def renderer(*paths: str):
@@ -22,6 +38,7 @@ def renderer(*paths: str):
 
 
 def known_paths(kernel=None) -> list[str]:
+    _load_renderers()
     return sorted(_RENDERERS)
 
 
@@ -39,6 +56,7 @@ def _normalise(path: str) -> str:
 def read(kernel, path: str) -> str:
     """The text of ``path`` (``"buddyinfo"``, ``"/proc/zoneinfo"``, ``"sys/vm/..."``)."""
     p = _normalise(path)
+    _load_renderers()
     fn = _RENDERERS.get(p)
     if fn is None:
         for pattern, dyn in _DYNAMIC:

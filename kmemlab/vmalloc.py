@@ -1,10 +1,11 @@
-"""vmap areas (mm/vmalloc.c) and the kernel address-space API.
+"""vmap areas (mm/vmalloc.c): :class:`Vmalloc`, the kernel's vmalloc space (``k.vmalloc_space``).
 
-:class:`AddressSpaceMixin` gives :class:`kmemlab.kernel.Kernel` its address-space
-methods: the layout (:mod:`kmemlab.layout`), virt/phys conversions, page tables and
-``walk`` (:mod:`kmemlab.pgtable`), ``kmap``/``kunmap`` for HighMem, the vmalloc
-family, ``phys_runs``/``provenance``, memblock and bootmem (:mod:`kmemlab.memblock`),
-CMA (:mod:`kmemlab.cma`) and module memory (:mod:`kmemlab.module`).
+:class:`Vmalloc` owns the vmalloc family (``vmalloc``, ``vzalloc``, ``__vmalloc``,
+``kvmalloc``, ``vfree``, ``vmap``/``vunmap``, the lazy purge), the lookups
+(``vmalloc_to_page``, ``find_vm_area``, ``phys_runs``, ``provenance``) and its
+bookkeeping, :class:`VmallocState` (``k.vmalloc_state``). The Kernel forwards its
+public calls here; HighMem's kmap is :mod:`kmemlab.highmem`, memblock/bootmem
+:mod:`kmemlab.memblock`, CMA :mod:`kmemlab.cma`, modules :mod:`kmemlab.module`.
 
 The vmalloc path follows the profile's kernel:
 
@@ -18,8 +19,8 @@ The vmalloc path follows the profile's kernel:
   (``alloc_pages_bulk_array_node``), falling back to ``alloc_pages`` one by one;
   ``vmap_pages_range`` maps them. ``VM_NO_GUARD`` drops the guard page.
 
-Every call records its steps (``k.vmalloc_steps``, a list of :class:`Step`) so that a
-notebook widget can replay ``__vmalloc_node_range`` one step at a time.
+Every call records its steps (``k.vmalloc_steps``, a list of :class:`~kmemlab.steps.Step`)
+so that a notebook widget can replay ``__vmalloc_node_range`` one step at a time.
 
 Not modelled: the vm_struct/vmap_area metadata objects themselves (their slab
 allocations), huge vmalloc mappings (VM_ALLOW_HUGE_VMAP), vm_map_ram/vmap blocks,
@@ -36,6 +37,7 @@ from . import procfs
 from .errors import KernelBug
 from .page_alloc import ALLOC_CMA, WMARK_LOW, Page
 from .sizes import memparse
+from .steps import Recorder, Step  # Step/Recorder lived here: still importable from here
 
 # include/linux/vmalloc.h (vm_struct flags)
 VM_IOREMAP = 0x00000001
@@ -50,45 +52,6 @@ VM_FLAG_NAMES = {"VM_IOREMAP": VM_IOREMAP, "VM_ALLOC": VM_ALLOC, "VM_MAP": VM_MA
                  "VM_USERMAP": VM_USERMAP, "VM_NO_GUARD": VM_NO_GUARD}
 
 BULK_BATCH = 100  # vm_area_alloc_pages: "A maximum allowed request is hard-coded and is 100"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a recorded kernel path (for a widget that replays it).
-
-    ``function`` is the kernel function, ``depth`` its nesting below the API call,
-    ``text`` what it did in words, ``data`` the numbers (addresses, pfns, counts).
-    """
-
-    index: int
-    function: str
-    depth: int
-    text: str
-    data: dict = field(default_factory=dict, compare=False)
-
-    def __str__(self) -> str:
-        return f"{'  ' * self.depth}{self.function}: {self.text}"
-
-
-class Recorder:
-    """Collects :class:`Step` objects; ``enter()`` nests a callee."""
-
-    __slots__ = ("steps", "depth", "enabled")
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.steps: list[Step] = []
-        self.depth = 0
-        self.enabled = enabled
-
-    def step(self, function: str, text: str, **data) -> None:
-        if self.enabled:
-            self.steps.append(Step(len(self.steps), function, self.depth, text, data))
-
-    def enter(self) -> None:
-        self.depth += 1
-
-    def leave(self) -> None:
-        self.depth -= 1
 
 
 @dataclass(eq=False)
@@ -279,92 +242,56 @@ def _vmalloc_node_of(addr: int, state: VmallocState) -> int:
     return (addr // (16 * 4096)) % state.nr_vmap_nodes
 
 
-# ============================================================================ the mixin
+def warn_report(k, file: str, func: str, text: str) -> None:
+    """kernel/panic.c: __warn — the cut-here report of a WARN() whose text is ``text``,
+    at ``file`` ``func``, with the stack dump."""
+    t = k.current_task
+    k.printk("------------[ cut here ]------------")
+    k.printk(text)
+    k.printk(f"WARNING: CPU: {k.current_cpu} PID: {t.pid} at {file} {func}")
+    k._dump_stack()
+    k.printk("---[ end trace 0000000000000000 ]---")
 
-class AddressSpaceMixin:
-    """Kernel methods for address spaces, vmalloc, memblock/bootmem, CMA and modules."""
 
-    # ------------------------------------------------------------------ hooks
-    def _setup_arch_hook(self) -> None:
-        """arch/x86/kernel/setup.c: setup_arch's late part — ``vmalloc=`` (i386) was
-        applied by the core; here ``cma=`` reserves its area (dma_contiguous_reserve)."""
-        from . import cma as _cma
-        from .layout import build_layout
-        self.layout = build_layout(self)
-        self.exported_symbols: dict[str, int] = dict(getattr(self, "exported_symbols", {}))
-        # init/main.c: print_unknown_bootoptions (5.5+; 3.15 passed them on silently)
-        from .kernel import KNOWN_BOOT_PARAMS, unknown_bootoptions
-        has_cma = "CMA" in self.profile.migratetype_names
-        # without CONFIG_CMA, kernel/dma/contiguous.c (early_param "cma") is not built in
-        known = (KNOWN_BOOT_PARAMS if has_cma else KNOWN_BOOT_PARAMS - {"cma"}) | \
-            set(self.early_params)
-        unknown = unknown_bootoptions(self.cmdline, known, self.profile.is_64bit)
-        if unknown and self.profile.prints_unknown_bootoptions:
-            self.printk(f"Unknown kernel command line parameters \"{' '.join(unknown)}\", "
-                        "will be passed to user space.")
-        self.cma_areas = []
-        if not has_cma:
+def check_page_allocated(k, pfn: int, what: str) -> None:
+    """ValueError unless ``pfn`` lies in a block the page allocator handed out (kmap and
+    vmap take pages someone owns)."""
+    pa = k.page_alloc
+    for o in range(pa.nr_orders):
+        head = pfn & ~((1 << o) - 1)
+        pg = pa.allocated.get(head)
+        if pg is not None and pg.order >= o:
             return
-        _cma.dma_contiguous_reserve(self)
+    raise ValueError(f"{what}(): pfn {pfn:#x} is not an allocated page")
 
-    def _after_handover_hook(self) -> None:
-        """mm/cma.c: cma_init_reserved_areas → cma_activate_area (core_initcall)."""
-        from . import cma as _cma
-        _cma.activate_areas(self)
 
-    def _init_address_space(self) -> None:
-        """vmalloc_init (mm/vmalloc.c), kmap_init / permanent_kmaps_init
-        (arch/x86/mm/init_32.c) and the page tables of init_mm."""
-        from .pgtable import PageTables
-        if not hasattr(self, "layout"):  # a kernel built without setup_arch's hook
-            from .layout import build_layout
-            self.layout = build_layout(self)
-            self.cma_areas = []
-            self.exported_symbols = {}
-        self.page_tables = PageTables(self)
-        self.vmalloc_state = VmallocState(self)
-        self.pkmap_count = [0] * (self.layout.LAST_PKMAP or 0)
-        self.pkmap_page: dict[int, int] = {}   # slot -> pfn (page_address_htable)
-        self.pkmap_slot: dict[int, int] = {}   # pfn -> slot
-        self.last_pkmap_nr = 0
-        self.modules: dict = {}
-        if not self.profile.is_64bit:
-            for line in str(self.layout).splitlines():
-                self.printk(line)
+# ============================================================================ Vmalloc
 
-    def _virt_to_phys_hook(self, addr: int) -> int:
-        """__pa() of an address outside the linear map: the kernel computes garbage
-        (or BUGs with CONFIG_DEBUG_VIRTUAL, arch/x86/mm/physaddr.c: __phys_addr)."""
-        region = self.layout.region_of(addr)
-        name = region.name if region else "no region"
-        hint = ""
-        if name in ("vmalloc", "modules"):
-            hint = " — use vmalloc_to_pfn() or walk() for vmalloc/module addresses"
-        elif name == "pkmap":
-            hint = " — a kmap address; use the Page you mapped"
-        raise ValueError(f"{addr:#x} is not in the direct map ({name}); virt_to_phys()/__pa "
-                         f"only work for lowmem addresses (arch/x86/mm/physaddr.c: "
-                         f"__phys_addr){hint}")
+class Vmalloc:
+    """mm/vmalloc.c of one kernel (``k.vmalloc_space``): the vmalloc family, vmap, the
+    lazy purge and the address lookups; its bookkeeping is ``state``
+    (:class:`VmallocState`, also ``k.vmalloc_state``).
 
-    def _kmap_lookup(self, page: Page) -> int | None:
-        """page_address() of a HighMem page: its PKMAP address while mapped
-        (mm/highmem.c: page_address → page_address_htable), else None."""
-        slot = getattr(self, "pkmap_slot", {}).get(page.pfn)
-        if slot is None:
-            return None
-        return self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
+    Built by vmalloc_init at boot, after the slab allocator (the page arrays are
+    kmalloc'd) and the kernel page tables (``k.page_tables``); everything else it asks
+    the kernel ``k`` for (profile, page allocator, contexts, log, trace).
+    """
+
+    def __init__(self, k) -> None:
+        self.k = k
+        self.state = VmallocState(k)
 
     # ------------------------------------------------------------------ addresses
     def is_vmalloc_addr(self, addr) -> bool:
         """include/linux/mm.h: is_vmalloc_addr(): VMALLOC_START <= addr < VMALLOC_END."""
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise TypeError(f"an address is an int, not {type(addr).__name__}")
-        lay = self.layout
+        lay = self.k.layout
         return lay.VMALLOC_START <= addr < lay.VMALLOC_END
 
     def is_vmalloc_or_module_addr(self, addr: int) -> bool:
         """mm/vmalloc.c: is_vmalloc_or_module_addr()."""
-        lay = self.layout
+        lay = self.k.layout
         return self.is_vmalloc_addr(addr) or lay.MODULES_VADDR <= addr < lay.MODULES_END
 
     def walk(self, addr: int):
@@ -372,101 +299,18 @@ class AddressSpaceMixin:
         arch/x86/mm/fault.c: dump_pagetable prints). Returns a :class:`~kmemlab.pgtable.Walk`."""
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise TypeError(f"an address is an int, not {type(addr).__name__}")
-        return self.page_tables.walk(addr)
-
-    # ------------------------------------------------------------------ kmap
-    def kmap(self, page: Page) -> int:
-        """kmap() (mm/highmem.c: kmap_high → map_new_virtual): a lowmem page's direct-map
-        address, or a PKMAP slot for a HighMem page (i386). May sleep."""
-        if not isinstance(page, Page):
-            raise TypeError(f"kmap() takes a Page, not {type(page).__name__}")
-        if page.pfn < self.max_low_pfn:
-            return self.pfn_to_virt(page.pfn)
-        self._check_page_allocated(page.pfn, "kmap")
-        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
-        slot = self.pkmap_slot.get(page.pfn)
-        if slot is None:
-            slot = self._map_new_virtual(page.pfn)
-        self.pkmap_count[slot] += 1
-        vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
-        self.trace.emit("kmap", f"HighMem pfn {page.pfn:#x} mapped at PKMAP slot {slot}",
-                        addr=vaddr, pfn=page.pfn, count=self.pkmap_count[slot] - 1)
-        return vaddr
-
-    def _map_new_virtual(self, pfn: int) -> int:
-        n = len(self.pkmap_count)
-        count = n
-        while True:
-            self.last_pkmap_nr = (self.last_pkmap_nr + 1) & (n - 1)
-            if not self.last_pkmap_nr:
-                self._flush_all_zero_pkmaps()
-                count = n
-            if not self.pkmap_count[self.last_pkmap_nr]:
-                break
-            count -= 1
-            if not count:
-                # the kernel sleeps on pkmap_map_wait until a kunmap; nothing will wake us
-                self.printk("BUG: kmap: all LAST_PKMAP slots are in use and nobody will "
-                            "kunmap one (task would sleep forever)")
-                raise KernelBug("kmap(): every PKMAP slot is in use; kunmap() some pages")
-        slot = self.last_pkmap_nr
-        vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
-        self.page_tables.map_pages(vaddr, [pfn], boot=True)
-        self.pkmap_count[slot] = 1
-        self.pkmap_page[slot] = pfn
-        self.pkmap_slot[pfn] = slot
-        return slot
-
-    def _flush_all_zero_pkmaps(self) -> None:
-        """mm/highmem.c: flush_all_zero_pkmaps: unmap slots with count 1, one TLB flush."""
-        flushed = False
-        for slot, cnt in enumerate(self.pkmap_count):
-            if cnt != 1:
-                continue
-            self.pkmap_count[slot] = 0
-            pfn = self.pkmap_page.pop(slot)
-            del self.pkmap_slot[pfn]
-            vaddr = self.layout.PKMAP_BASE + slot * self.PAGE_SIZE
-            self.page_tables.unmap_range(vaddr, vaddr + self.PAGE_SIZE)
-            flushed = True
-        if flushed:
-            self.vmalloc_state.stats["tlb_flushes"] += 1
-
-    def kunmap(self, page: Page) -> None:
-        """kunmap() (mm/highmem.c: kunmap_high): drop one user; the mapping stays until
-        the next flush_all_zero_pkmaps, so page_address() still answers."""
-        if not isinstance(page, Page):
-            raise TypeError(f"kunmap() takes a Page, not {type(page).__name__}")
-        if page.pfn < self.max_low_pfn:
-            return
-        slot = self.pkmap_slot.get(page.pfn)
-        if slot is None or self.pkmap_count[slot] < 2:
-            self.printk("kernel BUG at mm/highmem.c: kunmap_high: BUG_ON(!vaddr) / "
-                        "pkmap_count underflow")
-            raise KernelBug(f"kunmap() of pfn {page.pfn:#x}, which is not kmapped")
-        self.pkmap_count[slot] -= 1
-        self.trace.emit("kunmap", f"PKMAP slot {slot} released (count {self.pkmap_count[slot]})",
-                        pfn=page.pfn, count=self.pkmap_count[slot] - 1)
-
-    def _check_page_allocated(self, pfn: int, what: str) -> None:
-        pa = self.page_alloc
-        for o in range(pa.nr_orders):
-            head = pfn & ~((1 << o) - 1)
-            pg = pa.allocated.get(head)
-            if pg is not None and pg.order >= o:
-                return
-        raise ValueError(f"{what}(): pfn {pfn:#x} is not an allocated page")
+        return self.k.page_tables.walk(addr)
 
     # ------------------------------------------------------------------ vmalloc family
     @property
     def vmalloc_steps(self) -> list[Step]:
         """The steps of the last vmalloc-family call (for replay widgets)."""
-        return self.vmalloc_state.last_steps
+        return self.state.last_steps
 
     @property
     def vmap_areas(self) -> list[VmArea]:
         """The busy vmap areas, lowest address first."""
-        st = self.vmalloc_state
+        st = self.state
         return [st.areas[s] for s in st._starts if s in st.areas]
 
     def vmalloc(self, size, *, caller: str | None = None) -> int | None:
@@ -475,14 +319,14 @@ class AddressSpaceMixin:
         3.15 asks for GFP_KERNEL|__GFP_HIGHMEM; 6.x for GFP_KERNEL, and
         __vmalloc_area_node adds __GFP_HIGHMEM.
         """
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
-        return self._vmalloc_api("vmalloc", size, self.gfp_value(gfp), caller=caller)
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.k.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc", size, self.k.gfp_value(gfp), caller=caller)
 
     def vzalloc(self, size, *, caller: str | None = None) -> int | None:
         """vzalloc(size) (mm/vmalloc.c): vmalloc with __GFP_ZERO."""
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM|__GFP_ZERO" if self.profile.vmalloc_api_gfp_highmem \
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM|__GFP_ZERO" if self.k.profile.vmalloc_api_gfp_highmem \
             else "GFP_KERNEL|__GFP_ZERO"
-        return self._vmalloc_api("vzalloc", size, self.gfp_value(gfp), caller=caller)
+        return self._vmalloc_api("vzalloc", size, self.k.gfp_value(gfp), caller=caller)
 
     def vmalloc_node(self, size, node: int = 0, *, caller: str | None = None) -> int | None:
         """vmalloc_node(size, node) (mm/vmalloc.c); kmemlab has one node, node 0."""
@@ -491,20 +335,20 @@ class AddressSpaceMixin:
         if node not in (0, -1):
             raise ValueError(f"kmemlab models one NUMA node: node must be 0 (or -1 for "
                              f"NUMA_NO_NODE), not {node}")
-        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
-        return self._vmalloc_api("vmalloc_node", size, self.gfp_value(gfp), caller=caller)
+        gfp = "GFP_KERNEL|__GFP_HIGHMEM" if self.k.profile.vmalloc_api_gfp_highmem else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc_node", size, self.k.gfp_value(gfp), caller=caller)
 
     def vmalloc_32(self, size, *, caller: str | None = None) -> int | None:
         """vmalloc_32(size) (mm/vmalloc.c): pages addressable with 32 bits
         (GFP_DMA32 on x86_64, GFP_KERNEL i.e. lowmem on i386)."""
-        gfp = "GFP_DMA32|GFP_KERNEL" if self.profile.is_64bit else "GFP_KERNEL"
-        return self._vmalloc_api("vmalloc_32", size, self.gfp_value(gfp), caller=caller)
+        gfp = "GFP_DMA32|GFP_KERNEL" if self.k.profile.is_64bit else "GFP_KERNEL"
+        return self._vmalloc_api("vmalloc_32", size, self.k.gfp_value(gfp), caller=caller)
 
     def vmalloc_gfp(self, size, gfp, prot=None, *, caller: str | None = None) -> int | None:
         """__vmalloc(size, gfp_mask[, prot]) (mm/vmalloc.c; 3.15 has the prot argument).
 
         Also reachable as ``k.__vmalloc`` from a notebook (``getattr``-safe name)."""
-        return self._vmalloc_api("__vmalloc", size, self.gfp_value(_gfp.coerce(gfp)),
+        return self._vmalloc_api("__vmalloc", size, self.k.gfp_value(_gfp.coerce(gfp)),
                                  caller=caller)
 
     def kvmalloc(self, size, gfp="GFP_KERNEL", *, caller: str | None = None) -> int | None:
@@ -515,25 +359,25 @@ class AddressSpaceMixin:
         vmalloc. Only when the flags allow blocking: "non-sleeping allocations are not
         supported by vmalloc", so with GFP_ATOMIC the kmalloc result (maybe NULL) is
         final. Free with :meth:`kvfree`."""
-        if not self.profile.has_kvmalloc:
-            v = self.profile.version
+        if not self.k.profile.has_kvmalloc:
+            v = self.k.profile.version
             raise ValueError(f"kvmalloc() does not exist in Linux {v} (added in 4.12): a "
                              f"{v} driver tried kmalloc(size, GFP_KERNEL | __GFP_NOWARN) and "
                              "fell back to vmalloc(size) itself, in process context only")
         size = self._check_size(size)
-        label = caller if caller is not None else self.caller_label(None)
-        value = self.gfp_value(_gfp.coerce(gfp))
+        label = caller if caller is not None else self.k.caller_label(None)
+        value = self.k.gfp_value(_gfp.coerce(gfp))
         kflags = value
-        if size > self.PAGE_SIZE:
-            g = self.profile.gfp.values
+        if size > self.k.PAGE_SIZE:
+            g = self.k.profile.gfp.values
             kflags |= g["__GFP_NOWARN"]
             if not value & g.get("__GFP_RETRY_MAYFAIL", 0):
                 kflags |= g["__GFP_NORETRY"]
             kflags &= ~g["__GFP_NOFAIL"]
-        p = self.kmalloc(size, kflags, caller=label)
-        if p is not None or size <= self.PAGE_SIZE:
+        p = self.k.kmalloc(size, kflags, caller=label)
+        if p is not None or size <= self.k.PAGE_SIZE:
             return p
-        if not self.gfpflags_allow_blocking(value):
+        if not self.k.gfpflags_allow_blocking(value):
             return None               # atomic: vmalloc may sleep, so kvmalloc never tries
         if size > 0x7FFFFFFF:         # "Don't even allow crazy sizes": INT_MAX
             return None
@@ -541,11 +385,11 @@ class AddressSpaceMixin:
 
     def kvfree(self, addr, *, caller: str | None = None) -> None:
         """kvfree(addr) (mm/util.c): vfree for a vmalloc address, else kfree."""
-        label = caller if caller is not None else self.caller_label(None)
+        label = caller if caller is not None else self.k.caller_label(None)
         if isinstance(addr, int) and not isinstance(addr, bool) and self.is_vmalloc_addr(addr):
             self.vfree(addr, caller=label)
         else:
-            self.kfree(addr, caller=label)
+            self.k.kfree(addr, caller=label)
 
     def vmalloc_node_range(self, size, gfp="GFP_KERNEL", *, align: int = 1,
                            start: int | None = None, end: int | None = None,
@@ -554,7 +398,7 @@ class AddressSpaceMixin:
         (mm/vmalloc.c). ``vm_flags`` may be ``"VM_NO_GUARD"`` on 6.x."""
         flags = self._vm_flags(vm_flags)
         return self._vmalloc_api("__vmalloc_node_range", size,
-                                 self.gfp_value(_gfp.coerce(gfp)), caller=caller,
+                                 self.k.gfp_value(_gfp.coerce(gfp)), caller=caller,
                                  align=align, start=start, end=end, vm_flags=flags)
 
     def _vm_flags(self, vm_flags) -> int:
@@ -570,8 +414,8 @@ class AddressSpaceMixin:
             vm_flags = total
         if isinstance(vm_flags, bool) or not isinstance(vm_flags, int):
             raise TypeError("vm_flags is an int or a string such as 'VM_NO_GUARD'")
-        if vm_flags & VM_NO_GUARD and not self.profile.has_vm_no_guard:
-            raise ValueError(f"VM_NO_GUARD does not exist in Linux {self.profile.version} "
+        if vm_flags & VM_NO_GUARD and not self.k.profile.has_vm_no_guard:
+            raise ValueError(f"VM_NO_GUARD does not exist in Linux {self.k.profile.version} "
                              "(added in 4.0)")
         return vm_flags
 
@@ -594,55 +438,55 @@ class AddressSpaceMixin:
         if isinstance(align, bool) or not isinstance(align, int) or align <= 0 or \
                 align & (align - 1):
             raise ValueError(f"align must be a power of two, not {align!r}")
-        lay = self.layout
+        lay = self.k.layout
         vstart = lay.VMALLOC_START if start is None else start
         vend = lay.VMALLOC_END if end is None else end
         if not (isinstance(vstart, int) and isinstance(vend, int)) or vstart >= vend:
             raise ValueError("start/end must be addresses with start < end")
-        label = self.caller_label(caller)
-        self._vmalloc_precheck(value)
-        st = self.vmalloc_state
+        label = self.k.caller_label(caller)
+        self.precheck(value)
+        st = self.state
         rec = Recorder(st.record_steps)
         st.stats["vmalloc_calls"] += 1
-        addr = self._vmalloc_node_range(rec, api, size, align, vstart, vend, value, vm_flags,
+        addr = self.alloc_node_range(rec, api, size, align, vstart, vend, value, vm_flags,
                                         label)
         st.last_steps = rec.steps
         return addr
 
-    def _vmalloc_precheck(self, value: int) -> None:
+    def precheck(self, value: int) -> None:
         """BUG_ON(in_interrupt()) in __get_vm_area_node, might_sleep for GFP_KERNEL —
         checked before anything changes (so is a GFP mask with both mobility bits)."""
-        self.page_alloc.gfp_migratetype(value)
-        if self.in_interrupt():
-            self.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
-                        "BUG_ON(in_interrupt())")
+        self.k.page_alloc.gfp_migratetype(value)
+        if self.k.in_interrupt():
+            self.k.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
+                          "BUG_ON(in_interrupt())")
             raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
                             "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
         # whatever the mask, the kernel page tables of the area are allocated with
         # GFP_KERNEL (pte_alloc_kernel; 6.x alloc_vmap_area starts with might_sleep()):
         # vmalloc sleeps, so it is checked here, not half-way through the mapping
-        self.might_sleep(*self.profile.might_sleep_sites["vmalloc"], what="vmalloc")
-        self.might_sleep_if_alloc(value, 0)
+        self.k.might_sleep(*self.k.profile.might_sleep_sites["vmalloc"], what="vmalloc")
+        self.k.might_sleep_if_alloc(value, 0)
 
-    def _vmalloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
+    def alloc_node_range(self, rec: Recorder, api: str, size: int, align: int, vstart: int,
                             vend: int, value: int, vm_flags: int, label: str) -> int | None:
         """mm/vmalloc.c: __vmalloc_node_range in the profile's version."""
-        p = self.profile
+        p = self.k.profile
         old_warn = not p.warn_alloc
         real_size = size
-        size = -(-size // self.PAGE_SIZE) * self.PAGE_SIZE
+        size = -(-size // self.k.PAGE_SIZE) * self.k.PAGE_SIZE
         if rec.enabled:
             rec.step("__vmalloc_node_range",
                      f"{api}({real_size}): size rounded up to {size} bytes "
-                     f"({size // self.PAGE_SIZE} pages), gfp {p.gfp.spell(value)}",
+                     f"({size // self.k.PAGE_SIZE} pages), gfp {p.gfp.spell(value)}",
                      api=api, size=real_size, aligned_size=size, gfp=value,
                      vstart=vstart, vend=vend)
-        if not size or (size >> self.PAGE_SHIFT) > self.totalram_pages:
+        if not size or (size >> self.k.PAGE_SHIFT) > self.k.totalram_pages:
             why = "size is 0" if not size else \
-                f"{size >> self.PAGE_SHIFT} pages > totalram_pages {self.totalram_pages}"
+                f"{size >> self.k.PAGE_SHIFT} pages > totalram_pages {self.k.totalram_pages}"
             if rec.enabled:
                 rec.step("__vmalloc_node_range", f"fail: {why}", reason=why)
-            self.vmalloc_state.stats["failures"] += 1
+            self.state.stats["failures"] += 1
             if old_warn:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
             elif not size:
@@ -657,7 +501,7 @@ class AddressSpaceMixin:
                                       vstart, vend, value, label, api)
         rec.leave()
         if area is None:
-            self.vmalloc_state.stats["failures"] += 1
+            self.state.stats["failures"] += 1
             if old_warn:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure: {real_size} bytes", 0)
             else:
@@ -670,7 +514,7 @@ class AddressSpaceMixin:
         ok = self._vmalloc_area_node(rec, area, value)
         rec.leave()
         if not ok:
-            self.vmalloc_state.stats["failures"] += 1
+            self.state.stats["failures"] += 1
             if rec.enabled:
                 rec.step("__vmalloc_node_range", "returned NULL: the area was vfree'd again")
             return None
@@ -685,7 +529,7 @@ class AddressSpaceMixin:
     def _get_vm_area_node(self, rec: Recorder, size: int, align: int, flags: int, vstart: int,
                           vend: int, value: int, label: str, api: str) -> VmArea | None:
         """__get_vm_area_node: reserve VA (+ the guard page) and set up the vm_struct."""
-        guard = 0 if flags & VM_NO_GUARD else self.PAGE_SIZE
+        guard = 0 if flags & VM_NO_GUARD else self.k.PAGE_SIZE
         total = size + guard
         if rec.enabled:
             rec.step("__get_vm_area_node",
@@ -698,7 +542,7 @@ class AddressSpaceMixin:
         if addr is None:
             return None
         area = VmArea(addr, total, flags, label, api, guard=guard, gfp=value)
-        st = self.vmalloc_state
+        st = self.state
         st.areas[addr] = area
         st._occupy(addr, addr + total)
         if rec.enabled:
@@ -709,7 +553,7 @@ class AddressSpaceMixin:
     def _alloc_vmap_area(self, rec: Recorder, size: int, align: int, vstart: int, vend: int,
                          value: int) -> int | None:
         """alloc_vmap_area: first fit; on failure purge the lazy areas once and retry."""
-        st = self.vmalloc_state
+        st = self.state
         addr = st.find_first_fit(size, align, vstart, vend)
         if addr is None and st.lazy:
             if rec.enabled:
@@ -717,17 +561,17 @@ class AddressSpaceMixin:
                          "retry (purge_vmap_area_lazy)")
             self._purge_vmap_area_lazy("alloc_vmap_area could not find space")
             addr = st.find_first_fit(size, align, vstart, vend)
-        self.trace.emit("alloc_vmap_area",
-                        "first fit: the lowest free range of the vmalloc space that fits"
-                        if addr is not None else "no free range of that size",
-                        va_start=addr if addr is not None else vend, size=size, align=align,
-                        vstart=vstart, vend=vend, failed=int(addr is None))
+        self.k.trace.emit("alloc_vmap_area",
+                          "first fit: the lowest free range of the vmalloc space that fits"
+                          if addr is not None else "no free range of that size",
+                          va_start=addr if addr is not None else vend, size=size, align=align,
+                          vstart=vstart, vend=vend, failed=int(addr is None))
         if addr is None:
-            nowarn = self.profile.gfp.values["__GFP_NOWARN"]
-            if not self.profile.vmap_fail_warn_nowarn or not value & nowarn:
-                dot = "" if self.profile.vmap_fail_warn_nowarn else "."
-                self.printk(f"vmap allocation for size {size} failed: use vmalloc=<size> "
-                            f"to increase size{dot}")
+            nowarn = self.k.profile.gfp.values["__GFP_NOWARN"]
+            if not self.k.profile.vmap_fail_warn_nowarn or not value & nowarn:
+                dot = "" if self.k.profile.vmap_fail_warn_nowarn else "."
+                self.k.printk(f"vmap allocation for size {size} failed: use vmalloc=<size> "
+                              f"to increase size{dot}")
             if rec.enabled:
                 rec.step("alloc_vmap_area", f"fail: no {size}-byte hole in "
                          f"[{vstart:#x}, {vend:#x})", size=size)
@@ -742,10 +586,10 @@ class AddressSpaceMixin:
 
     def _vmalloc_area_node(self, rec: Recorder, area: VmArea, value: int) -> bool:
         """__vmalloc_area_node: page array, physical pages, page tables."""
-        p = self.profile
+        p = self.k.profile
         vpages = p.vmalloc_vpages
         g = p.gfp.values
-        nr_pages = area.usable_size >> self.PAGE_SHIFT
+        nr_pages = area.usable_size >> self.k.PAGE_SHIFT
         ptr_size = 8 if p.is_64bit else 4
         array_size = nr_pages * ptr_size
         zone_bits = g["__GFP_HIGHMEM"] | g["__GFP_DMA"] | g.get("__GFP_DMA32", 0) | \
@@ -753,15 +597,15 @@ class AddressSpaceMixin:
         nested = (value & ~zone_bits & ~g["__GFP_ZERO"]) | g["__GFP_ZERO"]
         if not vpages and not value & (g["__GFP_DMA"] | g.get("__GFP_DMA32", 0)):
             value |= g["__GFP_HIGHMEM"]
-        if array_size > self.PAGE_SIZE:
+        if array_size > self.k.PAGE_SIZE:
             if rec.enabled:
                 rec.step("__vmalloc_area_node",
                          f"page array: {nr_pages} pointers = {array_size} bytes > PAGE_SIZE, so "
                          "it is vmalloc'd itself (__vmalloc_node)"
                          + (", flag VM_VPAGES" if vpages else ""), array_size=array_size)
             rec.enter()
-            arr = self._vmalloc_node_range(rec, "__vmalloc_node", array_size, 1,
-                                           self.layout.VMALLOC_START, self.layout.VMALLOC_END,
+            arr = self.alloc_node_range(rec, "__vmalloc_node", array_size, 1,
+                                           self.k.layout.VMALLOC_START, self.k.layout.VMALLOC_END,
                                            nested | (g["__GFP_HIGHMEM"] if vpages else 0), 0,
                                            "__vmalloc_area_node" if vpages else area.caller)
             rec.leave()
@@ -770,7 +614,7 @@ class AddressSpaceMixin:
                 if vpages:
                     area.flags |= VM_VPAGES
         else:
-            arr = self.slub.kmalloc(array_size, nested, caller="__vmalloc_area_node")
+            arr = self.k.slub.kmalloc(array_size, nested, caller="__vmalloc_area_node")
             if rec.enabled:
                 rec.step("__vmalloc_area_node",
                          f"page array: {nr_pages} pointers = {array_size} bytes, kmalloc'd"
@@ -780,7 +624,7 @@ class AddressSpaceMixin:
                 area.pages_array = ("kmalloc", arr)
         if arr is None:
             if not vpages:
-                self._vmalloc_warn(value, f"vmalloc error: size {nr_pages * self.PAGE_SIZE}, "
+                self._vmalloc_warn(value, f"vmalloc error: size {nr_pages * self.k.PAGE_SIZE}, "
                                           f"failed to allocated page array size {array_size}", 0)
             self._remove_area_now(area)
             if rec.enabled:
@@ -823,9 +667,9 @@ class AddressSpaceMixin:
                              f"{nr_pages - len(pfns) + len(more)}", pfns=more)
             rec.leave()
         area.pfns = pfns
-        self.vmalloc_state.stats["pages_allocated"] += len(pfns)
+        self.state.stats["pages_allocated"] += len(pfns)
         if len(pfns) != nr_pages:
-            got_bytes = len(pfns) * self.PAGE_SIZE
+            got_bytes = len(pfns) * self.k.PAGE_SIZE
             if vpages:
                 self._vmalloc_warn(value, f"vmalloc: allocation failure, allocated {got_bytes} "
                                           f"of {area.size} bytes", 0)
@@ -835,20 +679,20 @@ class AddressSpaceMixin:
             if rec.enabled:
                 rec.step("__vmalloc_area_node", f"fail: only {len(pfns)} of {nr_pages} pages; "
                          "vfree() gives them back", got=len(pfns))
-            self._vfree_area(area, rec, "the fail path of __vmalloc_area_node")
+            self.vfree_area(area, rec, "the fail path of __vmalloc_area_node")
             return False
-        pt = self.page_tables
+        pt = self.k.page_tables
         before_tables = pt.nr_table_pages()
         written = pt.map_pages(area.addr, pfns)
         new_tables = pt.nr_table_pages() - before_tables
         fn = "map_vm_area" if vpages else "vmap_pages_range"
         if written is None:
             if not vpages:
-                self._vmalloc_warn(value, f"vmalloc error: size {len(pfns) * self.PAGE_SIZE}, "
+                self._vmalloc_warn(value, f"vmalloc error: size {len(pfns) * self.k.PAGE_SIZE}, "
                                           "failed to map pages", 0)
             if rec.enabled:
                 rec.step(fn, "fail: no page for a page table", new_tables=new_tables)
-            self._vfree_area(area, rec, "a failed map")
+            self.vfree_area(area, rec, "a failed map")
             return False
         if rec.enabled:
             rec.step(fn, f"{written} PTEs written, {new_tables} page-table page"
@@ -860,8 +704,8 @@ class AddressSpaceMixin:
     def _alloc_pages_loop(self, value: int, n: int, detail: str, label: str,
                           owner: str = "vmalloc") -> list[int]:
         """n × alloc_page(gfp): stops at the first failure."""
-        return self.page_alloc.alloc_order0_pages(value, n, owner=owner, detail=detail,
-                                                  caller=label)
+        return self.k.page_alloc.alloc_order0_pages(value, n, owner=owner, detail=detail,
+                                                    caller=label)
 
     def _alloc_pages_bulk(self, value: int, n: int, detail: str, label: str,
                           owner: str = "vmalloc") -> list[int]:
@@ -869,8 +713,8 @@ class AddressSpaceMixin:
         watermark + n, then order-0 pages straight off the per-CPU list
         (__rmqueue_pcplist, refilled by rmqueue_bulk); no mm_page_alloc event per page.
         Falls back to one __alloc_pages call when no zone qualifies or n == 1."""
-        pa = self.page_alloc
-        p = self.profile
+        pa = self.k.page_alloc
+        p = self.k.profile
         if not pa.pcp_enabled:  # kmemlab's textbook mode: no per-CPU lists to bulk from
             return self._alloc_pages_loop(value, n, detail, label, owner)
         if n == 1:  # "Use the single page allocator for one page"
@@ -897,7 +741,7 @@ class AddressSpaceMixin:
 
     def _free_vmalloc_pages(self, pfns: list[int]) -> None:
         """vfree's loop: __free_page() on each page (mm/page_alloc.c: free_unref_page)."""
-        self.page_alloc.free_order0_pages(pfns)
+        self.k.page_alloc.free_order0_pages(pfns)
 
     # ------------------------------------------------------------------ freeing
     def vfree(self, addr, *, caller: str | None = None) -> None:
@@ -912,28 +756,28 @@ class AddressSpaceMixin:
             return
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise TypeError(f"vfree takes an address (int), not {type(addr).__name__}")
-        area = self._find_area_for_free(addr, "vfree")
-        if self.context_stack.in_interrupt():
+        area = self.find_area_for_free(addr, "vfree")
+        if self.k.context_stack.in_interrupt():
             why = "in interrupt: vfree_atomic defers the work to a workqueue (run now)"
         else:
             why = "process context"
-            self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
-        st = self.vmalloc_state
+            self.k.might_sleep_if_alloc(self.k.gfp_value("GFP_KERNEL"), 0)
+        st = self.state
         rec = Recorder(st.record_steps)
         if rec.enabled:
             rec.step("vfree", f"vfree({addr:#x}): {why}", addr=addr)
         rec.enter()
-        self._vfree_area(area, rec, "vfree")   # checks its pages before it changes anything
+        self.vfree_area(area, rec, "vfree")   # checks its pages before it changes anything
         rec.leave()
         st.stats["vfree_calls"] += 1
         st.last_steps = rec.steps
 
-    def _find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:
-        if addr & (self.PAGE_SIZE - 1):
-            self._warn_report("mm/vmalloc.c", what,
+    def find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:
+        if addr & (self.k.PAGE_SIZE - 1):
+            warn_report(self.k, "mm/vmalloc.c", what,
                               f"Trying to {what}() bad address ({addr:#018x})")
             raise KernelBug(f"{what}({addr:#x}): not a page-aligned vmalloc address")
-        st = self.vmalloc_state
+        st = self.state
         area = st.areas.get(addr)
         if area is None or area.flags & VM_UNINITIALIZED:
             inside = st.area_containing(addr)
@@ -943,18 +787,18 @@ class AddressSpaceMixin:
                          "kernel would tear down that whole area)")
             elif addr in st.lazy:
                 extra = " (already vfree'd: a double free)"
-            self._warn_report("mm/vmalloc.c", what,
+            warn_report(self.k, "mm/vmalloc.c", what,
                               f"Trying to {what}() nonexistent vm area ({addr:#018x})")
             raise KernelBug(f"{what}({addr:#x}): no vmalloc area starts there{extra}")
         return area
 
-    def _vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
+    def vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
         """remove_vm_area + the page loop + kvfree(pages) (mm/vmalloc.c: vfree / __vunmap).
 
         Everything that can fail is checked first (:meth:`_check_vfree_area`), before
         the area is unmapped, so a failing vfree changes nothing."""
-        st = self.vmalloc_state
-        pt = self.page_tables
+        st = self.state
+        pt = self.k.page_tables
         self._check_vfree_area(area)
         cleared = pt.unmap_range(area.addr, area.va_end)
         del st.areas[area.addr]
@@ -970,12 +814,12 @@ class AddressSpaceMixin:
         if area.pages_array is not None:
             kind, ptr = area.pages_array
             if kind == "kmalloc":
-                self.slub.kfree(ptr, caller="vfree")
+                self.k.slub.kfree(ptr, caller="vfree")
             else:
                 inner = st.areas.get(ptr)
                 if inner is not None:
                     rec.enter()
-                    self._vfree_area(inner, rec, "kvfree(area->pages)")
+                    self.vfree_area(inner, rec, "kvfree(area->pages)")
                     rec.leave()
             if rec.enabled:
                 rec.step("kvfree", f"page array freed ({kind})")
@@ -993,36 +837,36 @@ class AddressSpaceMixin:
         array is gone and the teardown does not free it again. A vmalloc'd array's own
         pages are checked the same way."""
         if area.owns_pages and area.pfns:
-            self.page_alloc.check_free_order0(area.pfns)
+            self.k.page_alloc.check_free_order0(area.pfns)
         if area.pages_array is None:
             return
         kind, ptr = area.pages_array
         if kind == "kmalloc":
-            if ptr not in self.slub.live and ptr not in self.slub.large:
-                self.slub.kfree(ptr, caller="vfree")
+            if ptr not in self.k.slub.live and ptr not in self.k.slub.large:
+                self.k.slub.kfree(ptr, caller="vfree")
                 area.pages_array = None
         else:
-            inner = self.vmalloc_state.areas.get(ptr)
+            inner = self.state.areas.get(ptr)
             if inner is not None:
                 self._check_vfree_area(inner)
 
     def _remove_area_now(self, area: VmArea) -> None:
         """free_vm_area on a never-mapped area: the VA goes straight back."""
-        st = self.vmalloc_state
+        st = self.state
         del st.areas[area.addr]
         st._release(area.addr)
 
     def _free_vmap_area_noflush(self, start: int, end: int, rec: Recorder) -> None:
         """free_vmap_area_noflush: count the pages lazily, purge above lazy_max_pages."""
-        st = self.vmalloc_state
-        nr = (end - start) >> self.PAGE_SHIFT
+        st = self.state
+        nr = (end - start) >> self.k.PAGE_SHIFT
         st.lazy_nr += nr
         st.lazy[start] = end
         maxp = st.lazy_max_pages()
-        self.trace.emit("free_vmap_area_noflush",
-                        f"{nr} pages of address space wait for a lazy purge "
-                        f"({st.lazy_nr}/{maxp})", va_start=start, nr_lazy=st.lazy_nr,
-                        nr_lazy_max=maxp)
+        self.k.trace.emit("free_vmap_area_noflush",
+                          f"{nr} pages of address space wait for a lazy purge "
+                          f"({st.lazy_nr}/{maxp})", va_start=start, nr_lazy=st.lazy_nr,
+                          nr_lazy_max=maxp)
         if rec.enabled:
             rec.step("free_vmap_area_noflush",
                      f"VA {start:#x}-{end:#x} put on the purge list: vmap_lazy_nr = "
@@ -1030,7 +874,7 @@ class AddressSpaceMixin:
                      lazy_max=maxp)
         if st.lazy_nr > maxp:
             how = ("try_purge_vmap_area_lazy (synchronous in 3.15)"
-                   if not self.profile.vmap_purge_in_worker else
+                   if not self.k.profile.vmap_purge_in_worker else
                    "schedule_work(&drain_vmap_work) (the worker runs at once here)")
             if rec.enabled:
                 rec.step("free_vmap_area_noflush", f"over the limit: {how}")
@@ -1039,7 +883,7 @@ class AddressSpaceMixin:
     def _purge_vmap_area_lazy(self, why: str) -> int:
         """__purge_vmap_area_lazy: one flush_tlb_kernel_range over all lazy areas, then
         their VA is free again. Returns the number of areas purged."""
-        st = self.vmalloc_state
+        st = self.state
         if not st.lazy:
             return 0
         start = min(st.lazy)
@@ -1051,8 +895,8 @@ class AddressSpaceMixin:
         st.lazy_nr = 0
         st.stats["tlb_flushes"] += 1
         st.stats["purges"] += 1
-        self.trace.emit("purge_vmap_area_lazy", f"{why}: one TLB flush for {n} areas",
-                        start=start, end=end, num_purged=n)
+        self.k.trace.emit("purge_vmap_area_lazy", f"{why}: one TLB flush for {n} areas",
+                          start=start, end=end, num_purged=n)
         return n
 
     def purge_vmap_area_lazy(self) -> int:
@@ -1076,35 +920,35 @@ class AddressSpaceMixin:
             pfn = pg.pfn if isinstance(pg, Page) else pg
             if isinstance(pfn, bool) or not isinstance(pfn, int):
                 raise TypeError("vmap pages are Page objects or pfns")
-            self._check_page_allocated(pfn, "vmap")
+            check_page_allocated(self.k, pfn, "vmap")
             pfns.append(pfn)
         vm_flags = self._vm_flags(flags)
-        label = self.caller_label(caller)
-        if self.in_interrupt():
-            self.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
-                        "BUG_ON(in_interrupt())")
+        label = self.k.caller_label(caller)
+        if self.k.in_interrupt():
+            self.k.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
+                          "BUG_ON(in_interrupt())")
             raise KernelBug("vmap() in interrupt context")
-        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
-        st = self.vmalloc_state
+        self.k.might_sleep_if_alloc(self.k.gfp_value("GFP_KERNEL"), 0)
+        st = self.state
         rec = Recorder(st.record_steps)
         if rec.enabled:
             rec.step("vmap", f"map {count} existing pages", count=count)
-        if count > self.totalram_pages or count == 0:
+        if count > self.k.totalram_pages or count == 0:
             st.last_steps = rec.steps
             return None
         rec.enter()
-        area = self._get_vm_area_node(rec, count * self.PAGE_SIZE, 1, vm_flags,
-                                      self.layout.VMALLOC_START, self.layout.VMALLOC_END,
-                                      self.gfp_value("GFP_KERNEL"), label, "vmap")
+        area = self._get_vm_area_node(rec, count * self.k.PAGE_SIZE, 1, vm_flags,
+                                      self.k.layout.VMALLOC_START, self.k.layout.VMALLOC_END,
+                                      self.k.gfp_value("GFP_KERNEL"), label, "vmap")
         rec.leave()
         if area is None:
             st.last_steps = rec.steps
             return None
         area.pfns = pfns
         area.owns_pages = False
-        written = self.page_tables.map_pages(area.addr, pfns)
+        written = self.k.page_tables.map_pages(area.addr, pfns)
         if written is None:
-            self._vfree_area(area, rec, "vmap map failure")
+            self.vfree_area(area, rec, "vmap map failure")
             st.last_steps = rec.steps
             return None
         if rec.enabled:
@@ -1117,13 +961,13 @@ class AddressSpaceMixin:
         area's pages leak, as in the kernel)."""
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise TypeError(f"vunmap takes an address (int), not {type(addr).__name__}")
-        area = self._find_area_for_free(addr, "vunmap")
-        self.might_sleep_if_alloc(self.gfp_value("GFP_KERNEL"), 0)
-        st = self.vmalloc_state
+        area = self.find_area_for_free(addr, "vunmap")
+        self.k.might_sleep_if_alloc(self.k.gfp_value("GFP_KERNEL"), 0)
+        st = self.state
         rec = Recorder(st.record_steps)
         area.owns_pages = False
         area.pages_array = None
-        self._vfree_area(area, rec, "vunmap")
+        self.vfree_area(area, rec, "vunmap")
         st.last_steps = rec.steps
 
     # ------------------------------------------------------------------ lookups
@@ -1132,10 +976,10 @@ class AddressSpaceMixin:
         pfn = self.vmalloc_to_pfn(addr)
         if pfn is None:
             return None
-        pg = self.page_alloc.allocated.get(pfn)
+        pg = self.k.page_alloc.allocated.get(pfn)
         if pg is not None:
             return pg
-        zone = self.page_alloc.zone_of_pfn(pfn)
+        zone = self.k.page_alloc.zone_of_pfn(pfn)
         return Page(pfn, 0, zone.name if zone else "?", owner="other",
                     detail="tail page of a larger block")
 
@@ -1146,27 +990,27 @@ class AddressSpaceMixin:
         if not self.is_vmalloc_or_module_addr(addr):
             raise ValueError(f"{addr:#x} is not a vmalloc or module address "
                              "(VIRTUAL_BUG_ON(!is_vmalloc_or_module_addr()))")
-        e = self.page_tables.lookup_pte(addr)
+        e = self.k.page_tables.lookup_pte(addr)
         if not e & 1:
             return None
-        return (e & 0x000FFFFFFFFFF000) >> self.PAGE_SHIFT
+        return (e & 0x000FFFFFFFFFF000) >> self.k.PAGE_SHIFT
 
     def find_vm_area(self, addr: int) -> VmArea | None:
         """find_vm_area(addr) (mm/vmalloc.c): the busy area starting at/containing addr."""
-        return self.vmalloc_state.area_containing(addr)
+        return self.state.area_containing(addr)
 
     def _phys_of_page(self, vaddr: int) -> int:
-        p = self.profile
+        p = self.k.profile
         if p.is_64bit and vaddr >= p.start_kernel_map:
             return vaddr - p.start_kernel_map
-        lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
+        lowmem_end = p.page_offset + (self.k.max_low_pfn << self.k.PAGE_SHIFT)
         if p.page_offset <= vaddr < lowmem_end:
             return vaddr - p.page_offset
-        e = self.page_tables.lookup_pte(vaddr)
+        e = self.k.page_tables.lookup_pte(vaddr)
         if not e & 1:
             raise ValueError(f"{vaddr:#x} is not mapped (no present PTE); a guard page or a "
                              "freed area?")
-        return (e & 0x000FFFFFFFFFF000) | (vaddr & (self.PAGE_SIZE - 1))
+        return (e & 0x000FFFFFFFFFF000) | (vaddr & (self.k.PAGE_SIZE - 1))
 
     def phys_runs(self, addr, size) -> list[PhysRun]:
         """The physically contiguous runs behind the kernel virtual range [addr, addr+size):
@@ -1177,7 +1021,7 @@ class AddressSpaceMixin:
         if size == 0:
             return []
         runs: list[PhysRun] = []
-        page = self.PAGE_SIZE
+        page = self.k.PAGE_SIZE
         va = addr
         end = addr + size
         while va < end:
@@ -1195,18 +1039,18 @@ class AddressSpaceMixin:
         """Which API made the memory at ``addr`` (a kernel virtual address), or None."""
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise TypeError(f"an address is an int, not {type(addr).__name__}")
-        st = self.vmalloc_state
+        st = self.state
         area = st.area_containing(addr)
         if area is not None:
             return Provenance(area.api, area.addr, area.usable_size, area.caller,
                               f"{area.nr_pages} pages")
-        p = self.profile
-        lowmem_end = p.page_offset + (self.max_low_pfn << self.PAGE_SHIFT)
+        p = self.k.profile
+        lowmem_end = p.page_offset + (self.k.max_low_pfn << self.k.PAGE_SHIFT)
         if not p.page_offset <= addr < lowmem_end:
             return None
         phys = addr - p.page_offset
-        pfn = phys >> self.PAGE_SHIFT
-        pa = self.page_alloc
+        pfn = phys >> self.k.PAGE_SHIFT
+        pa = self.k.page_alloc
         for o in range(pa.nr_orders):
             head = pfn & ~((1 << o) - 1)
             pg = pa.allocated.get(head)
@@ -1216,185 +1060,60 @@ class AddressSpaceMixin:
                        "pages": "alloc_pages", "vmalloc": "vmalloc (backing page)",
                        "pgtable": "page table", "module": "module_alloc",
                        "cma": "cma_alloc"}.get(pg.owner, pg.owner)
-                return Provenance(api, self.pfn_to_virt(head), pg.nr_pages * self.PAGE_SIZE,
+                return Provenance(api, self.k.pfn_to_virt(head), pg.nr_pages * self.k.PAGE_SIZE,
                                   pg.caller, pg.detail)
-        for r in self.memblock.reservations:
+        for r in self.k.memblock.reservations:
             if r.base <= phys < r.base + r.size:
-                return Provenance("memblock", self.phys_to_virt(r.base), r.size, "", r.name)
+                return Provenance("memblock", self.k.phys_to_virt(r.base), r.size, "", r.name)
         return None
 
     # ------------------------------------------------------------------ reports
-    def _warn_report(self, file: str, func: str, text: str) -> None:
-        t = self.current_task
-        self.printk("------------[ cut here ]------------")
-        self.printk(text)
-        self.printk(f"WARNING: CPU: {self.current_cpu} PID: {t.pid} at {file} {func}")
-        self._dump_stack()
-        self.printk("---[ end trace 0000000000000000 ]---")
-
     def _warn_on_once(self, file: str, func: str, cond: str) -> None:
-        self._warn_report(file, func, cond)
+        warn_report(self.k, file, func, cond)
 
     def _vmalloc_warn(self, value: int, message: str, order: int) -> None:
         """warn_alloc (6.x: one line with the message) / warn_alloc_failed (3.15: the
         message, then the page allocation failure line), unless __GFP_NOWARN."""
-        p = self.profile
+        p = self.k.profile
         if value & p.gfp.values["__GFP_NOWARN"]:
             return
-        comm = self._comm()
+        comm = self.k.current_task.comm
         if not p.warn_alloc:
-            self.printk(f"{comm}: {message}")
-            self.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
+            self.k.printk(f"{comm}: {message}")
+            self.k.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
         else:
-            self.printk(f"{comm}: {message}, mode:{value:#x}({p.gfp.show(value)}), "
-                        "nodemask=(null),cpuset=/,mems_allowed=0")
-        self._dump_stack()
-        self.printk("Mem-Info:")
+            self.k.printk(f"{comm}: {message}, mode:{value:#x}({p.gfp.show(value)}), "
+                          "nodemask=(null),cpuset=/,mems_allowed=0")
+        self.k._dump_stack()
+        self.k.printk("Mem-Info:")
 
-    # ------------------------------------------------------------------ memblock / bootmem
-    def memblock_add(self, base: int, size) -> None:
-        """memblock_add(base, size) (mm/memblock.c)."""
-        from . import memblock as _mb
-        _mb.api_add(self, base, size)
+    # ------------------------------------------------------------------ kernel seams
+    def phys_addr_error(self, addr: int) -> ValueError:
+        """__pa() of an address outside the linear map: the kernel computes garbage
+        (or BUGs with CONFIG_DEBUG_VIRTUAL, arch/x86/mm/physaddr.c: __phys_addr). The
+        error to raise, naming the region the address is in."""
+        region = self.k.layout.region_of(addr)
+        name = region.name if region else "no region"
+        hint = ""
+        if name in ("vmalloc", "modules"):
+            hint = " — use vmalloc_to_pfn() or walk() for vmalloc/module addresses"
+        elif name == "pkmap":
+            hint = " — a kmap address; use the Page you mapped"
+        return ValueError(f"{addr:#x} is not in the direct map ({name}); virt_to_phys()/__pa "
+                          f"only work for lowmem addresses (arch/x86/mm/physaddr.c: "
+                          f"__phys_addr){hint}")
 
-    def memblock_reserve(self, base: int, size, name: str = "memblock_reserve") -> None:
-        """memblock_reserve(base, size) (mm/memblock.c)."""
-        from . import memblock as _mb
-        _mb.api_reserve(self, base, size, name)
-
-    def memblock_free(self, ptr: int, size) -> None:
-        """memblock_free (mm/memblock.c): 3.15 takes a physical base; 6.x a virtual pointer
-        (memblock_phys_free takes the physical one)."""
-        from . import memblock as _mb
-        _mb.api_free(self, ptr, size, virtual=self.profile.memblock_free_virt)
-
-    def memblock_phys_free(self, base: int, size) -> None:
-        """memblock_phys_free(base, size) (mm/memblock.c, 5.16+)."""
-        from . import memblock as _mb
-        _mb.api_free(self, base, size, virtual=False)
-
-    def memblock_alloc(self, size, align: int = 0, *, caller: str | None = None):
-        """memblock_alloc(size, align) (mm/memblock.c). 3.15: a physical address, panic on
-        failure (memblock_alloc_base); 6.x: a zeroed virtual pointer or None
-        (memblock_alloc_try_nid → memblock_alloc_range_nid)."""
-        from . import memblock as _mb
-        return _mb.api_alloc(self, size, align, caller=self.caller_label(caller))
-
-    def memblock_phys_alloc(self, size, align: int = 0, *, caller: str | None = None):
-        """memblock_phys_alloc(size, align) (include/linux/memblock.h): a physical address
-        or None (0 in C)."""
-        from . import memblock as _mb
-        return _mb.api_phys_alloc(self, size, align, caller=self.caller_label(caller))
-
-    def memblock_set_bottom_up(self, enable: bool) -> None:
-        """memblock_set_bottom_up(enable) (include/linux/memblock.h)."""
-        from . import memblock as _mb
-        _mb.api_set_bottom_up(self, enable)
-
-    def alloc_bootmem(self, size, *, caller: str | None = None) -> int:
-        """alloc_bootmem(size) (3.15 mm/nobootmem.c: ___alloc_bootmem): a zeroed
-        direct-map pointer above 16 MiB if possible; panics on failure."""
-        from . import memblock as _mb
-        return _mb.alloc_bootmem(self, size, caller=self.caller_label(caller))
-
-    def alloc_bootmem_align(self, size, align: int, *, caller: str | None = None) -> int:
-        """alloc_bootmem_align(size, align) (3.15 include/linux/bootmem.h)."""
-        from . import memblock as _mb
-        return _mb.alloc_bootmem(self, size, align=align, caller=self.caller_label(caller))
-
-    def alloc_bootmem_pages(self, size, *, caller: str | None = None) -> int:
-        """alloc_bootmem_pages(size) (3.15): page-aligned alloc_bootmem."""
-        from . import memblock as _mb
-        return _mb.alloc_bootmem(self, size, align=self.PAGE_SIZE,
-                                 caller=self.caller_label(caller))
-
-    def alloc_bootmem_low(self, size, *, caller: str | None = None) -> int:
-        """alloc_bootmem_low(size) (3.15 mm/nobootmem.c: __alloc_bootmem_low): below
-        ARCH_LOW_ADDRESS_LIMIT (4 GiB on x86_64), goal 0."""
-        from . import memblock as _mb
-        return _mb.alloc_bootmem(self, size, goal=0, limit=0xFFFFFFFF,
-                                 caller=self.caller_label(caller))
-
-    def alloc_bootmem_nopanic(self, size, *, caller: str | None = None) -> int | None:
-        """alloc_bootmem_nopanic(size) (3.15): None instead of a panic."""
-        from . import memblock as _mb
-        return _mb.alloc_bootmem(self, size, panic=False, caller=self.caller_label(caller))
-
-    def free_bootmem(self, phys: int, size) -> None:
-        """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
-        address)."""
-        from . import memblock as _mb
-        _mb.require_bootmem(self, "free_bootmem")
-        _mb.api_free(self, phys, size, virtual=False)
-
-    def export_symbol(self, name: str, value: int) -> None:
-        """EXPORT_SYMBOL(name) (include/linux/export.h): make a value visible to modules
-        (``k.exported_symbols``; ``k.find_symbol(name)``)."""
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"a symbol name is a C identifier, not {name!r}")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError("an exported value is an int (an address or a number)")
-        self.__dict__.setdefault("exported_symbols", {})[name] = value
-
-    def find_symbol(self, name: str) -> int | None:
-        """find_symbol (kernel/module.c): an exported symbol's value, or None."""
-        return self.__dict__.get("exported_symbols", {}).get(name)
-
-    # ------------------------------------------------------------------ CMA
-    def cma_alloc(self, count: int, align: int = 0, *, area: int = 0, no_warn: bool = False,
-                  caller: str | None = None):
-        """cma_alloc(cma, count, align, no_warn) (mm/cma.c, 6.x; 3.15's
-        dma_alloc_from_contiguous): ``count`` contiguous pages from a CMA area, moving
-        movable pages out first; a :class:`~kmemlab.cma.CmaAllocation` or None."""
-        from . import cma as _cma
-        self._require_cma("cma_alloc")
-        return _cma.cma_alloc(self, count, align, area, no_warn, self.caller_label(caller))
-
-    def cma_release(self, alloc_or_pfn, count: int | None = None, *, area: int = 0) -> bool:
-        """cma_release(cma, pages, count) (mm/cma.c; 3.15 dma_release_from_contiguous)."""
-        from . import cma as _cma
-        self._require_cma("cma_release")
-        return _cma.cma_release(self, alloc_or_pfn, count, area)
-
-    def _require_cma(self, fn: str) -> None:
-        """A kernel built without CONFIG_CMA has no mm/cma.c: the call does not exist."""
-        if "CMA" not in self.profile.migratetype_names:
-            raise ValueError(
-                f"{fn}() does not exist in this kernel: it is built without CONFIG_CMA "
-                f"({self.profile.kconfig_source or self.profile.name} ships '# CONFIG_CMA "
-                "is not set'), so there is no MIGRATE_CMA, no cma= and no mm/cma.c; "
-                "boot with config={'CONFIG_CMA': 'y'} (and cmdline='cma=64M') for one "
-                "that has it")
-
-    # ------------------------------------------------------------------ modules
-    def load_module(self, name: str, text=0, data=0, bss=0, *, rodata=0, init=0,
-                    caller: str | None = None):
-        """insmod: load_module → layout_and_allocate → move_module (kernel/module.c, 3.15
-        and 6.1: module_alloc; kernel/module/main.c 6.12: execmem_alloc per memory type).
-        Returns a :class:`~kmemlab.module.Module` or None when it does not fit."""
-        from . import module as _mod
-        return _mod.load_module(self, name, text=text, data=data, bss=bss, rodata=rodata,
-                                init=init, caller=self.caller_label(caller))
-
-    def unload_module(self, name: str) -> None:
-        """rmmod: delete_module → free_module → module_memfree (vfree)."""
-        from . import module as _mod
-        _mod.unload_module(self, name)
-
-    # ------------------------------------------------------------------ state
-    def address_space_digest(self) -> tuple:
-        """A fingerprint of the address-space state (vmap areas, lazy list, PTEs,
-        kmaps, CMA bitmaps, modules) for "state unchanged" tests."""
-        pt = self.page_tables
-        return (self.vmalloc_state.digest(), tuple(sorted(pt.mapped_ptes().items())),
-                pt.nr_table_pages(), tuple(self.pkmap_count),
-                tuple(tuple(sorted(c.allocated)) for c in self.cma_areas),
-                tuple(sorted(self.modules)), tuple(sorted(self.exported_symbols.items())))
+    def digest(self) -> tuple:
+        """The vmap areas and lazy list, init_mm's PTEs and its page-table page count
+        (the first three items of ``k.address_space_digest()``)."""
+        pt = self.k.page_tables
+        return (self.state.digest(), tuple(sorted(pt.mapped_ptes().items())),
+                pt.nr_table_pages())
 
 
 # Kernel names with two leading underscores (mangled inside a class body).
-setattr(AddressSpaceMixin, "__vmalloc", AddressSpaceMixin.vmalloc_gfp)
-setattr(AddressSpaceMixin, "__vmalloc_node_range", AddressSpaceMixin.vmalloc_node_range)
+setattr(Vmalloc, "__vmalloc", Vmalloc.vmalloc_gfp)
+setattr(Vmalloc, "__vmalloc_node_range", Vmalloc.vmalloc_node_range)
 
 
 # ============================================================================ /proc
@@ -1459,7 +1178,3 @@ def vmallocinfo(k) -> str:
             out.append(f"0x{s0:0{w}x}-0x{e0:0{w}x} {e0 - s0:7d} unpurged vm_area")
     return "".join(line + "\n" for line in out)
 
-
-# register the other renderers (memblock debugfs, /proc/modules)
-from . import memblock as _memblock_mod  # noqa: E402,F401
-from . import module as _module_mod  # noqa: E402,F401
