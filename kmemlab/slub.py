@@ -69,6 +69,9 @@ from .slab_common import (
 )
 from .trace import KFREE_KEYS, KMALLOC_KEYS
 
+# kmem_cache_alloc's "why" for an object popped from the CPU slab's freelist
+CACHE_ALLOC_FAST_WHY = "fast path: next object on CPU's slab freelist"
+
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
 # ---------------------------------------------------------------------------------------
@@ -916,9 +919,9 @@ class Slub:
             return None
         slab, idx, why = res
         addr = slab.base + idx * s.size
-        self._record(addr, s, slab, idx, s.object_size, label)
+        self._record(addr, s, slab, idx, s.object_size, label, "kmem_cache_alloc")
         self._emit_alloc("kmem_cache_alloc", s, addr, s.object_size, gfp, value, label,
-                         f"kmem_cache_alloc({s.name}) → {why}")
+                         f"kmem_cache_alloc({s.name}) → {why or CACHE_ALLOC_FAST_WHY}")
         return addr
 
     def kmem_cache_zalloc(self, cache, gfp, caller: str | None = None) -> int | None:
@@ -1040,47 +1043,26 @@ class Slub:
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
             if ghost is not None:
                 return ghost
-        c = s.cpus[k.current_cpu]
-        fl = c.freelist
-        if fl:                                   # slab_alloc_node fast path
-            idx = fl.pop()
-            slab = c.slab
-            slab.inuse += 1
-            s.stat["alloc_fastpath"] += 1
+        res = self._slab_alloc(s, value, gfp)
+        if res is None:
+            k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
+                         "a new slab", call_site=label, ptr=0, bytes_req=size,
+                         bytes_alloc=s.size, gfp_flags=value, node=-1,
+                         accounted=accounted)
+            return None
+        slab, idx, why = res
+        if why is None:                          # the fast path: its text made once per size
             why = s.why_fast.get(size)
             if why is None:
                 why = s.why_fast[size] = (self._kmalloc_why(size, s, ktype)
                                           + "; fast path: next object on the CPU slab's "
                                             "freelist")
         else:
-            res = self._slab_alloc(s, value, gfp)
-            if res is None:
-                k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
-                             "a new slab", call_site=label, ptr=0, bytes_req=size,
-                             bytes_alloc=s.size, gfp_flags=value, node=-1,
-                             accounted=accounted)
-                return None
-            slab, idx, why = res
             why = self._kmalloc_why(size, s, ktype) + "; " + why
-        size_s = s.size
-        addr = slab.base + idx * size_s
-        self.live[addr] = _Live(s, slab, idx, size, label)
-        dbg = k.rules.slab_debug
-        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
-            dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
-        s.nr_live += 1
-        s.live_requested += size
-        s.hits += 1
-        s.total_requested += size
-        cs = self.callsites.get(label)
-        if cs is None:
-            self.callsites[label] = [1, size, size_s, 0]
-        else:
-            cs[0] += 1
-            cs[1] += size
-            cs[2] += size_s
+        addr = slab.base + idx * s.size
+        self._record(addr, s, slab, idx, size, label, "__kmalloc")
         k.trace.record("kmalloc", KMALLOC_KEYS,
-                       (label, addr, size, size_s, value, -1, accounted or s.account), why)
+                       (label, addr, size, s.size, value, -1, accounted or s.account), why)
         return addr
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
@@ -1183,8 +1165,10 @@ class Slub:
         return s.size
 
     # ================================================================ allocation core
-    def _slab_alloc(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str] | None:
-        """mm/slub.c: slab_alloc_node: pop c->freelist, else ___slab_alloc."""
+    def _slab_alloc(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str | None] | None:
+        """mm/slub.c: slab_alloc_node: pop c->freelist (the fast path: why is None, each
+        caller words it), else ___slab_alloc (the slow path, with its why). The one
+        allocation path of kmalloc, kmem_cache_alloc and the sheaf refill."""
         cpu = self.k.current_cpu
         c = s.cpus[cpu]
         fl = c.freelist
@@ -1192,7 +1176,7 @@ class Slub:
             idx = fl.pop()
             slab = c.slab
             s.stat["alloc_fastpath"] += 1
-            why = "fast path: next object on CPU's slab freelist"
+            why = None
         else:
             got = self.__slab_alloc(s, c, cpu, value, gfp)
             if got is None:
@@ -1566,22 +1550,18 @@ class Slub:
 
     # ================================================================ helpers
     def _record(self, addr: int, s: KmemCache, slab: Slab, idx: int, req: int,
-                label: str) -> None:
+                label: str, api: str) -> None:
+        """An object handed out: the live record, the debug hooks, the cache's counters
+        and the call site's (one copy for every slab allocation)."""
         self.live[addr] = _Live(s, slab, idx, req, label)
         dbg = self.k.rules.slab_debug
         if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
-            dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
+            dbg.on_alloc(addr, req, s.object_size, s.name, api)
         s.nr_live += 1
         s.live_requested += req
         s.hits += 1
         s.total_requested += req
-        cs = self.callsites.get(label)
-        if cs is None:
-            self.callsites[label] = [1, req, s.size, 0]
-        else:
-            cs[0] += 1
-            cs[1] += req
-            cs[2] += s.size
+        self._callsite(label, req, s.size)
 
     def _callsite(self, label: str, req: int, alloc: int) -> None:
         cs = self.callsites.get(label)
