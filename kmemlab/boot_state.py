@@ -225,7 +225,7 @@ def _place_frames(k: Any, data: dict, info: BootStateInfo) -> dict[int, list[int
         z = zone_of(pfn)
         if z is None:
             continue
-        pa._add_to_free_list(z, pfn, order, mt_of[pfn >> shift], True)
+        pa.add_to_free_list(z, pfn, order, mt_of[pfn >> shift], True)
         info.placed["free pages"] += 1 << order
     # per-CPU lists
     for pfn, cpu in data["pcp"]:
@@ -233,7 +233,7 @@ def _place_frames(k: Any, data: dict, info: BootStateInfo) -> dict[int, list[int
         if z is None or cpu >= k.nr_cpus or not pa.pcp:
             continue
         pcp = pa.pcp[z.idx][cpu]
-        pcp.lists[pa._pindex(mt_of[pfn >> shift], 0)].append(pfn)
+        pcp.lists[pa.order_to_pindex(mt_of[pfn >> shift], 0)].append(pfn)
         pcp.count += 1
         info.placed["pcp pages"] += 1
     pcp_pfns = {pfn for pfn, _c in data["pcp"]}
@@ -326,7 +326,7 @@ def _populate_slab(k: Any, data: dict, info: BootStateInfo,
         for row in reversed(rows):   # oldest first: slabinfo lists the newest first
             name = row[0]
             active, num = int(row[1]), int(row[2])
-            cache = slub._sysfs.get(name)
+            cache = slub.slab_caches.get(name)
             if cache is None or cache.name != name:
                 cache = _create_named(k, data, name, int(row[3]), info)
                 if cache is None:
@@ -355,7 +355,7 @@ def _create_named(k: Any, data: dict, name: str, objsize: int, info: BootStateIn
     size = int(attrs.get("object_size", objsize))
     align = int(attrs.get("align", 0))
     real_align = sc.calculate_alignment(flags, align, size, slub.word)
-    cache = slub._create_cache(name, size, real_align, sc.slab_flags(flags, slub.version),
+    cache = slub.create_cache(name, size, real_align, sc.slab_flags(flags, slub.version),
                                None, None)
     if cache is None:
         info.notes.append(f"{name}: cannot create")
@@ -369,15 +369,15 @@ def _create_named(k: Any, data: dict, name: str, objsize: int, info: BootStateIn
             cache.size = cache.slab_size = int(attrs["slab_size"])
             cache.order = int(attrs["order"])
             cache.objs_per_slab = int(attrs["objs_per_slab"])
-            cache.random_seq = (slub._random_seq(cache.objs_per_slab)
+            cache.random_seq = (slub.freelist_randomize(cache.objs_per_slab)
                                 if cache.random_seq is not None else None)
     # merged names: the sysfs symlinks that point at this cache's directory
     target = name if name in data["slab"] else data["aliases"].get(name)
     for alias, tgt in data["aliases"].items():
-        if tgt == target and alias != name and alias not in slub._sysfs:
+        if tgt == target and alias != name and alias not in slub.slab_caches:
             cache.refcount += 1
             cache.alias_names.append(alias)
-            slub._sysfs[alias] = cache
+            slub.sysfs_slab_add(alias, cache)
     info.placed["named caches"] += 1
     return cache
 
@@ -391,13 +391,13 @@ def _fill(k: Any, cache: Any, active: int, num: int, gfp: int, info: BootStateIn
     The objects are recorded as live allocations like kmem_cache_alloc's (kfree of one
     works), without the per-object trace events and checks: boot-time bookkeeping.
     """
-    from .slub import WHERE_FULL, WHERE_PARTIAL, _Live
+    from .slub import WHERE_FULL, WHERE_PARTIAL, LiveObject
     slub = k.slub
     per = cache.objs_per_slab or 1
     nslabs = -(-num // per)
     slabs = []
     for _ in range(nslabs):
-        slab = slub._new_slab(cache, gfp, gfp)
+        slab = slub.new_slab(cache, gfp, gfp)
         if slab is None:
             info.placed["slabs that failed"] += 1
             break
@@ -415,7 +415,7 @@ def _fill(k: Any, cache: Any, active: int, num: int, gfp: int, info: BootStateIn
         base = slab.base
         idxs = fl[len(fl) - take:]          # the freelist's head is at the end
         del fl[len(fl) - take:]
-        live.update({base + i * size: _Live(cache, slab, i, osize, "boot")
+        live.update({base + i * size: LiveObject(cache, slab, i, osize, "boot")
                      for i in reversed(idxs)})
         if dbg is not None:
             for i in reversed(idxs):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import report
 from .page_alloc import Page
 from .sizes import memparse
 
@@ -256,8 +257,8 @@ def _relist(pa, zone, lo: int, hi: int, new_mt: int, only_mt: int | None = None)
         if e is not None:
             o, mt = e
             if only_mt is None or mt == only_mt:
-                pa._del_from_free_list(zone, pfn, o, mt)
-                pa._add_to_free_list(zone, pfn, o, new_mt, tail=False)
+                pa.del_page_from_free_list(zone, pfn, o, mt)
+                pa.add_to_free_list(zone, pfn, o, new_mt, tail=False)
             pfn += 1 << o
             continue
         pg = pa.allocated.get(pfn)
@@ -356,7 +357,7 @@ def alloc_contig_range(k, area: CmaArea, start: int, end: int, label: str):
             pfn += 1
             continue
         o, mt = e
-        pa._del_from_free_list(zone, pfn, o, mt)
+        pa.del_page_from_free_list(zone, pfn, o, mt)
         lo, hi = pfn, pfn + (1 << o)
         if lo < start:
             _free_range(pa, zone, lo, start, iso)
@@ -449,17 +450,11 @@ def _warn_in_use(k, n: int) -> None:
     """free_contig_range's ``WARN(count != 0, "%lu pages are still in use!\n", count)``
     (mm/page_alloc.c, 3.15 and 6.x; kernel/panic.c: __warn prints the message after the
     WARNING line)."""
-    t = k.current_task
-    k.printk("------------[ cut here ]------------")
-    k.printk(f"WARNING: CPU: {k.current_cpu} PID: {t.pid} at mm/page_alloc.c "
-             "free_contig_range()")
-    k.printk(f"{n} pages are still in use!")
-    k.printk("Modules linked in:")
-    k._dump_stack()
-    k.printk("kmemlab: why: cma_release of pages this allocation does not hold (released "
-             "twice, or a wrong count): the kernel would underflow their refcounts; "
-             "nothing was freed")
-    k.printk("---[ end trace 0000000000000000 ]---")
+    report.warn(k, "mm/page_alloc.c free_contig_range()",
+                after=[f"{n} pages are still in use!"], modules=True,
+                why="kmemlab: why: cma_release of pages this allocation does not hold "
+                    "(released twice, or a wrong count): the kernel would underflow their "
+                    "refcounts; nothing was freed")
 
 
 def cma_release(k, alloc_or_pfn, count, area_idx) -> bool:

@@ -12,7 +12,8 @@ sleep (a kmap with every slot busy is reported as a bug: nothing would wake it).
 
 from __future__ import annotations
 
-from .errors import KernelBug
+from . import report
+from .errors import KernelBug, Oops
 from .page_alloc import Page
 from .vmalloc import check_page_allocated
 
@@ -107,9 +108,10 @@ class Highmem:
             return
         slot = self.pkmap_slot.get(page.pfn)
         if slot is None or self.pkmap_count[slot] < 2:
-            self.k.printk("kernel BUG at mm/highmem.c: kunmap_high: BUG_ON(!vaddr) / "
-                          "pkmap_count underflow")
-            raise KernelBug(f"kunmap() of pfn {page.pfn:#x}, which is not kmapped")
+            lines = ["kernel BUG at mm/highmem.c: kunmap_high: BUG_ON(!vaddr) / "
+                     "pkmap_count underflow"]
+            report.emit(self.k, lines)
+            raise Oops(f"kunmap() of pfn {page.pfn:#x}, which is not kmapped", lines)
         self.pkmap_count[slot] -= 1
         self.k.trace.emit("kunmap", f"PKMAP slot {slot} released (count {self.pkmap_count[slot]})",
                           pfn=page.pfn, count=self.pkmap_count[slot] - 1)

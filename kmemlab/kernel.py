@@ -28,7 +28,7 @@ from .errors import BadGfpMask, InvalidFree, KernelPanic
 from .highmem import Highmem
 from .kdebug import DebugState, KModule, is_learner_frame
 from .layout import build_layout
-from .machine import Machine
+from .machine import Machine, direct_map_pages
 from .memblock import Memblock
 from .module import Modules
 from .page_alloc import (
@@ -273,6 +273,7 @@ class Kernel:
         # computed from this snapshot when first asked (kmemlab/machine.py).
         self._direct_map_inputs = ([(r.base, r.end) for r in mb.memory],
                                    [(r.base, r.end) for r in mb.reserved])
+        self._direct_map_counts: dict[str, int] | None = None
         self.modules = Modules(self)  # before the handlers: they may EXPORT_SYMBOL
         self._run_early_params()
         # setup_arch's late part (arch/x86/kernel/setup.c): the address layout (``vmalloc=``
@@ -305,9 +306,8 @@ class Kernel:
     def direct_map_pages(self) -> dict[str, int]:
         """direct_pages_count after init_mem_mapping: pages mapped 4k / 2M (4M on i386
         without PAE) / 1G (kmemlab/machine.py: direct_map_pages). Boot-time figures."""
-        got = getattr(self, "_direct_map_counts", None)
+        got = self._direct_map_counts
         if got is None:
-            from .machine import direct_map_pages
             memory, reserved = self._direct_map_inputs
             pse = "pse" in self.machine.cpu_features
             if self.profile.is_64bit:
@@ -712,14 +712,10 @@ class Kernel:
         fn = self.profile.gfp_migratetype_fn
         name = self.profile.migratetype_names[mt] if mt < len(
             self.profile.migratetype_names) else str(mt)
-        lines = [report.CUT_HERE, report.warning_line(self, f"include/linux/gfp.h {fn}()")]
-        report.emit(self, lines)
-        report.dump_stack(self)
         why = (f"kmemlab: why: gfp_flags={self.profile.gfp.show(value)} sets both "
                f"__GFP_RECLAIMABLE and __GFP_MOVABLE: migratetype {mt} ({name}) is not a "
                "type to allocate from; ask for one mobility bit")
-        self.printk(why)
-        self.printk(report.END_TRACE)
+        lines = report.warn(self, f"include/linux/gfp.h {fn}()", why=why)
         raise BadGfpMask("GFP mask with both __GFP_RECLAIMABLE and __GFP_MOVABLE "
                         f"(migratetype {mt}): pick one", lines + [why])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from .vmalloc import warn_report
+from . import report
 
 
 @dataclass
@@ -286,8 +286,8 @@ def _alloc_range(k, size: int, align: int, start: int, end: int | None, name: st
 def _fallback_kzalloc(k, fn: str, size: int, caller: str):
     """memblock_alloc / alloc_bootmem once slab is up: WARN_ON_ONCE(slab_is_available())
     and kzalloc(size, GFP_NOWAIT) instead (mm/memblock.c, 3.15 mm/nobootmem.c)."""
-    warn_report(k, "mm/memblock.c" if fn.startswith("memblock") else "mm/nobootmem.c", fn,
-                "WARN_ON_ONCE(slab_is_available())")
+    report.warn(k, ("mm/memblock.c " if fn.startswith("memblock") else "mm/nobootmem.c ") + fn,
+                before=["WARN_ON_ONCE(slab_is_available())"])
     return k.kzalloc(size, "GFP_NOWAIT", caller=caller)
 
 
@@ -299,7 +299,7 @@ def api_alloc(k, size, align, *, caller: str):
         return _fallback_kzalloc(k, "memblock_alloc", size, caller)
     if virt and align == 0:
         k.printk("memblock_alloc_range_nid: align 0 — using SMP_CACHE_BYTES")
-        k._dump_stack()
+        report.dump_stack(k)
     base = _alloc_range(k, size, align, 0, None, f"memblock_alloc ({caller})", True)
     if base is None:
         if not virt:

@@ -332,7 +332,7 @@ class PageAllocator:
         nr_blocks = (max_pfn >> self.pageblock_order) + 1
         self.pageblock_mt = bytearray([self.MOVABLE]) * nr_blocks
         self._zone_bounds: list[tuple[int, int, Zone]] = []
-        self._zonelists: dict[int, tuple[Zone, ...]] = {}
+        self.zonelists: dict[int, tuple[Zone, ...]] = {}
         self.vmstat: dict[str, int] = {}
         self.warned_once: set[str] = set()
         self.last_failure: AllocFailure | None = None
@@ -369,7 +369,7 @@ class PageAllocator:
             key=lambda t: t[0])
         for z in self.zones:
             # node_zonelists: from this zone downward, populated zones only
-            self._zonelists[z.idx] = tuple(
+            self.zonelists[z.idx] = tuple(
                 zz for zz in reversed(self.zones[: z.idx + 1]) if zz.present)
 
     def zone_of_pfn(self, pfn: int) -> Zone | None:
@@ -387,7 +387,7 @@ class PageAllocator:
         self.vmstat[name] = self.vmstat.get(name, 0) + n
 
     # ------------------------------------------------------------------ free lists
-    def _add_to_free_list(self, zone: Zone, pfn: int, order: int, mt: int, tail: bool) -> None:
+    def add_to_free_list(self, zone: Zone, pfn: int, order: int, mt: int, tail: bool) -> None:
         """__add_to_free_list / add_to_free_list(_tail) + set_buddy_order."""
         fl = zone.free_area[order].free_list[mt]
         fl[pfn] = None
@@ -400,7 +400,7 @@ class PageAllocator:
         if mt == self.CMA:
             zone.free_cma += n
 
-    def _del_from_free_list(self, zone: Zone, pfn: int, order: int, mt: int) -> None:
+    def del_page_from_free_list(self, zone: Zone, pfn: int, order: int, mt: int) -> None:
         """del_page_from_free_list + rmv_page_order / __ClearPageBuddy."""
         del zone.free_area[order].free_list[mt][pfn]
         zone.free_area[order].nr_free -= 1
@@ -549,7 +549,7 @@ class PageAllocator:
                     if not fl:
                         continue
                     pfn = next(iter(fl))
-                    self._del_from_free_list(zone, pfn, current, fmt)
+                    self.del_page_from_free_list(zone, pfn, current, fmt)
                     new_type = self._try_to_steal_freepages_315(zone, pfn, current, start_mt, fmt)
                     self.expand(zone, pfn, order, current, new_type)
                     self._trace_extfrag(pfn, order, current, start_mt, fmt, new_type == start_mt)
@@ -626,8 +626,8 @@ class PageAllocator:
         # single_page / after moving: make sure the block is on start_mt's list
         entry = self.free_blocks.get(pfn)
         if entry is not None and entry[1] != start_mt:
-            self._del_from_free_list(zone, pfn, entry[0], entry[1])
-            self._add_to_free_list(zone, pfn, entry[0], start_mt, tail=False)
+            self.del_page_from_free_list(zone, pfn, entry[0], entry[1])
+            self.add_to_free_list(zone, pfn, entry[0], start_mt, tail=False)
         self._trace_extfrag(pfn, order, current, start_mt, fmt, claimed)
         got = self.rmqueue_smallest(zone, order, start_mt)
         if got is None:  # cannot happen: we just put a block there
@@ -641,7 +641,7 @@ class PageAllocator:
                                       start_mt: int, fmt: int, whole_block: bool):
         """6.12 steal_suitable_pageblock (try_to_claim_block in later kernels)."""
         if current >= self.pageblock_order:
-            self._del_from_free_list(zone, pfn, current, fmt)
+            self.del_page_from_free_list(zone, pfn, current, fmt)
             self.change_pageblock_range(pfn, current, start_mt)
             self.expand(zone, pfn, order, current, start_mt)
             self._trace_extfrag(pfn, order, current, start_mt, fmt, True)
@@ -669,7 +669,7 @@ class PageAllocator:
                         f"no free {self._mt_name[start_mt]} block; claimed the "
                         f"{self._mt_name[fmt]} pageblock at pfn {start:#x} ({free} pages free)")
         # single_page: split it, the rest stays on the fallback type's lists
-        self._del_from_free_list(zone, pfn, current, fmt)
+        self.del_page_from_free_list(zone, pfn, current, fmt)
         self.expand(zone, pfn, order, current, fmt)
         self._trace_extfrag(pfn, order, current, start_mt, fmt, False)
         return pfn, current, (f"no free {self._mt_name[start_mt]} block; took an order-{current}"
@@ -790,7 +790,7 @@ class PageAllocator:
             for cpu, pcp in enumerate(row):
                 for pindex, lst in enumerate(pcp.lists):
                     if lst:
-                        where = (cpu, zone_idx, self._pindex_order(pindex), pindex)
+                        where = (cpu, zone_idx, self.pindex_to_order(pindex), pindex)
                         out.update(zip(lst, repeat(where)))
         return out
 
@@ -803,13 +803,13 @@ class PageAllocator:
             return True
         return self.pcp_thp and order == self.pageblock_order
 
-    def _pindex(self, mt: int, order: int) -> int:
+    def order_to_pindex(self, mt: int, order: int) -> int:
         """order_to_pindex."""
         if order > PAGE_ALLOC_COSTLY_ORDER:
             return 3 * (PAGE_ALLOC_COSTLY_ORDER + 1)
         return 3 * order + mt
 
-    def _pindex_order(self, pindex: int) -> int:
+    def pindex_to_order(self, pindex: int) -> int:
         if pindex >= 3 * (PAGE_ALLOC_COSTLY_ORDER + 1):
             return self.pageblock_order
         return pindex // 3
@@ -834,7 +834,7 @@ class PageAllocator:
         """__rmqueue_pcplist: the first block on the list, refilling an empty list."""
         cpu = self.kernel.current_cpu
         pcp = self.pcp[zone.idx][cpu]
-        pindex = self._pindex(mt, order)
+        pindex = self.order_to_pindex(mt, order)
         lst = pcp.lists[pindex]
         refilled = 0
         if not lst:
@@ -864,7 +864,7 @@ class PageAllocator:
         Returns the pfns, in list order; fewer than ``n`` when the zone ran dry.
         """
         pcp = self.pcp[zone.idx][self.kernel.current_cpu]
-        lst = pcp.lists[self._pindex(mt, 0)]
+        lst = pcp.lists[self.order_to_pindex(mt, 0)]
         out: list[int] = []
         while len(out) < n:
             if not lst:
@@ -932,7 +932,7 @@ class PageAllocator:
             mt = self.MOVABLE  # HIGHATOMIC, CMA (and 3.15's RESERVE) go on the movable list
         cpu = self.kernel.current_cpu
         pcp = self.pcp[zone.idx][cpu]
-        pindex = self._pindex(mt, order)
+        pindex = self.order_to_pindex(mt, order)
         pcp.lists[pindex].appendleft(pfn)
         pcp.count += 1 << order
         rule = self.profile.pcp_high_rule
@@ -1057,7 +1057,7 @@ class PageAllocator:
                 raise AssertionError(f"{zone.name}: pcp.count {pcp.count} but every per-CPU "
                                      "list is empty (kmemlab invariant broken)")
             lst = pcp.lists[pindex]
-            order = self._pindex_order(pindex)
+            order = self.pindex_to_order(pindex)
             n = 1 << order
             while True:
                 pfn = lst.pop()
@@ -1254,7 +1254,7 @@ class PageAllocator:
         k.might_sleep_if_alloc(value, order)
         high_name = p.gfp_zone(value)
         high_zone = self.zone_by_name[high_name]
-        zonelist = self._zonelists[high_zone.idx]
+        zonelist = self.zonelists[high_zone.idx]
         if not zonelist:
             return self._fail(order, value, label, f"no populated zone at or below {high_name}")
         if p.watermark_rules == "classzone":
@@ -1322,7 +1322,7 @@ class PageAllocator:
         the per-CPU list ``first`` came from (get_page_from_freelist's first zone,
         watermark ok, list not empty); appended to ``out``."""
         p = self.profile
-        zonelist = self._zonelists[self.zone_by_name[p.gfp_zone(value)].idx]
+        zonelist = self.zonelists[self.zone_by_name[p.gfp_zone(value)].idx]
         zone = self.zone_by_name[first.zone]
         if zone is not zonelist[0]:
             return
@@ -1334,7 +1334,7 @@ class PageAllocator:
         k = self.kernel
         cpu = k.current_cpu
         pcp = self.pcp[zone.idx][cpu]
-        lst = pcp.lists[self._pindex(mt, 0)]
+        lst = pcp.lists[self.order_to_pindex(mt, 0)]
         m = min(limit, len(lst))
         if not m:
             return
@@ -1581,7 +1581,7 @@ class PageAllocator:
         zone = self.zone_by_name[allocated[pfns[0]].zone]
         cpu = k.current_cpu
         pcp = self.pcp[zone.idx][cpu]
-        pindex = self._pindex(mt, 0)
+        pindex = self.order_to_pindex(mt, 0)
         lst = pcp.lists[pindex]
         mt_name = self._mt_name[mt]
         record_batch = k.trace.record_batch
@@ -1717,7 +1717,7 @@ class PageAllocator:
                 higher_buddy = higher ^ (1 << (order + 1))
                 e = fb.get(higher_buddy)
                 to_tail = e is not None and e[0] == order + 1
-        self._add_to_free_list(zone, pfn, order, mt, tail=to_tail)
+        self.add_to_free_list(zone, pfn, order, mt, tail=to_tail)
         # a (template, args) why, formatted only if someone reads the event: the
         # drains and the boot hand-over free thousands of blocks nobody asks about
         if merged:

@@ -383,6 +383,14 @@ class Profile:
     def pageblock_nr_pages(self) -> int:
         return 1 << self.pageblock_order
 
+    def has_config_option(self, name: str) -> bool:
+        """Whether the ``CONFIG_*`` option ``name`` exists in this release
+        (:data:`KCONFIG_LIFETIMES`; an option not listed there always exists)."""
+        since, until = KCONFIG_LIFETIMES.get(name, (None, None))
+        v = tuple(int(n) for n in self.version.split("."))
+        return not ((since and v < tuple(int(n) for n in since.split(".")))
+                    or (until and v >= tuple(int(n) for n in until.split("."))))
+
     @property
     def gfp(self) -> _gfp.GfpTable:
         """This version's GFP numbers (asked on every allocation)."""

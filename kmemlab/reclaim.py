@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from . import report
 from .errors import OutOfMemory
 
 SWAP_CLUSTER_MAX = 32
@@ -601,12 +602,9 @@ def _kill_one(k, value: int, order: int) -> bool:
     else:
         k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={value:#x}"
                  f"({k.profile.gfp.show(value)}), order={order}, oom_score_adj=0")
-    k.printk(k.cpu_line(pid=cur.pid, comm=cur.comm))
+    k.printk(report.cpu_line(k, pid=cur.pid, comm=cur.comm))
     k.printk("Call Trace:")
-    k.printk("Mem-Info:")
-    for z in k.page_alloc.populated_zones:
-        k.printk(f"Node 0 {z.name} free:{z.free_pages << 2}kB min:{z.min << 2}kB "
-                 f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
+    report.show_mem(k)
     _dump_tasks(k, scored)
     kb = k.PAGE_SIZE >> 10
     if old_report:

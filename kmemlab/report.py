@@ -21,6 +21,8 @@ the profile (:mod:`kmemlab.profiles`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .errors import BadPageState, KernelBug
 
 CUT_HERE = "------------[ cut here ]------------"
@@ -86,33 +88,68 @@ def slab_bug(name: str, taint: str, reason: str) -> list[str]:
     return ["=" * 77, f"BUG {name} ({taint}): {reason}", "-" * 77, ""]
 
 
-def warn_alloc(k, order: int, value: int, reason: str) -> None:
-    """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15)."""
+def warn_alloc(k, order: int, value: int, reason: str | None,
+               message: str | None = None) -> None:
+    """mm/page_alloc.c: warn_alloc (6.x) / warn_alloc_failed (3.15). ``message`` is the
+    caller's format (vmalloc's "vmalloc error: size …"), the page allocator's
+    "page allocation failure: order:N" when None: 6.x prints it with the mode on one
+    line; 3.15 printed it, then the page allocation failure line. Without a ``reason``
+    (vmalloc) only the Mem-Info header follows the stack, as kmemlab always printed."""
     comm = k.current_task.comm
+    failure = f"page allocation failure: order:{order}"
     if not k.profile.warn_alloc:
-        k.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
+        if message is not None:
+            k.printk(f"{comm}: {message}")
+        k.printk(f"{comm}: {failure}, mode:{value:#x}")
     else:
-        k.printk(f"{comm}: page allocation failure: order:{order}, "
+        k.printk(f"{comm}: {failure if message is None else message}, "
                  f"mode:{value:#x}({k.profile.gfp.show(value)}), "
                  "nodemask=(null),cpuset=/,mems_allowed=0")
     dump_stack(k)
+    if reason is None:
+        k.printk("Mem-Info:")
+        return
+    show_mem(k)
+    k.printk(f"kmemlab: why: {reason}")
+
+
+def warn(k, where: str, *, before: Sequence[str] = (), after: Sequence[str] = (),
+         modules: bool = False, stack: bool = True, why: str | None = None,
+         end: bool = True) -> list[str]:
+    """kernel/panic.c: __warn: cut here, the ``WARNING: CPU: … at <where>`` line with the
+    WARN()'s message before it (``__warn_printk``) or after it, ``Modules linked in:``,
+    the stack (:func:`dump_stack`), kmemlab's why, end trace. Returns the lines up to
+    the stack (what the raised bug carries)."""
+    lines = [CUT_HERE, *before, warning_line(k, where), *after]
+    if modules:
+        lines.append("Modules linked in:")
+    emit(k, lines)
+    if stack:
+        dump_stack(k)
+    if why is not None:
+        k.printk(why)
+    if end:
+        k.printk(END_TRACE)
+    return lines
+
+
+def warn_once(k, where: str, why: str, *, modules: bool = True) -> None:
+    """A WARN_ON_ONCE that fired (:func:`warn` with ``Modules linked in:``)."""
+    warn(k, where, modules=modules, why=why)
+
+
+def stack_lines(k, frames: list[str], taint: str = "Not tainted") -> list[str]:
+    """The stack part of a report as lines: dump_stack_print_info's CPU line, then
+    ``Call Trace:`` and the frames (:func:`call_trace`)."""
+    return [cpu_line(k, taint), "Call Trace:"] + call_trace(k, frames)
+
+
+def show_mem(k) -> None:
+    """mm/show_mem.c: __show_mem's per-zone lines (free, watermarks, managed)."""
     k.printk("Mem-Info:")
     for z in k.page_alloc.populated_zones:
         k.printk(f"Node 0 {z.name} free:{z.free_pages << 2}kB min:{z.min << 2}kB "
                  f"low:{z.low << 2}kB high:{z.high << 2}kB managed:{z.managed << 2}kB")
-    k.printk(f"kmemlab: why: {reason}")
-
-
-def warn_once(k, where: str, why: str, *, modules: bool = True) -> None:
-    """kernel/panic.c: __warn for a WARN_ON_ONCE that fired: cut here, the WARNING line,
-    ``Modules linked in:``, the stack, kmemlab's why, end trace."""
-    k.printk(CUT_HERE)
-    k.printk(warning_line(k, where))
-    if modules:
-        k.printk("Modules linked in:")
-    dump_stack(k)
-    k.printk(why)
-    k.printk(END_TRACE)
 
 
 def bad_page(k, pfn: int, reason: str, message: str) -> None:

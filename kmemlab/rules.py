@@ -31,9 +31,9 @@ from __future__ import annotations
 import errno
 from contextlib import contextmanager
 
-from . import procfs
+from . import procfs, report
 from .context import Task
-from .errors import KernelBug, KernelPanic
+from .errors import KernelPanic, SleepInAtomic
 from .kdebug import DebugState, KModule
 from .profiles import MIGHT_SLEEP_KINDS, PROFILES
 from .reclaim import ReclaimState, render_vmstat
@@ -187,17 +187,16 @@ class Rules:
         self.k.printk(why)
         self.tainted = True
         self.k.trace.emit("might_sleep_bug", why[len("kmemlab: why: "):], file=file, line=line)
-        raise KernelBug(f"sleeping function called from invalid context ({what} in "
+        raise SleepInAtomic(f"sleeping function called from invalid context ({what} in "
                         f"{cs.describe()})", lines + [why])
 
     def _stack_lines(self, kernel_frames: list[str]) -> list[str]:
         from .kdebug import python_stack
         taint = "Tainted: G        W" if self.tainted else "Not tainted"
         p = self.k.profile
-        out = [self.k.cpu_line(taint), "Call Trace:"]
         frames = (["dump_stack_lvl"] if p.dump_stack_lvl else ["dump_stack"]) + kernel_frames + \
             [f for f, _l in python_stack(4)]
-        return out + self.k.call_trace(frames)
+        return report.stack_lines(self.k, frames, taint)
 
     def might_alloc(self, value: int, order: int) -> None:
         """include/linux/sched/mm.h: might_alloc (3.15: might_sleep_if in mm/page_alloc.c).
@@ -271,7 +270,7 @@ class Rules:
             exc = KernelPanic("Hard LOCKUP: slept with interrupts disabled", lines + [why])
             self.k.panicked = exc
             raise exc
-        raise KernelBug(f"scheduling while atomic ({reason})", lines + [why])
+        raise SleepInAtomic(f"scheduling while atomic ({reason})", lines + [why])
 
     # ================================================================ sleeping calls
     def mutex_lock(self, name: str = "mutex") -> None:
@@ -479,7 +478,6 @@ class Rules:
         if getattr(self.k, "swiotlb", None) is not None:
             self.k.page_alloc.count("swiotlb_bounce")
             return self.k.swiotlb
-        t = self.k.current_task
         why = (f"kmemlab: why: the buffer is at physical {phys:#x}, above what the device can "
                f"reach ({dma_mask:#x}); allocate it with GFP_DMA (ZONE_DMA, below 16 MiB) "
                "for ISA-style devices (rule: memory a device must reach needs GFP_DMA)")
@@ -488,12 +486,9 @@ class Rules:
                         f"{dma_mask:x}")
             self.k.printk(why)
             return 0
-        self.k.printk("------------[ cut here ]------------")
-        self.k.printk(f"kmemlab-dev: DMA addr 0x{phys:016x}+{size} overflow (mask {dma_mask:x}, "
-                    "bus limit 0).")
-        self.k.printk(f"WARNING: CPU: {self.k.current_cpu} PID: {t.pid} at kernel/dma/direct.h:103 "
-                    "dma_map_page_attrs")
-        self.k.printk(why)
+        report.warn(self.k, "kernel/dma/direct.h:103 dma_map_page_attrs",
+                    before=[f"kmemlab-dev: DMA addr 0x{phys:016x}+{size} overflow (mask "
+                            f"{dma_mask:x}, bus limit 0)."], stack=False, why=why, end=False)
         return (1 << 64) - 1
 
 

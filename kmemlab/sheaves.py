@@ -83,10 +83,10 @@ def enable(slub, s, capacity: int) -> None:
     s.barn = Barn()
     # an unmergeable cache shows under its own name only (no :0000256 unique id)
     if s.sysfs_name != s.name:
-        if slub._sysfs.get(s.sysfs_name) is s:
-            del slub._sysfs[s.sysfs_name]
+        if slub.slab_caches.get(s.sysfs_name) is s:
+            slub.sysfs_slab_remove(s.sysfs_name)
         s.sysfs_name = s.name
-        slub._sysfs[s.name] = s
+        slub.sysfs_slab_add(s.name, s)
 
 
 def objects_in_sheaves(s) -> int:
@@ -104,7 +104,7 @@ def _refill(slub, s, sheaf: Sheaf, value: int, gfp) -> bool:
     """
     got = []
     for _ in range(s.sheaf_capacity - sheaf.size):
-        res = slub._slab_alloc(s, value, gfp)
+        res = slub.slab_alloc_node(s, value, gfp)
         if res is None:
             for slab, idx in reversed(got):
                 _return_to_slab(slub, s, slab, idx)
@@ -124,7 +124,7 @@ def _return_to_slab(slub, s, slab, idx: int) -> None:
     if c.slab is slab:
         c.freelist.append(idx)
     else:
-        slub._Slub__slab_free(s, slab, idx, cpu)
+        slub.slab_free_slowpath(s, slab, idx, cpu)
 
 
 def _flush(slub, s, sheaf: Sheaf | None) -> int:

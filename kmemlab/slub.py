@@ -29,7 +29,6 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
-from . import kconfig as _kconfig
 from . import sheaves as _sheaves
 from . import slab_common as sc
 from .errors import (
@@ -558,7 +557,7 @@ def _frag_pct(req: int, alloc: int) -> float:
     return 0.0 if not alloc else round(100.0 - 100.0 * req / alloc, 3)
 
 
-class _Live:
+class LiveObject:
     """One live allocation: cache (None for kmalloc_large), slab, index, size asked."""
 
     __slots__ = ("cache", "slab", "idx", "req", "caller", "page")
@@ -622,8 +621,8 @@ class Slub:
         self._sysfs: dict[str, KmemCache] = {}   # /sys/kernel/slab names
         self.kmalloc_caches: dict[str, list[KmemCache | None]] = {}
         self._by_size: dict[str, list[KmemCache | None]] = {}
-        self.live: dict[int, _Live] = {}
-        self.large: dict[int, _Live] = {}
+        self.live: dict[int, LiveObject] = {}
+        self.large: dict[int, LiveObject] = {}
         self._slab_by_pfn: dict[int, Slab] = {}
         self._serial = 0
         self._slab_serial = 0
@@ -664,6 +663,15 @@ class Slub:
         be merged appears under its unique id (``:0000024``) and, like the symlinks, under
         its name and every alias name; an unmergeable one under its name."""
         return types.MappingProxyType(self._sysfs)
+
+    def sysfs_slab_add(self, name: str, cache: KmemCache) -> None:
+        """mm/slub.c: sysfs_slab_add / sysfs_slab_alias: ``/sys/kernel/slab/<name>``
+        (a directory or a symlink to the cache's) for ``cache``."""
+        self._sysfs[name] = cache
+
+    def sysfs_slab_remove(self, name: str) -> None:
+        """mm/slub.c: sysfs_slab_unlink for the entry ``name`` (absent: nothing)."""
+        self._sysfs.pop(name, None)
 
     # ================================================================ boot
     def _order_params(self, params: dict) -> tuple[int, int, int]:
@@ -729,7 +737,7 @@ class Slub:
         name = sc.kmalloc_cache_name(size, ktype, r.short_names)
         align = sc.kmalloc_cache_align(size, r.kmalloc_align)
         align = sc.calculate_alignment(flags, align, size, self.word)
-        cache = self._create_cache(name, size, align, flags, None, ktype)
+        cache = self.create_cache(name, size, align, flags, None, ktype)
         if cache is None:  # pragma: no cover - kmalloc geometry always fits
             raise RuntimeError(f"Creation of kmalloc slab {name} size={size} failed")
         return cache
@@ -743,7 +751,7 @@ class Slub:
                                slub_min_objects=self.slub_min_objects,
                                max_page_order=self.max_page_order)
 
-    def _create_cache(self, name: str, size: int, align: int, flags: SlabFlags, ctor,
+    def create_cache(self, name: str, size: int, align: int, flags: SlabFlags, ctor,
                       ktype: str | None) -> KmemCache | None:
         """mm/slab_common.c: create_cache → mm/slub.c: __kmem_cache_create/kmem_cache_open."""
         geo = self._geometry(size, align, flags, ctor is not None)
@@ -762,7 +770,7 @@ class Slub:
             allocflags |= self._gfp_reclaimable
         cache.allocflags = allocflags
         if self.freelist_random:
-            cache.random_seq = self._random_seq(geo.objs_per_slab)
+            cache.random_seq = self.freelist_randomize(geo.objs_per_slab)
         self.caches.append(cache)
         if self._unmergeable(cache):
             cache.sysfs_name = name
@@ -773,7 +781,7 @@ class Slub:
             self._sysfs[name] = cache
         return cache
 
-    def _random_seq(self, count: int) -> list[int]:
+    def freelist_randomize(self, count: int) -> list[int]:
         """mm/slab_common.c: freelist_randomize (Fisher-Yates with the seeded k.rng)."""
         seq = list(range(count))
         for i in range(count - 1, 0, -1):
@@ -888,7 +896,7 @@ class Slub:
             self._sysfs[name] = s
             return s
         real_align = sc.calculate_alignment(flags, align, size, self.word)
-        cache = self._create_cache(name, size, real_align, flags, ctor, None)
+        cache = self.create_cache(name, size, real_align, flags, ctor, None)
         if cache is not None and sheaf_capacity:
             _sheaves.enable(self, cache, sheaf_capacity)
         if cache is None:
@@ -912,7 +920,7 @@ class Slub:
             if ghost is not None:
                 return ghost
         res = (s.sheaf_capacity and _sheaves.alloc_from_pcs(self, s, value, gfp)) or \
-            self._slab_alloc(s, value, gfp)
+            self.slab_alloc_node(s, value, gfp)
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
                              f"kmem_cache_alloc({s.name}) failed: no memory for a new slab")
@@ -1043,7 +1051,7 @@ class Slub:
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
             if ghost is not None:
                 return ghost
-        res = self._slab_alloc(s, value, gfp)
+        res = self.slab_alloc_node(s, value, gfp)
         if res is None:
             k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
                          "a new slab", call_site=label, ptr=0, bytes_req=size,
@@ -1165,7 +1173,7 @@ class Slub:
         return s.size
 
     # ================================================================ allocation core
-    def _slab_alloc(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str | None] | None:
+    def slab_alloc_node(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str | None] | None:
         """mm/slub.c: slab_alloc_node: pop c->freelist (the fast path: why is None, each
         caller words it), else ___slab_alloc (the slow path, with its why). The one
         allocation path of kmalloc, kmem_cache_alloc and the sheaf refill."""
@@ -1217,7 +1225,7 @@ class Slub:
             slab = self._get_partial_node(s, c, cpu)
             return slab, c.freelist.pop(), \
                 "slow path: took a slab from the node partial list (get_partial_node)"
-        slab = self._new_slab(s, value, gfp)
+        slab = self.new_slab(s, value, gfp)
         if slab is None:
             return None
         self._make_cpu_slab(s, c, slab, cpu)
@@ -1294,7 +1302,7 @@ class Slub:
                 slab.where = WHERE_PARTIAL
                 s.node_partial.append(slab)
 
-    def _new_slab(self, s: KmemCache, value: int, gfp) -> Slab | None:
+    def new_slab(self, s: KmemCache, value: int, gfp) -> Slab | None:
         """mm/slub.c: new_slab → allocate_slab: 2^order pages with the cache's allocflags
         (first try without warnings or retries), else the minimum order."""
         k = self.k
@@ -1365,7 +1373,7 @@ class Slub:
         self.k.page_alloc.free_pages(slab.page, slab.order, caller=s.name)
 
     # ================================================================ freeing core
-    def _free_object(self, rec: _Live, ptr: int, label: str, fn: str) -> None:
+    def _free_object(self, rec: LiveObject, ptr: int, label: str, fn: str) -> None:
         """mm/slub.c: slab_free → do_slab_free (fast path) / __slab_free."""
         dbg = self.k.rules.slab_debug
         if dbg is not None:   # slab_free_hook: may refuse the free (slub_debug red zone)
@@ -1398,7 +1406,7 @@ class Slub:
                 return
             why = "fast path: back on the CPU slab's freelist"
         else:
-            why = self.__slab_free(s, slab, idx, cpu)
+            why = self.slab_free_slowpath(s, slab, idx, cpu)
             s.stat["free_slowpath"] += 1
         if fn == "kfree":
             self.k.trace.emit("kfree", f"kfree → {s.name}: {why}", call_site=label, ptr=ptr)
@@ -1406,7 +1414,7 @@ class Slub:
             self._emit_named("kmem_cache_free", f"kmem_cache_free({s.name}): {why}",
                              call_site=label, ptr=ptr, name=s.name)
 
-    def __slab_free(self, s: KmemCache, slab: Slab, idx: int, cpu: int) -> str:
+    def slab_free_slowpath(self, s: KmemCache, slab: Slab, idx: int, cpu: int) -> str:
         """mm/slub.c: __slab_free (single node)."""
         was_full = not slab.freelist and slab.where == WHERE_FULL
         slab.freelist.append(idx)
@@ -1517,7 +1525,7 @@ class Slub:
             self._emit_large(0, size, alloc, gfp, value, label, why)
             return None
         addr = k.pfn_to_virt(page.pfn)
-        self.large[addr] = _Live(None, None, 0, size, label, page)
+        self.large[addr] = LiveObject(None, None, 0, size, label, page)
         dbg = k.rules.slab_debug
         if dbg is not None:
             dbg.on_alloc(addr, size, alloc, f"kmalloc_large-order-{order}", "kmalloc_large")
@@ -1534,7 +1542,7 @@ class Slub:
                           bytes_alloc=alloc, gfp_flags=value, node=-1,
                           accounted=bool(value & self._gfp_account))
 
-    def _kfree_large(self, ptr: int, rec: _Live, label: str) -> None:
+    def _kfree_large(self, ptr: int, rec: LiveObject, label: str) -> None:
         """mm/slub.c: free_large_kmalloc [6.x] / kfree → __free_pages [3.15]."""
         dbg = self.k.rules.slab_debug
         if dbg is not None:
@@ -1553,7 +1561,7 @@ class Slub:
                 label: str, api: str) -> None:
         """An object handed out: the live record, the debug hooks, the cache's counters
         and the call site's (one copy for every slab allocation)."""
-        self.live[addr] = _Live(s, slab, idx, req, label)
+        self.live[addr] = LiveObject(s, slab, idx, req, label)
         dbg = self.k.rules.slab_debug
         if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
             dbg.on_alloc(addr, req, s.object_size, s.name, api)
@@ -1863,7 +1871,7 @@ class Slub:
                "checks (" + ("CONFIG_SLAB_FREELIST_HARDENED only catches an object that is "
                              "the freelist head" if hardened else
                              (f"Linux {self.version} has no check at all"
-                              if not _kconfig.exists(k.profile, "CONFIG_SLAB_FREELIST_HARDENED")
+                              if not k.profile.has_config_option("CONFIG_SLAB_FREELIST_HARDENED")
                               else "built without CONFIG_SLAB_FREELIST_HARDENED: no check "
                                    "at all")) +
                f"): it is now on the {s.name} freelist twice — the next allocation gets it, "

@@ -33,8 +33,8 @@ import bisect
 from dataclasses import dataclass, field
 
 from . import gfp as _gfp
-from . import procfs
-from .errors import KernelBug
+from . import procfs, report
+from .errors import DoubleFree, InvalidFree, Oops
 from .page_alloc import ALLOC_CMA, WMARK_LOW, Page
 from .sizes import memparse
 from .steps import Recorder, Step  # Step/Recorder lived here: still importable from here
@@ -242,17 +242,6 @@ def _vmalloc_node_of(addr: int, state: VmallocState) -> int:
     return (addr // (16 * 4096)) % state.nr_vmap_nodes
 
 
-def warn_report(k, file: str, func: str, text: str) -> None:
-    """kernel/panic.c: __warn — the cut-here report of a WARN() whose text is ``text``,
-    at ``file`` ``func``, with the stack dump."""
-    t = k.current_task
-    k.printk("------------[ cut here ]------------")
-    k.printk(text)
-    k.printk(f"WARNING: CPU: {k.current_cpu} PID: {t.pid} at {file} {func}")
-    k._dump_stack()
-    k.printk("---[ end trace 0000000000000000 ]---")
-
-
 def check_page_allocated(k, pfn: int, what: str) -> None:
     """ValueError unless ``pfn`` lies in a block the page allocator handed out (kmap and
     vmap take pages someone owns)."""
@@ -458,10 +447,10 @@ class Vmalloc:
         checked before anything changes (so is a GFP mask with both mobility bits)."""
         self.k.page_alloc.gfp_migratetype(value)
         if self.k.in_interrupt():
-            self.k.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
-                          "BUG_ON(in_interrupt())")
-            raise KernelBug("vmalloc() in interrupt context: it may sleep and takes "
-                            "sleeping locks (use kmalloc(GFP_ATOMIC) there)")
+            lines = ["kernel BUG at mm/vmalloc.c: __get_vm_area_node: BUG_ON(in_interrupt())"]
+            report.emit(self.k, lines)
+            raise Oops("vmalloc() in interrupt context: it may sleep and takes "
+                       "sleeping locks (use kmalloc(GFP_ATOMIC) there)", lines)
         # whatever the mask, the kernel page tables of the area are allocated with
         # GFP_KERNEL (pte_alloc_kernel; 6.x alloc_vmap_area starts with might_sleep()):
         # vmalloc sleeps, so it is checked here, not half-way through the mapping
@@ -721,7 +710,7 @@ class Vmalloc:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
         mt = pa.gfp_migratetype(value)
         high_zone = pa.zone_by_name[p.gfp_zone(value)]
-        zonelist = pa._zonelists[high_zone.idx]
+        zonelist = pa.zonelists[high_zone.idx]
         flags = WMARK_LOW
         if mt == pa.MOVABLE:
             flags |= ALLOC_CMA
@@ -774,22 +763,23 @@ class Vmalloc:
 
     def find_area_for_free(self, addr: int, what: str, want_vmap: bool | None = None) -> VmArea:
         if addr & (self.k.PAGE_SIZE - 1):
-            warn_report(self.k, "mm/vmalloc.c", what,
-                              f"Trying to {what}() bad address ({addr:#018x})")
-            raise KernelBug(f"{what}({addr:#x}): not a page-aligned vmalloc address")
+            lines = report.warn(self.k, f"mm/vmalloc.c {what}",
+                                before=[f"Trying to {what}() bad address ({addr:#018x})"])
+            raise InvalidFree(f"{what}({addr:#x}): not a page-aligned vmalloc address", lines)
         st = self.state
         area = st.areas.get(addr)
         if area is None or area.flags & VM_UNINITIALIZED:
             inside = st.area_containing(addr)
-            extra = ""
+            extra, bug = "", InvalidFree
             if inside is not None:
                 extra = (f" (kmemlab check: it is inside the area at {inside.addr:#x}; the "
                          "kernel would tear down that whole area)")
             elif addr in st.lazy:
-                extra = " (already vfree'd: a double free)"
-            warn_report(self.k, "mm/vmalloc.c", what,
-                              f"Trying to {what}() nonexistent vm area ({addr:#018x})")
-            raise KernelBug(f"{what}({addr:#x}): no vmalloc area starts there{extra}")
+                extra, bug = " (already vfree'd: a double free)", DoubleFree
+            lines = report.warn(
+                self.k, f"mm/vmalloc.c {what}",
+                before=[f"Trying to {what}() nonexistent vm area ({addr:#018x})"])
+            raise bug(f"{what}({addr:#x}): no vmalloc area starts there{extra}", lines)
         return area
 
     def vfree_area(self, area: VmArea, rec: Recorder, why: str) -> None:
@@ -925,9 +915,9 @@ class Vmalloc:
         vm_flags = self._vm_flags(flags)
         label = self.k.caller_label(caller)
         if self.k.in_interrupt():
-            self.k.printk("kernel BUG at mm/vmalloc.c: __get_vm_area_node: "
-                          "BUG_ON(in_interrupt())")
-            raise KernelBug("vmap() in interrupt context")
+            lines = ["kernel BUG at mm/vmalloc.c: __get_vm_area_node: BUG_ON(in_interrupt())"]
+            report.emit(self.k, lines)
+            raise Oops("vmap() in interrupt context", lines)
         self.k.might_sleep_if_alloc(self.k.gfp_value("GFP_KERNEL"), 0)
         st = self.state
         rec = Recorder(st.record_steps)
@@ -1069,23 +1059,13 @@ class Vmalloc:
 
     # ------------------------------------------------------------------ reports
     def _warn_on_once(self, file: str, func: str, cond: str) -> None:
-        warn_report(self.k, file, func, cond)
+        report.warn(self.k, f"{file} {func}", before=[cond])
 
     def _vmalloc_warn(self, value: int, message: str, order: int) -> None:
-        """warn_alloc (6.x: one line with the message) / warn_alloc_failed (3.15: the
-        message, then the page allocation failure line), unless __GFP_NOWARN."""
-        p = self.k.profile
-        if value & p.gfp.values["__GFP_NOWARN"]:
-            return
-        comm = self.k.current_task.comm
-        if not p.warn_alloc:
-            self.k.printk(f"{comm}: {message}")
-            self.k.printk(f"{comm}: page allocation failure: order:{order}, mode:{value:#x}")
-        else:
-            self.k.printk(f"{comm}: {message}, mode:{value:#x}({p.gfp.show(value)}), "
-                          "nodemask=(null),cpuset=/,mems_allowed=0")
-        self.k._dump_stack()
-        self.k.printk("Mem-Info:")
+        """warn_alloc with vmalloc's message (:func:`report.warn_alloc`), unless
+        __GFP_NOWARN."""
+        if not value & self.k.profile.gfp.values["__GFP_NOWARN"]:
+            report.warn_alloc(self.k, order, value, None, message)
 
     # ------------------------------------------------------------------ kernel seams
     def phys_addr_error(self, addr: int) -> ValueError:

@@ -8,7 +8,8 @@ that return a matplotlib Figure and read only the core's public API and event lo
 
 from __future__ import annotations
 
-from ._style import OWNER_COLORS, fmt_bytes, png_bytes
+from . import trace
+from ._style import OWNER_COLORS, fmt_bytes, note, png_bytes
 from .misc import frag_index, heap, memblock, timeline
 from .physmem import block_tree, buddy_tree, buddyinfo, memory_map
 from .slabplots import slab, slabinfo
@@ -16,13 +17,6 @@ from .vm import address_space, layout_regions, page_walk, vmalloc_mapping
 
 __all__ = [
     "OWNER_COLORS", "address_space", "block_tree", "buddy_tree", "buddyinfo", "fmt_bytes",
-    "frag_index", "heap", "layout_regions", "memblock", "memory_map", "page_walk",
-    "png_bytes", "slab", "slabinfo", "timeline", "vmalloc_mapping",
+    "frag_index", "heap", "layout_regions", "memblock", "memory_map", "note", "page_walk",
+    "png_bytes", "slab", "slabinfo", "timeline", "trace", "vmalloc_mapping",
 ]
-
-# Trace plots (kmemlab/plot/trace.py) are written by the trace-parser work; export them
-# when that module is present.
-try:  # pragma: no cover - depends on another module's progress
-    from . import trace as trace  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass

@@ -8,7 +8,7 @@ from matplotlib.patches import Patch, Rectangle
 from ..i18n import _
 from ..page_alloc import OWNER_NAMES
 from ._style import LINE_COLORS, OWNER_COLORS, byte_ticks, fmt_bytes, new_figure, new_grid, note
-from .physmem import _categories, aggregate_frames, map_geometry
+from .physmem import aggregate_frames, frame_categories, map_geometry
 
 # ----------------------------------------------------------------------------- memblock
 _RES_COLORS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
@@ -42,7 +42,7 @@ def memblock(k, ax=None):
         first = min(r.base for r in mb.reservations if r.name == name)
         handles.append(Patch(facecolor=c, label=f"{name}: {fmt_bytes(total)} at {first:#x}"))
     # after hand-over: frames aggregated to ~2000 columns
-    cat = _categories(k)
+    cat = frame_categories(k)
     n = len(cat)
     fpp = max(1, -(-n // 2000))
     mode, _tot = aggregate_frames(cat, fpp, len(OWNER_NAMES) + k.profile.nr_page_orders)

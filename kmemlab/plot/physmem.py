@@ -28,7 +28,7 @@ _HOLE = OWNER_NAMES.index("hole")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _categories(k, fv=None):
+def frame_categories(k, fv=None):
     """Per-frame category: owner code, or _NOWN + order for free buddy frames."""
     fv = k.frame_view() if fv is None else fv
     owner = fv["owner"]
@@ -121,7 +121,7 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
     fig, ax = new_figure(ax, figsize=(9.5, 6.4))
     nr_orders = k.profile.nr_page_orders
     ps = k.PAGE_SIZE
-    cat = _categories(k)
+    cat = frame_categories(k)
     n = len(cat)
     width, rows, fpp = map_geometry(n)
     ncat = _NOWN + nr_orders
@@ -400,7 +400,7 @@ def update_memory_map(fig, k, *, highlight=()) -> bool:
         return False
     ax = fig.axes[0]
     nr_orders = k.profile.nr_page_orders
-    cat = _categories(k)
+    cat = frame_categories(k)
     width, rows, fpp = map_geometry(len(cat))
     if (width, rows, fpp) != (info["width"], info["rows"], info["fpp"]):
         return False

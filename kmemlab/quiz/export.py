@@ -28,7 +28,7 @@ from .model import Quiz, describe_expected
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def _html(text: str) -> str:
+def markdown_html(text: str) -> str:
     """Escape HTML, keep ``code`` spans and paragraphs."""
     out = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(text.strip()))
     return out.replace("\n\n", "<br><br>")
@@ -49,13 +49,13 @@ def to_jupyterquiz(quiz: Quiz, student: str | None = None) -> tuple[list[dict], 
     out, warnings = [], []
     for v in quiz.variant(student, functions):
         q = v.question
-        prompt = _html(v.prompt)
+        prompt = markdown_html(v.prompt)
         right = q.explanation or "Correct!"
         if q.type in ("single", "multiple"):
             out.append({
                 "question": prompt,
                 "type": "multiple_choice" if q.type == "single" else "many_choice",
-                "answers": [{"answer": _html(c), "correct": c in q.correct,
+                "answers": [{"answer": markdown_html(c), "correct": c in q.correct,
                              "feedback": right if c in q.correct else "Not this one."}
                             for c in v.choices],
             })
@@ -63,7 +63,7 @@ def to_jupyterquiz(quiz: Quiz, student: str | None = None) -> tuple[list[dict], 
         expected = q.expected(v.params, functions)
         kind = q.answer_kind(0 if isinstance(expected, Fraction) else "")
         if kind == "numeric":
-            tk, t = q._tol(expected)
+            tk, t = q.tolerance_bound(expected)
             bound = t if tk == "abs" else t * abs(expected)
             if bound == 0 and expected.denominator == 1:
                 ans = {"type": "value", "value": int(expected), "correct": True,
@@ -77,7 +77,7 @@ def to_jupyterquiz(quiz: Quiz, student: str | None = None) -> tuple[list[dict], 
             if q.unit:
                 warnings.append(f"{q.id}: jupyterquiz reads plain numbers only; the prompt "
                                 f"asks for {q.unit}")
-            out.append({"question": prompt + _html(_unit_suffix(q.unit)), "type": "numeric",
+            out.append({"question": prompt + markdown_html(_unit_suffix(q.unit)), "type": "numeric",
                         "answers": [ans, {"type": "default",
                                           "feedback": "Not quite; try again."}]})
             continue

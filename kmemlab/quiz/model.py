@@ -373,7 +373,7 @@ class Question:
         return "numeric" if isinstance(value, int | float) and not isinstance(value, bool) \
             else "text"
 
-    def _tol(self, expected: Fraction):
+    def tolerance_bound(self, expected: Fraction):
         tol = self.tolerance
         if isinstance(tol, str):
             return "rel", Fraction(tol.strip().rstrip("%").strip()) / 100
@@ -406,7 +406,7 @@ class Question:
                 r = parse_number(response, self.unit)
             except ValueError as exc:
                 return Result(False, 0, pts, f"Could not read a number: {exc}.", valid=False)
-            kind_t, t = self._tol(expected)
+            kind_t, t = self.tolerance_bound(expected)
             bound = t if kind_t == "abs" else t * abs(expected)
             ok = abs(r - expected) <= bound
         else:

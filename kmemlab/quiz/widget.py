@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..i18n import _
-from .export import _html
+from .export import markdown_html
 from .model import Quiz, Result
 from .session import AttemptError, Session
 
@@ -60,20 +60,22 @@ class QuizWidget:
     # ---------------------------------------------------------------- building
     def _header(self) -> str:
         s = self.session
-        who = f" — {_html(s.student)}" if s.student else ""   # _html strips: keep the space
+        # markdown_html strips: keep the space outside
+        who = f" — {markdown_html(s.student)}" if s.student else ""
         mode = (_("graded: your answers are checked when you press <b>Submit</b>")
                 if s.mode == "graded" else
                 _("practice: press <b>Check</b> for feedback")
                 + (_(" ({} attempts per question)").format(self.quiz.attempts) if self.quiz.attempts
                    else ""))
-        desc = f"<p>{_html(self.quiz.text('description'))}</p>" if self.quiz.description else ""
-        return f"<h3>{_html(self.quiz.text('title'))}{who}</h3>{desc}<p><i>{mode}</i></p>"
+        desc = (f"<p>{markdown_html(self.quiz.text('description'))}</p>"
+                if self.quiz.description else "")
+        return f"<h3>{markdown_html(self.quiz.text('title'))}{who}</h3>{desc}<p><i>{mode}</i></p>"
 
     def _question_box(self, n: int, v) -> w.VBox:
         q = v.question
         qid = q.id
         unit = _(" <i>(in {})</i>").format(q.unit) if q.unit else ""
-        prompt = w.HTML(f"<b>{n}.</b> {_html(q.render(v.params, lang=True))}{unit} "
+        prompt = w.HTML(f"<b>{n}.</b> {markdown_html(q.render(v.params, lang=True))}{unit} "
                         + _("<small>[{:g} pt]</small>").format(q.points))
         if q.type == "single":
             labels = [q.choice_label(c) for c in v.choices]   # the file's text is the value
@@ -117,17 +119,17 @@ class QuizWidget:
 
     def _show(self, qid: str, r: Result, final: bool) -> None:
         color = "#087f23" if r.correct else "#b00020"
-        text = f"<span style='color:{color}'>{_html(_(r.feedback))}</span>"
+        text = f"<span style='color:{color}'>{markdown_html(_(r.feedback))}</span>"
         left = self.session.attempts_left(qid)
         if not r.correct and not final and left:
             left_text = _("1 attempt left") if left == 1 else _("{} attempts left").format(left)
             text += f" <small>{left_text}</small>"
         q = self.session.by_id[qid].question
         if not r.correct and q.hint and not final:
-            text += _("<br><small>Hint: {}</small>").format(_html(q.text("hint")))
+            text += _("<br><small>Hint: {}</small>").format(markdown_html(q.text("hint")))
         if final and r.explanation:
             expl = q.text("explanation", r.explanation)
-            text += f"<div style='margin-top:4px'>{_html(expl)}</div>"
+            text += f"<div style='margin-top:4px'>{markdown_html(expl)}</div>"
         self.feedback[qid].value = text
 
     def _summary_text(self) -> str:
@@ -169,7 +171,7 @@ class QuizWidget:
             try:
                 self.session.submit()
             except AttemptError as exc:
-                self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+                self.status.value = f"<span style='color:#b00020'>{markdown_html(str(exc))}</span>"
                 return dict(self.session.results)
         self._lock_submitted()
         return dict(self.session.results)
@@ -188,7 +190,7 @@ class QuizWidget:
         of = f" of {allowed}" if allowed else ""
         text = f"Submitted: attempt {len(s.submissions)}{of}"
         if s.path is not None:
-            text += f", saved in <code>{_html(str(s.path))}</code>"
+            text += f", saved in <code>{markdown_html(str(s.path))}</code>"
         if s.can_retake():
             left = s.attempts_remaining()
             text += "." if left is None else \
@@ -219,7 +221,7 @@ class QuizWidget:
         try:
             self.session.retake()
         except AttemptError as exc:
-            self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+            self.status.value = f"<span style='color:#b00020'>{markdown_html(str(exc))}</span>"
             return False
         self._fill({qid: None for qid in self.inputs})
         for qid, inp in self.inputs.items():
@@ -240,13 +242,13 @@ class QuizWidget:
         try:
             out = self.session.save(self.save_path.value)
         except AttemptError as exc:
-            self.status.value = f"<span style='color:#b00020'>{_html(str(exc))}</span>"
+            self.status.value = f"<span style='color:#b00020'>{markdown_html(str(exc))}</span>"
             return None
         except OSError as exc:
             self.status.value = "<span style='color:#b00020'>" + _("Could not save: ") + \
-                                f"{_html(str(exc))}</span>"
+                                f"{markdown_html(str(exc))}</span>"
             return None
-        self.status.value = _("Saved to <code>{}</code>").format(_html(str(out)))
+        self.status.value = _("Saved to <code>{}</code>").format(markdown_html(str(out)))
         return out
 
     def score(self) -> tuple[float, float]:

@@ -134,8 +134,8 @@ class UserState:
         pid = self.next_pid
         proc = Process(k, pid, name, env=env, uid=uid, path=path)
         self.next_pid += 1
-        if not proc._exec():
-            proc._teardown("execve failed")
+        if not proc.do_execve():
+            proc.exit_mm("execve failed")
             return None
         k.register_oom_candidate(proc)
         return proc

@@ -374,7 +374,7 @@ class GlibcMalloc:
         self.page_size = page_size
         self.record_events = record_events
         #: Sparse word memory: address -> 64-bit word written by malloc (0 if never written).
-        self._m: dict[int, int] = {}
+        self.words: dict[int, int] = {}
         # struct malloc_par mp_ (malloc/malloc.c)
         self.mmap_threshold = DEFAULT_MMAP_THRESHOLD
         self.trim_threshold = DEFAULT_TRIM_THRESHOLD
@@ -402,7 +402,7 @@ class GlibcMalloc:
         self.binmap = [0] * BINMAPSIZE
         self.system_mem = 0
         self.max_system_mem = 0
-        m = self._m
+        m = self.words
         for i in range(1, NBINS):
             b = _BIN_AT[i]
             m[b + 16] = b
@@ -494,12 +494,12 @@ class GlibcMalloc:
 
     def _size(self, p: int) -> int:
         """chunksize(p)."""
-        return self._m.get(p + 8, 0) & ~SIZE_BITS
+        return self.words.get(p + 8, 0) & ~SIZE_BITS
 
     @property
     def top_size(self) -> int:
         """``chunksize(av->top)`` (malloc/malloc.c); 0 before the first sbrk."""
-        return self._m.get(self.top + 8, 0) & ~SIZE_BITS
+        return self.words.get(self.top + 8, 0) & ~SIZE_BITS
 
     def _readable(self, addr: int) -> bool:
         """Whether ``addr`` lies in memory malloc obtained (heap segments, mmapped chunks)."""
@@ -551,14 +551,14 @@ class GlibcMalloc:
         if err:
             call, args = self._api
             raise self._abort(call, args, err)
-        m = self._m
+        m = self.words
         fd = m[p + 16]
         bk = m[p + 24]
         m[fd + 24] = bk
         m[bk + 16] = fd
 
     def _check_unlink(self, p: int) -> str | None:
-        m = self._m
+        m = self.words
         size = m.get(p + 8, 0) & ~SIZE_BITS
         if size != m.get(p + size, 0):
             return "corrupted size vs. prev_size"
@@ -570,7 +570,7 @@ class GlibcMalloc:
 
     def _insert_unsorted(self, p: int) -> None:
         """Put ``p`` at the head (fd side) of the unsorted bin."""
-        m = self._m
+        m = self.words
         fwd = m[UNSORTED + 16]
         m[p + 16] = fwd
         m[p + 24] = UNSORTED
@@ -579,7 +579,7 @@ class GlibcMalloc:
 
     def _bin_list(self, i: int) -> list[int]:
         """Chunks of regular bin ``i`` from head (fd) to tail (bk)."""
-        m = self._m
+        m = self.words
         b = _BIN_AT[i]
         out = []
         p = m[b + 16]
@@ -594,7 +594,7 @@ class GlibcMalloc:
         """malloc/malloc.c: ``tcache_put``: push at the head, store next (safe-linked) and key."""
         mem = p + 16
         tb = self._tcache[tc_idx]  # type: ignore[index]
-        m = self._m
+        m = self.words
         m[mem] = (mem >> 12) ^ (tb[-1] if tb else 0)  # PROTECT_PTR
         m[mem + 8] = TCACHE_KEY
         tb.append(mem)
@@ -602,7 +602,7 @@ class GlibcMalloc:
     def _tcache_get(self, tc_idx: int) -> int:
         """malloc/malloc.c: ``tcache_get``: pop the head and clear its key."""
         mem = self._tcache[tc_idx].pop()  # type: ignore[index]
-        self._m[mem + 8] = 0
+        self.words[mem + 8] = 0
         return mem
 
     def _tcache_init(self) -> None:
@@ -622,7 +622,7 @@ class GlibcMalloc:
     # -- _int_malloc ---------------------------------------------------------------------
 
     def _split_top(self, nb: int) -> int:
-        m = self._m
+        m = self.words
         victim = self.top
         size = m[victim + 8] & ~SIZE_BITS
         remainder = victim + nb
@@ -633,7 +633,7 @@ class GlibcMalloc:
 
     def _int_malloc(self, nb: int) -> int | None:
         """malloc/malloc.c: ``_int_malloc`` for a chunk size ``nb``; sets ``self._why``."""
-        m = self._m
+        m = self.words
         tc = self._tcache
         tc_idx = (nb - 17) >> 4
         use_tc = tc is not None and tc_idx < self.tcache_bins
@@ -854,7 +854,7 @@ class GlibcMalloc:
 
     def _take_split(self, victim: int, size: int, nb: int, small_request: bool) -> None:
         """Use ``victim`` (already unlinked) for ``nb``: exhaust it or split the rest off."""
-        m = self._m
+        m = self.words
         remainder_size = size - nb
         if remainder_size < MINSIZE:
             m[victim + size + 8] |= PREV_INUSE
@@ -881,7 +881,7 @@ class GlibcMalloc:
         mm = self.system.mmap(size)
         if mm is None:
             return None
-        m = self._m
+        m = self.words
         m[mm] = 0
         m[mm + 8] = size | IS_MMAPPED
         self._mmapped[mm] = size
@@ -893,7 +893,7 @@ class GlibcMalloc:
 
     def _sysmalloc(self, nb: int) -> int | None:
         """malloc/malloc.c: ``sysmalloc`` for the main arena: mmap the chunk, or grow top."""
-        m = self._m
+        m = self.words
         ps = self.page_size
         sysobj = self.system
         if nb >= self.mmap_threshold and self.n_mmaps < self.n_mmaps_max:
@@ -992,7 +992,7 @@ class GlibcMalloc:
 
         Running them first keeps the model unchanged when the call aborts.
         """
-        m = self._m
+        m = self.words
         raw = m.get(p + 8, 0)
         size = raw & ~SIZE_BITS
         if size == 0 or p > (1 << 64) - size or p & MALLOC_ALIGN_MASK:
@@ -1056,7 +1056,7 @@ class GlibcMalloc:
         return self._int_free_apply(p)
 
     def _int_free_apply(self, p: int) -> str:
-        m = self._m
+        m = self.words
         size = m[p + 8] & ~SIZE_BITS
         tc = self._tcache
         tc_idx = (size - 17) >> 4
@@ -1122,7 +1122,7 @@ class GlibcMalloc:
     def _consolidate(self) -> None:
         """malloc/malloc.c: ``malloc_consolidate``: empty every fastbin, merging neighbours."""
         self.have_fastchunks = False
-        m = self._m
+        m = self.words
         for fb in self.fastbins:
             if not fb:
                 continue
@@ -1156,7 +1156,7 @@ class GlibcMalloc:
 
         Returns the number of bytes released.
         """
-        m = self._m
+        m = self.words
         top_size = m.get(self.top + 8, 0) & ~SIZE_BITS  # 0 before the first sbrk
         top_area = top_size - MINSIZE - 1
         if top_area <= pad:
@@ -1178,7 +1178,7 @@ class GlibcMalloc:
         return released
 
     def _munmap_check(self, p: int) -> str | None:
-        m = self._m
+        m = self.words
         offset = m.get(p, 0)
         block = p - offset
         total = offset + (m.get(p + 8, 0) & ~SIZE_BITS)
@@ -1193,7 +1193,7 @@ class GlibcMalloc:
 
     def _munmap_chunk(self, p: int) -> None:
         """malloc/malloc.c: ``munmap_chunk`` (checked before by ``_munmap_check``)."""
-        m = self._m
+        m = self.words
         offset = m.get(p, 0)
         block = p - offset
         total = offset + (m[p + 8] & ~SIZE_BITS)
@@ -1206,7 +1206,7 @@ class GlibcMalloc:
 
     def _mremap_chunk(self, p: int, nb: int) -> int | None:
         """malloc/malloc.c: ``mremap_chunk``; returns the new chunk or None (caller falls back)."""
-        m = self._m
+        m = self.words
         ps = self.page_size
         offset = m.get(p, 0)
         size = m[p + 8] & ~SIZE_BITS
@@ -1275,7 +1275,7 @@ class GlibcMalloc:
             tb = tc[tc_idx]
             if tb:
                 mem = tb.pop()
-                self._m[mem + 8] = 0
+                self.words[mem + 8] = 0
                 if self.record_events:
                     why = _WHY_TCACHE_GET.get(size)
                     if why is None:
@@ -1298,7 +1298,7 @@ class GlibcMalloc:
             return
         self._api = ("free", (mem,))
         p = mem - 16
-        m = self._m
+        m = self.words
         if not self._heap_lo <= p < self.top and not self._readable(p + 8):
             raise self._segv("free", (mem,), p + 8)
         raw = m.get(p + 8, 0)
@@ -1377,7 +1377,7 @@ class GlibcMalloc:
         if mem is not None:
             p = mem - 16
             csz = self._size(p)
-            if self._m[p + 8] & IS_MMAPPED:
+            if self.words[p + 8] & IS_MMAPPED:
                 why += "; fresh mmap pages are already zero: no memset"
             else:
                 if p == oldtop and csz > oldtopsize:
@@ -1408,7 +1408,7 @@ class GlibcMalloc:
         p = mem - 16
         if not self._readable(p + 8):
             raise self._segv("realloc", args, p + 8)
-        m = self._m
+        m = self.words
         raw = m.get(p + 8, 0)
         oldsize = raw & ~SIZE_BITS
         mmapped = bool(raw & IS_MMAPPED)
@@ -1452,7 +1452,7 @@ class GlibcMalloc:
         self, oldp: int, oldsize: int, nb: int, args: tuple[int | None, ...]
     ) -> int | None:
         """malloc/malloc.c: ``_int_realloc``: in place if possible, else malloc-copy-free."""
-        m = self._m
+        m = self.words
         raw = m.get(oldp + 8, 0)
         if raw <= CHUNK_HDR_SZ or oldsize >= self.system_mem:
             raise self._abort("realloc", args, "realloc(): invalid old size")
@@ -1520,7 +1520,7 @@ class GlibcMalloc:
         if not mem:
             return 0
         p = mem - 16
-        m = self._m
+        m = self.words
         raw = m.get(p + 8, 0)
         size = raw & ~SIZE_BITS
         if raw & IS_MMAPPED:
@@ -1640,7 +1640,7 @@ class GlibcMalloc:
         Follows the size fields from the start of each heap segment to its end (the top
         chunk for the current one), as ``malloc/malloc.c: do_check_malloc_state`` does.
         """
-        m = self._m
+        m = self.words
         labels = self._bin_labels()
         out: list[ChunkInfo] = []
         ends = self._segment_ends + [self.top + self.top_size]

@@ -259,7 +259,7 @@ class Process:
         self._mremap_moves = 0
 
     # ================================================================ exec
-    def _exec(self) -> bool:
+    def do_execve(self) -> bool:
         """fs/exec.c: do_execve → fs/binfmt_elf.c: load_elf_binary, then ld.so and libc
         start-up; False if the commit charge is refused (execve fails with ENOMEM)."""
         k = self.kernel
@@ -292,10 +292,10 @@ class Process:
             return False
         self.libc = GlibcMalloc(self, self.env.get("GLIBC_TUNABLES", ""),
                                 page_size=self.page_size)
-        mem = _ProcessMemory(self.libc._m)
+        mem = _ProcessMemory(self.libc.words)
         mem.anon = self._anon
         mem.store = self._malloc_store
-        self.libc._m = mem
+        self.libc.words = mem
         self.libc.events = self.events  # one timeline
         self._in_exec = False
         k.user.processes[self.pid] = self
@@ -1006,7 +1006,7 @@ class Process:
             raise self._libc_crashed("calloc", e) from None
         if mem is not None:
             p = mem - CHUNK_HDR_SZ
-            raw = lib._m.get(p + 8, 0)
+            raw = lib.words.get(p + 8, 0)
             if not raw & IS_MMAPPED:
                 csz = raw & ~SIZE_BITS
                 if p == oldtop and csz > oldtopsize:
@@ -1034,7 +1034,7 @@ class Process:
         old_usable = 0
         was_mmapped = False
         if ptr:
-            raw = lib._m.get(ptr - CHUNK_HDR_SZ + 8, 0)
+            raw = lib.words.get(ptr - CHUNK_HDR_SZ + 8, 0)
             was_mmapped = bool(raw & IS_MMAPPED)
             csz = raw & ~SIZE_BITS
             old_usable = csz - (CHUNK_HDR_SZ if was_mmapped else SIZE_SZ)
@@ -1086,12 +1086,12 @@ class Process:
 
     # ================================================================ ending
     def _die(self, signal: str, why: str) -> None:
-        self._teardown(why)
+        self.exit_mm(why)
         self.term_signal = signal
         self.events.append(Event("exit", (), None, f"killed by {signal}: {why}; every page "
                                  "given back"))
 
-    def _teardown(self, why: str) -> None:
+    def exit_mm(self, why: str) -> None:
         """kernel/exit.c: do_exit → exit_mm → mm/mmap.c: exit_mmap: free it all."""
         if not self.alive:
             return
@@ -1123,7 +1123,7 @@ class Process:
         page, every page table and the commit charge go back."""
         self._check_alive()
         status = _check_int("status", status)
-        self._teardown(f"exit({status})")
+        self.exit_mm(f"exit({status})")
         self.exit_code = status & 0xFF
         self.events.append(Event("exit", (status,), None, "exit: every page given back"))
 

@@ -242,7 +242,7 @@ class KmallocExplorer(Explorer):
             return P.slab(self.k, c)
         if view == "slab":
             ax = self.axes("large", (9, 2.5), (0.05, 0.1, 0.9, 0.75))
-            P._style.note(ax, f"kmalloc({self.w_size.value}) is above the largest kmalloc "
+            P.note(ax, f"kmalloc({self.w_size.value}) is above the largest kmalloc "
                               "cache: pages straight from the buddy allocator (kmalloc_large)")
             return ax.figure
         if view == "slabinfo":

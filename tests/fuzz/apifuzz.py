@@ -256,7 +256,7 @@ def check_invariants(k, files: dict[str, str] | None = None) -> None:
         for cpu, pcp in enumerate(row):
             n = 0
             for pindex, lst in enumerate(pcp.lists):
-                o = pa._pindex_order(pindex)
+                o = pa.pindex_to_order(pindex)
                 n += len(lst) << o
                 spans += [(p, 1 << o, f"pcp cpu{cpu}") for p in lst]
             _check(n == pcp.count, f"zone {zi} cpu {cpu}: pcp.count {pcp.count} but "
@@ -1129,15 +1129,15 @@ class Episode:
             a = self.r.choice(mem)
             p.touch(a - 16, 16)                # the program scribbles over the header
             p._check_alive()
-            p.libc._m[a - 8] = self.r.choice([0, 0x21, 0xdeadbeef, 1 << 40, 0x1001])
+            p.libc.words[a - 8] = self.r.choice([0, 0x21, 0xdeadbeef, 1 << 40, 0x1001])
             p.realloc(a, self.r.choice([8, 4000, 100000]))
         elif which == 2 and mem:
             a = self.r.choice(mem)
             p.free(a)
             mem.remove(a)
             p._check_alive()
-            p.libc._m[a] = self.r.choice([0x41414141, 0, a])   # use after free: fd/bk
-            p.libc._m[a + 8] = self.r.choice([0x42424242, 0, a])
+            p.libc.words[a] = self.r.choice([0x41414141, 0, a])   # use after free: fd/bk
+            p.libc.words[a + 8] = self.r.choice([0x42424242, 0, a])
             b = p.malloc(self.r.choice([16, 24, 100, 1000]))
             if b:
                 mem.append(b)

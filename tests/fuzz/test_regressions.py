@@ -170,8 +170,8 @@ def test_heap_corruption_is_a_glibc_abort_not_a_keyerror():
     a = p.malloc(1000)
     p.malloc(16)
     p.free(a)                                   # a goes to the unsorted bin
-    p.libc._m[a] = 0x41414141                   # use after free: fd/bk overwritten
-    p.libc._m[a + 8] = 0x42424242
+    p.libc.words[a] = 0x41414141                   # use after free: fd/bk overwritten
+    p.libc.words[a + 8] = 0x42424242
     with pytest.raises(MallocAbort) as e:
         p.malloc(2000)
         p.malloc(500)

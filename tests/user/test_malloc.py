@@ -34,7 +34,7 @@ NO_TCACHE = "glibc.malloc.tcache_count=0"
 def snapshot(a: GlibcMalloc) -> tuple:
     """Everything the model holds, to check that a failing call changed nothing."""
     return (
-        dict(a._m),
+        dict(a.words),
         [list(b) for b in a._tcache or []],
         [list(f) for f in a.fastbins],
         a.top,
@@ -150,10 +150,10 @@ def test_tcache_key_written_and_cleared() -> None:
     a = GlibcMalloc()
     p = a.malloc(40)
     a.free(p)
-    assert a._m[p + 8] == TCACHE_KEY
-    assert a._m[p] == p >> 12  # PROTECT_PTR(&e->next, NULL)
+    assert a.words[p + 8] == TCACHE_KEY
+    assert a.words[p] == p >> 12  # PROTECT_PTR(&e->next, NULL)
     assert a.malloc(40) == p
-    assert a._m[p + 8] == 0
+    assert a.words[p + 8] == 0
 
 
 def test_fastbin_refills_tcache_in_reverse_order() -> None:
@@ -317,7 +317,7 @@ def test_systrim_on_free() -> None:
 def test_mmap_threshold_and_dynamic_raise() -> None:
     a = GlibcMalloc()
     p = a.malloc(200_000)
-    assert a._m[p - 8] & IS_MMAPPED
+    assert a.words[p - 8] & IS_MMAPPED
     assert a.malloc_usable_size(p) == 200704 - 16
     assert a.mallinfo2().hblks == 1
     a.free(p)
@@ -325,16 +325,16 @@ def test_mmap_threshold_and_dynamic_raise() -> None:
     assert a.trim_threshold == 2 * 200704
     assert "dynamic threshold" in a.events[-1].why
     q = a.malloc(200_000)
-    assert not a._m[q - 8] & IS_MMAPPED
+    assert not a.words[q - 8] & IS_MMAPPED
 
 
 def test_request_at_threshold_served_from_top_if_it_fits() -> None:
     a = GlibcMalloc()
     a.malloc(24)
     p = a.malloc(131049)  # nb = 131072 >= threshold, but only sysmalloc may mmap
-    assert not a._m[p - 8] & IS_MMAPPED  # top (0x21000 - 0x2b0) was big enough
+    assert not a.words[p - 8] & IS_MMAPPED  # top (0x21000 - 0x2b0) was big enough
     q = a.malloc(131049)
-    assert a._m[q - 8] & IS_MMAPPED  # now it is not
+    assert a.words[q - 8] & IS_MMAPPED  # now it is not
 
 
 def test_mallopt_disables_dynamic_threshold() -> None:
@@ -342,7 +342,7 @@ def test_mallopt_disables_dynamic_threshold() -> None:
     assert a.mallopt(M_MMAP_THRESHOLD, 65536) == 1
     a.malloc(70_000)  # from top
     p = a.malloc(70_000)
-    assert a._m[p - 8] & IS_MMAPPED
+    assert a.words[p - 8] & IS_MMAPPED
     a.free(p)
     assert a.mmap_threshold == 65536
 
@@ -354,7 +354,7 @@ def test_mallopt_values() -> None:
     assert a.mallopt(M_TRIM_THRESHOLD, 4096) == 1 and a.no_dyn_threshold
     assert a.mallopt(M_MMAP_MAX, 0) == 1
     p = a.malloc(300_000)
-    assert not a._m[p - 8] & IS_MMAPPED  # M_MMAP_MAX = 0: never mmap
+    assert not a.words[p - 8] & IS_MMAPPED  # M_MMAP_MAX = 0: never mmap
     with pytest.raises(TypeError):
         a.mallopt("M_MXFAST", 1)  # type: ignore[arg-type]
 
@@ -362,7 +362,7 @@ def test_mallopt_values() -> None:
 def test_mmap_failure_falls_back_to_heap_and_out_of_memory() -> None:
     a = GlibcMalloc(FakeSystem(mmap_limit=0, brk_limit=1 << 20))
     p = a.malloc(200_000)
-    assert p is not None and not a._m[p - 8] & IS_MMAPPED
+    assert p is not None and not a.words[p - 8] & IS_MMAPPED
     assert a.malloc(2 << 20) is None
     assert a.errno == 12
     assert "out of memory" in a.events[-1].why
@@ -452,7 +452,7 @@ def test_realloc_mmapped_uses_mremap() -> None:
     a = GlibcMalloc()
     p = a.malloc(300_000)
     q = a.realloc(p, 600_000)
-    assert a._m[q - 8] & IS_MMAPPED
+    assert a.words[q - 8] & IS_MMAPPED
     assert a.malloc_usable_size(q) == 600_000 + 8 - (600_000 + 8) % 4096 + 4096 - 16
     assert "mremap" in a.events[-1].why
     assert a.mallinfo2().hblkhd == a.mmapped_mem
@@ -586,7 +586,7 @@ def test_double_free_out() -> None:
 def test_invalid_size() -> None:
     a = GlibcMalloc()
     p = a.malloc(100)
-    a._m[p - 8] = 24 | PREV_INUSE  # an overflow from the previous block
+    a.words[p - 8] = 24 | PREV_INUSE  # an overflow from the previous block
     expect_abort(a, a.free, p, message="free(): invalid size")
 
 
@@ -594,18 +594,18 @@ def test_invalid_next_size() -> None:
     a = GlibcMalloc(tunables=NO_TCACHE)
     p = a.malloc(24)
     a.malloc(8)
-    a._m[p - 16 + 32 + 8] = 8  # clobber the next chunk's size word
+    a.words[p - 16 + 32 + 8] = 8  # clobber the next chunk's size word
     expect_abort(a, a.free, p, message="free(): invalid next size (fast)")
     q = a.malloc(200)
     a.malloc(8)
-    a._m[q - 16 + 208 + 8] = 1  # next chunk's size word: PREV_INUSE only
+    a.words[q - 16 + 208 + 8] = 1  # next chunk's size word: PREV_INUSE only
     expect_abort(a, a.free, q, message="free(): invalid next size (normal)")
 
 
 def test_munmap_chunk_invalid_pointer() -> None:
     a = GlibcMalloc()
     p = a.malloc(300_000)
-    a._m[p - 16] = 16  # prev_size: the block would not be page aligned
+    a.words[p - 16] = 16  # prev_size: the block would not be page aligned
     expect_abort(a, a.free, p, message="munmap_chunk(): invalid pointer")
     expect_abort(a, a.realloc, p, 400_000, message="mremap_chunk(): invalid pointer")
 
@@ -614,10 +614,10 @@ def test_realloc_errors() -> None:
     a = GlibcMalloc()
     p = a.malloc(100)
     expect_abort(a, a.realloc, p + 8, 10, message="realloc(): invalid pointer")
-    a._m[p - 8] = 8
+    a.words[p - 8] = 8
     expect_abort(a, a.realloc, p, 10, message="realloc(): invalid old size")
-    a._m[p - 8] = 112 | PREV_INUSE
-    a._m[p - 16 + 112 + 8] = 4
+    a.words[p - 8] = 112 | PREV_INUSE
+    a.words[p - 16 + 112 + 8] = 4
     expect_abort(a, a.realloc, p, 10, message="realloc(): invalid next size")
 
 
@@ -634,7 +634,7 @@ def test_too_many_chunks_in_tcache() -> None:
     ps = [a.malloc(24) for _ in range(8)]
     for p in ps[:7]:
         a.free(p)
-    a._m[ps[7] + 8] = TCACHE_KEY  # the program left a copy of the key in its data
+    a.words[ps[7] + 8] = TCACHE_KEY  # the program left a copy of the key in its data
     a.tcache_count = 3  # so the walk goes past tcache_count
     expect_abort(a, a.free, ps[7], message="free(): too many chunks detected in tcache")
 

@@ -183,7 +183,7 @@ def run_model(script: str, tunables: str = "") -> list[str]:
         if p is None:
             lines.append(f"{i} NULL")
             return
-        word = a._m.get(p - 8, 0)
+        word = a.words.get(p - 8, 0)
         if word & IS_MMAPPED:
             lines.append(f"{i} MMAP {a.malloc_usable_size(p)} {word & SIZE_BITS}")
         else:

@@ -38,7 +38,7 @@ TUNABLES = st.sampled_from(
 
 def check_heap(a: GlibcMalloc, live: dict[int, int]) -> None:
     """The invariants malloc/malloc.c: do_check_malloc_state asserts, and a few more."""
-    m = a._m
+    m = a.words
     chunks = a.heap_chunks()
     heap = [c for c in chunks if not c.is_mmapped]
     if not a.heap_start:  # nothing asked for yet
