@@ -144,7 +144,7 @@ def apply_boot_state(k: Any) -> BootStateInfo:
     """Bring a freshly booted (pristine) simulated kernel into the recorded state."""
     data = boot_data(k.profile.version)
     exact = (k.ram == GiB and k.nr_cpus == 2 and k.profile.arch == "x86_64"
-             and not k.cmdline_params.get("mem") and not getattr(k, "cma_areas", None))
+             and not k.cmdline_params.get("mem") and not k.cma_areas)
     info = BootStateInfo(k.profile.version, exact, data["manifest"])
     old = k.trace.enabled
     k.trace.enabled = False

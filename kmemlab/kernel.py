@@ -210,6 +210,8 @@ class Kernel:
         self.slab_freelist_random = slab_freelist_random
         self.seed = seed
         self.rng = random.Random(seed)
+        # kmemleak/KASAN/slub_debug (kmemlab/kdebug.py), built after SLUB at boot
+        self.debug: DebugState | None = None
         self.cmdline = cmdline
         self.cmdline_params = params
         if _kconfig.enabled(self.config, "CONFIG_SLUB_DEBUG_ON") and "slub_debug" not in params:

@@ -341,7 +341,7 @@ class PageAllocator:
         self._mt_name = mt_names
         # per-CPU page lists: pcp[zone.idx][cpu] (the lists are the only record of
         # which blocks sit there; pcp_pages is a view built from them)
-        self.pcp_enabled = bool(getattr(kernel, "pcp_enabled", True))
+        self.pcp_enabled = kernel.pcp_enabled
         self.pcp: list[list[PerCpuPages]] = []
         self._bulk_note: str | None = None
         self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)

@@ -340,7 +340,7 @@ def _pagesets_text(k, z) -> str:
     threshold = stat_threshold(k, z)
     s = "\n  pagesets"
     if k.profile.zoneinfo_pcp_high_minmax:
-        pcps = getattr(k.page_alloc, "pcp", None)
+        pcps = k.page_alloc.pcp
         rows = pcps[z.idx] if pcps and len(pcps[z.idx]) == k.nr_cpus else None
         for cpu, (count, high, batch) in enumerate(pagesets(k, z)):
             if rows is not None:
@@ -409,9 +409,9 @@ def pagesets(k, zone) -> list[tuple[int, int, int]]:
     (``k.page_alloc.pcp[zone.idx][cpu]``); otherwise count 0 and the boot values of
     :func:`pcp_high_batch`.
     """
-    pcps = getattr(k.page_alloc, "pcp", None)
-    idx = getattr(zone, "idx", None)
-    if pcps and idx is not None and idx < len(pcps) and len(pcps[idx]) == k.nr_cpus:
+    pcps = k.page_alloc.pcp
+    idx = zone.idx
+    if pcps and idx < len(pcps) and len(pcps[idx]) == k.nr_cpus:
         return [(pcp.count, pcp.high, pcp.batch) for pcp in pcps[idx]]
     high, batch = pcp_high_batch(k, zone)
     return [(0, high, batch)] * k.nr_cpus

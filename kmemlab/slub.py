@@ -297,7 +297,7 @@ def _sheaf_capacity_arg(profile, value) -> int:
         raise TypeError(f"sheaf_capacity must be an int, not {type(value).__name__}")
     if value < 0:
         raise ValueError(f"sheaf_capacity must be 0 or more, not {value}")
-    if value and not getattr(profile, "slub_sheaves", False):
+    if value and not profile.slub_sheaves:
         raise ValueError(f"Linux {profile.version} has no per-CPU sheaves "
                          "(kmem_cache_args.sheaf_capacity is new in 6.18); boot "
                          "version='6.18' or leave sheaf_capacity at 0")
@@ -597,13 +597,13 @@ class Slub:
         self.page_shift = p.page_shift
         self.page_size = p.page_size
         self.max_page_order = p.max_page_order
-        self.word = 8 if getattr(p, "is_64bit", p.arch == "x86_64") else 4
+        self.word = 8 if p.is_64bit else 4
         self.size_max = (1 << (8 * self.word)) - 1   # SIZE_MAX
-        self.nr_cpus = int(getattr(kernel, "nr_cpus", 1) or 1)
+        self.nr_cpus = kernel.nr_cpus
         self.gfp = p.gfp
         g = self.gfp.values
         self._g = g
-        params = dict(getattr(kernel, "cmdline_params", {}) or {})
+        params = dict(kernel.cmdline_params)
         self.slub_min_order, self.slub_max_order, self.slub_min_objects = \
             self._order_params(params)
         nomerge = any(n in params for n in self.rules.nomerge_params)
@@ -611,8 +611,7 @@ class Slub:
             nomerge = False
         self.nomerge = nomerge
         if freelist_random is None:
-            freelist_random = bool(getattr(p, "slab_freelist_random",
-                                           self.rules.freelist_random))
+            freelist_random = p.slab_freelist_random
         self.freelist_random = freelist_random
         self.max_cache_size = sc.kmalloc_max_cache_size(self.page_shift)
         self.shift_high = sc.kmalloc_shift_high(self.page_shift)
@@ -652,7 +651,7 @@ class Slub:
         self._gfp_block = g.get("__GFP_DIRECT_RECLAIM", 0)
         self._gfp_reclaim = g.get("__GFP_DIRECT_RECLAIM", 0) | g.get("__GFP_KSWAPD_RECLAIM", 0)
         self._create_kmalloc_caches()
-        for name, size, align, flags, capacity in getattr(p, "sheaf_boot_caches", ()):
+        for name, size, align, flags, capacity in p.sheaf_boot_caches:
             # the boot caches that opt in to sheaves (6.18: maple_node, vm_area_struct)
             self.kmem_cache_create(name, size, align, flags, caller="kmem_cache_init",
                                    sheaf_capacity=capacity)
@@ -790,13 +789,7 @@ class Slub:
         return seq
 
     def _randbelow(self, n: int) -> int:
-        rng = getattr(self.k, "rng", None)
-        if rng is None:
-            import random
-            rng = self.k.rng = random.Random(0)
-        if hasattr(rng, "integers"):
-            return int(rng.integers(0, n))
-        return rng.randrange(n)
+        return self.k.rng.randrange(n)
 
     # ================================================================ merging
     def _unmergeable(self, s: KmemCache) -> bool:
@@ -1748,7 +1741,7 @@ class Slub:
                 self._report(lines, f"{fn}({ptr:#x}): invalid object pointer (inside an "
                                     f"object of {s.name})", InvalidFree)
             # a slot that is free: double free (or never handed out)
-            dbg = getattr(self.k, "debug", None)
+            dbg = self.k.debug
             if not report and dbg is not None and dbg.kasan:
                 self._kasan_double_free(s, ptr, fn, label)   # slab_free_hook: first
             if not report and not self._consistency_checks():
@@ -1799,7 +1792,7 @@ class Slub:
         ``slub_debug=F…`` (mm/slub.c: free_debug_processing → free_consistency_checks →
         on_freelist: "Object already free"). Off in a stock kernel (CONFIG_SLUB_DEBUG=y
         but CONFIG_SLUB_DEBUG_ON unset, as in Debian)."""
-        dbg = getattr(self.k, "debug", None)
+        dbg = self.k.debug
         return dbg is None or "F" in dbg.slub_debug
 
     def _kasan_double_free(self, s: KmemCache, ptr: int, fn: str, label: str) -> None:
@@ -1840,7 +1833,7 @@ class Slub:
         cpu = k.current_cpu
         c = s.cpus[cpu]
         target = c.freelist if c.slab is slab else slab.freelist
-        hardened = bool(getattr(k, "kconfig", {}).get("CONFIG_SLAB_FREELIST_HARDENED"))
+        hardened = bool(k.kconfig.get("CONFIG_SLAB_FREELIST_HARDENED"))
         if hardened and target and target[-1] == idx:
             line = k.profile.slub_set_freepointer_bug_line
             lines = [CUT_HERE,

@@ -216,7 +216,7 @@ def free_pages_series(k, since: int = 0) -> tuple[np.ndarray, dict[str, np.ndarr
     zones = [z for z in k.zone_list if z.present]
     starts = np.array([z.zone_start_pfn for z in zones])
     now = {z.name: z.free_pages for z in zones}
-    pcp = k.page_alloc.pcp_counts() if hasattr(k.page_alloc, "pcp_counts") else {}
+    pcp = k.page_alloc.pcp_counts()
     for name, per_cpu in pcp.items():
         now[name] = now.get(name, 0) + sum(per_cpu)
     deltas = []

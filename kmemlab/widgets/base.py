@@ -295,7 +295,7 @@ class Explorer:
 
     # -- display -----------------------------------------------------------------------
     def step_events(self):
-        return self.k.trace.events(since=self.last_mark) if hasattr(self.k, "trace") else []
+        return self.k.trace.events(since=self.last_mark)
 
     def why_text(self) -> str:
         events = self.step_events()

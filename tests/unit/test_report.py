@@ -133,3 +133,62 @@ def test_warn_once_prints_the_warn_layout():
     assert got[1] == "WARNING: CPU: 0 PID: 1234 at mm/x.c:1 f+0x0/0x10"
     assert got[2] == "Modules linked in:" and got[-1] == report.END_TRACE
     assert "Call Trace:" in got and "kmemlab: why: test" in got
+
+
+def test_sleeping_in_atomic_context_is_a_sleepinatomic():
+    k = km.Kernel(version="6.12", ram="256M")
+    with k.spin_lock("report_lock"):
+        e = _raised(k.kmalloc, 64, km.GFP_KERNEL)
+    assert type(e) is errors.SleepInAtomic
+    assert e.report[0].startswith("BUG: sleeping function called from invalid context")
+
+
+def test_scheduling_while_atomic_is_a_sleepinatomic():
+    k = km.Kernel(version="6.12", ram="256M")
+    with k.spin_lock("report_lock"):
+        e = _raised(k.msleep, 10)
+    assert type(e) is errors.SleepInAtomic and "scheduling while atomic" in str(e)
+
+
+def test_vfree_of_a_bad_address_warns_and_is_an_invalidfree_then_a_doublefree():
+    k = km.Kernel(version="6.12", ram="256M")
+    v = k.vmalloc(3 * 4096)
+    e = _raised(k.vfree, v + 8)                   # not page aligned
+    assert type(e) is errors.InvalidFree
+    assert e.report[0] == report.CUT_HERE and e.report[1].startswith("Trying to vfree() bad")
+    assert e.report[2].startswith("WARNING: CPU: 0 PID: ") and "mm/vmalloc.c vfree" in e.report[2]
+    k.vfree(v)
+    e = _raised(k.vfree, v)                       # freed already (lazily purged area)
+    assert type(e) is errors.DoubleFree and "nonexistent vm area" in e.report[1]
+
+
+def test_vmalloc_in_interrupt_context_is_an_oops():
+    k = km.Kernel(version="6.12", ram="256M")
+    with k.context("hardirq"):
+        e = _raised(k.vmalloc, 4096)
+    assert type(e) is errors.Oops
+    assert e.report == ["kernel BUG at mm/vmalloc.c: __get_vm_area_node: BUG_ON(in_interrupt())"]
+
+
+def test_kunmap_of_a_page_that_is_not_kmapped_is_an_oops():
+    k = km.Kernel(version="3.15", arch="i386", ram="1G")
+    page = k.alloc_pages("GFP_HIGHUSER", 0)
+    assert page.zone == "HighMem"
+    e = _raised(k.kunmap, page)
+    assert type(e) is errors.Oops and "kunmap_high" in e.report[0]
+
+
+def test_warn_prints_message_before_or_after_the_warning_line():
+    k = km.Kernel(version="6.12", ram="256M")
+    n = len(k.dmesg)
+    lines = report.warn(k, "mm/x.c f", before=["first"], after=["second"], modules=True,
+                        why="kmemlab: why: test")
+    printed = [line.split("] ", 1)[-1] for line in k.dmesg[n:]]
+    assert lines == [report.CUT_HERE, "first", report.warning_line(k, "mm/x.c f"), "second",
+                     "Modules linked in:"]
+    assert printed[:5] == lines and printed[5].startswith("CPU: 0 ")
+    assert printed[-2:] == ["kmemlab: why: test", report.END_TRACE]
+    n = len(k.dmesg)
+    report.warn(k, "mm/y.c g", stack=False, end=False)
+    assert [line.split("] ", 1)[-1] for line in k.dmesg[n:]] == [
+        report.CUT_HERE, report.warning_line(k, "mm/y.c g")]
