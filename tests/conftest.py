@@ -1,4 +1,6 @@
-"""Fixtures shared by the plot and widget tests."""
+"""Fixtures shared by every test directory: ``profile`` and ``version`` (every profile
+of km.PROFILES), ``kernel`` (a booted kernel of each), ``zh``, ``save_png``. A
+directory's own conftest.py only adds what is particular to it."""
 
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ def profile(request) -> km.Profile:
 def version(request) -> str:
     """Every x86_64 profile's version (tests may still parametrize ``version``)."""
     return request.param
+
+
+@pytest.fixture(params=ALL_PROFILES, ids=[f"{v}-{a}" for v, a in ALL_PROFILES])
+def kernel(request) -> km.Kernel:
+    """A freshly booted kernel of every profile: 1 GiB, 2 CPUs, the default machine."""
+    version, arch = request.param
+    return km.Kernel(version=version, arch=arch, ram="1G", cpus=2)
 
 
 @pytest.fixture
