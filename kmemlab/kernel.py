@@ -1199,13 +1199,9 @@ class Kernel:
         return self.vmalloc_space.vmalloc_gfp(size, gfp, prot, caller=caller)
 
     def kvmalloc(self, size, gfp="GFP_KERNEL", *, caller: str | None = None) -> int | None:
-        """kvmalloc(size, flags) (mm/util.c: kvmalloc_node in 6.1, __kvmalloc_node_noprof
-        in 6.12; arrived in 4.12): kmalloc first — above a page with __GFP_NOWARN and
-        __GFP_NORETRY (unless __GFP_RETRY_MAYFAIL) and without __GFP_NOFAIL, since there
-        is a fallback (kmalloc_gfp_adjust); if that fails and the size is above a page,
-        vmalloc. Only when the flags allow blocking: "non-sleeping allocations are not
-        supported by vmalloc", so with GFP_ATOMIC the kmalloc result (maybe NULL) is
-        final. Free with :meth:`kvfree`."""
+        """kvmalloc(size, flags) (mm/util.c): kmalloc first, vmalloc above a page if that
+        fails and the flags allow blocking (:meth:`kmemlab.vmalloc.Vmalloc.kvmalloc`).
+        Free with :meth:`kvfree`."""
         return self.vmalloc_space.kvmalloc(size, gfp, caller=caller)
 
     def kvfree(self, addr, *, caller: str | None = None) -> None:
