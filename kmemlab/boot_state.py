@@ -233,7 +233,7 @@ def _place_frames(k: Any, data: dict, info: BootStateInfo) -> dict[int, list[int
         if z is None or cpu >= k.nr_cpus or not pa.pcp:
             continue
         pcp = pa.pcp[z.idx][cpu]
-        pcp.lists[pa.order_to_pindex(mt_of[pfn >> shift], 0)].append(pfn)
+        pcp.lists[pa.pcp_lists.order_to_pindex(mt_of[pfn >> shift], 0)].append(pfn)
         pcp.count += 1
         info.placed["pcp pages"] += 1
     pcp_pfns = {pfn for pfn, _c in data["pcp"]}

@@ -555,7 +555,7 @@ class Kernel:
     def _recompute_watermarks(self) -> None:
         setup_per_zone_wmarks(self.page_alloc.zones, self.min_free_kbytes, self.profile,
                               self.watermark_scale_factor)
-        self.page_alloc.setup_pagesets(self.nr_cpus)  # zone_pcp_update follows the marks
+        self.page_alloc.pcp_lists.setup_pagesets(self.nr_cpus)  # zone_pcp_update follows the marks
         if self.profile.migrate_reserve:
             for z in self.page_alloc.zones:
                 self._setup_zone_migrate_reserve(z)

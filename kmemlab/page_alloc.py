@@ -18,10 +18,14 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from itertools import repeat
-from operator import attrgetter
 
+from .pcp import (
+    PCP_FREE_WHY,
+    PCP_TAKE_WHY,
+    PerCpuPageLists,
+)
 from .profiles import Profile
-from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY, counting_why
+from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, counting_why
 
 # alloc_flags (mm/internal.h). WMARK index in the low two bits.
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
@@ -39,19 +43,11 @@ ALLOC_KSWAPD = 0x800
 ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
 
 SWAP_CLUSTER_MAX = 32
-PAGE_ALLOC_COSTLY_ORDER = 3
 
 OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vmalloc",
                "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other", "pcp")
-PCP_BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
-_PCP_FREE_WHY = ("freed to CPU {}'s per-CPU list ({}, count {}); the buddy allocator does "
-                 "not see it until the list is drained")
-_PCP_TAKE_WHY = ("{}: took the first page on CPU {}'s per-CPU list ({} left there); no "
-                 "buddy split needed")
 _MERGED_WHY = "merged {} time{} with free buddies: order {} → order-{} block at pfn {:#x}{}"
 _NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} of the list"
-_PCP_DRAIN_WHY = "; count reached high={}: drained {} pages to the buddy lists"
-_ORDER_OF = attrgetter("order")
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
 # how a learner frees a block of each owner (free_pages refuses the others)
 _FREE_API = {"slab": "kfree/kmem_cache_free", "kmalloc_large": "kfree", "vmalloc": "vfree",
@@ -257,30 +253,6 @@ def setup_per_zone_lowmem_reserve(zones: list[Zone], ratios: tuple[int, ...],
 # The allocator
 # ==========================================================================
 
-class PerCpuPages:
-    """struct per_cpu_pages: one CPU's cache of free pages for one zone.
-
-    Lists are deques of pfns, head on the left: ``list_add`` is appendleft,
-    ``list_first_entry`` is ``[0]``, ``list_add_tail`` is append and
-    ``list_last_entry`` is ``[-1]``.
-    """
-
-    __slots__ = ("count", "high", "batch", "high_min", "high_max", "free_count",
-                 "alloc_factor", "free_factor", "prev_free_high_order", "lists")
-
-    def __init__(self, nr_lists: int) -> None:
-        self.count = 0
-        self.high = 0
-        self.batch = 1
-        self.high_min = 0
-        self.high_max = 0
-        self.free_count = 0
-        self.alloc_factor = 0
-        self.free_factor = 0
-        self.prev_free_high_order = False
-        self.lists = [deque() for _ in range(nr_lists)]
-
-
 class AllocFailure:
     """Why an allocation failed (kept for the learner; None of it is an exception)."""
 
@@ -339,16 +311,8 @@ class PageAllocator:
         self._fallbacks = self._fallback_table()
         mt_names = profile.migratetype_names
         self._mt_name = mt_names
-        # per-CPU page lists: pcp[zone.idx][cpu] (the lists are the only record of
-        # which blocks sit there; pcp_pages is a view built from them)
         self.pcp_enabled = kernel.pcp_enabled
-        self.pcp: list[list[PerCpuPages]] = []
-        self._bulk_note: str | None = None
-        self.below_high: set[int] = set()  # ZONE_BELOW_HIGH (6.12)
-        orders = profile.pcp_high_order_lists
-        self.pcp_max_order = PAGE_ALLOC_COSTLY_ORDER if orders else 0
-        self.pcp_thp = orders and profile.thp_supported
-        self.nr_pcp_lists = 3 * (PAGE_ALLOC_COSTLY_ORDER + 1) + int(self.pcp_thp) if orders else 3
+        self.pcp_lists = PerCpuPageLists(self)   # pcp.py
 
     # ------------------------------------------------------------------ setup
     def _fallback_table(self) -> dict[int, tuple[int, ...]]:
@@ -711,7 +675,7 @@ class PageAllocator:
         """rmqueue_buddy: __rmqueue under the zone lock (+ its trace event)."""
         got = self.rmqueue(zone, order, mt, alloc_flags)
         if got is not None:
-            pcp_refill = int(self.pcp_allowed_order(order) and mt < 3) \
+            pcp_refill = int(self.pcp_lists.pcp_allowed_order(order) and mt < 3) \
                 if self.profile.pcp_high_order_lists else int(order == 0)
             self.kernel.trace.zone_locked(got[0], order, mt, pcp_refill)
         return got
@@ -742,356 +706,24 @@ class PageAllocator:
                 return got[0], got[1], "every other list was empty: used MIGRATE_RESERVE"
         return None
 
-    # ---------------------------------------------------------- per-CPU lists
-    def setup_pagesets(self, nr_cpus: int) -> None:
-        """setup_zone_pageset + zone_set_pageset_high_and_batch (after the watermarks)."""
-        if not self.pcp:
-            self.pcp = [[PerCpuPages(self.nr_pcp_lists) for _ in range(nr_cpus)]
-                        for _ in self.zones]
-        for z in self.zones:
-            batch, high_min, high_max = self.pageset_limits(z, nr_cpus)
-            for pcp in self.pcp[z.idx]:
-                pcp.batch, pcp.high_min, pcp.high_max = batch, high_min, high_max
-                if self.profile.pcp_high_rule != "autotune":
-                    pcp.high = high_min
-                else:
-                    pcp.high = max(high_min, min(pcp.high, high_max))
-
-    def pageset_limits(self, zone: Zone, nr_cpus: int) -> tuple[int, int, int]:
-        """mm/page_alloc.c: zone_batchsize, zone_highsize → (batch, high_min, high_max).
-
-        3.15: pageset_set_batch: high = 6 × batch. 6.1: high from the low watermark
-        shared by the CPUs. 6.12: high_min from the low watermark, high_max from
-        managed/8 (MIN_PERCPU_PAGELIST_HIGH_FRACTION), with auto-tuning in between.
-        """
-        rule = self.profile.pcp_high_rule
-        cap = (self.profile.pcp_batch_cap_kib << 10) // self.profile.page_size
-        batch = min(zone.managed >> 10, cap) // 4
-        batch = max(batch, 1)
-        x = batch + batch // 2
-        batch = (1 << (x.bit_length() - 1)) - 1  # rounddown_pow_of_two(...) - 1
-        if rule == "batch6":
-            return max(1, batch), 6 * batch, 6 * batch
-        batch = max(1, batch)
-        high_min = max(zone.low // nr_cpus, batch << 2)
-        if rule == "low_wmark":
-            return batch, high_min, high_min
-        high_max = max((zone.managed // 8) // nr_cpus, batch << 2)
-        return batch, high_min, high_max
+    # ---------------------------------------------------------- per-CPU lists (pcp.py)
+    @property
+    def pcp(self) -> list:
+        """``pcp[zone.idx][cpu]``: the :class:`~kmemlab.pcp.PerCpuPages` of each zone."""
+        return self.pcp_lists.pcp
 
     @property
     def pcp_pages(self) -> dict[int, tuple[int, int, int, int]]:
-        """Every block on a per-CPU list: pfn → (cpu, zone index, order, list index).
-
-        Built from the lists when asked (views, checks); the allocator itself keeps no
-        second record, so a page going on or off a list costs one deque operation."""
-        out: dict[int, tuple[int, int, int, int]] = {}
-        for zone_idx, row in enumerate(self.pcp):
-            for cpu, pcp in enumerate(row):
-                for pindex, lst in enumerate(pcp.lists):
-                    if lst:
-                        where = (cpu, zone_idx, self.pindex_to_order(pindex), pindex)
-                        out.update(zip(lst, repeat(where)))
-        return out
-
-    def _on_pcp_list(self, pfn: int) -> bool:
-        return any(pfn in lst for row in self.pcp for pcp in row for lst in pcp.lists)
-
-    def pcp_allowed_order(self, order: int) -> bool:
-        """pcp_allowed_order: order 0 (3.15); ≤ PAGE_ALLOC_COSTLY_ORDER or THP (6.x)."""
-        if order <= self.pcp_max_order:
-            return True
-        return self.pcp_thp and order == self.pageblock_order
-
-    def order_to_pindex(self, mt: int, order: int) -> int:
-        """order_to_pindex."""
-        if order > PAGE_ALLOC_COSTLY_ORDER:
-            return 3 * (PAGE_ALLOC_COSTLY_ORDER + 1)
-        return 3 * order + mt
-
-    def pindex_to_order(self, pindex: int) -> int:
-        if pindex >= 3 * (PAGE_ALLOC_COSTLY_ORDER + 1):
-            return self.pageblock_order
-        return pindex // 3
-
-    def rmqueue_pcplist(self, zone: Zone, order: int, mt: int, alloc_flags: int):
-        """rmqueue_pcplist (buffered_rmqueue's order-0 part in 3.15).
-
-        6.x first halves the count that steers batch freeing: "On allocation, reduce
-        the number of pages that are batch freed" (6.12 ``pcp->free_count >>= 1``,
-        6.1 ``pcp->free_factor >>= 1``); then __rmqueue_pcplist.
-        """
-        rule = self.profile.pcp_high_rule
-        if rule != "batch6":
-            pcp = self.pcp[zone.idx][self.kernel.current_cpu]
-            if rule == "low_wmark":
-                pcp.free_factor >>= 1
-            else:
-                pcp.free_count >>= 1
-        return self._rmqueue_pcplist(zone, order, mt, alloc_flags)
-
-    def _rmqueue_pcplist(self, zone: Zone, order: int, mt: int, alloc_flags: int):
-        """__rmqueue_pcplist: the first block on the list, refilling an empty list."""
-        cpu = self.kernel.current_cpu
-        pcp = self.pcp[zone.idx][cpu]
-        pindex = self.order_to_pindex(mt, order)
-        lst = pcp.lists[pindex]
-        refilled = 0
-        if not lst:
-            batch = self._nr_pcp_alloc(pcp, zone, order)
-            refilled = self._rmqueue_bulk(zone, order, batch, lst, mt, alloc_flags, pcp, cpu,
-                                          pindex)
-            if not lst:
-                return None
-        pfn = lst.popleft()
-        pcp.count -= 1 << order
-        if refilled:
-            why = (f"{zone.name}: per-CPU list of CPU {cpu} was empty; refilled it with "
-                   f"{refilled} order-{order} block{'s' if refilled > 1 else ''} from the buddy "
-                   "allocator (rmqueue_bulk) and took the first")
-            if self._bulk_note:
-                why += f" ({self._bulk_note})"
-        else:
-            why = _PCP_TAKE_WHY.format(zone.name, cpu, pcp.count)
-        return pfn, order, why
-
-    def rmqueue_pcplist_bulk(self, zone: Zone, mt: int, n: int, alloc_flags: int) -> list[int]:
-        """__alloc_pages_bulk's loop: up to ``n`` × __rmqueue_pcplist(order 0).
-
-        Unlike rmqueue_pcplist it leaves free_count alone (the kernel's bulk path
-        calls __rmqueue_pcplist directly). Pages already on the list are taken in
-        one slice; an empty list is refilled by rmqueue_bulk as one by one would.
-        Returns the pfns, in list order; fewer than ``n`` when the zone ran dry.
-        """
-        pcp = self.pcp[zone.idx][self.kernel.current_cpu]
-        lst = pcp.lists[self.order_to_pindex(mt, 0)]
-        out: list[int] = []
-        while len(out) < n:
-            if not lst:
-                got = self._rmqueue_pcplist(zone, 0, mt, alloc_flags)  # refills the list
-                if got is None:
-                    break
-                out.append(got[0])
-                continue
-            m = min(n - len(out), len(lst))
-            popleft = lst.popleft
-            out += [popleft() for _ in range(m)]
-            pcp.count -= m
-        return out
-
-    def _nr_pcp_alloc(self, pcp: PerCpuPages, zone: Zone, order: int) -> int:
-        """How many blocks rmqueue_bulk takes: pcp->batch (3.15), scaled per order (6.1),
-        nr_pcp_alloc with alloc_factor auto-tuning (6.12)."""
-        rule = self.profile.pcp_high_rule
-        if rule == "batch6":
-            return pcp.batch
-        if rule == "low_wmark":
-            batch = pcp.batch
-            return max(batch >> order, 2) if batch > 1 else batch
-        base = pcp.batch
-        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
-        if high < base:
-            return 1
-        batch = base if order else base << pcp.alloc_factor
-        if pcp.high_min != pcp.high_max and zone.idx not in self.below_high:
-            high = pcp.high = min(high + batch, pcp.high_max)
-        if not order:
-            max_nr_alloc = max(high - pcp.count - base, base)
-            if batch <= max_nr_alloc and pcp.alloc_factor < PCP_BATCH_SCALE_MAX:
-                pcp.alloc_factor += 1
-            batch = min(batch, max_nr_alloc)
-        if batch > 1:
-            batch = max(batch >> order, 2)
-        return batch
-
-    def _rmqueue_bulk(self, zone: Zone, order: int, count: int, lst, mt: int,
-                      alloc_flags: int, pcp: PerCpuPages, cpu: int, pindex: int) -> int:
-        """rmqueue_bulk: take ``count`` blocks with __rmqueue, append them to the list."""
-        got = 0
-        trace = self.kernel.trace
-        self._bulk_note = None
-        for _ in range(count):
-            r = self.rmqueue(zone, order, mt, alloc_flags)
-            if r is None:
-                break
-            if r[2] is not None and self._bulk_note is None:
-                self._bulk_note = r[2]  # e.g. a fallback that stole a pageblock
-            pfn = r[0]
-            lst.append(pfn)
-            trace.zone_locked(pfn, order, mt, 1)
-            got += 1
-        pcp.count += got << order
-        return got
-
-    def free_to_pcp(self, zone: Zone, pfn: int, order: int) -> str | tuple:
-        """free_unref_page (6.x) / free_hot_cold_page (3.15): park the page on a pcp list."""
-        mt = self.get_pageblock_migratetype(pfn)
-        if mt >= self.PCPTYPES:
-            if self._mt_name[mt] == "Isolate":
-                return self.free_one_page(zone, pfn, order, mt)
-            mt = self.MOVABLE  # HIGHATOMIC, CMA (and 3.15's RESERVE) go on the movable list
-        cpu = self.kernel.current_cpu
-        pcp = self.pcp[zone.idx][cpu]
-        pindex = self.order_to_pindex(mt, order)
-        pcp.lists[pindex].appendleft(pfn)
-        pcp.count += 1 << order
-        rule = self.profile.pcp_high_rule
-        why = (_PCP_FREE_WHY, (cpu, self._mt_name[mt], pcp.count))
-        if rule == "batch6":
-            if pcp.count >= pcp.high:
-                n = self.free_pcppages_bulk(zone, pcp.batch, pcp, 0, cpu)
-                why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (pcp.high, n))
-            return why
-        if rule == "low_wmark":
-            free_high = bool(pcp.free_factor and order and order <= PAGE_ALLOC_COSTLY_ORDER)
-            high = 0 if (not pcp.high or free_high) else pcp.high
-            if pcp.count >= high:
-                if free_high:
-                    n_free = pcp.count
-                elif high < pcp.batch:
-                    n_free = 1
-                else:
-                    lo, hi = pcp.batch, high - pcp.batch
-                    b = pcp.batch << pcp.free_factor
-                    if b < hi and pcp.free_factor < PCP_BATCH_SCALE_MAX:
-                        pcp.free_factor += 1
-                    n_free = max(lo, min(b, hi))
-                n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
-                why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (high, n))
-            return why
-        # 6.12: free_unref_page_commit
-        pcp.alloc_factor >>= 1
-        batch = pcp.batch
-        free_high = False
-        if order and order <= PAGE_ALLOC_COSTLY_ORDER:
-            free_high = (pcp.free_count >= batch and pcp.prev_free_high_order)
-            pcp.prev_free_high_order = True
-        elif pcp.prev_free_high_order:
-            pcp.prev_free_high_order = False
-        if pcp.free_count < (batch << PCP_BATCH_SCALE_MAX):
-            pcp.free_count += 1 << order
-        high = self._nr_pcp_high(pcp, zone, batch, free_high)
-        if pcp.count >= high:
-            if free_high:
-                n_free = min(pcp.count, batch << PCP_BATCH_SCALE_MAX)
-            elif high < batch:
-                n_free = 1
-            else:
-                n_free = max(batch, min(pcp.free_count, high - batch))
-            n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
-            why = (_PCP_FREE_WHY + _PCP_DRAIN_WHY, why[1] + (high, n))
-            if zone.idx in self.below_high and self.zone_watermark_ok(
-                    zone, 0, zone.high, len(self.zones) - 1, 0):
-                self.below_high.discard(zone.idx)
-        return why
-
-    def _nr_pcp_high(self, pcp: PerCpuPages, zone: Zone, batch: int, free_high: bool) -> int:
-        """6.12 nr_pcp_high (no ZONE_RECLAIM_ACTIVE in the model)."""
-        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
-        if not high:
-            return 0
-        if free_high:
-            pcp.high = max(high - (batch << PCP_BATCH_SCALE_MAX), pcp.high_min)
-            return 0
-        if pcp.high_min == pcp.high_max:
-            return high
-        if zone.idx in self.below_high:
-            free_count = max(pcp.free_count, batch)
-            pcp.high = max(high - free_count, pcp.high_min)
-            high = max(pcp.count, pcp.high_min)
-        elif pcp.count >= high:
-            need_high = pcp.free_count + batch
-            if pcp.high < need_high:
-                pcp.high = max(pcp.high_min, min(need_high, pcp.high_max))
-        return high
-
-    def free_pcppages_bulk(self, zone: Zone, count: int, pcp: PerCpuPages, pindex: int,
-                           cpu: int) -> int:
-        """free_pcppages_bulk: give ``count`` pages back, round-robin over the lists,
-        from each list's tail (the coldest pages)."""
-        per_migratetype = not self.profile.pcp_high_order_lists
-        count = min(pcp.count, count)
-        freed = 0
-        nlists = len(pcp.lists)
-        # mm_page_pcpu_drain per block, recorded at the end in one batch: nothing in
-        # between emits an event, so order and timestamps are the per-block ones
-        drained_pfns: list[int] = []
-        drained_orders: list[int] = []
-        drained_mts: list[int] = []
-        if per_migratetype:
-            migratetype = 0
-            batch_free = 0
-            to_free = count
-            while to_free:
-                while True:
-                    batch_free += 1
-                    migratetype = (migratetype + 1) % 3
-                    if pcp.lists[migratetype]:
-                        break
-                if batch_free == 3:
-                    batch_free = to_free
-                lst = pcp.lists[migratetype]
-                while True:
-                    pfn = lst.pop()
-                    mt = self.get_pageblock_migratetype(pfn)
-                    self.free_one_page(zone, pfn, 0, mt)
-                    drained_pfns.append(pfn)
-                    drained_mts.append(mt)
-                    pcp.count -= 1
-                    freed += 1
-                    to_free -= 1
-                    batch_free -= 1
-                    if not (to_free and batch_free and lst):
-                        break
-            self._trace_drained(drained_pfns, 0, drained_mts)
-            return freed
-        pindex -= 1
-        while count > 0:
-            for _ in range(nlists):
-                pindex += 1
-                if pindex > nlists - 1:
-                    pindex = 0
-                if pcp.lists[pindex]:
-                    break
-            else:   # the kernel would spin here forever: pcp->count is out of step
-                raise AssertionError(f"{zone.name}: pcp.count {pcp.count} but every per-CPU "
-                                     "list is empty (kmemlab invariant broken)")
-            lst = pcp.lists[pindex]
-            order = self.pindex_to_order(pindex)
-            n = 1 << order
-            while True:
-                pfn = lst.pop()
-                mt = self.get_pageblock_migratetype(pfn)
-                count -= n
-                pcp.count -= n
-                self.free_one_page(zone, pfn, order, mt)
-                drained_pfns.append(pfn)
-                drained_orders.append(order)
-                drained_mts.append(mt)
-                freed += n
-                if not (count > 0 and lst):
-                    break
-        self._trace_drained(drained_pfns, drained_orders, drained_mts)
-        return freed
-
-    def _trace_drained(self, pfns: list[int], orders, mts: list[int]) -> None:
-        """trace_mm_page_pcpu_drain for each block free_pcppages_bulk gave back."""
-        self.kernel.trace.record_batch("mm_page_pcpu_drain", PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY,
-                                       (pfns, orders, mts), len(pfns))
-
-    def drain_all_pages(self) -> int:
-        """drain_all_pages(NULL): empty every CPU's lists in every zone; pages freed."""
-        total = 0
-        for z in self.zones:
-            for cpu, pcp in enumerate(self.pcp[z.idx] if self.pcp else []):
-                if pcp.count:
-                    total += self.free_pcppages_bulk(z, pcp.count, pcp, 0, cpu)
-        return total
+        """Every block on a per-CPU list: pfn → (cpu, zone index, order, list index)."""
+        return self.pcp_lists.pcp_pages
 
     def pcp_counts(self) -> dict[str, list[int]]:
         """{zone: [pages on each CPU's lists]} for populated zones."""
-        return {z.name: [p.count for p in self.pcp[z.idx]] for z in self.zones
-                if z.present and self.pcp}
+        return self.pcp_lists.pcp_counts()
+
+    def drain_all_pages(self) -> int:
+        """drain_all_pages(NULL): every CPU's lists back to the buddy lists; pages freed."""
+        return self.pcp_lists.drain_all_pages()
 
     # ---------------------------------------------------------- watermarks
     def gfp_to_alloc_flags(self, value: int, order: int) -> int:
@@ -1333,8 +965,8 @@ class PageAllocator:
             return
         k = self.kernel
         cpu = k.current_cpu
-        pcp = self.pcp[zone.idx][cpu]
-        lst = pcp.lists[self.order_to_pindex(mt, 0)]
+        pcp = self.pcp_lists.pcp[zone.idx][cpu]
+        lst = pcp.lists[self.pcp_lists.order_to_pindex(mt, 0)]
         m = min(limit, len(lst))
         if not m:
             return
@@ -1346,7 +978,7 @@ class PageAllocator:
         self.account_order0_pages(taken, zname, first.owner, first.detail, value, mt,
                                   first.caller)
         k.trace.record_batch("mm_page_alloc", PAGE_ALLOC_KEYS,
-                             counting_why(_PCP_TAKE_WHY, (zname, cpu), c0 - 1, -1),
+                             counting_why(PCP_TAKE_WHY, (zname, cpu), c0 - 1, -1),
                              (taken, 0, mt, value), m)
         out += taken
 
@@ -1368,17 +1000,17 @@ class PageAllocator:
             track_high = self.profile.pcp_high_rule == "autotune"
             for zone in zonelist:
                 if not flags & ALLOC_NO_WATERMARKS:
-                    if track_high and zone.idx not in self.below_high:
+                    if track_high and zone.idx not in self.pcp_lists.below_high:
                         # get_page_from_freelist: detect ZONE_BELOW_HIGH for pcp tuning
                         if not self.zone_watermark_ok(zone, order, zone.high, highest_idx,
                                                       flags):
-                            self.below_high.add(zone.idx)
+                            self.pcp_lists.below_high.add(zone.idx)
                     mark = zone.watermark[mark_idx] + zone.watermark_boost
                     if not self.zone_watermark_ok(zone, order, mark, highest_idx, flags):
                         continue
                 got = None
-                if self.pcp_enabled and self.pcp_allowed_order(order):
-                    got = self.rmqueue_pcplist(zone, order, mt, flags)
+                if self.pcp_enabled and self.pcp_lists.pcp_allowed_order(order):
+                    got = self.pcp_lists.rmqueue_pcplist(zone, order, mt, flags)
                 if got is None:
                     got = self.rmqueue_buddy(zone, order, mt, flags)
                 if got is not None:
@@ -1427,7 +1059,7 @@ class PageAllocator:
                               "below the min watermark and the request may not sleep")
         # Direct reclaim / compaction: the reclaim model may free pages, then retry;
         # __alloc_pages_direct_reclaim drains the per-CPU lists once when that fails.
-        if self.pcp_enabled and self.drain_all_pages():
+        if self.pcp_enabled and self.pcp_lists.drain_all_pages():
             got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
             if got is not None:
                 zone, pfn, taken, why = got
@@ -1497,8 +1129,8 @@ class PageAllocator:
         zone = self.zone_by_name[page.zone]
         self.count("pgfree", 1 << order)
         index = k.trace.page_free(pfn, order, "", page)
-        if self.pcp_enabled and self.pcp_allowed_order(order):
-            why = self.free_to_pcp(zone, pfn, order)
+        if self.pcp_enabled and self.pcp_lists.pcp_allowed_order(order):
+            why = self.pcp_lists.free_to_pcp(zone, pfn, order)
         else:
             why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
         k.trace.set_why(index, why)
@@ -1517,7 +1149,7 @@ class PageAllocator:
         page = self.allocated.get(pfn)
         k = self.kernel
         if page is None:
-            if pfn in self.free_blocks or self._on_pcp_list(pfn) or \
+            if pfn in self.free_blocks or self.pcp_lists.on_pcp_list(pfn) or \
                     self._inside_free_block(pfn):
                 reason = "nonzero mapcount"
                 msg = f"double free of pfn {pfn:#x}: the page is already free (PageBuddy)"
@@ -1571,7 +1203,7 @@ class PageAllocator:
         """
         n = len(pfns)
         allocated = self.allocated
-        mt = self._uniform_pcp_free_type(pfns) if self.pcp_enabled and n > 1 else None
+        mt = self.pcp_lists.pcp_free_type(pfns) if self.pcp_enabled and n > 1 else None
         if mt is None:
             self.check_free_order0(pfns)     # all or nothing
             for pfn in pfns:
@@ -1580,14 +1212,14 @@ class PageAllocator:
         k = self.kernel
         zone = self.zone_by_name[allocated[pfns[0]].zone]
         cpu = k.current_cpu
-        pcp = self.pcp[zone.idx][cpu]
-        pindex = self.order_to_pindex(mt, 0)
+        pcp = self.pcp_lists.pcp[zone.idx][cpu]
+        pindex = self.pcp_lists.order_to_pindex(mt, 0)
         lst = pcp.lists[pindex]
         mt_name = self._mt_name[mt]
         record_batch = k.trace.record_batch
         i = 0
         while i < n:
-            room = min(self._pcp_free_room(zone, pcp, n - i), n - i)
+            room = min(self.pcp_lists.pcp_free_room(zone, pcp, n - i), n - i)
             if room:
                 run = pfns[i:i + room]
                 deque(map(allocated.__delitem__, run), maxlen=0)
@@ -1596,68 +1228,12 @@ class PageAllocator:
                 pcp.count = c0 + room
                 self.count("pgfree", room)
                 record_batch("mm_page_free", PAGE_FREE_KEYS,
-                             counting_why(_PCP_FREE_WHY, (cpu, mt_name), c0 + 1, 1),
+                             counting_why(PCP_FREE_WHY, (cpu, mt_name), c0 + 1, 1),
                              (run, 0), room)
                 i += room
             if i < n:
                 self.free_pages(pfns[i], 0)   # the page that drains the list
                 i += 1
-
-    def _uniform_pcp_free_type(self, pfns: list[int]) -> int | None:
-        """The pcp list type all of ``pfns`` would be freed to, or None when the batch
-        is not plain: a pfn that is not an allocated order-0 page (or repeated),
-        several zones, several pageblock types, or an isolated pageblock."""
-        pages = list(map(self.allocated.get, pfns))
-        try:  # orders are ≥ 0, so a zero sum means all order 0; None has no order
-            if sum(map(_ORDER_OF, pages)):
-                return None
-        except AttributeError:
-            return None
-        if len(set(pfns)) != len(pfns):
-            return None
-        # a Page's zone is the zone spanning its pfn, and zones are pfn ranges
-        lo, hi = min(pfns), max(pfns)
-        zone = self.zone_of_pfn(lo)
-        if zone is None or zone is not self.zone_of_pfn(hi):
-            return None
-        pbo = self.pageblock_order
-        types = set(self.pageblock_mt[lo >> pbo:(hi >> pbo) + 1])
-        if len(types) != 1:  # the span mixes types: look at the pages' own blocks
-            pb_mt = self.pageblock_mt
-            types = {pb_mt[b] for b in set(map(pbo.__rrshift__, pfns))}
-            if len(types) != 1:
-                return None
-        mt = types.pop()
-        if mt >= self.PCPTYPES:
-            if self._mt_name[mt] == "Isolate":
-                return None
-            mt = self.MOVABLE  # as free_to_pcp: HIGHATOMIC, CMA, RESERVE → movable list
-        return mt
-
-    def _pcp_free_room(self, zone: Zone, pcp: PerCpuPages, limit: int) -> int:
-        """How many order-0 frees (≤ ``limit``) free_to_pcp would end without draining,
-        with the tuning those frees do applied to ``pcp`` (6.12:
-        free_unref_page_commit's alloc_factor/free_count and nr_pcp_high's clamp).
-
-        0 when the next free drains or the outcome needs the page-by-page path
-        (6.12 with ZONE_BELOW_HIGH shrinking ``high`` on every free).
-        """
-        rule = self.profile.pcp_high_rule
-        if rule == "batch6":
-            return max(0, min(pcp.high - pcp.count - 1, limit))
-        if rule == "low_wmark":
-            return max(0, min(pcp.high - pcp.count - 1, limit)) if pcp.high else 0
-        if pcp.high_min != pcp.high_max and zone.idx in self.below_high:
-            return 0
-        high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
-        room = max(0, min(high - pcp.count - 1, limit)) if high else 0
-        if room:
-            pcp.alloc_factor >>= min(room, 8)
-            pcp.prev_free_high_order = False
-            cap = pcp.batch << PCP_BATCH_SCALE_MAX
-            if pcp.free_count < cap:
-                pcp.free_count = min(pcp.free_count + room, cap)
-        return room
 
     def _inside_free_block(self, pfn: int) -> bool:
         for o in range(1, self.nr_orders):

@@ -346,7 +346,7 @@ def _pagesets_text(k, z) -> str:
             if rows is not None:
                 hmin, hmax = rows[cpu].high_min, rows[cpu].high_max
             else:
-                _b, hmin, hmax = k.page_alloc.pageset_limits(z, k.nr_cpus)
+                _b, hmin, hmax = k.page_alloc.pcp_lists.pageset_limits(z, k.nr_cpus)
             s += (f"\n    cpu: {cpu}"
                   f"\n              count:    {count}"
                   f"\n              high:     {high}"

@@ -722,7 +722,7 @@ class Vmalloc:
                 break
         if zone is None:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
-        out = pa.rmqueue_pcplist_bulk(zone, mt, n, flags)
+        out = pa.pcp_lists.rmqueue_pcplist_bulk(zone, mt, n, flags)
         if not out:
             return self._alloc_pages_loop(value, 1, detail, label, owner)
         pa.account_order0_pages(out, zone.name, owner, detail, value, mt, label)

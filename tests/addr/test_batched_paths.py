@@ -24,7 +24,7 @@ def everything(k):
                     pg.caller) for pfn, pg in pa.allocated.items())
     events = [(e.index, e.timestamp_ns, e.cpu, e.name, e.fields, e.why) for e in k.trace]
     return (k.state_digest(), pcp, sorted(pa.pcp_pages.items()), pages, sorted(pa.vmstat.items()),
-            sorted(pa.below_high), k.clock_ns, len(k.trace), events, list(k.dmesg))
+            sorted(pa.pcp_lists.below_high), k.clock_ns, len(k.trace), events, list(k.dmesg))
 
 
 def fork(k):
@@ -84,7 +84,7 @@ def test_free_batch_equals_page_by_page_when_the_zone_is_below_high():
     k = km.Kernel(version="6.12", ram="256M", cpus=2)
     pfns = take(k, 300)
     zone = k.page_alloc.zone_by_name[k.page_alloc.allocated[pfns[0]].zone]
-    k.page_alloc.below_high.add(zone.idx)
+    k.page_alloc.pcp_lists.below_high.add(zone.idx)
     slow, fast = fork(k)
     for pfn in pfns:
         slow.page_alloc.free_pages(pfn, 0)
@@ -200,10 +200,10 @@ def test_bulk_take_equals_rmqueue_pcplist_without_the_free_count_halving(version
     mt = pa.UNMOVABLE
     got_slow = []
     for _ in range(n):
-        got_slow.append(slow.page_alloc._rmqueue_pcplist(
+        got_slow.append(slow.page_alloc.pcp_lists._rmqueue_pcplist(
             slow.page_alloc.zone_by_name["DMA32"], 0, mt, 1)[0])
-    got_fast = fast.page_alloc.rmqueue_pcplist_bulk(fast.page_alloc.zone_by_name["DMA32"], mt,
-                                                    n, 1)
+    got_fast = fast.page_alloc.pcp_lists.rmqueue_pcplist_bulk(
+        fast.page_alloc.zone_by_name["DMA32"], mt, n, 1)
     assert got_fast == got_slow and len(got_fast) == n   # ran past refills
     assert everything(fast) == everything(slow)
 
@@ -219,7 +219,7 @@ def test_single_page_allocation_halves_the_batch_free_count(version, field):
     setattr(pcp, field, 12)
     k.alloc_pages(km.GFP_KERNEL, 0)
     assert getattr(pcp, field) == 6
-    pa.rmqueue_pcplist_bulk(pa.zone_by_name["DMA32"], pa.UNMOVABLE, 5, 1)
+    pa.pcp_lists.rmqueue_pcplist_bulk(pa.zone_by_name["DMA32"], pa.UNMOVABLE, 5, 1)
     assert getattr(pcp, field) == 6
 
 

@@ -256,7 +256,7 @@ def check_invariants(k, files: dict[str, str] | None = None) -> None:
         for cpu, pcp in enumerate(row):
             n = 0
             for pindex, lst in enumerate(pcp.lists):
-                o = pa.pindex_to_order(pindex)
+                o = pa.pcp_lists.pindex_to_order(pindex)
                 n += len(lst) << o
                 spans += [(p, 1 << o, f"pcp cpu{cpu}") for p in lst]
             _check(n == pcp.count, f"zone {zi} cpu {cpu}: pcp.count {pcp.count} but "

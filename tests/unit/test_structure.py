@@ -41,11 +41,15 @@ def is_private(name: str) -> bool:
 
 def module_imports(name: str, path: pathlib.Path, tree: ast.Module, mods) -> set[str]:
     """The kmemlab modules ``name`` imports when it is imported (top-level statements,
-    including those under if/try), not the ones its functions import when called."""
+    including those under if/try), not the ones its functions import when called nor
+    those under ``if TYPE_CHECKING:`` (read by type checkers only, never run)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     deps: set[str] = set()
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Name) and \
+                stmt.test.id == "TYPE_CHECKING":
             continue
         for node in ast.walk(stmt):
             if isinstance(node, ast.ImportFrom):
