@@ -29,7 +29,8 @@ from .highmem import Highmem
 from .kdebug import DebugState, KModule, is_learner_frame
 from .layout import build_layout
 from .machine import Machine, direct_map_pages
-from .memblock import Memblock
+from .memblock import Memblock, memblock_free_all
+from .mm_init import free_area_init
 from .module import Modules
 from .page_alloc import (
     OWNER_CODE,
@@ -287,7 +288,7 @@ class Kernel:
         self.cma.reserve()
         self.page_alloc = PageAllocator(self, p, max_pfn)
         self.zones: dict[str, Zone] = self.page_alloc.zone_by_name
-        self._size_zones()
+        free_area_init(self)  # mm/mm_init.c
         self._reserve_memmap_and_percpu()
         self._hand_over()
         self.cma.activate()  # cma_init_reserved_areas: the CMA areas go to the buddy
@@ -402,63 +403,6 @@ class Kernel:
             if name in self.cmdline_params:
                 handler(self, self.cmdline_params[name])
 
-    def _size_zones(self) -> None:
-        """free_area_init / zone_sizes_init: zone spans, present pages."""
-        p = self.profile
-        pa = self.page_alloc
-        shift = self.PAGE_SHIFT
-        mem_pfns = [(r.base + self.PAGE_SIZE - 1) >> shift for r in self.memblock.memory]
-        first_pfn = min(mem_pfns)
-        bounds: dict[str, tuple[int, int]] = {}
-        dma_end = p.dma_limit >> shift
-        if p.is_64bit:
-            dma32_end = min(p.dma32_limit >> shift, self.max_pfn)
-            bounds["DMA"] = (first_pfn, min(dma_end, self.max_pfn))
-            bounds["DMA32"] = (dma_end, dma32_end)
-            bounds["Normal"] = (dma32_end, self.max_pfn)
-        else:
-            bounds["DMA"] = (first_pfn, min(dma_end, self.max_low_pfn))
-            bounds["Normal"] = (dma_end, self.max_low_pfn)
-            bounds["HighMem"] = (self.max_low_pfn, self.max_pfn)
-        for z in pa.zones:
-            lo, hi = bounds.get(z.name, (0, 0))
-            if hi <= lo:
-                continue
-            present = 0
-            for r in self.memblock.memory:
-                a = max(lo, (r.base + self.PAGE_SIZE - 1) >> shift)
-                b = min(hi, r.end >> shift)
-                if b > a:
-                    present += b - a
-            if not present:
-                continue
-            # zone_spanned_pages_in_node: the node's [start, end) clamped to the zone
-            z.zone_start_pfn = max(lo, first_pfn)
-            z.spanned = min(hi, self.max_pfn) - z.zone_start_pfn
-            z.present = present
-        pa.finish_zone_setup()
-        self._print_zone_ranges(bounds)
-
-    def _print_zone_ranges(self, bounds: dict[str, tuple[int, int]]) -> None:
-        """mm/mm_init.c (6.x) / mm/page_alloc.c (3.15): free_area_init's "Zone ranges"."""
-        self.printk("Zone ranges:")
-        for z in self.page_alloc.zones:
-            if z.name == "Movable":
-                continue  # printed separately ("Movable zone start for each node")
-            lo, hi = bounds.get(z.name, (0, 0))
-            if z.present:
-                lo, hi = z.zone_start_pfn, z.zone_end_pfn
-                self.printk(f"  {z.name:<8} [mem {lo << self.PAGE_SHIFT:#018x}-"
-                            f"{(hi << self.PAGE_SHIFT) - 1:#018x}]")
-            else:
-                self.printk(f"  {z.name:<8} empty")
-        self.printk("Movable zone start for each node")
-        self.printk("Early memory node ranges")
-        for r in self.memblock.memory:
-            lo = (r.base + self.PAGE_SIZE - 1) & ~(self.PAGE_SIZE - 1)
-            hi = r.end & ~(self.PAGE_SIZE - 1)
-            self.printk(f"  node   0: [mem {lo:#018x}-{hi - 1:#018x}]")
-
     def _reserve_memmap_and_percpu(self) -> None:
         """sparse_init (memmap), setup_per_cpu_areas: the big boot-time consumers."""
         p = self.profile
@@ -487,37 +431,8 @@ class Kernel:
                                          name=f"per-CPU areas ({self.nr_cpus} x {unit >> 10}K)")
 
     def _hand_over(self) -> None:
-        """memblock_free_all (6.x) / free_all_bootmem (3.15): free memory to the buddy.
-
-        Each free range goes in naturally aligned chunks: order = min(MAX_ORDER-1,
-        __ffs(start)), reduced until it fits (mm/memblock.c: __free_pages_memory).
-        """
-        pa = self.page_alloc
-        shift = self.PAGE_SHIFT
-        max_order = pa.max_order
-        to_tail = True if self.profile.boot_free_to_tail else None
-        bounds = sorted((z.zone_start_pfn, z.zone_end_pfn, z) for z in pa.zones if z.present)
-        freed_to: dict[str, int] = {}
-        for start, end in self.memblock.free_ranges():
-            spfn = (start + self.PAGE_SIZE - 1) >> shift
-            epfn = end >> shift
-            for zlo, zhi, zone in bounds:
-                a, b = max(spfn, zlo), min(epfn, zhi)
-                while a < b:
-                    order = min(max_order, (a & -a).bit_length() - 1)
-                    while a + (1 << order) > b:
-                        order -= 1
-                    pa.free_one_page(zone, a, order, pa.get_pageblock_migratetype(a), to_tail)
-                    freed_to[zone.name] = freed_to.get(zone.name, 0) + (1 << order)
-                    a += 1 << order
-        for zone in pa.zones:
-            zone.managed = freed_to.get(zone.name, 0)
-        self.memblock.handed_over = True
-        self.totalram_pages = sum(z.managed for z in pa.zones)
-        reserved_k = (sum(z.present for z in pa.zones) - self.totalram_pages) << (shift - 10)
-        self.printk(f"Memory: {self.totalram_pages << (shift - 10)}K/"
-                    f"{sum(z.present for z in pa.zones) << (shift - 10)}K available "
-                    f"({reserved_k}K reserved)")
+        """memblock_free_all: free memory to the buddy (kmemlab/memblock.py)."""
+        memblock_free_all(self)
 
     def _init_watermarks(self) -> None:
         """init_per_zone_wmark_min, then THP's set_recommended_min_free_kbytes."""
@@ -558,39 +473,11 @@ class Kernel:
         self.page_alloc.pcp_lists.setup_pagesets(self.nr_cpus)  # zone_pcp_update follows the marks
         if self.profile.migrate_reserve:
             for z in self.page_alloc.zones:
-                self._setup_zone_migrate_reserve(z)
-
-    def _setup_zone_migrate_reserve(self, zone: Zone) -> None:
-        """3.15 mm/page_alloc.c: setup_zone_migrate_reserve (≤ 2 MIGRATE_RESERVE blocks)."""
-        pa = self.page_alloc
-        if not zone.present:
-            return
-        nr = self.profile.pageblock_nr_pages
-        start = -(-zone.zone_start_pfn // nr) * nr
-        reserve = min(2, (-(-zone.min // nr) * nr) >> self.profile.pageblock_order)
-        for pfn in range(start, zone.zone_end_pfn, nr):
-            mt = pa.get_pageblock_migratetype(pfn)
-            if reserve > 0:
-                # pageblock_is_reserved: a block with PageReserved (memblock) pages
-                if self.memblock.is_reserved(pfn << self.PAGE_SHIFT, nr << self.PAGE_SHIFT):
-                    continue
-                if mt == pa.RESERVE:
-                    reserve -= 1
-                    continue
-                if mt == pa.MOVABLE:
-                    pa.set_pageblock_migratetype(pfn, pa.RESERVE)
-                    pa.move_freepages_block(zone, pfn, pa.RESERVE)
-                    reserve -= 1
-                    continue
-            if mt == pa.RESERVE:
-                pa.set_pageblock_migratetype(pfn, pa.MOVABLE)
-                pa.move_freepages_block(zone, pfn, pa.MOVABLE)
+                self.page_alloc.setup_zone_migrate_reserve(z, self.memblock)
 
     def nr_free_buffer_pages(self) -> int:
-        """mm/page_alloc.c: nr_free_buffer_pages: Σ max(0, managed − high) up to Normal."""
-        p = self.profile
-        idx = self.page_alloc.zone_by_name[p.gfp_zone(p.gfp.values["GFP_USER"])].idx
-        return sum(max(0, z.managed - z.high) for z in self.page_alloc.zones if z.idx <= idx)
+        """mm/page_alloc.c: nr_free_buffer_pages (:meth:`PageAllocator.nr_free_buffer_pages`)."""
+        return self.page_alloc.nr_free_buffer_pages()
 
     def _boot_subsystems(self) -> None:
         """kmem_cache_init, then the subsystems built on it (vmalloc_init, ...)."""

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import report
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
 
 
 @dataclass
@@ -414,3 +418,38 @@ def _register_debugfs() -> None:
 
 
 _register_debugfs()
+
+
+def memblock_free_all(k: Kernel) -> None:
+    """mm/memblock.c: memblock_free_all (6.x) / mm/nobootmem.c: free_all_bootmem (3.15):
+    every range memblock has not reserved goes to the buddy allocator.
+
+    Each free range goes in naturally aligned chunks: order = min(MAX_ORDER-1,
+    __ffs(start)), reduced until it fits (mm/memblock.c: __free_pages_memory).
+    """
+    pa = k.page_alloc
+    shift = k.PAGE_SHIFT
+    max_order = pa.max_order
+    to_tail = True if k.profile.boot_free_to_tail else None
+    bounds = sorted((z.zone_start_pfn, z.zone_end_pfn, z) for z in pa.zones if z.present)
+    freed_to: dict[str, int] = {}
+    for start, end in k.memblock.free_ranges():
+        spfn = (start + k.PAGE_SIZE - 1) >> shift
+        epfn = end >> shift
+        for zlo, zhi, zone in bounds:
+            a, b = max(spfn, zlo), min(epfn, zhi)
+            while a < b:
+                order = min(max_order, (a & -a).bit_length() - 1)
+                while a + (1 << order) > b:
+                    order -= 1
+                pa.free_one_page(zone, a, order, pa.get_pageblock_migratetype(a), to_tail)
+                freed_to[zone.name] = freed_to.get(zone.name, 0) + (1 << order)
+                a += 1 << order
+    for zone in pa.zones:
+        zone.managed = freed_to.get(zone.name, 0)
+    k.memblock.handed_over = True
+    k.totalram_pages = sum(z.managed for z in pa.zones)
+    reserved_k = (sum(z.present for z in pa.zones) - k.totalram_pages) << (shift - 10)
+    k.printk(f"Memory: {k.totalram_pages << (shift - 10)}K/"
+                f"{sum(z.present for z in pa.zones) << (shift - 10)}K available "
+                f"({reserved_k}K reserved)")

@@ -726,6 +726,40 @@ class PageAllocator:
         return self.pcp_lists.drain_all_pages()
 
     # ---------------------------------------------------------- watermarks
+    def nr_free_buffer_pages(self) -> int:
+        """mm/page_alloc.c: nr_free_buffer_pages: Σ max(0, managed − high) up to Normal."""
+        p = self.profile
+        idx = self.zone_by_name[p.gfp_zone(p.gfp.values["GFP_USER"])].idx
+        return sum(max(0, z.managed - z.high) for z in self.zones if z.idx <= idx)
+
+    def setup_zone_migrate_reserve(self, zone: Zone, memblock) -> None:
+        """3.15 mm/page_alloc.c: setup_zone_migrate_reserve (≤ 2 MIGRATE_RESERVE blocks),
+        after each watermark change. ``memblock`` tells which pageblocks hold reserved
+        (PageReserved) pages."""
+        if not zone.present:
+            return
+        nr = self.profile.pageblock_nr_pages
+        shift = self.profile.page_shift
+        start = -(-zone.zone_start_pfn // nr) * nr
+        reserve = min(2, (-(-zone.min // nr) * nr) >> self.profile.pageblock_order)
+        for pfn in range(start, zone.zone_end_pfn, nr):
+            mt = self.get_pageblock_migratetype(pfn)
+            if reserve > 0:
+                # pageblock_is_reserved: a block with PageReserved (memblock) pages
+                if memblock.is_reserved(pfn << shift, nr << shift):
+                    continue
+                if mt == self.RESERVE:
+                    reserve -= 1
+                    continue
+                if mt == self.MOVABLE:
+                    self.set_pageblock_migratetype(pfn, self.RESERVE)
+                    self.move_freepages_block(zone, pfn, self.RESERVE)
+                    reserve -= 1
+                    continue
+            if mt == self.RESERVE:
+                self.set_pageblock_migratetype(pfn, self.MOVABLE)
+                self.move_freepages_block(zone, pfn, self.MOVABLE)
+
     def gfp_to_alloc_flags(self, value: int, order: int) -> int:
         """mm/page_alloc.c: gfp_to_alloc_flags, per version (slow path flags)."""
         p = self.profile

@@ -17,8 +17,8 @@ from __future__ import annotations
 import random
 
 from .context import Task
-from .reclaim import LruPage, kswapd_run
 from .sizes import memparse
+from .vmscan import LruPage, kswapd_run
 
 
 class SimTask:
