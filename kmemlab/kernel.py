@@ -20,7 +20,6 @@ import numpy as np
 
 from . import gfp as _gfp
 from . import kconfig as _kconfig
-from . import memblock as _memblock
 from . import report
 from .cma import Cma, CmaArea
 from .context import ContextStack, Task
@@ -258,7 +257,7 @@ class Kernel:
         self.e820 = self._e820_map()
         for start, end, kind in self.e820:
             self.printk(f"BIOS-e820: [mem {start:#018x}-{end - 1:#018x}] {kind}")
-        mb = self.memblock = Memblock()
+        mb = self.memblock = Memblock(self)
         for start, end, kind in self.e820:
             if kind == E820_RAM:
                 # trim_bios_range: page 0 is reserved in the e820 map itself
@@ -1147,64 +1146,64 @@ class Kernel:
     # -- mm/memblock.c, 3.15 mm/nobootmem.c (k.memblock holds the tables)
     def memblock_add(self, base: int, size) -> None:
         """memblock_add(base, size) (mm/memblock.c)."""
-        _memblock.api_add(self, base, size)
+        self.memblock.memblock_add(base, size)
 
     def memblock_reserve(self, base: int, size, name: str = "memblock_reserve") -> None:
         """memblock_reserve(base, size) (mm/memblock.c)."""
-        _memblock.api_reserve(self, base, size, name)
+        self.memblock.memblock_reserve(base, size, name)
 
     def memblock_free(self, ptr: int, size) -> None:
         """memblock_free (mm/memblock.c): 3.15 takes a physical base; 6.x a virtual pointer
         (memblock_phys_free takes the physical one)."""
-        _memblock.api_free(self, ptr, size, virtual=self.profile.memblock_free_virt)
+        self.memblock.memblock_free(ptr, size, virtual=self.profile.memblock_free_virt)
 
     def memblock_phys_free(self, base: int, size) -> None:
         """memblock_phys_free(base, size) (mm/memblock.c, 5.16+)."""
-        _memblock.api_free(self, base, size, virtual=False)
+        self.memblock.memblock_free(base, size, virtual=False)
 
     def memblock_alloc(self, size, align: int = 0, *, caller: str | None = None):
         """memblock_alloc(size, align) (mm/memblock.c). 3.15: a physical address, panic on
         failure (memblock_alloc_base); 6.x: a zeroed virtual pointer or None
         (memblock_alloc_try_nid → memblock_alloc_range_nid)."""
-        return _memblock.api_alloc(self, size, align, caller=self.caller_label(caller))
+        return self.memblock.memblock_alloc(size, align, caller=self.caller_label(caller))
 
     def memblock_phys_alloc(self, size, align: int = 0, *, caller: str | None = None):
         """memblock_phys_alloc(size, align) (include/linux/memblock.h): a physical address
         or None (0 in C)."""
-        return _memblock.api_phys_alloc(self, size, align, caller=self.caller_label(caller))
+        return self.memblock.memblock_phys_alloc(size, align, caller=self.caller_label(caller))
 
     def memblock_set_bottom_up(self, enable: bool) -> None:
         """memblock_set_bottom_up(enable) (include/linux/memblock.h)."""
-        _memblock.api_set_bottom_up(self, enable)
+        self.memblock.memblock_set_bottom_up(enable)
 
     def alloc_bootmem(self, size, *, caller: str | None = None) -> int:
         """alloc_bootmem(size) (3.15 mm/nobootmem.c: ___alloc_bootmem): a zeroed
         direct-map pointer above 16 MiB if possible; panics on failure."""
-        return _memblock.alloc_bootmem(self, size, caller=self.caller_label(caller))
+        return self.memblock.alloc_bootmem(size, caller=self.caller_label(caller))
 
     def alloc_bootmem_align(self, size, align: int, *, caller: str | None = None) -> int:
         """alloc_bootmem_align(size, align) (3.15 include/linux/bootmem.h)."""
-        return _memblock.alloc_bootmem(self, size, align=align, caller=self.caller_label(caller))
+        return self.memblock.alloc_bootmem(size, align=align, caller=self.caller_label(caller))
 
     def alloc_bootmem_pages(self, size, *, caller: str | None = None) -> int:
         """alloc_bootmem_pages(size) (3.15): page-aligned alloc_bootmem."""
-        return _memblock.alloc_bootmem(self, size, align=self.PAGE_SIZE,
+        return self.memblock.alloc_bootmem(size, align=self.PAGE_SIZE,
                                       caller=self.caller_label(caller))
 
     def alloc_bootmem_low(self, size, *, caller: str | None = None) -> int:
         """alloc_bootmem_low(size) (3.15 mm/nobootmem.c: __alloc_bootmem_low): below
         ARCH_LOW_ADDRESS_LIMIT (4 GiB on x86_64), goal 0."""
-        return _memblock.alloc_bootmem(self, size, goal=0, limit=0xFFFFFFFF,
+        return self.memblock.alloc_bootmem(size, goal=0, limit=0xFFFFFFFF,
                                       caller=self.caller_label(caller))
 
     def alloc_bootmem_nopanic(self, size, *, caller: str | None = None) -> int | None:
         """alloc_bootmem_nopanic(size) (3.15): None instead of a panic."""
-        return _memblock.alloc_bootmem(self, size, panic=False, caller=self.caller_label(caller))
+        return self.memblock.alloc_bootmem(size, panic=False, caller=self.caller_label(caller))
 
     def free_bootmem(self, phys: int, size) -> None:
         """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
         address)."""
-        _memblock.free_bootmem(self, phys, size)
+        self.memblock.free_bootmem(phys, size)
 
     # -- kernel/module (k.modules)
     def export_symbol(self, name: str, value: int) -> None:

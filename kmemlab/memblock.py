@@ -101,7 +101,9 @@ class RegionList:
 class Memblock:
     """struct memblock: memory, reserved, direction and current limit."""
 
-    def __init__(self, *, bottom_up: bool = False, smp_cache_bytes: int = 64) -> None:
+    def __init__(self, kernel=None, *, bottom_up: bool = False,
+                 smp_cache_bytes: int = 64) -> None:
+        self.kernel = kernel   # for the entry points' reports and events (None: tables only)
         self.memory = RegionList("memory")
         self.reserved = RegionList("reserved")
         self.bottom_up = bottom_up
@@ -203,11 +205,154 @@ class Memblock:
     def reservations_sorted(self) -> list[Reservation]:
         return sorted(self.reservations, key=lambda r: r.base)
 
+    # ------------------------------------------------------------ kernel API
+    # The public calls are Kernel methods that forward here (``k.memblock_alloc`` →
+    # :meth:`memblock_alloc`), with the version's behaviour; each validates before
+    # mutating.
+    def _require_boot(self, fn: str) -> None:
+        if self.handed_over:
+            raise ValueError(
+                f"{fn}() after boot: memblock's code and data are __init/__initdata and were "
+                "discarded (x86 has no ARCH_KEEP_MEMBLOCK); call it from an early_params handler, "
+                "e.g. Kernel(..., cmdline='pf_buf_len=64M', early_params={'pf_buf_len': fn})")
 
-# ============================================================================ kernel API
-# The public calls are Kernel methods that forward here (``k.memblock_alloc`` →
-# ``api_alloc``); these functions do the work with the version's behaviour. Each
-# validates before mutating.
+    def _emit(self, name: str, why: str, **fields) -> None:
+        self.kernel.trace.emit(name, why, **fields)
+
+    def memblock_add(self, base, size) -> None:
+        """memblock_add (mm/memblock.c)."""
+        base, size = _addr(base), _size(size)
+        self._require_boot("memblock_add")
+        self.add(base, size)
+        self._emit("memblock_add", "RAM range registered with memblock", base=base, size=size)
+
+    def memblock_reserve(self, base, size, name: str = "memblock_reserve") -> None:
+        """memblock_reserve (mm/memblock.c)."""
+        base, size = _addr(base), _size(size)
+        if not isinstance(name, str):
+            raise TypeError("name must be a string")
+        self._require_boot("memblock_reserve")
+        self.reserve(base, size, name)
+        self._emit("memblock_reserve",
+                   f"reserved for {name}: never handed to the buddy allocator",
+                   base=base, size=size)
+
+    def memblock_free(self, ptr, size, *, virtual: bool) -> None:
+        """memblock_free (3.15: physical; 6.x: virtual) / memblock_phys_free."""
+        k = self.kernel
+        ptr, size = _addr(ptr, "address"), _size(size)
+        self._require_boot("memblock_free")
+        base = k.virt_to_phys(ptr) if virtual else ptr
+        if not self.reserved.overlaps(base, size):
+            raise ValueError(f"[{base:#x}, {base + size:#x}) is not reserved in memblock")
+        self.free(base, size)
+        self._emit("memblock_free", "reservation given back; it reaches the buddy allocator at "
+                   "the hand-over", base=base, size=size)
+
+    def _alloc_range(self, size: int, align: int, start: int, end: int | None, name: str,
+                     retry_from_zero: bool) -> int | None:
+        """memblock_alloc_range_nid: find (top-down unless bottom_up) + reserve; retry from
+        0 when a lower limit was given."""
+        base = self.phys_alloc(size, align, start, end, name=name)
+        if base is None and retry_from_zero and start:
+            base = self.phys_alloc(size, align, 0, end, name=name)
+        return base
+
+    def _fallback_kzalloc(self, fn: str, size: int, caller: str):
+        """memblock_alloc / alloc_bootmem once slab is up: WARN_ON_ONCE(slab_is_available())
+        and kzalloc(size, GFP_NOWAIT) instead (mm/memblock.c, 3.15 mm/nobootmem.c)."""
+        k = self.kernel
+        report.warn(k, ("mm/memblock.c " if fn.startswith("memblock") else "mm/nobootmem.c ") + fn,
+                    before=["WARN_ON_ONCE(slab_is_available())"])
+        return k.kzalloc(size, "GFP_NOWAIT", caller=caller)
+
+    def memblock_alloc(self, size, align, *, caller: str):
+        """memblock_alloc: 3.15 physical + panic; 6.x zeroed virtual pointer or None."""
+        k = self.kernel
+        size, align = _size(size), _align(align)
+        virt = k.profile.memblock_alloc_virt
+        if self.handed_over:
+            return self._fallback_kzalloc("memblock_alloc", size, caller)
+        if virt and align == 0:
+            k.printk("memblock_alloc_range_nid: align 0 — using SMP_CACHE_BYTES")
+            report.dump_stack(k)
+        base = self._alloc_range(size, align, 0, None, f"memblock_alloc ({caller})", True)
+        if base is None:
+            if not virt:
+                k.printk(f"Kernel panic - not syncing: ERROR: Failed to allocate {size:#x} bytes "
+                         f"below {self.current_limit:#x}.")
+                from .errors import KernelPanic
+                raise KernelPanic(f"memblock_alloc({size}) failed: {k.profile.version} panics "
+                                  "(memblock_alloc_base)")
+            k.printk(f"memblock_alloc_try_nid: Failed to allocate {size} bytes")
+            return None
+        self._emit("memblock_alloc", "top-down: highest free range below current_limit"
+                   if not self.bottom_up else "bottom-up: lowest free range",
+                   base=base, size=size, align=align or self.smp_cache_bytes)
+        if not virt:
+            return base
+        return k.phys_to_virt(base)
+
+    def memblock_phys_alloc(self, size, align, *, caller: str):
+        """memblock_phys_alloc: a physical address or None."""
+        size, align = _size(size), _align(align)
+        self._require_boot("memblock_phys_alloc")
+        base = self._alloc_range(size, align, 0, None, f"memblock_phys_alloc ({caller})", False)
+        if base is not None:
+            self._emit("memblock_alloc", "memblock_phys_alloc", base=base, size=size,
+                       align=align or self.smp_cache_bytes)
+        return base
+
+    def memblock_set_bottom_up(self, enable) -> None:
+        """memblock_set_bottom_up (include/linux/memblock.h)."""
+        if not isinstance(enable, bool):
+            raise TypeError("memblock_set_bottom_up takes True or False")
+        self._require_boot("memblock_set_bottom_up")
+        self.bottom_up = enable
+
+    def require_bootmem(self, fn: str) -> None:
+        k = self.kernel
+        if not k.profile.has_bootmem:
+            raise ValueError(f"{fn}() does not exist in Linux {k.profile.version}: bootmem was "
+                             "removed in 4.20; use k.memblock_alloc() (a zeroed virtual pointer)")
+
+    def free_bootmem(self, phys, size) -> None:
+        """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
+        address)."""
+        self.require_bootmem("free_bootmem")
+        self.memblock_free(phys, size, virtual=False)
+
+    def alloc_bootmem(self, size, *, align: int | None = None, goal: int | None = None,
+                      limit: int | None = None, panic: bool = True, caller: str = ""):
+        """3.15 mm/nobootmem.c: ___alloc_bootmem → ___alloc_bootmem_nopanic →
+        __alloc_memory_core_early: memblock_find_in_range_node(goal, limit) top-down,
+        memblock_reserve, memset 0; retry with goal 0; panic("Out of memory") on failure."""
+        k = self.kernel
+        self.require_bootmem("alloc_bootmem")
+        size = _size(size)
+        align = self.smp_cache_bytes if align is None else _align(align) or \
+            self.smp_cache_bytes
+        if goal is None:
+            goal = 16 * MiB    # BOOTMEM_LOW_LIMIT = __pa(MAX_DMA_ADDRESS)
+        if self.handed_over:
+            return self._fallback_kzalloc("alloc_bootmem", size, caller)
+        end = limit if limit is not None else None
+        if end is not None and self.current_limit is not None:
+            end = min(end + 1, self.current_limit)
+        base = self._alloc_range(size, align, goal, end, f"alloc_bootmem ({caller})", True)
+        if base is None:
+            if not panic:
+                return None
+            k.printk(f"bootmem alloc of {size} bytes failed!")
+            k.printk("Kernel panic - not syncing: Out of memory")
+            from .errors import KernelPanic
+            raise KernelPanic(f"alloc_bootmem({size}) failed: Out of memory")
+        self._emit("memblock_alloc", "alloc_bootmem: top-down from current_limit, above the goal",
+                   base=base, size=size, align=align)
+        return k.phys_to_virt(base)
+
+
+# ============================================================================ argument checks
 
 MiB = 1 << 20
 
@@ -231,157 +376,6 @@ def _align(align) -> int:
     if align < 0 or (align and align & (align - 1)):
         raise ValueError(f"align must be 0 or a power of two, not {align}")
     return align
-
-
-def _require_boot(k, fn: str) -> None:
-    if k.memblock.handed_over:
-        raise ValueError(
-            f"{fn}() after boot: memblock's code and data are __init/__initdata and were "
-            "discarded (x86 has no ARCH_KEEP_MEMBLOCK); call it from an early_params handler, "
-            "e.g. Kernel(..., cmdline='pf_buf_len=64M', early_params={'pf_buf_len': fn})")
-
-
-def _emit(k, name: str, why: str, **fields) -> None:
-    k.trace.emit(name, why, **fields)
-
-
-def api_add(k, base, size) -> None:
-    """memblock_add (mm/memblock.c)."""
-    base, size = _addr(base), _size(size)
-    _require_boot(k, "memblock_add")
-    k.memblock.add(base, size)
-    _emit(k, "memblock_add", "RAM range registered with memblock", base=base, size=size)
-
-
-def api_reserve(k, base, size, name: str = "memblock_reserve") -> None:
-    """memblock_reserve (mm/memblock.c)."""
-    base, size = _addr(base), _size(size)
-    if not isinstance(name, str):
-        raise TypeError("name must be a string")
-    _require_boot(k, "memblock_reserve")
-    k.memblock.reserve(base, size, name)
-    _emit(k, "memblock_reserve", f"reserved for {name}: never handed to the buddy allocator",
-          base=base, size=size)
-
-
-def api_free(k, ptr, size, *, virtual: bool) -> None:
-    """memblock_free (3.15: physical; 6.x: virtual) / memblock_phys_free."""
-    ptr, size = _addr(ptr, "address"), _size(size)
-    _require_boot(k, "memblock_free")
-    base = k.virt_to_phys(ptr) if virtual else ptr
-    if not k.memblock.reserved.overlaps(base, size):
-        raise ValueError(f"[{base:#x}, {base + size:#x}) is not reserved in memblock")
-    k.memblock.free(base, size)
-    _emit(k, "memblock_free", "reservation given back; it reaches the buddy allocator at "
-          "the hand-over", base=base, size=size)
-
-
-def _alloc_range(k, size: int, align: int, start: int, end: int | None, name: str,
-                 retry_from_zero: bool) -> int | None:
-    """memblock_alloc_range_nid: find (top-down unless bottom_up) + reserve; retry from
-    0 when a lower limit was given."""
-    mb = k.memblock
-    base = mb.phys_alloc(size, align, start, end, name=name)
-    if base is None and retry_from_zero and start:
-        base = mb.phys_alloc(size, align, 0, end, name=name)
-    return base
-
-
-def _fallback_kzalloc(k, fn: str, size: int, caller: str):
-    """memblock_alloc / alloc_bootmem once slab is up: WARN_ON_ONCE(slab_is_available())
-    and kzalloc(size, GFP_NOWAIT) instead (mm/memblock.c, 3.15 mm/nobootmem.c)."""
-    report.warn(k, ("mm/memblock.c " if fn.startswith("memblock") else "mm/nobootmem.c ") + fn,
-                before=["WARN_ON_ONCE(slab_is_available())"])
-    return k.kzalloc(size, "GFP_NOWAIT", caller=caller)
-
-
-def api_alloc(k, size, align, *, caller: str):
-    """memblock_alloc: 3.15 physical + panic; 6.x zeroed virtual pointer or None."""
-    size, align = _size(size), _align(align)
-    virt = k.profile.memblock_alloc_virt
-    if k.memblock.handed_over:
-        return _fallback_kzalloc(k, "memblock_alloc", size, caller)
-    if virt and align == 0:
-        k.printk("memblock_alloc_range_nid: align 0 — using SMP_CACHE_BYTES")
-        report.dump_stack(k)
-    base = _alloc_range(k, size, align, 0, None, f"memblock_alloc ({caller})", True)
-    if base is None:
-        if not virt:
-            k.printk(f"Kernel panic - not syncing: ERROR: Failed to allocate {size:#x} bytes "
-                     f"below {k.memblock.current_limit:#x}.")
-            from .errors import KernelPanic
-            raise KernelPanic(f"memblock_alloc({size}) failed: {k.profile.version} panics "
-                              "(memblock_alloc_base)")
-        k.printk(f"memblock_alloc_try_nid: Failed to allocate {size} bytes")
-        return None
-    _emit(k, "memblock_alloc", "top-down: highest free range below current_limit"
-          if not k.memblock.bottom_up else "bottom-up: lowest free range",
-          base=base, size=size, align=align or k.memblock.smp_cache_bytes)
-    if not virt:
-        return base
-    return k.phys_to_virt(base)
-
-
-def api_phys_alloc(k, size, align, *, caller: str):
-    """memblock_phys_alloc: a physical address or None."""
-    size, align = _size(size), _align(align)
-    _require_boot(k, "memblock_phys_alloc")
-    base = _alloc_range(k, size, align, 0, None, f"memblock_phys_alloc ({caller})", False)
-    if base is not None:
-        _emit(k, "memblock_alloc", "memblock_phys_alloc", base=base, size=size,
-              align=align or k.memblock.smp_cache_bytes)
-    return base
-
-
-def api_set_bottom_up(k, enable) -> None:
-    """memblock_set_bottom_up (include/linux/memblock.h)."""
-    if not isinstance(enable, bool):
-        raise TypeError("memblock_set_bottom_up takes True or False")
-    _require_boot(k, "memblock_set_bottom_up")
-    k.memblock.bottom_up = enable
-
-
-def require_bootmem(k, fn: str) -> None:
-    if not k.profile.has_bootmem:
-        raise ValueError(f"{fn}() does not exist in Linux {k.profile.version}: bootmem was "
-                         "removed in 4.20; use k.memblock_alloc() (a zeroed virtual pointer)")
-
-
-def free_bootmem(k, phys, size) -> None:
-    """free_bootmem(addr, size) (3.15 mm/nobootmem.c: memblock_free of a physical
-    address)."""
-    require_bootmem(k, "free_bootmem")
-    api_free(k, phys, size, virtual=False)
-
-
-def alloc_bootmem(k, size, *, align: int | None = None, goal: int | None = None,
-                  limit: int | None = None, panic: bool = True, caller: str = ""):
-    """3.15 mm/nobootmem.c: ___alloc_bootmem → ___alloc_bootmem_nopanic →
-    __alloc_memory_core_early: memblock_find_in_range_node(goal, limit) top-down,
-    memblock_reserve, memset 0; retry with goal 0; panic("Out of memory") on failure."""
-    require_bootmem(k, "alloc_bootmem")
-    size = _size(size)
-    align = k.memblock.smp_cache_bytes if align is None else _align(align) or \
-        k.memblock.smp_cache_bytes
-    if goal is None:
-        goal = 16 * MiB    # BOOTMEM_LOW_LIMIT = __pa(MAX_DMA_ADDRESS)
-    if k.memblock.handed_over:
-        return _fallback_kzalloc(k, "alloc_bootmem", size, caller)
-    end = limit if limit is not None else None
-    mb = k.memblock
-    if end is not None and mb.current_limit is not None:
-        end = min(end + 1, mb.current_limit)
-    base = _alloc_range(k, size, align, goal, end, f"alloc_bootmem ({caller})", True)
-    if base is None:
-        if not panic:
-            return None
-        k.printk(f"bootmem alloc of {size} bytes failed!")
-        k.printk("Kernel panic - not syncing: Out of memory")
-        from .errors import KernelPanic
-        raise KernelPanic(f"alloc_bootmem({size}) failed: Out of memory")
-    _emit(k, "memblock_alloc", "alloc_bootmem: top-down from current_limit, above the goal",
-          base=base, size=size, align=align)
-    return k.phys_to_virt(base)
 
 
 # ============================================================================ debugfs

@@ -1,11 +1,13 @@
 """Memory pressure: LRU pages, kswapd, direct reclaim, compaction, the OOM killer.
 
-Models, one function each, the parts of mm/vmscan.c, mm/compaction.c and
+Models, one method each, the parts of mm/vmscan.c, mm/compaction.c and
 mm/oom_kill.c that decide whether an allocation below its watermark can still
 succeed. The page allocator (kmemlab/page_alloc.py: ``_slowpath``) calls
 ``k.wakeup_kswapd``, ``k.direct_reclaim`` and ``k.out_of_memory``, which call the
-entry points of the kernel's :class:`ReclaimState` (``k.reclaim``), which run the
-functions here.
+entry points of :class:`ReclaimState` (``k.reclaim``, this module: the state, the
+slow path's retry rules and direct reclaim), which run the objects it owns:
+``k.reclaim.vmscan`` (kmemlab/vmscan.py), ``k.reclaim.compaction``
+(kmemlab/compaction.py) and ``k.reclaim.oom`` (kmemlab/oom_kill.py).
 
 What is modelled:
 
@@ -36,18 +38,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from .compaction import compact
-from .oom_kill import out_of_memory
+from .compaction import Compaction
+from .oom_kill import OomKiller
 from .pcp import PAGE_ALLOC_COSTLY_ORDER
 from .vmscan import (
     KSWAPD_PID,
     SWAP_CLUSTER_MAX,
     LruPage,
+    Vmscan,
     count_vm_events,
     gfp_has,
-    kswapd_run,
-    shrink_lists,
-    wakeup_kswapd,
     zone_key,
 )
 
@@ -71,25 +71,100 @@ class ReclaimState:
         self.last_why = ""
         self.last_written = 0
         self.kswapd_pid = KSWAPD_PID
+        # the kernel files' algorithms, on this state
+        self.vmscan = Vmscan(kernel, self)
+        self.compaction = Compaction(kernel, self)
+        self.oom = OomKiller(kernel, self)
 
     # ------------------------------------------------------------ entry points
     # What the page allocator's slow path calls (through the kernel's forwarders); each
     # runs the function of this module named after the kernel's.
     def wakeup_kswapd(self, zone, order: int) -> None:
         """mm/vmscan.c: wakeup_kswapd (from the allocator's slow path)."""
-        wakeup_kswapd(self.k, zone, order)
+        self.vmscan.wakeup_kswapd(zone, order)
 
     def kswapd_run(self) -> int:
         """mm/vmscan.c: kswapd → balance_pgdat, now; the pages reclaimed."""
-        return kswapd_run(self.k)
-
-    def direct_reclaim(self, zonelist, order: int, value: int) -> int:
-        """mm/page_alloc.c: __alloc_pages_direct_compact/_reclaim; pages made available."""
-        return direct_reclaim(self.k, zonelist, order, value)
+        return self.vmscan.kswapd_run()
 
     def out_of_memory(self, zonelist, order: int, value: int) -> bool:
         """mm/page_alloc.c: __alloc_pages_may_oom → mm/oom_kill.c: out_of_memory."""
-        return out_of_memory(self.k, zonelist, order, value)
+        return self.oom.out_of_memory(zonelist, order, value)
+
+    # ------------------------------------------------------------ direct reclaim
+    def _max_passes(self, value: int, order: int) -> int:
+        """How many direct-reclaim passes the version's retry rules allow."""
+        k = self.k
+        if gfp_has(k, value, "__GFP_NORETRY"):
+            return 1
+        if gfp_has(k, value, "__GFP_NOFAIL"):
+            return MAX_RECLAIM_RETRIES
+        if order > PAGE_ALLOC_COSTLY_ORDER:
+            if not k.profile.should_reclaim_retry:
+                # should_alloc_retry: __GFP_REPEAT retries until 1<<order pages were reclaimed
+                return MAX_RECLAIM_RETRIES if gfp_has(k, value, "__GFP_REPEAT") else 1
+            return MAX_RECLAIM_RETRIES if gfp_has(k, value, "__GFP_RETRY_MAYFAIL") else 1
+        return MAX_RECLAIM_RETRIES
+
+    def direct_reclaim(self, zonelist, order: int, value: int) -> int:
+        """mm/page_alloc.c: __alloc_pages_direct_compact + __alloc_pages_direct_reclaim.
+
+        The allocating task sleeps here. In atomic context that is
+        ``BUG: scheduling while atomic`` (kernel/sched/core.c: __schedule_bug) and, with
+        interrupts off, a hard lockup and a panic. Returns the pages made available
+        (0 = no progress, which ends the retries).
+        """
+        k = self.k
+        if self.busy:
+            return 0
+        if self.attempt == 0:
+            k.rules.schedule_while_atomic_check("direct reclaim")
+        if self.attempt >= self._max_passes(value, order):
+            why = self._no_retry_why(value, order)
+            k.trace.emit("mm_vmscan_direct_reclaim_end", why, nr_reclaimed=0)
+            return 0
+        if order > PAGE_ALLOC_COSTLY_ORDER and not k.profile.should_reclaim_retry and \
+                gfp_has(k, value, "__GFP_REPEAT") and \
+                self.reclaimed_this_alloc >= (1 << order) and self.attempt:
+            return 0
+        self.attempt += 1
+        self.busy = True
+        try:
+            if not k.profile.node_lru:
+                count_vm_events(k, "allocstall")
+            else:
+                count_vm_events(k, "allocstall_" + zone_key(k, zonelist[0].name))
+            if self.attempt == 1:
+                k.trace.emit("mm_vmscan_direct_reclaim_begin",
+                             f"below the min watermark and the flags allow blocking: "
+                             f"{k.current_task.comm} reclaims memory itself and sleeps while "
+                             "doing it (an allocation stall)", order=order, gfp_flags=value)
+            made = 0
+            if order > 0:
+                made = self.compaction.compact(zonelist, order)
+                if made:
+                    return made
+            _scanned, reclaimed = self.vmscan.shrink_lists(
+                list(zonelist), value, max(SWAP_CLUSTER_MAX, 1 << order), kswapd=False)
+            self.reclaimed_this_alloc += reclaimed
+            k.drain_all_pages()
+            if order > 0 and reclaimed:
+                made = self.compaction.compact(zonelist, order)
+            k.trace.emit("mm_vmscan_direct_reclaim_end", self.last_why, nr_reclaimed=reclaimed)
+            # dirty pages written back this pass count as progress: they are clean now
+            return reclaimed or made or self.last_written
+        finally:
+            self.busy = False
+
+    def _no_retry_why(self, value: int, order: int) -> str:
+        k = self.k
+        if gfp_has(k, value, "__GFP_NORETRY"):
+            return "__GFP_NORETRY: one reclaim/compaction pass, then fail (no retry, no OOM killer)"
+        if order > PAGE_ALLOC_COSTLY_ORDER:
+            flag = "__GFP_RETRY_MAYFAIL" if k.profile.gfp_retry_mayfail else "__GFP_REPEAT"
+            return (f"order {order} > PAGE_ALLOC_COSTLY_ORDER: costly requests are not retried "
+                    f"without {flag}")
+        return f"{MAX_RECLAIM_RETRIES} reclaim passes made no progress"
 
     # ------------------------------------------------------------ LRU
     def add(self, lp: LruPage) -> None:
@@ -103,7 +178,7 @@ class ReclaimState:
         """``page`` (the same Page object) now lives at ``page.pfn`` instead of
         ``old_pfn``: its LRU entry and its task's mapping follow it. The moved page goes
         to the LRU's young end, as mm/migrate.c puts the new folio back with
-        folio_add_lru (3.15: putback_lru_page), like compaction's :func:`_migrate_block`."""
+        folio_add_lru (3.15: putback_lru_page), like :meth:`Compaction._migrate_block`."""
         for lru in self.lru.values():
             lp = lru.get(old_pfn)
             if lp is not None and lp.page is page:
@@ -122,82 +197,6 @@ class ReclaimState:
         names = None if zones is None else {z.name for z in zones}
         return sum(1 for lp in self.lru["file"].values()
                    if names is None or lp.page.zone in names)
-
-
-# ====================================================================== direct reclaim
-def _max_passes(k, value: int, order: int) -> int:
-    """How many direct-reclaim passes the version's retry rules allow."""
-    if gfp_has(k, value, "__GFP_NORETRY"):
-        return 1
-    if gfp_has(k, value, "__GFP_NOFAIL"):
-        return MAX_RECLAIM_RETRIES
-    if order > PAGE_ALLOC_COSTLY_ORDER:
-        if not k.profile.should_reclaim_retry:
-            # should_alloc_retry: __GFP_REPEAT retries until 1<<order pages were reclaimed
-            return MAX_RECLAIM_RETRIES if gfp_has(k, value, "__GFP_REPEAT") else 1
-        return MAX_RECLAIM_RETRIES if gfp_has(k, value, "__GFP_RETRY_MAYFAIL") else 1
-    return MAX_RECLAIM_RETRIES
-
-
-def direct_reclaim(k, zonelist, order: int, value: int) -> int:
-    """mm/page_alloc.c: __alloc_pages_direct_compact + __alloc_pages_direct_reclaim.
-
-    The allocating task sleeps here. In atomic context that is
-    ``BUG: scheduling while atomic`` (kernel/sched/core.c: __schedule_bug) and, with
-    interrupts off, a hard lockup and a panic. Returns the pages made available
-    (0 = no progress, which ends the retries).
-    """
-    st: ReclaimState = k.reclaim
-    if st.busy:
-        return 0
-    if st.attempt == 0:
-        k.rules.schedule_while_atomic_check("direct reclaim")
-    if st.attempt >= _max_passes(k, value, order):
-        why = _no_retry_why(k, value, order)
-        k.trace.emit("mm_vmscan_direct_reclaim_end", why, nr_reclaimed=0)
-        return 0
-    if order > PAGE_ALLOC_COSTLY_ORDER and not k.profile.should_reclaim_retry and \
-            gfp_has(k, value, "__GFP_REPEAT") and st.reclaimed_this_alloc >= (1 << order) and \
-            st.attempt:
-        return 0
-    st.attempt += 1
-    st.busy = True
-    try:
-        if not k.profile.node_lru:
-            count_vm_events(k, "allocstall")
-        else:
-            count_vm_events(k, "allocstall_" + zone_key(k, zonelist[0].name))
-        if st.attempt == 1:
-            k.trace.emit("mm_vmscan_direct_reclaim_begin",
-                         f"below the min watermark and the flags allow blocking: "
-                         f"{k.current_task.comm} reclaims memory itself and sleeps while "
-                         "doing it (an allocation stall)", order=order, gfp_flags=value)
-        made = 0
-        if order > 0:
-            made = compact(k, zonelist, order)
-            if made:
-                return made
-        _scanned, reclaimed = shrink_lists(k, list(zonelist), value,
-                                           max(SWAP_CLUSTER_MAX, 1 << order), kswapd=False)
-        st.reclaimed_this_alloc += reclaimed
-        k.drain_all_pages()
-        if order > 0 and reclaimed:
-            made = compact(k, zonelist, order)
-        k.trace.emit("mm_vmscan_direct_reclaim_end", st.last_why, nr_reclaimed=reclaimed)
-        # dirty pages written back this pass count as progress: they are clean now
-        return reclaimed or made or st.last_written
-    finally:
-        st.busy = False
-
-
-def _no_retry_why(k, value: int, order: int) -> str:
-    if gfp_has(k, value, "__GFP_NORETRY"):
-        return "__GFP_NORETRY: one reclaim/compaction pass, then fail (no retry, no OOM killer)"
-    if order > PAGE_ALLOC_COSTLY_ORDER:
-        flag = "__GFP_RETRY_MAYFAIL" if k.profile.gfp_retry_mayfail else "__GFP_REPEAT"
-        return (f"order {order} > PAGE_ALLOC_COSTLY_ORDER: costly requests are not retried "
-                f"without {flag}")
-    return f"{MAX_RECLAIM_RETRIES} reclaim passes made no progress"
 
 
 # ====================================================================== /proc/vmstat

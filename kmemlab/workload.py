@@ -18,7 +18,7 @@ import random
 
 from .context import Task
 from .sizes import memparse
-from .vmscan import LruPage, kswapd_run
+from .vmscan import LruPage
 
 
 class SimTask:
@@ -139,7 +139,7 @@ class Workload:
         k.trace.emit("workload", f"page cache: read {added} pages of {name}"
                      + (f", {sum(1 for i in range(added) if every and i % every == 0)} "
                         "of them written (dirty)" if dirty else ""), pages=added)
-        kswapd_run(k)
+        k.reclaim.kswapd_run()
         return added
 
     def anon(self, size, comm: str = "hog", oom_score_adj: int = 0,
@@ -170,7 +170,7 @@ class Workload:
             k.reclaim.add(lp)
         k.trace.emit("workload", f"{task.comm} (pid {task.pid}) touched anonymous memory: "
                      f"rss {task.rss_pages} pages", pid=task.pid, pages=task.rss_pages)
-        kswapd_run(k)
+        k.reclaim.kswapd_run()
         return task
 
     def background(self, steps: int = 100, seed: int | None = None) -> dict:
