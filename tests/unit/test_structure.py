@@ -193,12 +193,16 @@ def test_the_reach_check_sees_a_reach_and_spares_a_modules_own_names():
 def test_the_cycle_check_sees_a_cycle(tmp_path, monkeypatch):
     mods = {"kmemlab.a": ast.parse("from . import b\n"),
             "kmemlab.b": ast.parse("from .a import X\n"),
-            "kmemlab.c": ast.parse("def f():\n    from .a import X\n")}
+            "kmemlab.c": ast.parse("def f():\n    from .a import X\n"),
+            "kmemlab.d": ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                   "    from .a import X\nif X:\n    from .b import Y\n")}
     fake = {n: (tmp_path / (n.split(".")[1] + ".py"), t) for n, t in mods.items()}
     assert module_imports("kmemlab.a", *fake["kmemlab.a"], fake) == {"kmemlab.b"}
     assert module_imports("kmemlab.b", *fake["kmemlab.b"], fake) == {"kmemlab.a"}
     # a function-level import is not a module-level dependency
     assert module_imports("kmemlab.c", *fake["kmemlab.c"], fake) == set()
+    # an import only type checkers read is not one either; any other `if` is
+    assert module_imports("kmemlab.d", *fake["kmemlab.d"], fake) == {"kmemlab.b"}
 
 
 def test_the_architecture_table_names_every_module_and_only_tests_that_exist():
