@@ -42,6 +42,7 @@ __all__ = [
     "PAGE_SORT_KEYS",
     "SLAB_SORT_KEYS",
     "GfpFlags",
+    "BODY_FIELDS",
     "ParseReport",
     "Record",
     "TraceFormatError",
@@ -53,6 +54,7 @@ __all__ = [
     "parse_line",
     "parse_sort_keys",
     "read_records",
+    "scan_records",
     "sort_keys_valid",
     "trace_stats",
 ]
@@ -282,6 +284,10 @@ class Record:
         """Everything after ``event: `` (the TP_printk output)."""
         return self._head.string[self._head.end():].rstrip("\r\n")
 
+    def body_fields(self) -> tuple[str | None, ...]:
+        """The printed body fields in the order of ``BODY_FIELDS[event]`` (None = absent)."""
+        return self._body.groups()
+
     @property
     def fields(self) -> dict[str, str]:
         """The printed fields of the body as ``name -> text`` (only those present)."""
@@ -378,18 +384,7 @@ class Record:
     @property
     def layout(self) -> str | None:
         """``"6.x"`` or ``"3.x"`` when the line tells (pfn base, call_site, accounted)."""
-        d = self._body.groupdict()
-        pfn = d.get("pfn")
-        if pfn is not None:
-            return "6.x" if pfn[:2] == "0x" else "3.x"
-        if d.get("accounted") is not None or d.get("name") is not None:
-            return "6.x"
-        cs = d.get("call_site")
-        if cs is not None and d.get("sym") is None:
-            if cs[:2] == "0x" or "+" in cs:
-                return "6.x"
-            return "3.x"
-        return None
+        return _layout_of(self._body.groupdict())
 
     def as_dict(self) -> dict[str, Any]:
         """All converted fields (header and body) as a plain dict."""
@@ -405,6 +400,21 @@ class Record:
 
     def __repr__(self) -> str:
         return f"Record(line {self.lineno}: {self.line.strip()!r})"
+
+
+def _layout_of(d: dict[str, str | None]) -> str | None:
+    """Record.layout from the body's printed fields (name -> text or None)."""
+    pfn = d.get("pfn")
+    if pfn is not None:
+        return "6.x" if pfn[:2] == "0x" else "3.x"
+    if d.get("accounted") is not None or d.get("name") is not None:
+        return "6.x"
+    cs = d.get("call_site")
+    if cs is not None and d.get("sym") is None:
+        if cs[:2] == "0x" or "+" in cs:
+            return "6.x"
+        return "3.x"
+    return None
 
 
 def parse_line(line: str, lineno: int = 0) -> Record | None:
@@ -638,10 +648,16 @@ class _Overlong(str):
 _CHUNK = 1 << 20
 
 
-def _read_lines(src: _Source) -> Iterator[str]:
-    """The lines of ``src.text`` with their ``\n`` (as readline() gives them), read in
-    1 MiB chunks; a line of _MAX_LINE characters or more comes as an _Overlong of its
-    first 200 characters and is skipped to its end without being kept (bounded memory)."""
+class _ReadError(Exception):
+    """A read of the decompressed stream failed (truncated or corrupt gzip)."""
+
+
+def _read_blocks(src: _Source) -> Iterator[tuple[list[str], bool, bool]]:
+    """The lines of ``src.text`` in blocks (one per 1 MiB chunk): ``(lines, terminated,
+    clean)`` with the lines without their ``\n``; ``terminated`` is False only for a
+    last line that has none, ``clean`` False when the block holds an _Overlong. A line
+    of _MAX_LINE characters or more comes as an _Overlong of its first 200 characters
+    and is skipped to its end without being kept (bounded memory)."""
     read = src.text.read
     tail = ""
     skipping = False
@@ -662,22 +678,183 @@ def _read_lines(src: _Source) -> Iterator[str]:
             chunk = tail + chunk
         parts = chunk.split("\n")
         tail = parts.pop()
-        for i, part in enumerate(parts):
-            if len(part) >= _MAX_LINE:
-                parts[i] = _Overlong(part[:200])
+        if parts:
+            if max(map(len, parts)) >= _MAX_LINE:
+                parts = [p if len(p) < _MAX_LINE else _Overlong(p[:200]) for p in parts]
+                yield parts, True, False
             else:
-                parts[i] = part + "\n"
-        yield from parts
+                yield parts, True, True
         if len(tail) >= _MAX_LINE:
-            yield _Overlong(tail[:200])
+            yield [_Overlong(tail[:200])], True, False
             tail = ""
             skipping = True
     if tail:
-        yield _Overlong(tail[:200]) if len(tail) >= _MAX_LINE else tail
+        if len(tail) >= _MAX_LINE:
+            yield [_Overlong(tail[:200])], False, False
+        else:
+            yield [tail], False, True
 
 
-class _ReadError(Exception):
-    """A read of the decompressed stream failed (truncated or corrupt gzip)."""
+# ------------------------------------------------------------------ the fast path
+# Most lines of a real trace are in the canonical tracefs layout (trace_print_context:
+# comm without spaces, no tgid column, single spaces around the event name). Those are
+# matched by one regex per event from the timestamp on, after a context prefix
+# ("   bash-100     [000] d..1.     ") that is checked once per distinct prefix; any
+# other line takes the general path (_HEAD_RE, then the event's _BODY_RE). The fast
+# grammar is the general one restricted (comm ``\S+``, spaces for ``\s``, a printable
+# ASCII body), so a line it accepts gets the same task, pid, cpu and body fields from
+# both (tests/trace/test_trace_fastpath.py checks it on the real traces and on hostile
+# lines).
+_CTX_RE = re.compile(r" *(\S+)-(\d+) +\[(\d+)\] +(?:[^\s\d]\S* +)?")
+
+
+def _printable_ascii(pattern: str) -> str:
+    """``pattern`` with each character class cut down to printable ASCII (' '..'~').
+
+    On text made only of those characters both patterns test every character alike, so
+    they match the same way with the same groups; a line with any other character
+    (a tab, a non-ASCII comm...) is not matched and takes the general path. The cut
+    classes are also the ones sre scans fastest (a range, not a Unicode category).
+    """
+    for general, ascii_only in ((r"[^()\s]", r"[!-'*-~]"), (r"\S", r"[!-~]"), (r"\s", " "),
+                                (r"\d", "[0-9]"), (r".*?", r"[ -~]*?")):
+        pattern = pattern.replace(general, ascii_only)
+    return pattern
+
+
+_FAST_RE: dict[str, re.Pattern[str]] = {
+    ev: re.compile(r"[0-9]+\.[0-9]+: +" + ev + r": *" + _printable_ascii(src))
+    for ev, src in _BODY_SOURCES.items()}
+#: Field names of each event's body, in the order of :meth:`Record.body_fields`.
+BODY_FIELDS: dict[str, tuple[str, ...]] = {
+    ev: tuple(sorted(rx.groupindex, key=rx.groupindex.__getitem__))
+    for ev, rx in _BODY_RE.items()}
+_MAX_CONTEXTS = 4096
+
+
+def scan_records(
+    source: str | os.PathLike[str] | IO[Any],
+    report: ParseReport | None = None,
+    *,
+    events: Iterable[str] | None = None,
+    progress: bool | None = None,
+    max_malformed: int = 20,
+    records: bool = False,
+) -> Iterator[Any]:
+    """The kmem records of a trace as plain tuples, for consumers of whole traces
+    (replay, statistics): ``(event, lineno, line, context, fields)`` with ``context``
+    the printed ``(task, pid, cpu)`` and ``fields`` the printed body fields in the order
+    of ``BODY_FIELDS[event]`` (None when absent); ``line`` is the line without its end
+    of line (``parse_line(line + "\\n", lineno)`` gives its Record when one is wanted).
+
+    Reads, counts and fails exactly like iter_records() (the same report and errors);
+    ``records=True`` yields Records instead (iter_records() itself). Layout: as for
+    iter_records() (kernel/trace/trace_output.c: trace_print_context).
+    """
+    rep = report if report is not None else ParseReport()
+    rep.max_malformed = max_malformed
+    src = _Source(source)
+    rep.source = src.name
+    wanted = KMEM_EVENTS if events is None else frozenset(events) & KMEM_EVENTS
+    filtering = wanted != KMEM_EVENTS
+    fast = {} if records else {ev: rx.match for ev, rx in _FAST_RE.items() if ev in wanted}
+    bar = _make_progress(progress, src.size, os.path.basename(src.name))
+    head_match = _HEAD_RE.match
+    ctx_match = _CTX_RE.fullmatch
+    body_res = _BODY_RE
+    skipped = rep.skipped_by_event
+    by_event = rep.records_by_event
+    contexts: dict[str, Any] = {}   # printed prefix -> (task, pid, cpu), or False
+    lineno = 0
+    nrec = 0
+    other = 0
+    last_pos = 0
+    try:
+        for block, terminated, clean in _read_blocks(src):
+            if bar is not None:
+                pos = src.tell()
+                bar.update(pos - last_pos)
+                last_pos = pos
+            quick = fast if clean else None
+            for line in block:
+                lineno += 1
+                if quick:
+                    j = line.find(": ")
+                    if j > 0:
+                        k = line.rfind(" ", 0, j) + 1
+                        prefix = line[:k]
+                        ctx = contexts.get(prefix)
+                        if ctx is None:
+                            if len(contexts) >= _MAX_CONTEXTS:
+                                contexts.clear()
+                            m = ctx_match(prefix)
+                            ctx = contexts[prefix] = False if m is None else m.group(1, 2, 3)
+                        if ctx:
+                            e = line.find(":", j + 2)
+                            ev = line[j + 2:e]
+                            rx = quick.get(ev)
+                            if rx is not None:
+                                m = rx(line, k)
+                                if m is not None:
+                                    nrec += 1
+                                    by_event[ev] = by_event.get(ev, 0) + 1
+                                    yield ev, lineno, line, ctx, m.groups()
+                                    continue
+                # the general path: what iter_records has always done with the line
+                if line.__class__ is _Overlong:
+                    rep._bad(lineno, line[:200])
+                    continue
+                text = line + "\n" if terminated else line
+                head = head_match(text)
+                if head is None:
+                    first = text.lstrip()[:1]
+                    if first == "#" or first == "":
+                        rep.header_lines += 1
+                        continue
+                    info = _INFO_RE.match(text)
+                    if info is not None:
+                        rep.header_lines += 1
+                        if info.group("lost"):
+                            rep.lost_events += int(info.group("lost"))
+                        continue
+                    rep._bad(lineno, text)
+                    continue
+                ev = head[6]
+                body_re = body_res.get(ev)
+                if body_re is None or (filtering and ev not in wanted):
+                    skipped[ev] = skipped.get(ev, 0) + 1
+                    other += 1
+                    continue
+                body = body_re.match(text, head.end())
+                if body is None:
+                    rep._bad(lineno, text)
+                    continue
+                nrec += 1
+                by_event[ev] = by_event.get(ev, 0) + 1
+                if records:
+                    yield Record(head, body, lineno)
+                else:
+                    yield ev, lineno, line, head.group(1, 2, 3), body.groups()
+        rep.lines_read = lineno
+        rep.records = nrec
+        if nrec == 0 and other == 0 and rep.header_lines == 0 and rep.malformed_count:
+            n, text = rep.malformed[0]
+            raise TraceFormatError(
+                f"{src.name}: no ftrace event lines found (line {n}: {text[:80]!r}); "
+                "expected the text of /sys/kernel/tracing/trace or of trace-cmd report")
+        rep.complete = True
+    except _ReadError as exc:
+        cause = exc.__cause__
+        raise TraceFormatError(
+            f"{src.name}: truncated or corrupt gzip data after line {lineno} "
+            f"({cause})") from cause
+    finally:
+        rep.lines_read = lineno
+        rep.records = nrec
+        if bar is not None:
+            bar.update(max(0, (src.size or 0) - last_pos))
+            bar.close()
+        src.close()
 
 
 def iter_records(
@@ -705,79 +882,8 @@ def iter_records(
     ``progress``: a tqdm bar (bytes of the file): None = only for files of 32 MiB or
     more when stderr is a terminal or inside Jupyter; True/False force it.
     """
-    rep = report if report is not None else ParseReport()
-    rep.max_malformed = max_malformed
-    src = _Source(source)
-    rep.source = src.name
-    wanted = KMEM_EVENTS if events is None else frozenset(events) & KMEM_EVENTS
-    filtering = wanted != KMEM_EVENTS
-    bar = _make_progress(progress, src.size, os.path.basename(src.name))
-    head_match = _HEAD_RE.match
-    body_res = _BODY_RE
-    skipped = rep.skipped_by_event
-    by_event = rep.records_by_event
-    lines = _read_lines(src)
-    lineno = 0
-    nrec = 0
-    other = 0
-    last_pos = 0
-    try:
-        for line in lines:
-            lineno += 1
-            if bar is not None and not lineno & 0x3FFF:
-                pos = src.tell()
-                bar.update(pos - last_pos)
-                last_pos = pos
-            if line.__class__ is _Overlong:
-                rep._bad(lineno, line[:200])
-                continue
-            head = head_match(line)
-            if head is None:
-                first = line.lstrip()[:1]
-                if first == "#" or first == "":
-                    rep.header_lines += 1
-                    continue
-                info = _INFO_RE.match(line)
-                if info is not None:
-                    rep.header_lines += 1
-                    if info.group("lost"):
-                        rep.lost_events += int(info.group("lost"))
-                    continue
-                rep._bad(lineno, line)
-                continue
-            event = head[6]
-            body_re = body_res.get(event)
-            if body_re is None or (filtering and event not in wanted):
-                skipped[event] = skipped.get(event, 0) + 1
-                other += 1
-                continue
-            body = body_re.match(line, head.end())
-            if body is None:
-                rep._bad(lineno, line)
-                continue
-            nrec += 1
-            by_event[event] = by_event.get(event, 0) + 1
-            yield Record(head, body, lineno)
-        rep.lines_read = lineno
-        rep.records = nrec
-        if nrec == 0 and other == 0 and rep.header_lines == 0 and rep.malformed_count:
-            n, text = rep.malformed[0]
-            raise TraceFormatError(
-                f"{src.name}: no ftrace event lines found (line {n}: {text[:80]!r}); "
-                "expected the text of /sys/kernel/tracing/trace or of trace-cmd report")
-        rep.complete = True
-    except _ReadError as exc:
-        cause = exc.__cause__
-        raise TraceFormatError(
-            f"{src.name}: truncated or corrupt gzip data after line {lineno} "
-            f"({cause})") from cause
-    finally:
-        rep.lines_read = lineno
-        rep.records = nrec
-        if bar is not None:
-            bar.update(max(0, (src.size or 0) - last_pos))
-            bar.close()
-        src.close()
+    return scan_records(source, report, events=events, progress=progress,
+                        max_malformed=max_malformed, records=True)
 
 
 def read_records(source: str | os.PathLike[str] | IO[Any],
@@ -1066,7 +1172,8 @@ class TraceStats:
         self.extfrag_fragmenting = 0
         self.extfrag_change_ownership = 0
         self.extfrag_by_types: dict[tuple[int, int], int] = {}
-        self._handlers: dict[str, Callable[[Record], None]] = {
+        # event -> handler(event, printed cpu, printed body fields in BODY_FIELDS order)
+        self._handlers: dict[str, Callable[[str, str, tuple[Any, ...]], None]] = {
             "kmalloc": self._slab_alloc, "kmalloc_node": self._slab_alloc,
             "kmem_cache_alloc": self._slab_alloc, "kmem_cache_alloc_node": self._slab_alloc,
             "kfree": self._slab_free, "kmem_cache_free": self._slab_free,
@@ -1082,7 +1189,8 @@ class TraceStats:
         """Account one record (builtin-kmem.c: process_sample_event dispatch)."""
         if self.layout is None:
             self.layout = rec.layout
-        self._handlers[rec.event](rec)
+        ev = rec.event
+        self._handlers[ev](ev, rec.context[2], rec.body_fields())
 
     def feed(self, records: Iterable[Record]) -> TraceStats:
         """Account every record of an iterable; returns self."""
@@ -1091,19 +1199,37 @@ class TraceStats:
             add(rec)
         return self
 
-    def _slab_alloc(self, rec: Record) -> None:
+    def feed_fields(self, items: Iterable[tuple[Any, ...]]) -> TraceStats:
+        """Account the tuples of scan_records() (what add() does with Records); returns
+        self. For whole traces: no Record is built."""
+        handlers = self._handlers
+        it = iter(items)
+        for ev, _lineno, _line, ctx, g in it:
+            if self.layout is None:
+                self.layout = _layout_of(dict(zip(BODY_FIELDS[ev], g)))
+            handlers[ev](ev, ctx[2], g)
+            if self.layout is not None:
+                break
+        for ev, _lineno, _line, ctx, g in it:
+            handlers[ev](ev, ctx[2], g)
+        return self
+
+    # The handlers read the printed fields g (BODY_FIELDS order). A %p field holds hex,
+    # "0x"-hex or "(null)"/"(nil)" (_ptr); int() takes hex with or without "0x".
+    def _slab_alloc(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
         # builtin-kmem.c: perf_evsel__process_alloc_event, insert_alloc_stat,
-        # insert_caller_stat
-        d = rec._body
-        ev = rec.event
-        self.slab_by_event[ev] = self.slab_by_event.get(ev, 0) + 1
-        ptr = _ptr(d["ptr"]) or 0
-        req = int(d["bytes_req"])
-        alloc = int(d["bytes_alloc"])
-        cs = d["call_site"]
+        # insert_caller_stat. g: sym, call_site, ptr, name, bytes_req, bytes_alloc,
+        # gfp_flags, node, accounted
+        by_event = self.slab_by_event
+        by_event[ev] = by_event.get(ev, 0) + 1
+        p = g[2]
+        ptr = 0 if p[-1] == ")" else int(p, 16)
         if ptr == 0:
             self.slab_alloc_failures += 1
             return
+        req = int(g[4])
+        alloc = int(g[5])
+        cs = g[1]
         self.slab_alloc_calls += 1
         self.bytes_req += req
         self.bytes_alloc += alloc
@@ -1125,32 +1251,33 @@ class TraceStats:
             ps.bytes_alloc += alloc
             ps.live = 1
             ps.live_bytes = alloc
-        old = self._live.get(ptr)
+        live = self._live
+        old = live.get(ptr)
         if old is not None:  # its free event is missing: count it once, keep going
             self.alloc_of_live_ptr += 1
             osite = self.sites.get(old[2])
             if osite is not None:
                 osite.live -= 1
                 osite.live_bytes -= old[1]
-        self._live[ptr] = (int(rec._head.group(3)), alloc, cs, req)
-        gfp = d["gfp_flags"]
-        g = self.slab_by_gfp.get(gfp)
-        if g is None:
-            g = self.slab_by_gfp[gfp] = [0, 0]
-        g[0] += 1
-        g[1] += alloc
+        live[ptr] = (int(cpu), alloc, cs, req)
+        gfp = g[6]
+        gs = self.slab_by_gfp.get(gfp)
+        if gs is None:
+            gs = self.slab_by_gfp[gfp] = [0, 0]
+        gs[0] += 1
+        gs[1] += alloc
 
-    def _slab_free(self, rec: Record) -> None:
-        # builtin-kmem.c: perf_evsel__process_free_event
-        d = rec._body
-        ev = rec.event
-        self.slab_by_event[ev] = self.slab_by_event.get(ev, 0) + 1
+    def _slab_free(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
+        # builtin-kmem.c: perf_evsel__process_free_event. g: sym, call_site, ptr, name
+        by_event = self.slab_by_event
+        by_event[ev] = by_event.get(ev, 0) + 1
         self.slab_free_calls += 1
-        name = d["name"]
+        name = g[3]
         if name is not None:
             name = name.strip()
             self.cache_frees[name] = self.cache_frees.get(name, 0) + 1
-        ptr = _ptr(d["ptr"]) or 0
+        p = g[2]
+        ptr = 0 if p[-1] == ")" else int(p, 16)
         if ptr <= 16:  # include/linux/slab.h: ZERO_OR_NULL_PTR, kfree(NULL) is legal
             self.free_null += 1
             return
@@ -1158,7 +1285,7 @@ class TraceStats:
         if live is None:
             self.free_unknown += 1
             return
-        cpu, alloc, cs, _req = live
+        alloc_cpu, alloc, cs, _req = live
         self.bytes_freed += alloc
         site = self.sites[cs]
         site.live -= 1
@@ -1167,26 +1294,27 @@ class TraceStats:
         if ps is not None:
             ps.live = 0
             ps.live_bytes = 0
-        if int(rec._head.group(3)) != cpu:
+        if int(cpu) != alloc_cpu:
             self.pingpong += 1
             site.pingpong += 1
             if ps is not None:
                 ps.pingpong += 1
 
-    def _page_alloc(self, rec: Record) -> None:
+    def _page_alloc(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
         # builtin-kmem.c: perf_evsel__process_page_alloc_event (use_pfn)
-        d = rec._body
-        order = int(d["order"])
+        # g: page, pfn, order, migratetype, gfp_flags
+        order = int(g[2])
         nbytes = self.page_size << order
         self.page_alloc_calls += 1
         self.page_alloc_bytes += nbytes
-        if not _ptr(d["page"]):
+        p = g[0]
+        if p[-1] == ")" or not int(p, 16):
             self.page_fails += 1
             self.page_fail_bytes += nbytes
             return
-        pfn = _pfn(d["pfn"]) or 0
-        mt = int(d["migratetype"])
-        gfp = d["gfp_flags"]
+        pfn = _pfn(g[1]) or 0
+        mt = int(g[3])
+        gfp = g[4]
         if pfn in self._live_pages:
             self.page_realloc_live += 1
         self._live_pages[pfn] = (order, mt, gfp)
@@ -1205,14 +1333,13 @@ class TraceStats:
             prow.nr_alloc += 1
             prow.alloc_bytes += nbytes
 
-    def _page_free(self, rec: Record) -> None:
-        # builtin-kmem.c: perf_evsel__process_page_free_event
-        d = rec._body
-        order = int(d["order"])
+    def _page_free(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
+        # builtin-kmem.c: perf_evsel__process_page_free_event. g: page, pfn, order
+        order = int(g[2])
         nbytes = self.page_size << order
         self.page_free_calls += 1
         self.page_free_bytes += nbytes
-        pfn = _pfn(d["pfn"]) or 0
+        pfn = _pfn(g[1]) or 0
         live = self._live_pages.pop(pfn, None)
         if live is None:
             self.page_nomatch += 1
@@ -1228,23 +1355,26 @@ class TraceStats:
                 prow.nr_free += 1
                 prow.free_bytes += nbytes
 
-    def _page_free_batched(self, rec: Record) -> None:
+    def _page_free_batched(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
         self.page_free_batched += 1
 
-    def _zone_locked(self, rec: Record) -> None:
+    def _zone_locked(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
+        # g: page, pfn, order, migratetype, percpu_refill
         self.zone_locked += 1
-        self.zone_locked_pages += 1 << (rec.order or 0)
+        self.zone_locked_pages += 1 << (int(g[2]) or 0)
 
-    def _pcpu_drain(self, rec: Record) -> None:
+    def _pcpu_drain(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
+        # g: page, pfn, order, migratetype
         self.pcpu_drain += 1
-        self.pcpu_drain_pages += 1 << (rec.order or 0)
+        self.pcpu_drain_pages += 1 << (int(g[2]) or 0)
 
-    def _extfrag(self, rec: Record) -> None:
-        d = rec._body
+    def _extfrag(self, ev: str, cpu: str, g: tuple[Any, ...]) -> None:
+        # g: page, pfn, alloc_order, fallback_order, pageblock_order, alloc_migratetype,
+        # fallback_migratetype, fragmenting, change_ownership
         self.extfrag += 1
-        self.extfrag_fragmenting += d["fragmenting"] != "0"
-        self.extfrag_change_ownership += d["change_ownership"] != "0"
-        key = (int(d["alloc_migratetype"]), int(d["fallback_migratetype"]))
+        self.extfrag_fragmenting += g[7] != "0"
+        self.extfrag_change_ownership += g[8] != "0"
+        key = (int(g[5]), int(g[6]))
         self.extfrag_by_types[key] = self.extfrag_by_types.get(key, 0) + 1
 
     # -------------------------------------------------------------- results
@@ -1535,5 +1665,5 @@ def trace_stats(source: str | os.PathLike[str] | IO[Any], *, page_size: int = 40
     stats = TraceStats(page_size=page_size, per_pointer=per_pointer)
     rep = ParseReport()
     stats.parse_report = rep
-    stats.feed(iter_records(source, rep, progress=progress))
+    stats.feed_fields(scan_records(source, rep, progress=progress))
     return stats
