@@ -160,6 +160,16 @@ class CacheTimeline:
 
 
 _END = object()
+
+
+def _ptr(text: str) -> int:
+    """A printed %p field (traceparse: hex, 0x-hex, "(null)"/"(nil)" = 0), as Record.ptr."""
+    return 0 if text[-1] == ")" else int(text, 16)
+
+
+def _pfn(text: str) -> int:
+    """A printed pfn (``pfn=%lu`` in 3.x, ``pfn=0x%lx`` since 4.x), as Record.pfn."""
+    return int(text, 16) if text[:2] == "0x" else int(text)
 _INTERNAL = frozenset({"mm_page_alloc_zone_locked", "mm_page_pcpu_drain",
                        "mm_page_alloc_extfrag", "mm_page_free_batched"})
 
@@ -199,12 +209,15 @@ class Replayer:
         self.keep_trace = bool(keep_trace)
         self.max_errors = max_errors
         self.parse_report: tp.ParseReport | None = None
+        # the records as traceparse.scan_records() tuples: (event, lineno, line or
+        # Record, printed (task, pid, cpu), printed body fields)
+        self._it: Iterator[tuple[Any, ...]]
         if isinstance(source, (str, os.PathLike, io.IOBase)) or hasattr(source, "read"):
             self.parse_report = tp.ParseReport()
-            self._it: Iterator[tp.Record] = tp.iter_records(source, self.parse_report,
-                                                            progress=progress)
+            self._it = tp.scan_records(source, self.parse_report, progress=progress)
         elif isinstance(source, Iterable):
-            self._it = iter(source)
+            self._it = ((rec.event, rec.lineno, rec, rec.context, rec.body_fields())
+                        for rec in source)
         else:
             raise TypeError("source must be a path, an open file or an iterable of "
                             f"traceparse.Record, not {type(source).__name__}")
@@ -236,7 +249,7 @@ class Replayer:
         self._gfp_cache: dict[str, int] = {}
         self._tasks: dict[tuple[int, str], Task] = {}
         self._contexts: dict[tuple[str, str, str], tuple[int, tuple[int, str]]] = {}
-        self.last: tp.Record | None = None
+        self._last: Any = None   # the last record's scan tuple (its Record made on demand)
         self._why: Any = ""   # a str, or (format, args) formatted when asked for
         self.timeline = CacheTimeline([], {}) if sample_every else None
         self.sample_every = sample_every
@@ -249,6 +262,19 @@ class Replayer:
         self._peek: Any = next(self._it, _END)  # opens the file: bad input fails here
         if self.timeline is not None:
             self._sample()
+
+    @property
+    def last(self) -> tp.Record | None:
+        """The last record consumed (None before the first); parsed again from its line
+        only when asked for."""
+        item = self._last
+        if item is None:
+            return None
+        rec = item[2]
+        if rec.__class__ is str:
+            rec = tp.parse_line(rec + "\n", item[1])
+            self._last = (item[0], item[1], rec, item[3], item[4])
+        return rec
 
     @property
     def last_outcome(self) -> str:
@@ -295,27 +321,28 @@ class Replayer:
         every = self.sample_every
         done = 0
         try:
+            it = self._it
             while done < n:
-                rec = self._peek
-                if rec is _END:
+                item = self._peek
+                if item is _END:
                     break
-                self._peek = next(self._it, _END)
+                self._peek = next(it, _END)
                 done += 1
                 self.records += 1
-                ev = rec.event
+                ev = item[0]
                 by_event[ev] = by_event.get(ev, 0) + 1
-                self.last = rec
+                self._last = item
                 fn = dispatch.get(ev)
                 if fn is None:
                     self._skip("allocator-internal event" if ev in _INTERNAL
                                else "not an allocation event")
                 else:
-                    ctx = rec.context
+                    ctx = item[3]
                     parsed = contexts.get(ctx)
                     if parsed is None:
                         if len(contexts) >= 4096:
                             contexts.clear()
-                        parsed = contexts[ctx] = (rec.cpu, (rec.pid, rec.task))
+                        parsed = contexts[ctx] = (int(ctx[2]), (int(ctx[1]), ctx[0]))
                     cpu, key = parsed
                     if cpu >= ncpu:
                         cpu = ncpu - 1
@@ -328,12 +355,12 @@ class Replayer:
                         task = tasks[key] = Task(pid=key[0], comm=key[1])
                     k.current_task = task
                     try:
-                        fn(rec)
+                        fn(ev, item[4], key)
                     except (KernelBug, KernelPanic, ValueError, TypeError) as exc:
                         self.error_count += 1
                         self.last_outcome = f"refused by the simulator: {exc}"
                         if len(self.errors) < self.max_errors:
-                            self.errors.append(f"line {rec.lineno}: {ev}: {exc}")
+                            self.errors.append(f"line {item[1]}: {ev}: {exc}")
                 if every and self.records % every == 0:
                     self._sample()
         finally:
@@ -381,14 +408,19 @@ class Replayer:
         else:
             self.kernel.kmem_cache_free(cache, sim, caller="replay:lost-free")
 
-    def _slab_alloc_start(self, rec: tp.Record) -> int | None:
+    # The handlers take the event, its printed body fields g (traceparse.BODY_FIELDS
+    # order; slab allocs: sym, call_site, ptr, name, bytes_req, bytes_alloc, gfp_flags,
+    # node, accounted; frees: sym, call_site, ptr, name; mm_page_alloc: page, pfn,
+    # order, migratetype, gfp_flags; mm_page_free: page, pfn, order) and the record's
+    # (pid, task). They convert only what they use, as Record's properties would.
+    def _slab_alloc_start(self, g: tuple[Any, ...]) -> int | None:
         """What every slab allocation event does first: skip what cannot be replayed,
         free the simulated object of a pointer whose free the trace lost. Returns the
         traced pointer, or None when the event is skipped."""
         if not self.slab:
             self._skip("slab events not replayed")
             return None
-        real = rec.ptr
+        real = _ptr(g[2])
         if not real:
             self._skip("failed on the traced machine")
             return None
@@ -397,14 +429,14 @@ class Replayer:
         self._failed_ptr.discard(real)
         return real
 
-    def _kmalloc(self, rec: tp.Record) -> None:
+    def _kmalloc(self, ev: str, g: tuple[Any, ...], key: tuple[int, str]) -> None:
         """kmalloc / kmalloc_node → k.kmalloc(bytes_req, gfp)."""
-        real = self._slab_alloc_start(rec)
+        real = self._slab_alloc_start(g)
         if real is None:
             return None
         k = self.kernel
-        req = rec.bytes_req
-        sim = k.kmalloc(req, self._gfp(rec.gfp_flags), caller=rec.call_site)
+        req = int(g[4])
+        sim = k.kmalloc(req, self._gfp(g[6]), caller=g[1])
         if sim is None:
             self.failed_allocs["slab"] += 1
             self._failed_ptr.add(real)
@@ -412,7 +444,7 @@ class Replayer:
             return None
         self._ptr[real] = (sim, None)
         self.replayed += 1
-        if sim != ZERO_SIZE_PTR and k.ksize(sim) != rec.bytes_alloc:
+        if sim != ZERO_SIZE_PTR and k.ksize(sim) != int(g[5]):
             self.size_class_differs += 1
         self._why = ("kmalloc({}) → {:#x}", (req, sim))
         return None
@@ -427,14 +459,14 @@ class Replayer:
         data = boot_state.boot_data(version)
         return {"data": data, "callsites": data["callsites"]}
 
-    def _real_name(self, rec: tp.Record) -> str | None:
+    def _real_name(self, call_site: str | None) -> str | None:
         """The real cache of a kmem_cache_alloc record, by its call site (the exact
         ``func+off/size`` of that build, else the function when all its sites agree).
         An object size alone is no evidence (many real caches share one)."""
         table = self._named
         if table is None:
             return None
-        site = rec.call_site or ""
+        site = call_site or ""
         sites = table["callsites"]
         name = sites.get(site)
         if name is None:
@@ -465,13 +497,15 @@ class Replayer:
         self.caches_created.append(name)
         return c
 
-    def _cache_for(self, rec: tp.Record) -> Any:
+    def _cache_for(self, g: tuple[Any, ...]) -> Any:
         """The simulated cache for a kmem_cache_alloc record (created if needed)."""
-        name = rec.name
-        size = rec.bytes_req or rec.bytes_alloc or 1
+        name = g[3]
+        if name is not None:
+            name = name.strip()
+        size = int(g[4]) or int(g[5]) or 1
         k = self.kernel
         if not name:   # the call site of the recorded boot names the cache
-            real = self._real_name(rec)
+            real = self._real_name(g[1])
             if real is not None:
                 return self._named_cache(real, size)
         if name:
@@ -509,14 +543,13 @@ class Replayer:
         self.caches_created.append(name)
         return c
 
-    def _cache_alloc(self, rec: tp.Record) -> None:
+    def _cache_alloc(self, ev: str, g: tuple[Any, ...], key: tuple[int, str]) -> None:
         """kmem_cache_alloc / _node → k.kmem_cache_alloc(cache of that size, gfp)."""
-        real = self._slab_alloc_start(rec)
+        real = self._slab_alloc_start(g)
         if real is None:
             return None
-        cache = self._cache_for(rec)
-        sim = self.kernel.kmem_cache_alloc(cache, self._gfp(rec.gfp_flags),
-                                           caller=rec.call_site)
+        cache = self._cache_for(g)
+        sim = self.kernel.kmem_cache_alloc(cache, self._gfp(g[6]), caller=g[1])
         if sim is None:
             self.failed_allocs["slab"] += 1
             self._failed_ptr.add(real)
@@ -527,11 +560,11 @@ class Replayer:
         self._why = ("kmem_cache_alloc({}) → {:#x}", (cache.name, sim))
         return None
 
-    def _free(self, rec: tp.Record) -> None:
+    def _free(self, ev: str, g: tuple[Any, ...], key: tuple[int, str]) -> None:
         """kfree / kmem_cache_free of a mapped object; unknown pointers are counted."""
         if not self.slab:
             return self._skip("slab events not replayed")
-        real = rec.ptr
+        real = _ptr(g[2])
         if not real or real == ZERO_SIZE_PTR:
             return self._skip("free of NULL")
         entry = self._ptr.pop(real, None)
@@ -547,38 +580,40 @@ class Replayer:
         sim, cache = entry
         k = self.kernel
         try:
-            if rec.event == "kmem_cache_free" and cache is not None:
-                name = rec.name
+            if ev == "kmem_cache_free" and cache is not None:
+                name = g[3]
+                if name is not None:
+                    name = name.strip()
                 if name and name != cache.name and cache.name in self.caches_created:
                     seen = self.cache_names.setdefault(cache.name, {})
                     seen[name] = seen.get(name, 0) + 1
-                k.kmem_cache_free(cache, sim, caller=rec.call_site)
+                k.kmem_cache_free(cache, sim, caller=g[1])
             else:
-                k.kfree(sim, caller=rec.call_site)
+                k.kfree(sim, caller=g[1])
         except BaseException:
             self._ptr[real] = entry  # the simulator refused: nothing changed
             raise
         self.replayed += 1
-        self._why = ("{}({:#x})", (rec.event, sim))
+        self._why = ("{}({:#x})", (ev, sim))
         return None
 
-    def _page_alloc(self, rec: tp.Record) -> None:
+    def _page_alloc(self, ev: str, g: tuple[Any, ...], key: tuple[int, str]) -> None:
         """mm_page_alloc → k.page_alloc.alloc_pages(gfp, order)."""
         if not self.pages:
             return self._skip("page events not replayed")
-        if not rec.page:
+        if not _ptr(g[0]):
             return self._skip("failed on the traced machine")
-        pfn = rec.pfn
+        pfn = _pfn(g[1])
         k = self.kernel
         old = self._pfn.pop(pfn, None)
         if old is not None:
             self.implicit_frees["page"] += 1
             k.page_alloc.free_pages(old, old.order)
         self._failed_pfn.discard(pfn)
-        order = rec.order
-        page = k.page_alloc.alloc_pages(self._gfp(rec.gfp_flags), order, owner="pages",
+        order = int(g[2])
+        page = k.page_alloc.alloc_pages(self._gfp(g[4]), order, owner="pages",
                                         detail=f"replayed pfn {pfn:#x}",
-                                        caller=f"{rec.task}-{rec.pid}")
+                                        caller=f"{key[1]}-{key[0]}")
         if page is None:
             self.failed_allocs["page"] += 1
             self._failed_pfn.add(pfn)
@@ -589,11 +624,11 @@ class Replayer:
         self._why = ("order-{} block: real pfn {:#x} → pfn {:#x}", (order, pfn, page.pfn))
         return None
 
-    def _page_free(self, rec: tp.Record) -> None:
+    def _page_free(self, ev: str, g: tuple[Any, ...], key: tuple[int, str]) -> None:
         """mm_page_free of a mapped block; pages allocated before the trace are counted."""
         if not self.pages:
             return self._skip("page events not replayed")
-        pfn = rec.pfn
+        pfn = _pfn(g[1])
         page = self._pfn.pop(pfn, None)
         if page is None:
             if pfn in self._failed_pfn:
