@@ -1,0 +1,346 @@
+# ruff: noqa: E501  (trace lines are as long as the kernel prints them)
+"""The fast paths of kmemlab.traceparse and kmemlab.replay give exactly what the general
+path gives: the same records and printed fields, the same ParseReport, the same errors,
+statistics and replay results.
+
+The reference is the parser as it was before the fast path (tests/trace/
+reference_traceparse.py, kmemlab/traceparse.py of commit 17c9f1a verbatim), read on the
+real 6.12 and 6.1 boot traces and on hostile lines (odd spacing, tabs, non-ASCII text,
+truncated lines, unknown events, overlong lines, CR/CRLF line ends, no final newline).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmemlab import traceparse as tp
+from kmemlab.kernel import Kernel
+from kmemlab.replay import Replayer
+
+HERE = Path(__file__).resolve().parent
+BOOTS = HERE.parents[1] / "kmemlab" / "data" / "boots"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ref = _load("reference_traceparse", HERE / "reference_traceparse.py")
+HAND_TRACE = _load("trace_conftest", HERE / "conftest.py").HAND_TRACE
+
+HOSTILE = [
+    "            bash-100     [000] .....     1.000020: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000007000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false   ",
+    "            bash-100     [000] .....     1.000021: kmalloc:  call_site=foo+0x10/0x40 ptr=ffff888000008000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000] .....     1.000022:  kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000009000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000] .....\t1.000023: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800000a000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000] .....     1.000024: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800000b000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL\tnode=-1 accounted=false",
+    "            bash-100     [000] .....     1.000025: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800000c000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false\t",
+    "   caf\u00e9 bar-100     [001] .....     1.000026: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800000d000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "   foo-1 bar-100     [001] .....     1.000027: kfree: call_site=qux+0x4/0x10 ptr=ffff88800000d000",
+    "  jbd2/sda1-8-123    [001] .....     1.000028: kfree: call_site=qux+0x4/0x10 ptr=ffff888000007000",
+    "            bash-100     [000] .....     1.000029: kmalloc: call_site=f\u00f6o+0x10/0x40 ptr=ffff88800000e000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000] .....     1.000030: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800000f000 bytes_req=\u0661\u0662 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-\u0661\u0660     [\u0660\u0661] .....     \u0661.000031: kfree: call_site=qux+0x4/0x10 ptr=ffff888000007000",
+    "            bash-100     [000] .....     1.000031: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000010000 bytes_req=100 bytes_alloc=128",
+    "            bash-100     [000] .....     1.000032: kmalloc: call_site=foo+0x10/0x40 ptr=ffff88800001",
+    "            bash-100     [000] .....     1.000033: kmalloc:",
+    "            bash-100     [000] .....     1.000034: kmalloc",
+    "            bash-100     [000] .....     1.00",
+    "            bash-100     [000] .....     1.000035: kmem_cache_free: call_site=qux+0x8/0x10 ptr=ffff888000004000 name=some cache name  ",
+    "            bash-100     [000] .....     1.000036: kmem_cache_free: call_site=qux+0x8/0x10 ptr=ffff888000004000 name=tab\tname",
+    "            bash-100     [000] .....     1.000037: kmem_cache_free: call_site=qux+0x8/0x10 ptr=ffff888000004000 name=",
+    "            bash-100     [000] .....     1.000038: kfree: call_site=qux+0x4/0x10 ptr=          (null)",
+    "            bash-100     [000] .....     1.000039: kfree: call_site=qux+0x4/0x10 ptr=(nil)",
+    "            bash-100     [000] .....     1.000040: kfree: call_site=qux+0x4/0x10 ptr=0xffff888000001000",
+    "            bash-100     [000] .....     1.000041: kfree: (qux+0x4) call_site=qux+0x4/0x10 ptr=ffff888000001000",
+    "            bash-100     [000] .....     1.000042: mm_page_alloc: page=ffffea0000040000 pfn=4096 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+    "            bash-100     [000] .....     1.000043: mm_page_alloc: page=(null) pfn=0 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+    "            bash-100     [000] .....     1.000044: mm_page_alloc_zone_locked: page=ffffea0000040000 pfn=0x1000 order=2 migratetype=1 percpu_refill=1",
+    "            bash-100     [000] .....     1.000045: mm_page_pcpu_drain: page=ffffea0000040000 pfn=0x1000 order=1 migratetype=1",
+    "            bash-100     [000] .....     1.000046: mm_page_alloc_extfrag: page=ffffea0000040000 pfn=0x1000 alloc_order=0 fallback_order=3 pageblock_order=9 alloc_migratetype=0 fallback_migratetype=1 fragmenting=1 change_ownership=0",
+    "            bash-100     [000] .....     1.000047: mm_page_free_batched: page=ffffea0000040000 pfn=0x1000 order=0 cold=1",
+    "            bash-100 (  100) [000] .....     1.000048: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000011000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000]     1.000049: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000012000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100  [000] d..1 1.000050: kmalloc_node: call_site=ffffffff8116d5a4 ptr=ffff888000013000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL|GFP_ZERO node=0",
+    "            bash-100     [000] .....     1.000051: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000014000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=maybe",
+    "            bash-100     [000] .....     1.000052: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000015000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=false extra=1",
+    "            bash-100     [000] .....     1.000053: sched_switch: prev_comm=bash",
+    "            bash-100     [000] .....     1.000054: kmalloc_tiny: call_site=foo",
+    "CPU:1 [LOST 42 EVENTS]",
+    "cpus=2",
+    "",
+    "     ",
+    "\x0c",
+    "            bash-100     [000] .....     1.000055: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000016000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=false\x1c",
+    "            bash-100     [000] .....     1.000056: kmalloc: call_site=foo+0x10/0x40\u00a0ptr=ffff888000017000 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    "            bash-100     [000] .....     1.000057: kfree: call_site=qux+0x4/0x10 ptr=ffff888000011000\u2028",
+    "    <...>-4242    [001] d.h2.  1234.567890: kfree: call_site=qux+0x4/0x10 ptr=ffff888000012000",
+    "  kworker/u4:2-events_unbound-77     [001] .N...     1.000058: kfree: call_site=qux+0x4/0x10 ptr=ffff888000013000",
+    "            bash-100     [000] .....     1.000059: kfree: call_site=qux+0x4/0x10 ptr=ffff88800001300 0",
+    "            bash-100     [000] .....  1.000060: kfree: call_site=qux+0x4/0x10 ptr=ffff888000014000",
+    "            bash-100     [000] 1.000061: kfree: call_site=qux+0x4/0x10 ptr=ffff888000015000",
+    "            bash-100     [0000] ..... 1.000062: kfree: call_site=qux+0x4/0x10 ptr=ffff888000016000",
+    "bash-100 [000] ..... 1.000063: kfree: call_site=qux+0x4/0x10 ptr=ffff888000017000",
+    "            bash-100     [000] .....     1.000064: kfree: call_site=a:b ptr=ffff888000017000",
+    "            bash-100     [000] .....     1.000065: kfree: call_site=x ptr=ffff888000017000 name=x: y",
+    "            bash-100     [000] d.:1.     1.000066: kfree: call_site=x ptr=ffff888000017000",
+    "      foo: bar-100     [000] .....     1.000067: kfree: call_site=x ptr=ffff888000017000",
+    "            bash-100     [000] .....     1.000068: kfree: call_site=x ptr=ffff888000017000 ",
+    "            bash-100     [000] .....     1.000069: kfree: call_site=x ptr=ffff88800001_7000",
+    "            bash-100     [000] .....     1.000070: mm_page_free: page=ffffea0000040000 pfn=0x_1000 order=0",
+    "            bash-100     [000] .....     1.000071: mm_page_free: page=ffffea0000040000 pfn=0x1000 order=+1",
+    "x" * 70000,
+    "            bash-100     [000] .....     1.000072: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000018000 bytes_req=8 bytes_alloc=8 gfp_flags=" + "G" * 70000,
+    "            bash-100     [000] .....     1.000073: kfree: call_site=qux+0x4/0x10 ptr=ffff888000018000",
+]
+# CRLF, a lone CR and LF line ends, and a last line without one
+HOSTILE_TEXT = (HAND_TRACE + "\r\n".join(HOSTILE[:5]) + "\r" + "\n".join(HOSTILE[5:])
+                + "\n            bash-100     [000] .....     1.000099: kfree: call_site=qux+0x4/0x10 ptr=ffff888000001000")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("fast") / "hostile.txt"
+    p.write_bytes(HOSTILE_TEXT.encode("utf-8"))
+    return p
+
+
+def _ref_items(path: Path, rep) -> list[tuple]:
+    return [(r.event, r.lineno, r.line, r.context, r._body.groups())
+            for r in ref.iter_records(path, rep, progress=False)]
+
+
+def _report(rep) -> dict:
+    d = rep.to_dict()
+    d["complete"] = rep.complete
+    d["max_malformed"] = rep.max_malformed
+    return d
+
+
+def _check_scan(path: Path) -> int:
+    rep_ref, rep_new = ref.ParseReport(), tp.ParseReport()
+    want = _ref_items(path, rep_ref)
+    got = list(tp.scan_records(path, rep_new, progress=False))
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    for g, w in zip(got, want):
+        # the line as Record.line gives it (the fast path keeps no end of line)
+        assert (g[0], g[1], g[2].rstrip("\r\n"), g[3], g[4]) == w, w
+    assert _report(rep_new) == _report(rep_ref)
+    return len(got)
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_scan_records_gives_the_reference_records_on_the_real_traces(version: str) -> None:
+    assert _check_scan(BOOTS / version / "trace.txt.gz") > 100_000
+
+
+def test_the_real_traces_take_the_fast_path() -> None:
+    """Nearly every line of the real 6.12 boot trace is matched by the fast regexes
+    (the equivalence above is then about them, not about the general path)."""
+    fast = 0
+    with gzip.open(BOOTS / "6.12" / "trace.txt.gz", "rt") as f:
+        lines = [ln.rstrip("\n") for ln in f if ln[:1] != "#"]
+    for line in lines:
+        j = line.find(": ")
+        k = line.rfind(" ", 0, j) + 1
+        ev = line[j + 2:line.find(":", j + 2)]
+        if tp._CTX_RE.fullmatch(line[:k]) and tp._FAST_RE[ev].match(line, k):
+            fast += 1
+    assert fast == len(lines) == 116_640
+
+
+def test_scan_records_gives_the_reference_records_on_hostile_lines(hostile: Path) -> None:
+    assert _check_scan(hostile) > 20
+
+
+@pytest.mark.parametrize("line", HOSTILE + HAND_TRACE.splitlines())
+def test_each_hostile_line_alone(tmp_path: Path, line: str) -> None:
+    """Each line as the only line of a file (and so also its last, unterminated one):
+    records, report and, for a file of nothing readable, the error message."""
+    for text in (line, line + "\n", "# tracer: nop\n" + line + "\n"):
+        p = tmp_path / "one.txt"
+        p.write_bytes(text.encode("utf-8"))
+        try:
+            want = _ref_items(p, ref.ParseReport())
+        except ref.TraceFormatError as exc:
+            with pytest.raises(tp.TraceFormatError) as got:
+                list(tp.scan_records(p, progress=False))
+            assert str(got.value) == str(exc)
+            continue
+        _check_scan(p)
+        new = tp.parse_line(line)
+        old = ref.parse_line(line)
+        assert (new is None) == (old is None)
+        if new is not None:
+            assert new.as_dict() == old.as_dict() and new.body_fields() == old._body.groups()
+        assert len(want) <= 1
+
+
+def test_records_of_iter_records_are_the_reference_records(hostile: Path) -> None:
+    new = list(tp.iter_records(hostile, progress=False))
+    old = list(ref.iter_records(hostile, progress=False))
+    assert [r.as_dict() for r in new] == [r.as_dict() for r in old]
+    assert [r.lineno for r in new] == [r.lineno for r in old]
+    assert [repr(r) for r in new] == [repr(r) for r in old]
+
+
+def test_iter_records_real_trace_sample_as_dict() -> None:
+    path = BOOTS / "6.1" / "trace.txt.gz"
+    new = tp.iter_records(path, progress=False)
+    old = ref.iter_records(path, progress=False)
+    for i, (a, b) in enumerate(zip(new, old)):
+        if i % 97 == 0:
+            assert a.as_dict() == b.as_dict() and a.line == b.line and a.body == b.body
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, bytes]:
+    good = HAND_TRACE.encode() * 200
+    gz = gzip.compress(good)
+    return {
+        "empty": b"",
+        "binary": b"\x00\x01\x02" * 100,
+        "trace.dat": b"\x17\x08\x44tracing6" + b"\x00" * 100,
+        "xz": b"\xfd7zXZ\x00" + b"\x00" * 50,
+        "truncated gzip": gz[:len(gz) // 2],
+        "corrupt gzip": gz[:40] + b"\xff" * 40 + gz[80:],
+        "no ftrace lines": b"hello\nworld\n",
+        "headers only": b"# tracer: nop\n#\n",
+    }
+
+
+@pytest.mark.parametrize("name", ["empty", "binary", "trace.dat", "xz", "truncated gzip",
+                                  "corrupt gzip", "no ftrace lines", "headers only"])
+def test_bad_input_gives_the_reference_message(tmp_path: Path, name: str) -> None:
+    p = tmp_path / "bad"
+    p.write_bytes(_bad_inputs(tmp_path)[name])
+    try:
+        want = _ref_items(p, ref.ParseReport())
+    except ref.TraceFormatError as exc:
+        for run in (lambda: list(tp.scan_records(p, progress=False)),
+                    lambda: tp.trace_stats(p, progress=False),
+                    lambda: Replayer(p, version="6.12").run()):
+            with pytest.raises(tp.TraceFormatError) as got:
+                run()
+            assert str(got.value) == str(exc)
+        return
+    assert list(tp.scan_records(p, progress=False)) == want
+
+
+# ---------------------------------------------------------------- statistics
+
+def _ref_stats(path: Path, per_pointer: bool):
+    st = ref.TraceStats(per_pointer=per_pointer)
+    st.parse_report = ref.ParseReport()
+    st.feed(ref.iter_records(path, st.parse_report, progress=False))
+    return st
+
+
+def _check_stats(path: Path, per_pointer: bool) -> None:
+    old = _ref_stats(path, per_pointer)
+    new = tp.trace_stats(path, per_pointer=per_pointer, progress=False)
+    assert json.dumps(new.to_dict()) == json.dumps(old.to_dict())
+    for sort in (None, "hit,bytes", "ptr", "order,migtype"):
+        d_new = new.to_dict(lines=5, slab_sort=sort if tp.sort_keys_valid(sort, tp.SLAB_SORT_KEYS) else None,
+                            page_sort=sort if tp.sort_keys_valid(sort, tp.PAGE_SORT_KEYS) else None)
+        d_old = old.to_dict(lines=5, slab_sort=sort if ref.sort_keys_valid(sort, ref.SLAB_SORT_KEYS) else None,
+                            page_sort=sort if ref.sort_keys_valid(sort, ref.PAGE_SORT_KEYS) else None)
+        assert d_new == d_old
+        for kw in ({}, {"alloc": True}, {"caller": False, "page": False}, {"slab": False}):
+            assert new.report(sort=sort, lines=20, **kw) == old.report(sort=sort, lines=20, **kw)
+    # feeding Records (TraceStats.add) gives the same as feeding scan tuples
+    again = tp.TraceStats(per_pointer=per_pointer)
+    again.parse_report = tp.ParseReport()
+    again.feed(tp.iter_records(path, again.parse_report, progress=False))
+    assert json.dumps(again.to_dict()) == json.dumps(new.to_dict())
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_stats_are_the_reference_stats_on_the_real_traces(version: str) -> None:
+    _check_stats(BOOTS / version / "trace.txt.gz", per_pointer=True)
+
+
+def test_stats_are_the_reference_stats_on_hostile_lines(hostile: Path) -> None:
+    _check_stats(hostile, per_pointer=True)
+    _check_stats(hostile, per_pointer=False)
+
+
+# -------------------------------------------------------------------- replay
+
+def _state(r: Replayer) -> dict:
+    k = r.kernel
+    return {"counters": r.counters(), "summary": r.summary(),
+            "proc": {n: k.proc(n) for n in ("buddyinfo", "slabinfo", "meminfo", "zoneinfo")},
+            "ptr_map": r.ptr_map, "pfns": {real: p.pfn for real, p in r.pfn_map.items()},
+            "errors": list(r.errors), "dmesg": list(k.dmesg)}
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_replay_of_the_real_traces_prints_what_it_printed(version: str) -> None:
+    """`kmemlab trace replay --json --show buddyinfo,slabinfo` then the summary, as
+    printed before the fast path (tests/trace/data/replay_<version>.txt)."""
+    path = BOOTS / version / "trace.txt.gz"
+    k = Kernel(version=version, ram="1G", cpus=2)
+    r = Replayer(path, k, keep_trace=False).run()
+    text = (json.dumps(r.counters(), indent=2) + "\n"
+            + "".join(f"\n/proc/{n} of the simulated kernel:\n" + k.proc(n)
+                      for n in ("buddyinfo", "slabinfo"))
+            + r.summary() + "\n")
+    assert text == (HERE / "data" / f"replay_{version}.txt").read_text()
+
+
+@pytest.mark.parametrize("version", ["6.12", "3.15"])
+def test_replay_from_a_file_equals_replay_of_its_records(hostile: Path, version: str) -> None:
+    """Step by step: the same last record, outcome ("why"), counters, and at the end
+    the same kernel state, trace and dmesg, from the file (scan tuples) and from
+    Records (the iterable path)."""
+    a = Replayer(hostile, version=version, ram="64M", cpus=2)
+    b = Replayer(list(tp.iter_records(hostile, progress=False)), version=version, ram="64M",
+                 cpus=2)
+    assert a.last is None and b.last is None
+    while not a.done:
+        assert a.step() == b.step() == 1
+        assert a.last.as_dict() == b.last.as_dict() and a.last.lineno == b.last.lineno
+        assert a.last_outcome == b.last_outcome
+        assert a.counters() == b.counters()
+    assert b.done
+    assert _state(a) == _state(b)
+    assert a.kernel.trace.to_ftrace() == b.kernel.trace.to_ftrace()
+
+
+def test_replay_of_a_real_trace_prefix_equals_replay_of_its_records() -> None:
+    path = BOOTS / "6.12" / "trace.txt.gz"
+    recs = []
+    for rec in tp.iter_records(path, progress=False):
+        recs.append(rec)
+        if len(recs) == 20_000:
+            break
+    a = Replayer(path, version="6.12", keep_trace=False)
+    b = Replayer(recs, version="6.12", keep_trace=False)
+    for _ in range(40):
+        assert a.step(500) == b.step(500) == 500
+        ca, cb = a.counters(), b.counters()
+        assert ca.pop("done") is False and cb.pop("done") is (b.records == len(recs))
+        assert a.last_outcome == b.last_outcome and ca == cb
+        assert a.last.as_dict() == b.last.as_dict()
+    sa, sb = _state(a), _state(b)
+    for s in (sa, sb):
+        s["counters"].pop("done")
+        s.pop("summary")
+    assert sa == sb
+
+
+def test_replay_from_a_stream(hand_text: str) -> None:
+    a = Replayer(io.BytesIO(hand_text.encode()), version="6.12").run()
+    b = Replayer(list(tp.iter_records(io.StringIO(hand_text))), version="6.12").run()
+    assert _state(a) == _state(b)
