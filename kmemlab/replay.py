@@ -247,6 +247,7 @@ class Replayer:
         self.caches_created: list[str] = []
         self.cache_names: dict[str, dict[str, int]] = {}  # sim cache -> real names seen
         self._gfp_cache: dict[str, int] = {}
+        self._cache_memo: dict[tuple[Any, ...], tuple[Any, bool]] = {}
         self._tasks: dict[tuple[int, str], Task] = {}
         self._contexts: dict[tuple[str, str, str], tuple[int, tuple[int, str]]] = {}
         self._last: Any = None   # the last record's scan tuple (its Record made on demand)
@@ -320,13 +321,13 @@ class Replayer:
         by_event = self.by_event
         every = self.sample_every
         done = 0
+        it = self._it
+        item = self._peek
         try:
-            it = self._it
             while done < n:
-                item = self._peek
                 if item is _END:
                     break
-                self._peek = next(it, _END)
+                self._peek = nxt = next(it, _END)
                 done += 1
                 self.records += 1
                 ev = item[0]
@@ -363,6 +364,7 @@ class Replayer:
                             self.errors.append(f"line {item[1]}: {ev}: {exc}")
                 if every and self.records % every == 0:
                     self._sample()
+                item = nxt
         finally:
             k.current_cpu, k.current_task = old_cpu, old_task
             k.trace.enabled = old_enabled
@@ -420,7 +422,8 @@ class Replayer:
         if not self.slab:
             self._skip("slab events not replayed")
             return None
-        real = _ptr(g[2])
+        p = g[2]
+        real = 0 if p[-1] == ")" else int(p, 16)
         if not real:
             self._skip("failed on the traced machine")
             return None
@@ -436,7 +439,8 @@ class Replayer:
             return None
         k = self.kernel
         req = int(g[4])
-        sim = k.kmalloc(req, self._gfp(g[6]), caller=g[1])
+        gfp = self._gfp_cache.get(g[6])
+        sim = k.kmalloc(req, self._gfp(g[6]) if gfp is None else gfp, caller=g[1])
         if sim is None:
             self.failed_allocs["slab"] += 1
             self._failed_ptr.add(real)
@@ -498,7 +502,25 @@ class Replayer:
         return c
 
     def _cache_for(self, g: tuple[Any, ...]) -> Any:
-        """The simulated cache for a kmem_cache_alloc record (created if needed)."""
+        """The simulated cache for a kmem_cache_alloc record (created if needed).
+
+        The answer for a (name, call site, sizes) is fixed once found (the caches found
+        are kept in _by_name/_by_size), so it is remembered with whether the named-cache
+        table gave it (counted in ``named_by`` each time, as when it is looked up)."""
+        memo_key = (g[3], g[1], g[4], g[5])
+        hit = self._cache_memo.get(memo_key)
+        if hit is not None:
+            if hit[1]:
+                self.named_by["call site"] += 1
+            return hit[0]
+        named = self.named_by["call site"]
+        cache = self._find_cache(g)
+        if len(self._cache_memo) >= 65536:
+            self._cache_memo.clear()
+        self._cache_memo[memo_key] = (cache, self.named_by["call site"] != named)
+        return cache
+
+    def _find_cache(self, g: tuple[Any, ...]) -> Any:
         name = g[3]
         if name is not None:
             name = name.strip()
@@ -549,7 +571,9 @@ class Replayer:
         if real is None:
             return None
         cache = self._cache_for(g)
-        sim = self.kernel.kmem_cache_alloc(cache, self._gfp(g[6]), caller=g[1])
+        gfp = self._gfp_cache.get(g[6])
+        sim = self.kernel.kmem_cache_alloc(cache, self._gfp(g[6]) if gfp is None else gfp,
+                                           caller=g[1])
         if sim is None:
             self.failed_allocs["slab"] += 1
             self._failed_ptr.add(real)
@@ -564,7 +588,8 @@ class Replayer:
         """kfree / kmem_cache_free of a mapped object; unknown pointers are counted."""
         if not self.slab:
             return self._skip("slab events not replayed")
-        real = _ptr(g[2])
+        p = g[2]
+        real = 0 if p[-1] == ")" else int(p, 16)
         if not real or real == ZERO_SIZE_PTR:
             return self._skip("free of NULL")
         entry = self._ptr.pop(real, None)
