@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kmemlab.traceparse import ParseReport, iter_records, trace_stats
+from kmemlab.traceparse import ParseReport, iter_records, scan_records, trace_stats
 
 N_LINES = 200_000
 SAMPLE = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "kmem-trace-6.12-sample.txt"
@@ -78,19 +78,60 @@ def test_bench_trace_stats(benchmark, big_trace: Path) -> None:
     _report(benchmark, "parse + statistics")
 
 
-REAL_TRACE = Path(__file__).resolve().parents[2] / "kmemlab" / "data" / "boots" / "6.12" / "trace.txt.gz"
-REAL_LINES = 116_652
+BOOTS = Path(__file__).resolve().parents[2] / "kmemlab" / "data" / "boots"
+# version -> (lines, records) of the recorded boot's trace
+REAL = {"6.12": (116_652, 116_640), "6.1": (134_784, 134_772)}
 
 
-@pytest.mark.skipif(not REAL_TRACE.exists(), reason="bundled boot trace missing")
-def test_bench_trace_stats_real_boot_trace(benchmark) -> None:
-    """What `kmemlab trace stats` computes on the real 6.12 boot trace (gzip), in
-    lines/s (target of issue 21: 1,000,000)."""
-    st = benchmark.pedantic(lambda: trace_stats(REAL_TRACE, per_pointer=False, progress=False),
+def _real(version: str) -> Path:
+    path = BOOTS / version / "trace.txt.gz"
+    if not path.exists():
+        pytest.skip("bundled boot trace missing")
+    return path
+
+
+def _report_real(benchmark, what: str, version: str) -> None:
+    lines, records = REAL[version]
+    best = benchmark.stats.stats.min
+    benchmark.extra_info["lines_per_second"] = round(lines / best)
+    benchmark.extra_info["records_per_second"] = round(records / best)
+    print(f"\n{what} of the real {version} boot trace: {lines / best:,.0f} lines/s, "
+          f"{records / best:,.0f} records/s (best of {benchmark.stats.stats.rounds})")
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_bench_scan_real_boot_trace(benchmark, version: str) -> None:
+    """scan_records() alone (gzip, lines, fields): what replay and stats read."""
+    path = _real(version)
+
+    def run() -> int:
+        rep = ParseReport()
+        n = sum(1 for _ in scan_records(path, rep, progress=False))
+        assert rep.malformed_count == 0
+        return n
+
+    assert benchmark.pedantic(run, rounds=3, iterations=1) == REAL[version][1]
+    _report_real(benchmark, "parse", version)
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_bench_trace_stats_real_boot_trace(benchmark, version: str) -> None:
+    """What `kmemlab trace stats` computes on a real boot trace (gzip), in lines/s
+    (target of issue 21: 1,000,000)."""
+    path = _real(version)
+    st = benchmark.pedantic(lambda: trace_stats(path, per_pointer=False, progress=False),
                             rounds=3, iterations=1)
-    assert st.parse_report is not None and st.parse_report.lines_read == REAL_LINES
-    assert st.parse_report.records == 116_640
-    rate = REAL_LINES / benchmark.stats.stats.min
-    benchmark.extra_info["lines_per_second"] = round(rate)
-    print(f"\nstats of the real 6.12 boot trace: {rate:,.0f} lines/s "
-          f"(best of {benchmark.stats.stats.rounds})")
+    assert st.parse_report is not None and st.parse_report.lines_read == REAL[version][0]
+    assert st.parse_report.records == REAL[version][1]
+    _report_real(benchmark, "stats", version)
+
+
+def test_bench_cli_trace_stats_real_boot_trace(benchmark, capsys) -> None:
+    """`kmemlab trace stats trace.txt.gz` as typed (statistics, tables, printing)."""
+    from kmemlab.cli import main
+
+    path = _real("6.12")
+    rc = benchmark.pedantic(lambda: main(["trace", "stats", str(path)]), rounds=3,
+                            iterations=1)
+    assert rc == 0 and "SUMMARY (SLAB allocator)" in capsys.readouterr().out
+    _report_real(benchmark, "kmemlab trace stats", "6.12")
