@@ -1201,7 +1201,9 @@ class TraceStats:
 
     def feed_fields(self, items: Iterable[tuple[Any, ...]]) -> TraceStats:
         """Account the tuples of scan_records() (what add() does with Records); returns
-        self. For whole traces: no Record is built."""
+        self. For whole traces: no Record is built, and the four events that make
+        nearly all of a trace are accounted inline (the handlers' code, with the totals
+        kept in locals); tests/trace/test_trace_fastpath.py checks both give the same."""
         handlers = self._handlers
         it = iter(items)
         for ev, _lineno, _line, ctx, g in it:
@@ -1210,8 +1212,168 @@ class TraceStats:
             handlers[ev](ev, ctx[2], g)
             if self.layout is not None:
                 break
-        for ev, _lineno, _line, ctx, g in it:
-            handlers[ev](ev, ctx[2], g)
+        alloc_ev = SLAB_ALLOC_EVENTS
+        sites, ptrs, live, by_gfp = self.sites, self.ptrs, self._live, self.slab_by_gfp
+        by_event, cache_frees = self.slab_by_event, self.cache_frees
+        live_pages, order_stats = self._live_pages, self.order_stats
+        page_groups, page_rows = self.page_groups, self.page_rows
+        per_pointer, page_size = self.per_pointer, self.page_size
+        n_alloc = n_req = n_bytes = n_free = n_freed = n_pingpong = n_unknown = n_null = 0
+        n_relive = 0
+        p_alloc = p_alloc_bytes = p_free = p_free_bytes = p_nomatch = p_nomatch_bytes = 0
+        p_realloc = 0
+        try:
+            for ev, _lineno, _line, ctx, g in it:
+                if ev in alloc_ev:
+                    # _slab_alloc: sym, call_site, ptr, name, bytes_req, bytes_alloc,
+                    # gfp_flags, node, accounted
+                    by_event[ev] = by_event.get(ev, 0) + 1
+                    p = g[2]
+                    ptr = 0 if p[-1] == ")" else int(p, 16)
+                    if ptr == 0:
+                        self.slab_alloc_failures += 1
+                        continue
+                    req = int(g[4])
+                    alloc = int(g[5])
+                    cs = g[1]
+                    n_alloc += 1
+                    n_req += req
+                    n_bytes += alloc
+                    site = sites.get(cs)
+                    if site is None:
+                        site = sites[cs] = _SlabSite(cs, cs)
+                    site.hit += 1
+                    site.bytes_req += req
+                    site.bytes_alloc += alloc
+                    site.live += 1
+                    site.live_bytes += alloc
+                    if per_pointer:
+                        ps = ptrs.get(ptr)
+                        if ps is None:
+                            ps = ptrs[ptr] = _SlabSite(ptr, cs)
+                        ps.call_site = cs
+                        ps.hit += 1
+                        ps.bytes_req += req
+                        ps.bytes_alloc += alloc
+                        ps.live = 1
+                        ps.live_bytes = alloc
+                    old = live.get(ptr)
+                    if old is not None:
+                        n_relive += 1
+                        osite = sites.get(old[2])
+                        if osite is not None:
+                            osite.live -= 1
+                            osite.live_bytes -= old[1]
+                    live[ptr] = (int(ctx[2]), alloc, cs, req)
+                    gs = by_gfp.get(g[6])
+                    if gs is None:
+                        gs = by_gfp[g[6]] = [0, 0]
+                    gs[0] += 1
+                    gs[1] += alloc
+                elif ev == "kfree" or ev == "kmem_cache_free":
+                    # _slab_free: sym, call_site, ptr, name
+                    by_event[ev] = by_event.get(ev, 0) + 1
+                    n_free += 1
+                    name = g[3]
+                    if name is not None:
+                        name = name.strip()
+                        cache_frees[name] = cache_frees.get(name, 0) + 1
+                    p = g[2]
+                    ptr = 0 if p[-1] == ")" else int(p, 16)
+                    if ptr <= 16:
+                        n_null += 1
+                        continue
+                    was = live.pop(ptr, None)
+                    if was is None:
+                        n_unknown += 1
+                        continue
+                    alloc_cpu, alloc, cs, _req = was
+                    n_freed += alloc
+                    site = sites[cs]
+                    site.live -= 1
+                    site.live_bytes -= alloc
+                    ps = ptrs.get(ptr) if per_pointer else None
+                    if ps is not None:
+                        ps.live = 0
+                        ps.live_bytes = 0
+                    if int(ctx[2]) != alloc_cpu:
+                        n_pingpong += 1
+                        site.pingpong += 1
+                        if ps is not None:
+                            ps.pingpong += 1
+                elif ev == "mm_page_alloc":
+                    # _page_alloc: page, pfn, order, migratetype, gfp_flags
+                    order = int(g[2])
+                    nbytes = page_size << order
+                    p_alloc += 1
+                    p_alloc_bytes += nbytes
+                    p = g[0]
+                    if p[-1] == ")" or not int(p, 16):
+                        self.page_fails += 1
+                        self.page_fail_bytes += nbytes
+                        continue
+                    p = g[1]
+                    pfn = int(p, 16) if p[:2] == "0x" else int(p)
+                    mt = int(g[3])
+                    gfp = g[4]
+                    if pfn in live_pages:
+                        p_realloc += 1
+                    key = (order, mt, gfp)
+                    live_pages[pfn] = key
+                    okey = (order, mt)
+                    order_stats[okey] = order_stats.get(okey, 0) + 1
+                    row = page_groups.get(key)
+                    if row is None:
+                        row = page_groups[key] = _PageRow(None, order, mt, gfp)
+                    row.nr_alloc += 1
+                    row.alloc_bytes += nbytes
+                    if per_pointer:
+                        pkey = (pfn, order, mt, gfp)
+                        prow = page_rows.get(pkey)
+                        if prow is None:
+                            prow = page_rows[pkey] = _PageRow(pfn, order, mt, gfp)
+                        prow.nr_alloc += 1
+                        prow.alloc_bytes += nbytes
+                elif ev == "mm_page_free":
+                    # _page_free: page, pfn, order
+                    nbytes = page_size << int(g[2])
+                    p_free += 1
+                    p_free_bytes += nbytes
+                    p = g[1]
+                    pfn = int(p, 16) if p[:2] == "0x" else int(p)
+                    was = live_pages.pop(pfn, None)
+                    if was is None:
+                        p_nomatch += 1
+                        p_nomatch_bytes += nbytes
+                        continue
+                    row = page_groups.get(was)
+                    if row is not None:
+                        row.nr_free += 1
+                        row.free_bytes += nbytes
+                    if per_pointer:
+                        prow = page_rows.get((pfn, *was))
+                        if prow is not None:
+                            prow.nr_free += 1
+                            prow.free_bytes += nbytes
+                else:
+                    handlers[ev](ev, ctx[2], g)
+        finally:
+            self.slab_alloc_calls += n_alloc
+            self.bytes_req += n_req
+            self.bytes_alloc += n_bytes
+            self.slab_free_calls += n_free
+            self.bytes_freed += n_freed
+            self.pingpong += n_pingpong
+            self.free_unknown += n_unknown
+            self.free_null += n_null
+            self.alloc_of_live_ptr += n_relive
+            self.page_alloc_calls += p_alloc
+            self.page_alloc_bytes += p_alloc_bytes
+            self.page_free_calls += p_free
+            self.page_free_bytes += p_free_bytes
+            self.page_nomatch += p_nomatch
+            self.page_nomatch_bytes += p_nomatch_bytes
+            self.page_realloc_live += p_realloc
         return self
 
     # The handlers read the printed fields g (BODY_FIELDS order). A %p field holds hex,
