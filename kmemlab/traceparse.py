@@ -766,8 +766,8 @@ def scan_records(
     by_event = rep.records_by_event
     contexts: dict[str, Any] = {}   # printed prefix -> (task, pid, cpu), or False
     lineno = 0
-    nrec = 0
     other = 0
+    before = sum(by_event.values())  # a report may be given again: count this read only
     last_pos = 0
     try:
         for block, terminated, clean in _read_blocks(src):
@@ -776,8 +776,8 @@ def scan_records(
                 bar.update(pos - last_pos)
                 last_pos = pos
             quick = fast if clean else None
-            for line in block:
-                lineno += 1
+            first = lineno + 1
+            for lineno, line in enumerate(block, first):
                 if quick:
                     j = line.find(": ")
                     if j > 0:
@@ -796,7 +796,6 @@ def scan_records(
                             if rx is not None:
                                 m = rx(line, k)
                                 if m is not None:
-                                    nrec += 1
                                     by_event[ev] = by_event.get(ev, 0) + 1
                                     yield ev, lineno, line, ctx, m.groups()
                                     continue
@@ -829,14 +828,13 @@ def scan_records(
                 if body is None:
                     rep._bad(lineno, text)
                     continue
-                nrec += 1
                 by_event[ev] = by_event.get(ev, 0) + 1
                 if records:
                     yield Record(head, body, lineno)
                 else:
                     yield ev, lineno, line, head.group(1, 2, 3), body.groups()
         rep.lines_read = lineno
-        rep.records = nrec
+        rep.records = nrec = sum(by_event.values()) - before  # each record once, by event
         if nrec == 0 and other == 0 and rep.header_lines == 0 and rep.malformed_count:
             n, text = rep.malformed[0]
             raise TraceFormatError(
@@ -850,7 +848,7 @@ def scan_records(
             f"({cause})") from cause
     finally:
         rep.lines_read = lineno
-        rep.records = nrec
+        rep.records = sum(by_event.values()) - before
         if bar is not None:
             bar.update(max(0, (src.size or 0) - last_pos))
             bar.close()
