@@ -160,6 +160,8 @@ class CacheTimeline:
 
 
 _END = object()
+_INTERNAL = frozenset({"mm_page_alloc_zone_locked", "mm_page_pcpu_drain",
+                       "mm_page_alloc_extfrag", "mm_page_free_batched"})
 
 
 def _ptr(text: str) -> int:
@@ -170,8 +172,6 @@ def _ptr(text: str) -> int:
 def _pfn(text: str) -> int:
     """A printed pfn (``pfn=%lu`` in 3.x, ``pfn=0x%lx`` since 4.x), as Record.pfn."""
     return int(text, 16) if text[:2] == "0x" else int(text)
-_INTERNAL = frozenset({"mm_page_alloc_zone_locked", "mm_page_pcpu_drain",
-                       "mm_page_alloc_extfrag", "mm_page_free_batched"})
 
 
 class Replayer:
