@@ -344,3 +344,19 @@ def test_replay_from_a_stream(hand_text: str) -> None:
     a = Replayer(io.BytesIO(hand_text.encode()), version="6.12").run()
     b = Replayer(list(tp.iter_records(io.StringIO(hand_text))), version="6.12").run()
     assert _state(a) == _state(b)
+
+
+_GOOD = "            bash-100     [000] .....     1.000001: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000001000 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false\n"
+
+
+@pytest.mark.parametrize("text", [
+    _GOOD * 5000 + "y" * (3 << 20) + "\n" + _GOOD * 5000,   # a line longer than a read
+    _GOOD * 5000 + "y" * (3 << 20),                         # ... last, without a newline
+    _GOOD * ((1 << 20) // len(_GOOD) + 3) + "x" * 65535 + "\n" + "x" * 65536 + "\n" + _GOOD,
+    _GOOD.replace("\n", "\r\n") * 20000,                    # CRLF across read chunks
+], ids=["3MiB-line", "3MiB-last-line", "64KiB-limit", "crlf"])
+def test_lines_across_read_chunks(tmp_path: Path, text: str) -> None:
+    p = tmp_path / "long.txt"
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    _check_scan(p)
