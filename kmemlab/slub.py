@@ -342,7 +342,7 @@ class Slab:
     """
 
     __slots__ = ("cache", "page", "pfn", "base", "order", "objects", "freelist", "inuse",
-                 "where", "cpu", "serial", "pobjects")
+                 "where", "cpu", "serial", "pobjects", "records")
 
     def __init__(self, cache, page, base: int, order: int, objects: int, freelist: list,
                  serial: int) -> None:
@@ -358,6 +358,10 @@ class Slab:
         self.cpu = -1
         self.serial = serial
         self.pobjects = 0   # 3.15: free objects on the CPU partial list up to this slab
+        # the LiveObject of each slot, made at its first allocation and reused while
+        # the slot is free (SLUB's live record is per allocation; only its req and
+        # caller change, and nothing holds a freed object's record)
+        self.records: list[LiveObject | None] = [None] * objects
 
     def __repr__(self) -> str:
         cpu = f" cpu={self.cpu}" if self.where in (WHERE_CPU, WHERE_CPU_PARTIAL) else ""
@@ -975,16 +979,13 @@ class Slub:
                                       None)
             if ghost is not None:
                 return ghost
-        res = (s.sheaf_capacity and _sheaves.alloc_from_pcs(self, s, value, gfp)) or \
-            self.slab_alloc_node(s, value, gfp)
+        req = s.object_size
+        res = self.slab_alloc_node(s, value, gfp, req, label, "kmem_cache_alloc")
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
                              f"kmem_cache_alloc({s.name}) failed: no memory for a new slab")
             return None
-        slab, idx, why = res
-        addr = slab.base + idx * s.size
-        req = s.object_size
-        self._record(addr, s, slab, idx, req, label, "kmem_cache_alloc")
+        addr, why = res
         k.trace.record("kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS,
                        (label, addr, req, s.size, value, -1,
                         bool(value & self._gfp_account or s.account), s.name),
@@ -1002,7 +1003,8 @@ class Slub:
         s = self._cache_arg(cache)
         if ptr is None:
             self._bug_not_slab("kmem_cache_free", 0, label, cache=s)
-        ptr = self._ptr_arg(ptr)
+        if type(ptr) is not int or ptr < 0:
+            ptr = self._ptr_arg(ptr)
         rec = self.live.get(ptr)
         if rec is None or rec.cache is None:
             if self._diagnose_bad_free("kmem_cache_free", ptr, label, cache=s):
@@ -1092,9 +1094,9 @@ class Slub:
         The arguments are checked in the order of the public API (the flags, the call
         site, the size). What every call does is kept lean, because notebooks loop
         over it: the kmalloc table lookup, ``slab_alloc_node`` (the one allocation
-        path, with the CPU freelist pop inline), the live record with the counters
-        and the call site (``_record``, which also runs the debug hooks when KASAN or
-        slub_debug track objects), one trace event.
+        path: the CPU freelist pop inline, then the live record, the counters, the
+        call site, and the debug hooks when KASAN or slub_debug track objects), one
+        trace event whose why is made once per size.
         """
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
@@ -1122,14 +1124,14 @@ class Slub:
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
             if ghost is not None:
                 return ghost
-        res = self.slab_alloc_node(s, value, gfp)
+        res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
             k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
                          "a new slab", call_site=label, ptr=0, bytes_req=size,
                          bytes_alloc=s.size, gfp_flags=value, node=-1,
                          accounted=accounted)
             return None
-        slab, idx, why = res
+        addr, why = res
         if why is None:                          # the fast path: its text made once per size
             why = s.why_fast.get(size)
             if why is None:
@@ -1137,8 +1139,6 @@ class Slub:
                                           + KMALLOC_FAST_WHY)
         else:
             why = self._kmalloc_why(size, s, s.kmalloc_type) + "; " + why
-        addr = slab.base + idx * s.size
-        self._record(addr, s, slab, idx, size, label, "__kmalloc")
         k.trace.record("kmalloc", KMALLOC_KEYS,
                        (label, addr, size, s.size, value, -1, accounted or s.account), why)
         return addr
@@ -1262,26 +1262,68 @@ class Slub:
         return s.size
 
     # ================================================================ allocation core
-    def slab_alloc_node(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str | None] | None:
-        """mm/slub.c: slab_alloc_node: pop c->freelist (the fast path: why is None, each
-        caller words it), else ___slab_alloc (the slow path, with its why). The one
-        allocation path of kmalloc, kmem_cache_alloc and the sheaf refill."""
-        cpu = self.k.current_cpu
-        c = s.cpus[cpu]
-        fl = c.freelist
-        if fl:
-            idx = fl.pop()
-            slab = c.slab
-            s.stat["alloc_fastpath"] += 1
-            why = None
+    def slab_alloc_node(self, s: KmemCache, value: int, gfp, req: int = 0,
+                        label: str | None = None,
+                        api: str = "") -> tuple[int, str | None] | None:
+        """mm/slub.c: slab_alloc_node → slab_post_alloc_hook, the one allocation path of
+        kmalloc, kmem_cache_alloc and the sheaf refill.
+
+        6.18 sheaves first (alloc_from_pcs), else pop c->freelist (the fast path),
+        else ___slab_alloc (the slow path); then slab_post_alloc_hook: the object's
+        live record, the debug hooks (KASAN, kmemleak, slub_debug), the cache's
+        counters and the call site's. Returns (address, why) — why is None on the
+        fast path, each caller words it — or None when no slab can be had. Without
+        a ``label`` (the sheaf refill, __kmem_cache_alloc_bulk) the object only comes
+        off the slabs: no sheaves, no record.
+        """
+        if s.sheaf_capacity and label is not None and \
+                (got := _sheaves.alloc_from_pcs(self, s, value, gfp)) is not None:
+            slab, idx, why = got        # counted in its slab when the sheaf was filled
         else:
-            got = self.__slab_alloc(s, c, cpu, value, gfp)
-            if got is None:
-                return None
-            slab, idx, why = got
-            s.stat["alloc_slowpath"] += 1
-        slab.inuse += 1
-        return slab, idx, why
+            c = s.cpus[self.k.current_cpu]
+            fl = c.freelist
+            if fl:
+                idx = fl.pop()
+                slab = c.slab
+                s.stat["alloc_fastpath"] += 1
+                why = None
+            else:
+                got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
+                if got is None:
+                    return None
+                slab, idx, why = got
+                s.stat["alloc_slowpath"] += 1
+            slab.inuse += 1
+        addr = slab.base + idx * s.size
+        if label is None:
+            return addr, why
+        # slab_post_alloc_hook
+        rec = slab.records[idx]
+        if rec is None:
+            rec = slab.records[idx] = LiveObject(s, slab, idx, req, label)
+        else:
+            rec.req = req
+            rec.caller = label
+        self.live[addr] = rec
+        dbg = self.k.rules.slab_debug
+        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
+            dbg.on_alloc(addr, req, s.object_size, s.name, api)
+        s.nr_live += 1
+        s.live_requested += req
+        s.hits += 1
+        s.total_requested += req
+        cs = self.callsites.get(label)          # label -> [hits, req, alloc, frees]
+        if cs is None:
+            self.callsites[label] = [1, req, s.size, 0]
+        else:
+            cs[0] += 1
+            cs[1] += req
+            cs[2] += s.size
+        return addr, why
+
+    def virt_to_slab(self, addr: int) -> Slab | None:
+        """mm/slab.h: virt_to_slab: the slab an address of the direct map lies in."""
+        return self._slab_by_pfn.get(self.k.virt_to_pfn(addr))
 
     def __slab_alloc(self, s: KmemCache, c: CpuState, cpu: int, value: int, gfp):
         """mm/slub.c: ___slab_alloc (single node)."""
@@ -1464,13 +1506,14 @@ class Slub:
     # ================================================================ freeing core
     def _free_object(self, rec: LiveObject, ptr: int, label: str, fn: str) -> None:
         """mm/slub.c: slab_free → do_slab_free (fast path) / __slab_free."""
-        dbg = self.k.rules.slab_debug
+        k = self.k
+        dbg = k.rules.slab_debug
         if dbg is not None:   # slab_free_hook: may refuse the free (slub_debug red zone)
             dbg.on_free(ptr, fn)
         s = rec.cache
         slab = rec.slab
         idx = rec.idx
-        cpu = self.k.current_cpu
+        cpu = k.current_cpu
         c = s.cpus[cpu]
         del self.live[ptr]
         s.nr_live -= 1
@@ -1491,10 +1534,10 @@ class Slub:
             c.freelist.append(idx)
             s.stat["free_fastpath"] += 1
             if fn == "kfree":
-                self.k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
+                k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
             else:
-                self.k.trace.record("kmem_cache_free", KMEM_CACHE_FREE_KEYS,
-                                    (label, ptr, s.name), s.why_free_fast)
+                k.trace.record("kmem_cache_free", KMEM_CACHE_FREE_KEYS, (label, ptr, s.name),
+                               s.why_free_fast)
             return
         why = self.slab_free_slowpath(s, slab, idx, cpu)
         s.stat["free_slowpath"] += 1
@@ -1647,26 +1690,6 @@ class Slub:
         self.k.page_alloc.free_pages(page, page.order, caller=label)
 
     # ================================================================ helpers
-    def _record(self, addr: int, s: KmemCache, slab: Slab, idx: int, req: int,
-                label: str, api: str) -> None:
-        """An object handed out: the live record, the debug hooks, the cache's counters
-        and the call site's (one copy for every slab allocation)."""
-        self.live[addr] = LiveObject(s, slab, idx, req, label)
-        dbg = self.k.rules.slab_debug
-        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
-            dbg.on_alloc(addr, req, s.object_size, s.name, api)
-        s.nr_live += 1
-        s.live_requested += req
-        s.hits += 1
-        s.total_requested += req
-        cs = self.callsites.get(label)          # _callsite, inline: every allocation
-        if cs is None:
-            self.callsites[label] = [1, req, s.size, 0]
-        else:
-            cs[0] += 1
-            cs[1] += req
-            cs[2] += s.size
-
     def _callsite(self, label: str, req: int, alloc: int) -> None:
         cs = self.callsites.get(label)
         if cs is None:
