@@ -1757,16 +1757,9 @@ class Slub:
             raise ValueError(f"a kernel address cannot be negative: {ptr}")
         return ptr
 
-    def _gfp_int(self, gfp) -> int:
-        try:
-            return self._route_cache[gfp][1]
-        except (KeyError, TypeError):
-            return self._route(gfp)[1]
-
     def _route(self, gfp) -> tuple[str, int, bool]:
         """include/linux/slab.h: kmalloc_type: DMA > RECLAIMABLE > ACCOUNT (6.x);
         3.15 kmalloc_slab: GFP_DMA → dma-kmalloc, everything else kmalloc."""
-        from . import gfp as gfpmod
         if isinstance(gfp, bool):
             raise TypeError("GFP flags cannot be a bool; use e.g. km.GFP_KERNEL")
         try:
@@ -1791,15 +1784,10 @@ class Slub:
         return route
 
     def _with_zero(self, gfp):
-        from . import gfp as gfpmod
         g = gfpmod.coerce(gfp)
         if isinstance(g, int):
             return g | self._gfp_zero
         return g | gfpmod.flag("__GFP_ZERO")
-
-    def _might_alloc(self, value: int) -> None:
-        """include/linux/sched/mm.h: might_alloc (slab_pre_alloc_hook)."""
-        self.k.might_sleep_if_alloc(value, 0)
 
     # ================================================================ bug reports
     def _taint(self) -> str:
