@@ -102,7 +102,9 @@ class ContextStack:
         return self.irqs_off > 0
 
     def can_sleep(self) -> bool:
-        return not self.in_atomic() and not self.irqs_disabled()
+        # not in_atomic() and not irqs_disabled(), without the two calls: every
+        # allocation that may block asks (might_alloc)
+        return self.preempt_count == 0 and self.irqs_off <= 0
 
     def in_task(self) -> bool:
         """in_task(): process context, not NMI/hardirq/serving softirq (preempt.h)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import inspect
 import random
+import sys
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -46,6 +47,7 @@ from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_prof
 from .reclaim import ReclaimState
 from .rules import Rules
 from .sizes import memparse
+from .slub import call_site
 from .steps import Step
 from .trace import TraceLog
 from .user import Process, UserState
@@ -961,7 +963,10 @@ class Kernel:
     def kmalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
         """kmalloc(size, gfp) (include/linux/slab.h → mm/slub.c): a direct-map address,
         ZERO_SIZE_PTR (0x10) for size 0, or None."""
-        return self.slub.kmalloc(size, _gfp.coerce(gfp), caller=self.caller_label(caller))
+        # slub.kmalloc checks gfp and caller as the other entry points do; the call site
+        # of the caller's frame (already materialised: no walk through ours)
+        return self.slub.kmalloc(size, gfp,
+                                 call_site(sys._getframe(1)) if caller is None else caller)
 
     def kzalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
         """kzalloc = kmalloc(size, gfp | __GFP_ZERO)."""
@@ -978,7 +983,7 @@ class Kernel:
 
     def kfree(self, ptr, *, caller: str | None = None) -> None:
         """kfree (mm/slub.c): None, 0 and ZERO_SIZE_PTR are ignored."""
-        self.slub.kfree(ptr, caller=self.caller_label(caller))
+        self.slub.kfree(ptr, call_site(sys._getframe(1)) if caller is None else caller)
 
     def ksize(self, ptr) -> int:
         """ksize (mm/slab_common.c): the usable size of a kmalloc'd object."""
@@ -1000,8 +1005,8 @@ class Kernel:
 
     def kmem_cache_alloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_alloc (mm/slub.c)."""
-        return self.slub.kmem_cache_alloc(cache, _gfp.coerce(gfp),
-                                          caller=self.caller_label(caller))
+        return self.slub.kmem_cache_alloc(
+            cache, gfp, call_site(sys._getframe(1)) if caller is None else caller)
 
     def kmem_cache_zalloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_zalloc = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
@@ -1010,7 +1015,8 @@ class Kernel:
 
     def kmem_cache_free(self, cache, ptr, *, caller: str | None = None) -> None:
         """kmem_cache_free (mm/slub.c)."""
-        self.slub.kmem_cache_free(cache, ptr, caller=self.caller_label(caller))
+        self.slub.kmem_cache_free(cache, ptr,
+                                  call_site(sys._getframe(1)) if caller is None else caller)
 
     def kmem_cache_destroy(self, cache, *, caller: str | None = None) -> None:
         """kmem_cache_destroy (mm/slab_common.c)."""

@@ -109,8 +109,9 @@ def _refill(slub, s, sheaf: Sheaf, value: int, gfp) -> bool:
             for slab, idx in reversed(got):
                 _return_to_slab(slub, s, slab, idx)
             return False
-        slab, idx, _ = res
-        got.append((slab, idx))
+        addr, _ = res
+        slab = slub.virt_to_slab(addr)
+        got.append((slab, (addr - slab.base) // s.size))
     sheaf.objects.extend(got)
     s.stat["sheaf_refill"] = s.stat.get("sheaf_refill", 0) + len(got)
     return True

@@ -26,9 +26,11 @@ nothing visible; the free pointer's position is shown as ``cache.offset``.
 
 from __future__ import annotations
 
+import sys
 import types
 from dataclasses import dataclass
 
+from . import gfp as gfpmod
 from . import sheaves as _sheaves
 from . import slab_common as sc
 from .errors import (
@@ -39,6 +41,7 @@ from .errors import (
     ObjectsRemaining,
     WrongCache,
 )
+from .kdebug import is_learner_frame
 from .report import CUT_HERE, report_and_raise, slab_bug
 from .slab_common import (
     KMALLOC_CGROUP,
@@ -66,10 +69,35 @@ from .slab_common import (
     align_up,
     get_order,
 )
-from .trace import KFREE_KEYS, KMALLOC_KEYS
+from .trace import KFREE_KEYS, KMALLOC_KEYS, KMEM_CACHE_ALLOC_KEYS, KMEM_CACHE_FREE_KEYS
 
 # kmem_cache_alloc's "why" for an object popped from the CPU slab's freelist
 CACHE_ALLOC_FAST_WHY = "fast path: next object on CPU's slab freelist"
+# kmalloc's, after the size class it chose
+KMALLOC_FAST_WHY = "fast path: next object on the CPU slab's freelist"
+FREE_FAST_WHY = "fast path: back on the CPU slab's freelist"
+
+_NO_GFP = object()   # no flags seen yet (None is flags a caller may pass, wrongly)
+
+
+class _RouteCache(dict):
+    """flags -> (kmalloc type, value, accounted): a memo of :meth:`Slub._route`.
+
+    ``last_gfp``/``last_route`` remember the flags of the last kmalloc or
+    kmem_cache_alloc and their route (the kmalloc table of their type by size, the
+    value, accounted), compared by identity: a loop with one km.GFP_* constant then
+    costs no hash of a GFP per call. Derived data, like the dict itself."""
+
+    __slots__ = ("last_gfp", "last_route")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_gfp: object = _NO_GFP
+        self.last_route: tuple = ()
+
+# code object -> the call site it names ("" for kmemlab's own frames and third-party
+# code): what Kernel.caller_label finds, looked up once per code object
+_CALL_SITES: dict = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -314,7 +342,7 @@ class Slab:
     """
 
     __slots__ = ("cache", "page", "pfn", "base", "order", "objects", "freelist", "inuse",
-                 "where", "cpu", "serial", "pobjects")
+                 "where", "cpu", "serial", "pobjects", "records")
 
     def __init__(self, cache, page, base: int, order: int, objects: int, freelist: list,
                  serial: int) -> None:
@@ -330,6 +358,10 @@ class Slab:
         self.cpu = -1
         self.serial = serial
         self.pobjects = 0   # 3.15: free objects on the CPU partial list up to this slab
+        # the LiveObject of each slot, made at its first allocation and reused while
+        # the slot is free (SLUB's live record is per allocation; only its req and
+        # caller change, and nothing holds a freed object's record)
+        self.records: list[LiveObject | None] = [None] * objects
 
     def __repr__(self) -> str:
         cpu = f" cpu={self.cpu}" if self.where in (WHERE_CPU, WHERE_CPU_PARTIAL) else ""
@@ -412,8 +444,11 @@ class KmemCache:
         self.hits = 0
         self.random_seq: list[int] | None = None
         self.allocflags = 0
+        # the fast paths' whys, made once (kmalloc's once per requested size)
         self.why_fast: dict[int, str] = {}
-        self.why_kfree_fast = f"kfree → {name}: fast path: back on the CPU slab's freelist"
+        self.why_kfree_fast = f"kfree → {name}: {FREE_FAST_WHY}"
+        self.why_alloc_fast = f"kmem_cache_alloc({name}) → {CACHE_ALLOC_FAST_WHY}"
+        self.why_free_fast = f"kmem_cache_free({name}): {FREE_FAST_WHY}"
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
 
     # -- sysfs-style attributes ----------------------------------------------------
@@ -581,6 +616,28 @@ _SLAB_KEEP_FLAGS = (
 )
 
 
+def call_site(frame) -> str:
+    """The call site ``Kernel.caller_label`` reports for a call made from ``frame``:
+    the first learner's frame (:func:`kmemlab.kdebug.is_learner_frame`) from
+    ``frame`` out, ``notebook_cell`` for a notebook's top level. Each code object's
+    answer is looked up once, so the common case (``frame`` is the learner's, and
+    Python already has its frame object) costs one dict lookup: the public
+    kmalloc/kfree forwarders pass ``sys._getframe(1)``, never a deeper frame, because
+    every frame Python must materialise costs more than the rest of a kfree."""
+    sites = _CALL_SITES
+    f = frame
+    while f is not None:
+        code = f.f_code
+        site = sites.get(code)
+        if site is None:
+            site = sites[code] = ("notebook_cell" if code.co_name == "<module>"
+                                  else code.co_name) if is_learner_frame(code) else ""
+        if site:
+            return site
+        f = f.f_back
+    return "<unknown>"
+
+
 class Slub:
     """The SLUB allocator of one simulated kernel (mm/slub.c + mm/slab_common.c).
 
@@ -625,8 +682,7 @@ class Slub:
         self._slab_by_pfn: dict[int, Slab] = {}
         self._serial = 0
         self._slab_serial = 0
-        self._route_cache: dict = {}
-        self._gfp_int_cache: dict = {}
+        self._route_cache = _RouteCache()
         self.callsites: dict[str, list[int]] = {}   # label -> [hits, req, alloc, frees]
         self.tainted = False
         # silent double frees (no slub_debug): address -> [cache, allocations to go, who
@@ -902,27 +958,38 @@ class Slub:
 
     def kmem_cache_alloc(self, cache, gfp, caller: str | None = None) -> int | None:
         """mm/slub.c: kmem_cache_alloc → slab_alloc_node (fast path: the CPU freelist;
-        slow path ___slab_alloc: refill, CPU partial, node partial, new slab)."""
-        s = self._cache_arg(cache)
-        value = self._gfp_int(gfp)
-        label = caller if caller is not None else self.k.caller_label(None)
-        self._might_alloc(value)
+        slow path ___slab_alloc: refill, CPU partial, node partial, new slab).
+
+        Checks its arguments in the order of the public API: the flags, the call
+        site, the cache."""
+        routes = self._route_cache
+        if gfp is routes.last_gfp:    # the flags of the previous call: already checked
+            value = routes.last_route[1]
+            label = caller if type(caller) is str else self._label(caller)
+            s = self._cache_arg(cache)
+        else:
+            gfpmod.coerce(gfp)
+            label = caller if type(caller) is str else self._label(caller)
+            s = self._cache_arg(cache)
+            value = self._kmalloc_route(gfp)[1]
+        k = self.k
+        k.might_sleep_if_alloc(value, 0)    # might_alloc (slab_pre_alloc_hook)
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmem_cache_alloc", label, s.object_size, value,
                                       None)
             if ghost is not None:
                 return ghost
-        res = (s.sheaf_capacity and _sheaves.alloc_from_pcs(self, s, value, gfp)) or \
-            self.slab_alloc_node(s, value, gfp)
+        req = s.object_size
+        res = self.slab_alloc_node(s, value, gfp, req, label, "kmem_cache_alloc")
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
                              f"kmem_cache_alloc({s.name}) failed: no memory for a new slab")
             return None
-        slab, idx, why = res
-        addr = slab.base + idx * s.size
-        self._record(addr, s, slab, idx, s.object_size, label, "kmem_cache_alloc")
-        self._emit_alloc("kmem_cache_alloc", s, addr, s.object_size, gfp, value, label,
-                         f"kmem_cache_alloc({s.name}) → {why or CACHE_ALLOC_FAST_WHY}")
+        addr, why = res
+        k.trace.record("kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS,
+                       (label, addr, req, s.size, value, -1,
+                        bool(value & self._gfp_account or s.account), s.name),
+                       s.why_alloc_fast if why is None else f"kmem_cache_alloc({s.name}) → {why}")
         return addr
 
     def kmem_cache_zalloc(self, cache, gfp, caller: str | None = None) -> int | None:
@@ -932,11 +999,12 @@ class Slub:
 
     def kmem_cache_free(self, cache, ptr, caller: str | None = None) -> None:
         """mm/slub.c: kmem_cache_free → cache_from_obj (wrong-cache check) → slab_free."""
+        label = caller if type(caller) is str else self._label(caller)
         s = self._cache_arg(cache)
-        label = caller if caller is not None else self.k.caller_label(None)
         if ptr is None:
             self._bug_not_slab("kmem_cache_free", 0, label, cache=s)
-        ptr = self._ptr_arg(ptr)
+        if type(ptr) is not int or ptr < 0:
+            ptr = self._ptr_arg(ptr)
         rec = self.live.get(ptr)
         if rec is None or rec.cache is None:
             if self._diagnose_bad_free("kmem_cache_free", ptr, label, cache=s):
@@ -1022,49 +1090,77 @@ class Slub:
         class of ``kmalloc_slab`` in the cache type of ``kmalloc_type(gfp)``; above →
         ``kmalloc_large``: a compound page of order get_order(size) from the buddy
         allocator, None beyond order 10 (the real limit is 4 MiB).
+
+        The arguments are checked in the order of the public API (the flags, the call
+        site, the size). What every call does is kept lean, because notebooks loop
+        over it: the kmalloc table lookup, ``slab_alloc_node`` (the one allocation
+        path: the CPU freelist pop inline, then the live record, the counters, the
+        call site, and the debug hooks when KASAN or slub_debug track objects), one
+        trace event whose why is made once per size.
         """
+        routes = self._route_cache
+        if gfp is routes.last_gfp:    # the flags of the previous call: already checked
+            route = routes.last_route
+        else:
+            gfpmod.coerce(gfp)
+            route = None
+        label = caller if type(caller) is str else self._label(caller)
         if type(size) is not int:
             size = self._size_arg(size, "size")
         elif size < 0:
             raise ValueError(f"kmalloc size cannot be negative: {size} (size_t is "
                              "unsigned; a negative int here is a bug in the caller)")
-        try:
-            ktype, value, accounted = self._route_cache[gfp]
-        except (KeyError, TypeError):
-            ktype, value, accounted = self._route(gfp)
-        k = self.k
-        label = caller if caller is not None else k.caller_label(None)
+        if route is None:
+            route = self._kmalloc_route(gfp)
+        by_size, value, accounted = route
         if size == 0:
             return ZERO_SIZE_PTR
         if size > self.max_cache_size:
             return self._kmalloc_large(size, gfp, value, label)
+        k = self.k
         k.might_sleep_if_alloc(value, 0)
-        s = self._by_size[ktype][size]
+        s = by_size[size]
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
             if ghost is not None:
                 return ghost
-        res = self.slab_alloc_node(s, value, gfp)
+        res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
             k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
                          "a new slab", call_site=label, ptr=0, bytes_req=size,
                          bytes_alloc=s.size, gfp_flags=value, node=-1,
                          accounted=accounted)
             return None
-        slab, idx, why = res
+        addr, why = res
         if why is None:                          # the fast path: its text made once per size
             why = s.why_fast.get(size)
             if why is None:
-                why = s.why_fast[size] = (self._kmalloc_why(size, s, ktype)
-                                          + "; fast path: next object on the CPU slab's "
-                                            "freelist")
+                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
+                                          + KMALLOC_FAST_WHY)
         else:
-            why = self._kmalloc_why(size, s, ktype) + "; " + why
-        addr = slab.base + idx * s.size
-        self._record(addr, s, slab, idx, size, label, "__kmalloc")
+            why = self._kmalloc_why(size, s, s.kmalloc_type) + "; " + why
         k.trace.record("kmalloc", KMALLOC_KEYS,
                        (label, addr, size, s.size, value, -1, accounted or s.account), why)
         return addr
+
+    def _kmalloc_route(self, gfp) -> tuple:
+        """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted),
+        remembered as the last flags' route."""
+        try:
+            ktype, value, accounted = self._route_cache[gfp]
+        except (KeyError, TypeError):
+            ktype, value, accounted = self._route(gfp)
+        route = (self._by_size[ktype], value, accounted)
+        routes = self._route_cache
+        routes.last_gfp = gfp
+        routes.last_route = route
+        return route
+
+    def _label(self, caller) -> str:
+        """``Kernel.caller_label(caller)`` for the caller of a SLUB entry point."""
+        if caller is not None:
+            return self.k.caller_label(caller)     # a str, or its TypeError
+        return call_site(sys._getframe(2))   # 0: here, 1: the entry point, 2: its caller
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
         """include/linux/slab.h: kzalloc = kmalloc(size, flags | __GFP_ZERO)."""
@@ -1114,7 +1210,7 @@ class Slub:
         """mm/slub.c: kfree (6.x; mm/slab_common.c in 6.1): NULL and ZERO_SIZE_PTR do
         nothing; a slab object goes back to its cache (fast path when its slab is this
         CPU's slab); a kmalloc_large allocation goes back to the buddy allocator."""
-        label = caller if caller is not None else self.k.caller_label(None)
+        label = caller if type(caller) is str else self._label(caller)
         try:
             rec = self.live.get(ptr)
         except TypeError:
@@ -1166,26 +1262,68 @@ class Slub:
         return s.size
 
     # ================================================================ allocation core
-    def slab_alloc_node(self, s: KmemCache, value: int, gfp) -> tuple[Slab, int, str | None] | None:
-        """mm/slub.c: slab_alloc_node: pop c->freelist (the fast path: why is None, each
-        caller words it), else ___slab_alloc (the slow path, with its why). The one
-        allocation path of kmalloc, kmem_cache_alloc and the sheaf refill."""
-        cpu = self.k.current_cpu
-        c = s.cpus[cpu]
-        fl = c.freelist
-        if fl:
-            idx = fl.pop()
-            slab = c.slab
-            s.stat["alloc_fastpath"] += 1
-            why = None
+    def slab_alloc_node(self, s: KmemCache, value: int, gfp, req: int = 0,
+                        label: str | None = None,
+                        api: str = "") -> tuple[int, str | None] | None:
+        """mm/slub.c: slab_alloc_node → slab_post_alloc_hook, the one allocation path of
+        kmalloc, kmem_cache_alloc and the sheaf refill.
+
+        6.18 sheaves first (alloc_from_pcs), else pop c->freelist (the fast path),
+        else ___slab_alloc (the slow path); then slab_post_alloc_hook: the object's
+        live record, the debug hooks (KASAN, kmemleak, slub_debug), the cache's
+        counters and the call site's. Returns (address, why) — why is None on the
+        fast path, each caller words it — or None when no slab can be had. Without
+        a ``label`` (the sheaf refill, __kmem_cache_alloc_bulk) the object only comes
+        off the slabs: no sheaves, no record.
+        """
+        if s.sheaf_capacity and label is not None and \
+                (got := _sheaves.alloc_from_pcs(self, s, value, gfp)) is not None:
+            slab, idx, why = got        # counted in its slab when the sheaf was filled
         else:
-            got = self.__slab_alloc(s, c, cpu, value, gfp)
-            if got is None:
-                return None
-            slab, idx, why = got
-            s.stat["alloc_slowpath"] += 1
-        slab.inuse += 1
-        return slab, idx, why
+            c = s.cpus[self.k.current_cpu]
+            fl = c.freelist
+            if fl:
+                idx = fl.pop()
+                slab = c.slab
+                s.stat["alloc_fastpath"] += 1
+                why = None
+            else:
+                got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
+                if got is None:
+                    return None
+                slab, idx, why = got
+                s.stat["alloc_slowpath"] += 1
+            slab.inuse += 1
+        addr = slab.base + idx * s.size
+        if label is None:
+            return addr, why
+        # slab_post_alloc_hook
+        rec = slab.records[idx]
+        if rec is None:
+            rec = slab.records[idx] = LiveObject(s, slab, idx, req, label)
+        else:
+            rec.req = req
+            rec.caller = label
+        self.live[addr] = rec
+        dbg = self.k.rules.slab_debug
+        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
+            dbg.on_alloc(addr, req, s.object_size, s.name, api)
+        s.nr_live += 1
+        s.live_requested += req
+        s.hits += 1
+        s.total_requested += req
+        cs = self.callsites.get(label)          # label -> [hits, req, alloc, frees]
+        if cs is None:
+            self.callsites[label] = [1, req, s.size, 0]
+        else:
+            cs[0] += 1
+            cs[1] += req
+            cs[2] += s.size
+        return addr, why
+
+    def virt_to_slab(self, addr: int) -> Slab | None:
+        """mm/slab.h: virt_to_slab: the slab an address of the direct map lies in."""
+        return self._slab_by_pfn.get(self.k.virt_to_pfn(addr))
 
     def __slab_alloc(self, s: KmemCache, c: CpuState, cpu: int, value: int, gfp):
         """mm/slub.c: ___slab_alloc (single node)."""
@@ -1368,13 +1506,14 @@ class Slub:
     # ================================================================ freeing core
     def _free_object(self, rec: LiveObject, ptr: int, label: str, fn: str) -> None:
         """mm/slub.c: slab_free → do_slab_free (fast path) / __slab_free."""
-        dbg = self.k.rules.slab_debug
+        k = self.k
+        dbg = k.rules.slab_debug
         if dbg is not None:   # slab_free_hook: may refuse the free (slub_debug red zone)
             dbg.on_free(ptr, fn)
         s = rec.cache
         slab = rec.slab
         idx = rec.idx
-        cpu = self.k.current_cpu
+        cpu = k.current_cpu
         c = s.cpus[cpu]
         del self.live[ptr]
         s.nr_live -= 1
@@ -1395,17 +1534,18 @@ class Slub:
             c.freelist.append(idx)
             s.stat["free_fastpath"] += 1
             if fn == "kfree":
-                self.k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
-                return
-            why = "fast path: back on the CPU slab's freelist"
-        else:
-            why = self.slab_free_slowpath(s, slab, idx, cpu)
-            s.stat["free_slowpath"] += 1
+                k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
+            else:
+                k.trace.record("kmem_cache_free", KMEM_CACHE_FREE_KEYS, (label, ptr, s.name),
+                               s.why_free_fast)
+            return
+        why = self.slab_free_slowpath(s, slab, idx, cpu)
+        s.stat["free_slowpath"] += 1
         if fn == "kfree":
-            self.k.trace.emit("kfree", f"kfree → {s.name}: {why}", call_site=label, ptr=ptr)
+            self.k.trace.record("kfree", KFREE_KEYS, (label, ptr), f"kfree → {s.name}: {why}")
         else:
-            self._emit_named("kmem_cache_free", f"kmem_cache_free({s.name}): {why}",
-                             call_site=label, ptr=ptr, name=s.name)
+            self.k.trace.record("kmem_cache_free", KMEM_CACHE_FREE_KEYS, (label, ptr, s.name),
+                                f"kmem_cache_free({s.name}): {why}")
 
     def slab_free_slowpath(self, s: KmemCache, slab: Slab, idx: int, cpu: int) -> str:
         """mm/slub.c: __slab_free (single node)."""
@@ -1550,20 +1690,6 @@ class Slub:
         self.k.page_alloc.free_pages(page, page.order, caller=label)
 
     # ================================================================ helpers
-    def _record(self, addr: int, s: KmemCache, slab: Slab, idx: int, req: int,
-                label: str, api: str) -> None:
-        """An object handed out: the live record, the debug hooks, the cache's counters
-        and the call site's (one copy for every slab allocation)."""
-        self.live[addr] = LiveObject(s, slab, idx, req, label)
-        dbg = self.k.rules.slab_debug
-        if dbg is not None:   # kmemleak/KASAN/slub_debug tracking (kmemlab/kdebug.py)
-            dbg.on_alloc(addr, req, s.object_size, s.name, api)
-        s.nr_live += 1
-        s.live_requested += req
-        s.hits += 1
-        s.total_requested += req
-        self._callsite(label, req, s.size)
-
     def _callsite(self, label: str, req: int, alloc: int) -> None:
         cs = self.callsites.get(label)
         if cs is None:
@@ -1631,16 +1757,9 @@ class Slub:
             raise ValueError(f"a kernel address cannot be negative: {ptr}")
         return ptr
 
-    def _gfp_int(self, gfp) -> int:
-        try:
-            return self._route_cache[gfp][1]
-        except (KeyError, TypeError):
-            return self._route(gfp)[1]
-
     def _route(self, gfp) -> tuple[str, int, bool]:
         """include/linux/slab.h: kmalloc_type: DMA > RECLAIMABLE > ACCOUNT (6.x);
         3.15 kmalloc_slab: GFP_DMA → dma-kmalloc, everything else kmalloc."""
-        from . import gfp as gfpmod
         if isinstance(gfp, bool):
             raise TypeError("GFP flags cannot be a bool; use e.g. km.GFP_KERNEL")
         try:
@@ -1665,15 +1784,10 @@ class Slub:
         return route
 
     def _with_zero(self, gfp):
-        from . import gfp as gfpmod
         g = gfpmod.coerce(gfp)
         if isinstance(g, int):
             return g | self._gfp_zero
         return g | gfpmod.flag("__GFP_ZERO")
-
-    def _might_alloc(self, value: int) -> None:
-        """include/linux/sched/mm.h: might_alloc (slab_pre_alloc_hook)."""
-        self.k.might_sleep_if_alloc(value, 0)
 
     # ================================================================ bug reports
     def _taint(self) -> str:

@@ -31,6 +31,8 @@ PCPU_DRAIN_KEYS = ("pfn", "order", "migratetype")
 PCPU_DRAIN_WHY = "per-CPU list over its high mark: page given back to the buddy allocator"
 KMALLOC_KEYS = ("call_site", "ptr", "bytes_req", "bytes_alloc", "gfp_flags", "node", "accounted")
 KFREE_KEYS = ("call_site", "ptr")
+KMEM_CACHE_ALLOC_KEYS = KMALLOC_KEYS + ("name",)
+KMEM_CACHE_FREE_KEYS = ("call_site", "ptr", "name")
 
 # Call sites: the simulator's callers are Python functions. For the 3.15 format
 # (call_site=%lx) each label gets a stable fake text address; 6.x prints %pS.
@@ -115,29 +117,59 @@ class TraceLog:
         self.enabled = True
         # The buffer: entries, each one event as a flat tuple of plain values
         # (ts_ns, cpu, pid, comm, irqflags, name, field names, why, *field values),
-        # which the garbage collector untracks, or a _Run of events; _first[j] is
-        # the index of the first event of entry j. Events before _dropped have left.
+        # which the garbage collector untracks, or a _Run of events. Events before
+        # _dropped have left; _next is the index the next event gets. _first[j] is
+        # the index of the first event of entry j, filled in by _sync_first when
+        # someone reads (recording an event only appends its tuple: that is the
+        # cost of every kmalloc, kfree and page event).
         self._entries: list = []
         self._first: list[int] = []
+        self._first_next = 0            # the first event index of _entries[len(_first)]
         self._dropped = 0
-        self._nbuf = 0
-        self.buffer_events = DEFAULT_BUFFER_EVENTS
+        self._next = 0
+        self._buffer_events = DEFAULT_BUFFER_EVENTS
+        self._limit = DEFAULT_BUFFER_EVENTS   # _dropped + buffer_events: record drops at it
         self.symbols: dict[int, str] = {}
 
+    @property
+    def buffer_events(self) -> int:
+        """The ring buffer's size in events (the oldest leave beyond it)."""
+        return self._buffer_events
+
+    @buffer_events.setter
+    def buffer_events(self, n: int) -> None:
+        self._buffer_events = n
+        self._limit = self._dropped + n     # the next event drops the oldest, if over
+
+    @property
+    def _nbuf(self) -> int:
+        return self._next - self._dropped
+
+    def _sync_first(self) -> list[int]:
+        """_first for every entry (the entries recorded since the last read)."""
+        first, entries = self._first, self._entries
+        j = len(first)
+        if j < len(entries):
+            f = self._first_next
+            for e in entries[j:] if j else entries:
+                first.append(f)
+                f += e.n if type(e) is _Run else 1
+            self._first_next = f
+        return first
+
     def _append(self, entry, n: int = 1) -> None:
-        self._first.append(self._dropped + self._nbuf)
         self._entries.append(entry)
-        self._nbuf += n
-        if self._nbuf > self.buffer_events:
+        self._next += n
+        if self._next > self._limit:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
         """Like ftrace's overwrite mode, keep the newest events: drop the oldest
         quarter of the buffer at a time (amortised O(1) per event)."""
-        quarter = max(1, self.buffer_events // 4)
-        cut = quarter * -(-(self._nbuf - self.buffer_events) // quarter)
+        quarter = max(1, self._buffer_events // 4)
+        cut = quarter * -(-(self._nbuf - self._buffer_events) // quarter)
         new_dropped = self._dropped + cut
-        first, entries = self._first, self._entries
+        first, entries = self._sync_first(), self._entries
         j = bisect.bisect_right(first, new_dropped) - 1
         e = entries[j]
         if first[j] < new_dropped:
@@ -149,11 +181,11 @@ class TraceLog:
         del entries[:j]
         del first[:j]
         self._dropped = new_dropped
-        self._nbuf -= cut
+        self._limit = new_dropped + self._buffer_events
 
     @property
     def entries_written(self) -> int:
-        return self._dropped + self._nbuf
+        return self._next
 
     @property
     def entries_in_buffer(self) -> int:
@@ -174,18 +206,16 @@ class TraceLog:
         pair formatted when read. Returns the event's index (None when tracing is off).
         """
         k = self.kernel
-        k.clock_ns += EVENT_STEP_NS
+        k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
         if not self.enabled:
             return None
         task = k.current_task
         # _append, inlined: this is the path of every single event
-        nbuf = self._nbuf
-        index = self._dropped + nbuf
-        self._first.append(index)
-        self._entries.append((k.clock_ns, k.current_cpu, task.pid, task.comm,
+        index = self._next
+        self._next = index + 1
+        self._entries.append((ts, k.current_cpu, task.pid, task.comm,
                               k.context_stack.lat_flags, name, keys, why) + values)
-        self._nbuf = nbuf + 1
-        if nbuf >= self.buffer_events:
+        if index >= self._limit:
             self._drop_oldest()
         return index
 
@@ -205,7 +235,7 @@ class TraceLog:
         if not self.enabled or n <= 0:
             return
         if type(why) is tuple:  # (template, first value, step, first index, *args)
-            why = why[:3] + (self._dropped + self._nbuf,) + why[3:]
+            why = why[:3] + (self._next,) + why[3:]
         task = k.current_task
         head = (k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags, name, keys, why)
         self._append(_Run(start, head, n, columns), n)
@@ -229,9 +259,12 @@ class TraceLog:
         """Replace the explanation of event ``index`` (the free path learns it late)."""
         if index is None or not self._dropped <= index < len(self):
             return
-        first = self._first
-        # usually the event just recorded: the last entry
-        j = len(first) - 1 if first[-1] == index else bisect.bisect_right(first, index) - 1
+        e = self._entries[-1]
+        if index == self._next - 1 and type(e) is not _Run:   # usually the event just recorded
+            self._entries[-1] = e[:7] + (why,) + e[8:]
+            return
+        first = self._sync_first()
+        j = bisect.bisect_right(first, index) - 1
         e = self._entries[j]
         if type(e) is not _Run:
             self._entries[j] = e[:7] + (why,) + e[8:]
@@ -243,7 +276,7 @@ class TraceLog:
         starts = ([self._first[j]] if k else []) + [index] + \
             ([index + 1] if k + 1 < e.n else [])
         self._entries[j:j + 1] = pieces
-        self._first[j:j + 1] = starts
+        first[j:j + 1] = starts
 
     def page_alloc_failed(self, order: int, gfp: int, why: str) -> None:
         """trace_mm_page_alloc with a NULL page (pfn -1)."""
@@ -257,14 +290,14 @@ class TraceLog:
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
         """Events written so far (older ones may have left the ring buffer)."""
-        return self._dropped + self._nbuf
+        return self._next
 
     def _tuples(self, since: int = 0, name: str | None = None) -> Iterator[tuple[int, tuple]]:
         """(index, event tuple) from index ``since`` on, runs expanded."""
         start = max(since, self._dropped)
         if start >= len(self):
             return
-        first, entries = self._first, self._entries
+        first, entries = self._sync_first(), self._entries
         for j in range(bisect.bisect_right(first, start) - 1, len(entries)):
             e = entries[j]
             f = first[j]
@@ -276,9 +309,10 @@ class TraceLog:
                 yield f, e
 
     def _event_tuple(self, i: int) -> tuple:
-        j = bisect.bisect_right(self._first, i) - 1
+        first = self._sync_first()
+        j = bisect.bisect_right(first, i) - 1
         e = self._entries[j]
-        return e.event(i - self._first[j]) if type(e) is _Run else e
+        return e.event(i - first[j]) if type(e) is _Run else e
 
     def _event(self, i: int, e: tuple | None = None) -> TraceEvent:
         if e is None:
@@ -316,8 +350,8 @@ class TraceLog:
         return len(self)
 
     def clear(self) -> None:
-        self._dropped += self._nbuf
-        self._nbuf = 0
+        self._dropped = self._first_next = self._next
+        self._limit = self._next + self._buffer_events
         self._entries.clear()
         self._first.clear()
 
