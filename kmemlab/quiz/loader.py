@@ -95,17 +95,28 @@ def load_text(text: str, file: str = "<quiz>") -> Document:
 
 def load_file(path: str | Path) -> Document:
     """Read and parse a quiz file (see :func:`load_text`)."""
+    return load_bytes(read_file(path), str(path))
+
+
+def read_file(path: str | Path) -> bytes:
+    """The bytes of a quiz file, refused (before reading) when it is too large."""
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise QuizError(f"file is larger than {MAX_FILE_BYTES // 1024} KiB; split the quiz",
                         file=str(path))
+    return path.read_bytes()
+
+
+def load_bytes(data: bytes, file: str = "<quiz>") -> Document:
+    """Parse a quiz file's bytes: UTF-8, newlines read as Python's text mode reads them
+    (``\\r\\n`` and ``\\r`` become ``\\n``), then :func:`load_text`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise QuizError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                        file=str(path)) from None
-    return load_text(text, str(path))
+                        file=file) from None
+    return load_text(text.replace("\r\n", "\n").replace("\r", "\n"), file)
 
 
 def _flow_depth(text: str) -> int:

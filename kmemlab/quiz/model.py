@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import string
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -13,7 +15,7 @@ from .. import i18n as _i18n
 from . import seal as _seal
 from .errors import ExpressionError, QuizError, QuizErrors
 from .expr import Expression, Functions, KernelCache
-from .loader import Document, load_file, load_text
+from .loader import Document, load_bytes, load_text, read_file
 from .schema import validate as _schema_validate
 
 MAX_RESPONSE = 500
@@ -491,10 +493,11 @@ class Quiz:
 
     # ---------------------------------------------------------------- loading
     @classmethod
-    def from_document(cls, doc: Document) -> Quiz:
-        errors = _schema_validate(doc)
-        if errors:
-            raise QuizErrors(errors)
+    def from_document(cls, doc: Document, *, _schema_checked: bool = False) -> Quiz:
+        if not _schema_checked:
+            errors = _schema_validate(doc)
+            if errors:
+                raise QuizErrors(errors)
         quiz = cls(doc)
         errors = []
         seen: dict[str, int] = {}
@@ -513,11 +516,28 @@ class Quiz:
 
     @classmethod
     def load(cls, path: str | Path) -> Quiz:
+        """Read and check ``path``: a new :class:`Quiz` each time.
+
+        The YAML parse and the schema check of a file are done once per process for each
+        content: a file read again with the same bytes (say, a quiz cell run twice) reuses
+        them, and any change to the file is a new parse (see :data:`_DOCUMENTS`)."""
         try:
-            doc = load_file(path)
+            data = read_file(path)
+            key = (str(path), hashlib.sha256(data).digest(), _schema_versions())
+            cached = _DOCUMENTS.get(key)
+            if cached is not None:
+                _DOCUMENTS.move_to_end(key)
+                return cls.from_document(_copy_document(cached), _schema_checked=True)
+            doc = load_bytes(data, str(path))
         except QuizError as exc:
             raise QuizErrors([exc]) from None
-        return cls.from_document(doc)
+        errors = _schema_validate(doc)
+        if errors:
+            raise QuizErrors(errors)
+        _DOCUMENTS[key] = _copy_document(doc)   # before Quiz/Question can touch doc.data
+        while len(_DOCUMENTS) > _DOCUMENTS_MAX:
+            _DOCUMENTS.popitem(last=False)
+        return cls.from_document(doc, _schema_checked=True)
 
     @classmethod
     def loads(cls, text: str, file: str = "<quiz>") -> Quiz:
@@ -593,6 +613,26 @@ class Quiz:
     @property
     def max_points(self) -> float:
         return sum(q.points for q in self.questions)
+
+
+# Parsed, schema-checked quiz files by (path as given, sha256 of the bytes, the kernel
+# versions the schema allows): what Quiz.load would compute again for the same bytes.
+# Only documents that passed the schema are kept; the Quiz is built anew from a copy
+# (the checks of model.Question.compile run every time, they are cheap).
+_DOCUMENTS: OrderedDict[tuple, Document] = OrderedDict()
+_DOCUMENTS_MAX = 64
+
+
+def _schema_versions() -> tuple:
+    from ..profiles import versions
+
+    return tuple(versions())
+
+
+def _copy_document(doc: Document) -> Document:
+    # positions/styles are filled once by the loader and only read afterwards
+    return Document(data=copy.deepcopy(doc.data), file=doc.file, positions=doc.positions,
+                    styles=doc.styles)
 
 
 def describe_expected(q: Question, v: Variant, functions: Functions) -> str | None:

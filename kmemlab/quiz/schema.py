@@ -2,9 +2,19 @@
 
 The schema fixes the shape (keys, types, sizes); :mod:`kmemlab.quiz.model` then checks
 what a schema cannot say (one correct choice, expressions, templates, unique ids).
+
+Importing :mod:`jsonschema` takes about a second (its format checkers compile dozens of
+grammars at import), which a quiz cell would pay on every fresh kernel. So
+:func:`validate` first asks :func:`is_valid`, a small evaluator of exactly the keywords
+:data:`SCHEMA` uses, with jsonschema's semantics (Draft 2020-12); a file it accepts has
+no errors to report, and only a file it rejects (or a schema keyword it does not know) is
+handed to jsonschema for the messages. tests/quiz/test_schema_fast.py holds the two to
+the same verdict.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..profiles import versions
 from .errors import QuizError
@@ -179,8 +189,138 @@ SCHEMA: dict = {
 }
 
 
+class _Unsupported(Exception):
+    """A schema keyword :func:`is_valid` does not evaluate: ask jsonschema."""
+
+
+# keywords that only annotate, and the ones _valid evaluates
+_ANNOTATIONS = frozenset({"$schema", "$defs", "title", "description"})
+_KEYWORDS = frozenset({
+    "type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
+    "minItems", "maxItems", "items", "properties", "required", "additionalProperties",
+    "propertyNames", "maxProperties", "oneOf", "allOf", "if", "then", "$ref"}) | _ANNOTATIONS
+
+
+def _is_type(x, t: str) -> bool:
+    # jsonschema's Draft 2020-12 type checker: bool is not a number; 1.0 is an integer
+    if t == "string":
+        return isinstance(x, str)
+    if t == "object":
+        return isinstance(x, dict)
+    if t == "array":
+        return isinstance(x, list)
+    if t == "boolean":
+        return isinstance(x, bool)
+    if t == "null":
+        return x is None
+    if isinstance(x, bool):
+        return False
+    if t == "integer":
+        return isinstance(x, int) or (isinstance(x, float) and x.is_integer())
+    if t == "number":
+        return isinstance(x, int | float)
+    raise _Unsupported(f"type {t!r}")
+
+
+def _equal(a, b) -> bool:
+    """jsonschema's ``equal``: True is not 1, containers compared item by item."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | dict) or isinstance(b, list | dict):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def _resolve(ref: str, root: dict) -> dict:
+    if not ref.startswith("#/"):
+        raise _Unsupported(f"$ref {ref!r}")
+    node = root
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def _valid(schema, x, root) -> bool:
+    if schema is True:
+        return True
+    if schema is False:
+        return False
+    for key in schema:
+        if key not in _KEYWORDS:
+            raise _Unsupported(key)
+    if "$ref" in schema and not _valid(_resolve(schema["$ref"], root), x, root):
+        return False
+    if "type" in schema:
+        t = schema["type"]
+        if not any(_is_type(x, u) for u in (t if isinstance(t, list) else [t])):
+            return False
+    if "enum" in schema and not any(_equal(e, x) for e in schema["enum"]):
+        return False
+    if "const" in schema and not _equal(x, schema["const"]):
+        return False
+    if isinstance(x, str):
+        if "pattern" in schema and not re.search(schema["pattern"], x):
+            return False
+        if len(x) < schema.get("minLength", 0) or \
+                ("maxLength" in schema and len(x) > schema["maxLength"]):
+            return False
+    elif isinstance(x, int | float) and not isinstance(x, bool):
+        if ("minimum" in schema and x < schema["minimum"]) or \
+                ("maximum" in schema and x > schema["maximum"]):
+            return False
+    elif isinstance(x, list):
+        if len(x) < schema.get("minItems", 0) or \
+                ("maxItems" in schema and len(x) > schema["maxItems"]):
+            return False
+        if "items" in schema and not all(_valid(schema["items"], i, root) for i in x):
+            return False
+    elif isinstance(x, dict):
+        props = schema.get("properties", {})
+        if any(k not in x for k in schema.get("required", ())):
+            return False
+        if "maxProperties" in schema and len(x) > schema["maxProperties"]:
+            return False
+        if "propertyNames" in schema and \
+                not all(_valid(schema["propertyNames"], k, root) for k in x):
+            return False
+        extra = schema.get("additionalProperties", True)
+        for k, v in x.items():
+            if k in props:
+                if not _valid(props[k], v, root):
+                    return False
+            elif not _valid(extra, v, root):
+                return False
+    if "allOf" in schema and not all(_valid(s, x, root) for s in schema["allOf"]):
+        return False
+    if "oneOf" in schema and sum(_valid(s, x, root) for s in schema["oneOf"]) != 1:
+        return False
+    if "if" in schema and "then" in schema and _valid(schema["if"], x, root) and \
+            not _valid(schema["then"], x, root):
+        return False
+    return True
+
+
+def is_valid(data, schema: dict | None = None) -> bool | None:
+    """Whether ``data`` satisfies ``schema`` (default :data:`SCHEMA`) as jsonschema's
+    Draft 2020-12 validator judges it, without importing jsonschema; ``None`` when the
+    schema uses a keyword this evaluator does not know."""
+    schema = SCHEMA if schema is None else schema
+    try:
+        return _valid(schema, data, schema)
+    except _Unsupported:
+        return None
+
+
 def validate(doc) -> list[QuizError]:
     """Schema errors of a loaded :class:`~kmemlab.quiz.loader.Document`, with positions."""
+    if is_valid(doc.data):   # the common case, and about a second faster (module doc)
+        return []
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
