@@ -7,6 +7,12 @@ to the responses file. Re-running the cell (or restarting the kernel) shows that
 submission, locked, with a *New attempt* button only while the quiz's ``attempts``
 allow. Responses stay in Python (``widget.session``); *Save* writes them as JSON for the
 instructor.
+
+Every ipywidgets model is a comm message for the kernel to send and a model for the
+browser to build, and each widget makes a Layout and a Style model of its own unless it
+is given one. The parts here never change their layout or style (only the *New attempt*
+button's, which keeps its own), so widgets that look alike share one Layout and one
+Style model: half the models of a quiz, the same page.
 """
 
 from __future__ import annotations
@@ -34,30 +40,55 @@ class QuizWidget:
         self.inputs: dict[str, object] = {}
         self.check_buttons: dict[str, w.Button] = {}
         self.feedback: dict[str, w.HTML] = {}
-        rows = [w.HTML(self._header())]
+        self._models: dict[tuple, object] = {}
+        rows = [self._html(self._header())]
         for n, v in enumerate(self.session.variants, 1):
             rows.append(self._question_box(n, v))
-        self.summary = w.HTML(self._summary_text())
+        self.summary = self._html(self._summary_text())
         self.submit_button = w.Button(description=_("Submit") if self.session.mode == "graded"
-                                      else _("Finish"), button_style="primary")
+                                      else _("Finish"), button_style="primary",
+                                      layout=self._layout(), style=self._style(w.Button))
         self.submit_button.on_click(lambda _b: self.submit())
         self.save_path = w.Text(value=path, description=_("Save to"),
-                                layout=w.Layout(width="420px"),
+                                layout=self._layout(width="420px"),
+                                style=self._style(w.Text),
                                 disabled=graded)  # graded: the file the history lives in
-        self.save_button = w.Button(description=_("Save responses"), icon="save")
+        self.save_button = w.Button(description=_("Save responses"), icon="save",
+                                    layout=self._layout(), style=self._style(w.Button))
         self.save_button.on_click(lambda _b: self.save())
+        # its own Layout: _lock_submitted and retake show and hide it
         self.retake_button = w.Button(description=_("New attempt"), icon="redo",
-                                      layout=w.Layout(display="none"))
+                                      layout=w.Layout(display="none"),
+                                      style=self._style(w.Button))
         self.retake_button.on_click(lambda _b: self.retake())
-        self.status = w.HTML()
-        rows += [w.HBox([self.submit_button, self.summary, self.retake_button]),
-                 w.HBox([self.save_path, self.save_button]), self.status]
-        self.box = w.VBox(rows, layout=w.Layout(max_width="820px"))
+        self.status = self._html()
+        rows += [w.HBox([self.submit_button, self.summary, self.retake_button],
+                        layout=self._layout()),
+                 w.HBox([self.save_path, self.save_button], layout=self._layout()),
+                 self.status]
+        self.box = w.VBox(rows, layout=self._layout(max_width="820px"))
         if self.session.resumed:  # submitted before (this kernel or an earlier one)
             self._fill(self.session.answers)
             self._lock_submitted()
 
     # ---------------------------------------------------------------- building
+    def _layout(self, **traits) -> w.Layout:
+        """The one Layout of the parts laid out with ``traits`` (never changed later)."""
+        key = ("layout", *sorted(traits.items()))
+        if key not in self._models:
+            self._models[key] = w.Layout(**traits)
+        return self._models[key]
+
+    def _style(self, widget_cls):
+        """The one default style (HTMLStyle, ButtonStyle, ...) of the ``widget_cls`` parts."""
+        key = ("style", widget_cls)
+        if key not in self._models:
+            self._models[key] = widget_cls.class_traits()["style"].klass()
+        return self._models[key]
+
+    def _html(self, value: str = "") -> w.HTML:
+        return w.HTML(value, layout=self._layout(), style=self._style(w.HTML))
+
     def _header(self) -> str:
         s = self.session
         # markdown_html strips: keep the space outside
@@ -75,33 +106,37 @@ class QuizWidget:
         q = v.question
         qid = q.id
         unit = _(" <i>(in {})</i>").format(q.unit) if q.unit else ""
-        prompt = w.HTML(f"<b>{n}.</b> {markdown_html(q.render(v.params, lang=True))}{unit} "
-                        + _("<small>[{:g} pt]</small>").format(q.points))
+        prompt = self._html(f"<b>{n}.</b> {markdown_html(q.render(v.params, lang=True))}"
+                            f"{unit} " + _("<small>[{:g} pt]</small>").format(q.points))
         if q.type == "single":
             labels = [q.choice_label(c) for c in v.choices]   # the file's text is the value
             inp = w.RadioButtons(options=v.choices if labels == v.choices else
                                  list(zip(labels, v.choices)), value=None,
-                                 layout=w.Layout(width="auto"))
+                                 layout=self._layout(width="auto"),
+                                 style=self._style(w.RadioButtons))
             parts = [inp]
         elif q.type == "multiple":
             inp = [w.Checkbox(value=False, description=q.choice_label(c), indent=False,
-                              layout=w.Layout(width="auto")) for c in v.choices]
+                              layout=self._layout(width="auto"),
+                              style=self._style(w.Checkbox)) for c in v.choices]
             parts = list(inp)
         else:
             inp = w.Text(placeholder=_("answer in {}").format(q.unit) if q.unit else _("answer"),
-                         layout=w.Layout(width="320px"))
+                         layout=self._layout(width="320px"), style=self._style(w.Text))
             parts = [inp]
         self.inputs[qid] = inp
-        fb = w.HTML()
+        fb = self._html()
         self.feedback[qid] = fb
         if self.session.mode == "practice":
-            btn = w.Button(description=_("Check"), layout=w.Layout(width="auto", min_width="90px"))
+            btn = w.Button(description=_("Check"), layout=self._layout(width="auto",
+                                                                        min_width="90px"),
+                           style=self._style(w.Button))
             btn.on_click(lambda _b, qid=qid: self.check(qid))
             self.check_buttons[qid] = btn
-            parts.append(w.HBox([btn, fb]))
+            parts.append(w.HBox([btn, fb], layout=self._layout()))
         else:
             parts.append(fb)
-        return w.VBox([prompt, *parts], layout=w.Layout(margin="0 0 12px 0"))
+        return w.VBox([prompt, *parts], layout=self._layout(margin="0 0 12px 0"))
 
     # ---------------------------------------------------------------- values
     def value(self, qid: str):
