@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
+import pickle
 import random
 import sys
 from collections.abc import Mapping
@@ -55,6 +57,19 @@ from .vmalloc import PhysRun, Provenance, Vmalloc, VmallocState, VmArea
 from .workload import Workload
 
 E820_RAM, E820_RESERVED = "usable", "reserved"
+
+
+def _copy_pointing_at(value, old: object, new: object):
+    """A pickle round trip of ``value`` in which references to ``old`` become ``new``
+    (deepcopy's memo ``{id(old): new}``, for pickle)."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = lambda obj: "kernel" if obj is old else None
+    pickler.dump(value)
+    buf.seek(0)
+    unpickler = pickle.Unpickler(buf)
+    unpickler.persistent_load = lambda pid: new
+    return unpickler.load()
 
 
 def get_order(size: int) -> int:
@@ -1375,14 +1390,26 @@ class Kernel:
 
     # ================================================================== snapshots
     def snapshot(self) -> Kernel:
-        """A deep copy of the whole simulated machine (for undo and experiments)."""
-        return copy.deepcopy(self)
+        """A deep copy of the whole simulated machine (for undo and experiments).
+
+        Made by a pickle round trip, which copies the same graph as ``copy.deepcopy``
+        in well under half the time; a machine holding something pickle cannot copy
+        (a learner's lambda as an early_params handler, say) is deep-copied instead.
+        tests/unit/test_snapshot_copy.py checks that both give the same machine."""
+        try:
+            return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - anything pickle refuses: the general copy
+            return copy.deepcopy(self)
 
     def restore(self, snap: Kernel) -> None:
         """Make this kernel exactly the snapshot (the snapshot stays reusable)."""
-        # memo {snap: self}: objects in the copy that point back at the kernel (a
-        # process, SLUB, the trace log) point at this kernel, not at a throwaway copy
-        self.__dict__.update(copy.deepcopy(snap.__dict__, {id(snap): self}))
+        # objects in the copy that point back at the kernel (a process, SLUB, the trace
+        # log) point at this kernel, not at a throwaway copy
+        try:
+            state = _copy_pointing_at(snap.__dict__, snap, self)
+        except Exception:  # noqa: BLE001 - as in snapshot
+            state = copy.deepcopy(snap.__dict__, {id(snap): self})
+        self.__dict__.update(state)
         self._rebind()
 
     def _rebind(self) -> None:

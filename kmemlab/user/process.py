@@ -172,6 +172,15 @@ class _ProcessMemory(dict):
         if (addr >> 12) not in self.anon:
             self.store(addr)
 
+    def __reduce__(self):
+        # pickle (Kernel.snapshot): the words go in after anon/store are set, without
+        # the store hook, as in __deepcopy__ (state after the object: cycles are fine)
+        return (_ProcessMemory, (), (dict(self), self.anon, self.store))
+
+    def __setstate__(self, state: tuple) -> None:
+        words, self.anon, self.store = state
+        dict.update(self, words)
+
     def __deepcopy__(self, memo: dict) -> _ProcessMemory:
         import copy
 
