@@ -96,8 +96,10 @@ class _RouteCache(dict):
         self.last_route: tuple = ()
 
 # code object -> the call site it names ("" for kmemlab's own frames and third-party
-# code): what Kernel.caller_label finds, looked up once per code object
-_CALL_SITES: dict = {}
+# code): what Kernel.caller_label finds, looked up once per code object. The public
+# forwarders look their caller's code up here themselves and call call_site() only
+# when it is not a learner's frame known already (one call less per kmalloc/kfree).
+CALL_SITES: dict = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -624,7 +626,7 @@ def call_site(frame) -> str:
     Python already has its frame object) costs one dict lookup: the public
     kmalloc/kfree forwarders pass ``sys._getframe(1)``, never a deeper frame, because
     every frame Python must materialise costs more than the rest of a kfree."""
-    sites = _CALL_SITES
+    sites = CALL_SITES
     f = frame
     while f is not None:
         code = f.f_code
@@ -973,7 +975,15 @@ class Slub:
             s = self._cache_arg(cache)
             value = self._kmalloc_route(gfp)[1]
         k = self.k
-        k.might_sleep_if_alloc(value, 0)    # might_alloc (slab_pre_alloc_hook)
+        rules = k.rules    # might_alloc (slab_pre_alloc_hook), inline as in kmalloc
+        if k.panicked is None and (k.context_stack.may_sleep or
+                                   not value & rules.may_block_bit):
+            st = rules.reclaim
+            if not st.busy:
+                st.attempt = 0
+                st.reclaimed_this_alloc = 0
+        else:
+            k.might_sleep_if_alloc(value, 0)
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmem_cache_alloc", label, s.object_size, value,
                                       None)
@@ -1118,7 +1128,17 @@ class Slub:
         if size > self.max_cache_size:
             return self._kmalloc_large(size, gfp, value, label)
         k = self.k
-        k.might_sleep_if_alloc(value, 0)
+        rules = k.rules
+        if k.panicked is None and (k.context_stack.may_sleep or
+                                   not value & rules.may_block_bit):
+            # might_alloc with nothing to report, inline: reset the per-allocation
+            # reclaim bookkeeping (Rules.might_alloc's last step)
+            st = rules.reclaim
+            if not st.busy:
+                st.attempt = 0
+                st.reclaimed_this_alloc = 0
+        else:   # a report may be due: the frame-counting path (its caller is this frame)
+            k.might_sleep_if_alloc(value, 0)
         s = by_size[size]
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
@@ -1216,6 +1236,24 @@ class Slub:
         except TypeError:
             raise TypeError(f"kfree takes an address (int), not {type(ptr).__name__}") from None
         if rec is not None and type(ptr) is int:
+            # _free_object's fast path inline (do_slab_free onto this CPU's slab, no
+            # debug hook, no sheaves): the common kfree, one call less
+            s = rec.cache
+            k = self.k
+            slab = rec.slab
+            if k.rules.slab_debug is None and s.cpus[k.current_cpu].slab is slab and \
+                    not s.sheaf_capacity:
+                del self.live[ptr]
+                s.nr_live -= 1
+                s.live_requested -= rec.req
+                cs = self.callsites.get(rec.caller)
+                if cs is not None:
+                    cs[3] += 1
+                slab.inuse -= 1
+                s.cpus[k.current_cpu].freelist.append(rec.idx)
+                s.stat["free_fastpath"] += 1
+                k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
+                return
             self._free_object(rec, ptr, label, "kfree")
             return
         if ptr is None or ptr == 0 or ptr == ZERO_SIZE_PTR:
