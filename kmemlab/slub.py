@@ -1280,8 +1280,8 @@ class Slub:
             s = rec.cache
             k = self.k
             slab = rec.slab
-            if k.rules.slab_debug is None and s.cpus[k.current_cpu].slab is slab and \
-                    not s.sheaf_capacity:
+            c = s.cpus[k.current_cpu]
+            if c.slab is slab and k.rules.slab_debug is None and not s.sheaf_capacity:
                 del self.live[ptr]
                 s.nr_live -= 1
                 s.live_requested -= rec.req
@@ -1289,7 +1289,7 @@ class Slub:
                 if cs is not None:
                     cs[3] += 1
                 slab.inuse -= 1
-                s.cpus[k.current_cpu].freelist.append(rec.idx)
+                c.freelist.append(rec.idx)
                 s.stat["free_fastpath"] += 1
                 k.trace.kfree(label, ptr, s.why_kfree_fast)
                 return
