@@ -967,7 +967,7 @@ class Kernel:
         # of the caller's frame (already materialised: no walk through ours)
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(f.f_code) or call_site(f)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
         return self.slub.kmalloc(size, gfp, caller)
 
     def kzalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
@@ -987,7 +987,7 @@ class Kernel:
         """kfree (mm/slub.c): None, 0 and ZERO_SIZE_PTR are ignored."""
         if caller is None:   # call_site(f) without the call when f's code is known
             f = sys._getframe(1)
-            caller = CALL_SITES.get(f.f_code) or call_site(f)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
         self.slub.kfree(ptr, caller)
 
     def ksize(self, ptr) -> int:
@@ -1012,7 +1012,7 @@ class Kernel:
         """kmem_cache_alloc (mm/slub.c)."""
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(f.f_code) or call_site(f)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
         return self.slub.kmem_cache_alloc(cache, gfp, caller)
 
     def kmem_cache_zalloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
@@ -1024,7 +1024,7 @@ class Kernel:
         """kmem_cache_free (mm/slub.c)."""
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(f.f_code) or call_site(f)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
         self.slub.kmem_cache_free(cache, ptr, caller)
 
     def kmem_cache_destroy(self, cache, *, caller: str | None = None) -> None:

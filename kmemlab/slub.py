@@ -95,11 +95,15 @@ class _RouteCache(dict):
         self.last_gfp: object = _NO_GFP
         self.last_route: tuple = ()
 
-# code object -> the call site it names ("" for kmemlab's own frames and third-party
-# code): what Kernel.caller_label finds, looked up once per code object. The public
-# forwarders look their caller's code up here themselves and call call_site() only
-# when it is not a learner's frame known already (one call less per kmalloc/kfree).
-CALL_SITES: dict = {}
+# id(code object) -> the call site it names ("" for kmemlab's own frames and
+# third-party code): what Kernel.caller_label finds, looked up once per code object.
+# Keyed by id because a code object's hash is not cached (it hashes its names and
+# constants on every lookup: a third of call_site's cost); _CODES keeps each code
+# object alive, so its id stays its own. The public forwarders look their caller up
+# here themselves and call call_site() only for a code object not seen yet, or not a
+# learner's (one call less per kmalloc/kfree).
+CALL_SITES: dict[int, str] = {}
+_CODES: dict[int, object] = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -630,10 +634,11 @@ def call_site(frame) -> str:
     f = frame
     while f is not None:
         code = f.f_code
-        site = sites.get(code)
+        site = sites.get(id(code))
         if site is None:
-            site = sites[code] = ("notebook_cell" if code.co_name == "<module>"
-                                  else code.co_name) if is_learner_frame(code) else ""
+            site = sites[id(code)] = ("notebook_cell" if code.co_name == "<module>"
+                                      else code.co_name) if is_learner_frame(code) else ""
+            _CODES[id(code)] = code
         if site:
             return site
         f = f.f_back
