@@ -1186,8 +1186,7 @@ class Slub:
             if why is None:
                 why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
                                           + KMALLOC_FAST_WHY)
-            k.trace.record("kmalloc", KMALLOC_KEYS,
-                           (label, addr, size, s.size, value, -1, accounted or s.account), why)
+            k.trace.kmalloc(label, addr, size, s.size, value, -1, accounted or s.account, why)
             return addr
         res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
@@ -1297,7 +1296,7 @@ class Slub:
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
                 s.stat["free_fastpath"] += 1
-                k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
+                k.trace.kfree(label, ptr, s.why_kfree_fast)
                 return
             self._free_object(rec, ptr, label, "kfree")
             return
