@@ -445,7 +445,11 @@ class KmemCache:
         self.total_objects = 0
         self.nr_live = 0
         self.live_requested = 0
-        self.stat = dict.fromkeys(STAT_NAMES, 0)
+        self._stat = dict.fromkeys(STAT_NAMES, 0)
+        # the two stat items every fast path counts, as plain ints (an attribute update
+        # instead of a dict item's); stat puts them in their places when read
+        self.alloc_fastpath = 0
+        self.free_fastpath = 0
         self.total_requested = 0            # cumulative, as perf kmem stat
         self.hits = 0
         self.random_seq: list[int] | None = None
@@ -458,6 +462,16 @@ class KmemCache:
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
 
     # -- sysfs-style attributes ----------------------------------------------------
+    @property
+    def stat(self) -> dict[str, int]:
+        """The CONFIG_SLUB_STATS counters by name (/sys/kernel/slab/<cache>/<item>),
+        alloc_fastpath and free_fastpath filled in from their attributes. Update
+        those two through the attributes; the others through this dict."""
+        st = self._stat
+        st["alloc_fastpath"] = self.alloc_fastpath
+        st["free_fastpath"] = self.free_fastpath
+        return st
+
     @property
     def aliases(self) -> int:
         """/sys/kernel/slab/<cache>/aliases: refcount - 1 (mm/slub.c: aliases_show)."""
@@ -1158,7 +1172,7 @@ class Slub:
             # less per pair; tests/slub/test_one_path.py holds both paths to 17c9f1a's)
             idx = fl.pop()
             slab = c.slab
-            s.stat["alloc_fastpath"] += 1
+            s.alloc_fastpath += 1
             slab.inuse += 1
             addr = slab.base + idx * s.size
             rec = slab.records[idx]
@@ -1295,7 +1309,7 @@ class Slub:
                     cs[3] += 1
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
-                s.stat["free_fastpath"] += 1
+                s.free_fastpath += 1
                 k.trace.kfree(label, ptr, s.why_kfree_fast)
                 return
             self._free_object(rec, ptr, label, "kfree")
@@ -1367,7 +1381,7 @@ class Slub:
             if fl:
                 idx = fl.pop()
                 slab = c.slab
-                s.stat["alloc_fastpath"] += 1
+                s.alloc_fastpath += 1
                 why = None
             else:
                 got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
@@ -1614,7 +1628,7 @@ class Slub:
         slab.inuse -= 1
         if c.slab is slab:
             c.freelist.append(idx)
-            s.stat["free_fastpath"] += 1
+            s.free_fastpath += 1
             if fn == "kfree":
                 k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
             else:
