@@ -1122,10 +1122,11 @@ class Slub:
 
         The arguments are checked in the order of the public API (the flags, the call
         site, the size). What every call does is kept lean, because notebooks loop
-        over it: the kmalloc table lookup, ``slab_alloc_node`` (the one allocation
-        path: the CPU freelist pop inline, then the live record, the counters, the
-        call site, and the debug hooks when KASAN or slub_debug track objects), one
-        trace event whose why is made once per size.
+        over it: the kmalloc table lookup, might_alloc's common case inline, the CPU
+        freelist pop and slab_post_alloc_hook inline (the live record, the debug hooks
+        when KASAN or slub_debug track objects, the counters, the call site; sheaves
+        and the slow path go through ``slab_alloc_node``), one trace event whose why
+        is made once per size.
         """
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
