@@ -79,6 +79,9 @@ class ContextStack:
         #: the latency-format flag column of a trace line (trace_print_lat_fmt), kept
         #: current by push/pop so the trace log reads it per event without a call
         self.lat_flags = "....."
+        #: can_sleep(), kept current by push/pop: the allocators test it inline on
+        #: every allocation that may block (might_alloc's common case, without a call)
+        self.may_sleep = True
 
     # ------------------------------------------------------------ queries
     def in_nmi(self) -> bool:
@@ -200,6 +203,7 @@ class ContextStack:
             raise ValueError(f"unknown context {kind!r}; use one of {', '.join(CONTEXT_KINDS)}")
         self.frames.append((kind, label))
         self.lat_flags = self._compute_flags()
+        self.may_sleep = self.can_sleep()
 
     def pop(self) -> None:
         kind, _ = self.frames.pop()
@@ -219,6 +223,7 @@ class ContextStack:
         elif kind == "irqs_off":
             self.irqs_off -= 1
         self.lat_flags = self._compute_flags()
+        self.may_sleep = self.can_sleep()
 
     def entered(self, kind: str, label: str = "") -> Frame:
         """A context manager that pushes ``kind`` on enter and pops it on exit."""

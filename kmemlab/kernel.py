@@ -49,7 +49,7 @@ from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_prof
 from .reclaim import ReclaimState
 from .rules import Rules
 from .sizes import memparse
-from .slub import call_site
+from .slub import CALL_SITES, call_site
 from .steps import Step
 from .trace import TraceLog
 from .user import Process, UserState
@@ -980,8 +980,10 @@ class Kernel:
         ZERO_SIZE_PTR (0x10) for size 0, or None."""
         # slub.kmalloc checks gfp and caller as the other entry points do; the call site
         # of the caller's frame (already materialised: no walk through ours)
-        return self.slub.kmalloc(size, gfp,
-                                 call_site(sys._getframe(1)) if caller is None else caller)
+        if caller is None:
+            f = sys._getframe(1)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        return self.slub.kmalloc(size, gfp, caller)
 
     def kzalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
         """kzalloc = kmalloc(size, gfp | __GFP_ZERO)."""
@@ -998,7 +1000,10 @@ class Kernel:
 
     def kfree(self, ptr, *, caller: str | None = None) -> None:
         """kfree (mm/slub.c): None, 0 and ZERO_SIZE_PTR are ignored."""
-        self.slub.kfree(ptr, call_site(sys._getframe(1)) if caller is None else caller)
+        if caller is None:   # call_site(f) without the call when f's code is known
+            f = sys._getframe(1)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        self.slub.kfree(ptr, caller)
 
     def ksize(self, ptr) -> int:
         """ksize (mm/slab_common.c): the usable size of a kmalloc'd object."""
@@ -1020,8 +1025,10 @@ class Kernel:
 
     def kmem_cache_alloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_alloc (mm/slub.c)."""
-        return self.slub.kmem_cache_alloc(
-            cache, gfp, call_site(sys._getframe(1)) if caller is None else caller)
+        if caller is None:
+            f = sys._getframe(1)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        return self.slub.kmem_cache_alloc(cache, gfp, caller)
 
     def kmem_cache_zalloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
         """kmem_cache_zalloc = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
@@ -1030,8 +1037,10 @@ class Kernel:
 
     def kmem_cache_free(self, cache, ptr, *, caller: str | None = None) -> None:
         """kmem_cache_free (mm/slub.c)."""
-        self.slub.kmem_cache_free(cache, ptr,
-                                  call_site(sys._getframe(1)) if caller is None else caller)
+        if caller is None:
+            f = sys._getframe(1)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        self.slub.kmem_cache_free(cache, ptr, caller)
 
     def kmem_cache_destroy(self, cache, *, caller: str | None = None) -> None:
         """kmem_cache_destroy (mm/slab_common.c)."""

@@ -95,9 +95,15 @@ class _RouteCache(dict):
         self.last_gfp: object = _NO_GFP
         self.last_route: tuple = ()
 
-# code object -> the call site it names ("" for kmemlab's own frames and third-party
-# code): what Kernel.caller_label finds, looked up once per code object
-_CALL_SITES: dict = {}
+# id(code object) -> the call site it names ("" for kmemlab's own frames and
+# third-party code): what Kernel.caller_label finds, looked up once per code object.
+# Keyed by id because a code object's hash is not cached (it hashes its names and
+# constants on every lookup: a third of call_site's cost); _CODES keeps each code
+# object alive, so its id stays its own. The public forwarders look their caller up
+# here themselves and call call_site() only for a code object not seen yet, or not a
+# learner's (one call less per kmalloc/kfree).
+CALL_SITES: dict[int, str] = {}
+_CODES: dict[int, object] = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -439,7 +445,11 @@ class KmemCache:
         self.total_objects = 0
         self.nr_live = 0
         self.live_requested = 0
-        self.stat = dict.fromkeys(STAT_NAMES, 0)
+        self._stat = dict.fromkeys(STAT_NAMES, 0)
+        # the two stat items every fast path counts, as plain ints (an attribute update
+        # instead of a dict item's); stat puts them in their places when read
+        self.alloc_fastpath = 0
+        self.free_fastpath = 0
         self.total_requested = 0            # cumulative, as perf kmem stat
         self.hits = 0
         self.random_seq: list[int] | None = None
@@ -452,6 +462,16 @@ class KmemCache:
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
 
     # -- sysfs-style attributes ----------------------------------------------------
+    @property
+    def stat(self) -> dict[str, int]:
+        """The CONFIG_SLUB_STATS counters by name (/sys/kernel/slab/<cache>/<item>),
+        alloc_fastpath and free_fastpath filled in from their attributes. Update
+        those two through the attributes; the others through this dict."""
+        st = self._stat
+        st["alloc_fastpath"] = self.alloc_fastpath
+        st["free_fastpath"] = self.free_fastpath
+        return st
+
     @property
     def aliases(self) -> int:
         """/sys/kernel/slab/<cache>/aliases: refcount - 1 (mm/slub.c: aliases_show)."""
@@ -624,14 +644,15 @@ def call_site(frame) -> str:
     Python already has its frame object) costs one dict lookup: the public
     kmalloc/kfree forwarders pass ``sys._getframe(1)``, never a deeper frame, because
     every frame Python must materialise costs more than the rest of a kfree."""
-    sites = _CALL_SITES
+    sites = CALL_SITES
     f = frame
     while f is not None:
         code = f.f_code
-        site = sites.get(code)
+        site = sites.get(id(code))
         if site is None:
-            site = sites[code] = ("notebook_cell" if code.co_name == "<module>"
-                                  else code.co_name) if is_learner_frame(code) else ""
+            site = sites[id(code)] = ("notebook_cell" if code.co_name == "<module>"
+                                      else code.co_name) if is_learner_frame(code) else ""
+            _CODES[id(code)] = code
         if site:
             return site
         f = f.f_back
@@ -973,7 +994,15 @@ class Slub:
             s = self._cache_arg(cache)
             value = self._kmalloc_route(gfp)[1]
         k = self.k
-        k.might_sleep_if_alloc(value, 0)    # might_alloc (slab_pre_alloc_hook)
+        rules = k.rules    # might_alloc (slab_pre_alloc_hook), inline as in kmalloc
+        if k.panicked is None and (k.context_stack.may_sleep or
+                                   not value & rules.may_block_bit):
+            st = rules.reclaim
+            if not st.busy:
+                st.attempt = 0
+                st.reclaimed_this_alloc = 0
+        else:
+            k.might_sleep_if_alloc(value, 0)
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmem_cache_alloc", label, s.object_size, value,
                                       None)
@@ -1093,10 +1122,11 @@ class Slub:
 
         The arguments are checked in the order of the public API (the flags, the call
         site, the size). What every call does is kept lean, because notebooks loop
-        over it: the kmalloc table lookup, ``slab_alloc_node`` (the one allocation
-        path: the CPU freelist pop inline, then the live record, the counters, the
-        call site, and the debug hooks when KASAN or slub_debug track objects), one
-        trace event whose why is made once per size.
+        over it: the kmalloc table lookup, might_alloc's common case inline, the CPU
+        freelist pop and slab_post_alloc_hook inline (the live record, the debug hooks
+        when KASAN or slub_debug track objects, the counters, the call site; sheaves
+        and the slow path go through ``slab_alloc_node``), one trace event whose why
+        is made once per size.
         """
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
@@ -1118,12 +1148,61 @@ class Slub:
         if size > self.max_cache_size:
             return self._kmalloc_large(size, gfp, value, label)
         k = self.k
-        k.might_sleep_if_alloc(value, 0)
+        rules = k.rules
+        if k.panicked is None and (k.context_stack.may_sleep or
+                                   not value & rules.may_block_bit):
+            # might_alloc with nothing to report, inline: reset the per-allocation
+            # reclaim bookkeeping (Rules.might_alloc's last step)
+            st = rules.reclaim
+            if not st.busy:
+                st.attempt = 0
+                st.reclaimed_this_alloc = 0
+        else:   # a report may be due: the frame-counting path (its caller is this frame)
+            k.might_sleep_if_alloc(value, 0)
         s = by_size[size]
         if self.ghosts:   # a silent double free corrupted a freelist: maybe hand it out
             ghost = self._ghost_alloc(s, "kmalloc", label, size, value, accounted)
             if ghost is not None:
                 return ghost
+        c = s.cpus[k.current_cpu]
+        fl = c.freelist
+        if fl and not s.sheaf_capacity:
+            # slab_alloc_node's fast path (the CPU freelist pop) and its
+            # slab_post_alloc_hook inline, the same steps in the same order: the common
+            # kmalloc makes no call into the allocation core (one call and one tuple
+            # less per pair; tests/slub/test_one_path.py holds both paths to 17c9f1a's)
+            idx = fl.pop()
+            slab = c.slab
+            s.alloc_fastpath += 1
+            slab.inuse += 1
+            addr = slab.base + idx * s.size
+            rec = slab.records[idx]
+            if rec is None:
+                rec = slab.records[idx] = LiveObject(s, slab, idx, size, label)
+            else:
+                rec.req = size
+                rec.caller = label
+            self.live[addr] = rec
+            dbg = rules.slab_debug
+            if dbg is not None:
+                dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
+            s.nr_live += 1
+            s.live_requested += size
+            s.hits += 1
+            s.total_requested += size
+            cs = self.callsites.get(label)
+            if cs is None:
+                self.callsites[label] = [1, size, s.size, 0]
+            else:
+                cs[0] += 1
+                cs[1] += size
+                cs[2] += s.size
+            why = s.why_fast.get(size)
+            if why is None:
+                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
+                                          + KMALLOC_FAST_WHY)
+            k.trace.kmalloc(label, addr, size, s.size, value, -1, accounted or s.account, why)
+            return addr
         res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
             k.trace.emit("kmalloc", f"kmalloc({size}) → {s.name} failed: no memory for "
@@ -1216,6 +1295,24 @@ class Slub:
         except TypeError:
             raise TypeError(f"kfree takes an address (int), not {type(ptr).__name__}") from None
         if rec is not None and type(ptr) is int:
+            # _free_object's fast path inline (do_slab_free onto this CPU's slab, no
+            # debug hook, no sheaves): the common kfree, one call less
+            s = rec.cache
+            k = self.k
+            slab = rec.slab
+            c = s.cpus[k.current_cpu]
+            if c.slab is slab and k.rules.slab_debug is None and not s.sheaf_capacity:
+                del self.live[ptr]
+                s.nr_live -= 1
+                s.live_requested -= rec.req
+                cs = self.callsites.get(rec.caller)
+                if cs is not None:
+                    cs[3] += 1
+                slab.inuse -= 1
+                c.freelist.append(rec.idx)
+                s.free_fastpath += 1
+                k.trace.kfree(label, ptr, s.why_kfree_fast)
+                return
             self._free_object(rec, ptr, label, "kfree")
             return
         if ptr is None or ptr == 0 or ptr == ZERO_SIZE_PTR:
@@ -1285,7 +1382,7 @@ class Slub:
             if fl:
                 idx = fl.pop()
                 slab = c.slab
-                s.stat["alloc_fastpath"] += 1
+                s.alloc_fastpath += 1
                 why = None
             else:
                 got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
@@ -1532,7 +1629,7 @@ class Slub:
         slab.inuse -= 1
         if c.slab is slab:
             c.freelist.append(idx)
-            s.stat["free_fastpath"] += 1
+            s.free_fastpath += 1
             if fn == "kfree":
                 k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
             else:

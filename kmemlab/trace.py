@@ -219,6 +219,40 @@ class TraceLog:
             self._drop_oldest()
         return index
 
+    def kmalloc(self, call_site: str, ptr: int, bytes_req: int, bytes_alloc: int,
+                gfp_flags: int, node: int, accounted: bool, why) -> None:
+        """trace_kmalloc: :meth:`record` of a ``kmalloc`` event with its fields as
+        arguments, the event's tuple built in one go (no values tuple to concatenate:
+        kmalloc's fast path records one per call)."""
+        k = self.kernel
+        k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        index = self._next
+        self._next = index + 1
+        self._entries.append((ts, k.current_cpu, task.pid, task.comm,
+                              k.context_stack.lat_flags, "kmalloc", KMALLOC_KEYS, why,
+                              call_site, ptr, bytes_req, bytes_alloc, gfp_flags, node,
+                              accounted))
+        if index >= self._limit:
+            self._drop_oldest()
+
+    def kfree(self, call_site: str, ptr: int, why) -> None:
+        """trace_kfree: :meth:`record` of a ``kfree`` event, its tuple built in one go."""
+        k = self.kernel
+        k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+        if not self.enabled:
+            return
+        task = k.current_task
+        index = self._next
+        self._next = index + 1
+        self._entries.append((ts, k.current_cpu, task.pid, task.comm,
+                              k.context_stack.lat_flags, "kfree", KFREE_KEYS, why,
+                              call_site, ptr))
+        if index >= self._limit:
+            self._drop_oldest()
+
     def record_batch(self, name: str, keys: tuple, why, columns: tuple, n: int) -> None:
         """``n`` × :meth:`record` of one event name, stored as one run.
 
