@@ -205,21 +205,27 @@ def _ensure_ipython_png() -> None:
         fmt.for_type(Figure, lambda fig: png_bytes(fig, dpi=100))
 
 
+def put(ax, patch):
+    """``ax.add_patch(patch)`` without its update of the data limits: for plots that set
+    both limits themselves, where that update (a third of building such a figure) has no
+    effect on the picture."""
+    return ax.add_artist(patch)
+
+
+def same_width(a: str, b: str) -> bool:
+    """True if two labels take the same room: equal, or differing only in digits (the
+    figures' font has digits of one width), so a layout made for one fits the other.
+    The ``update_*`` functions redraw in place only then."""
+    return len(a) == len(b) and all(x == y or (x.isdigit() and y.isdigit())
+                                    for x, y in zip(a, b))
+
+
 def note(ax, text: str, **kw) -> None:
     """A centred grey note in an otherwise empty axes."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True,
             color="#444444", fontsize=kw.pop("fontsize", 11), **kw)
     ax.set_xticks([])
     ax.set_yticks([])
-
-
-def not_available(fig, ax, what: str, needs: str):
-    """The figure a plot returns when the simulator lacks the subsystem it draws."""
-    note(ax, f"{what}: not available in this build\n(needs {needs})")
-    ax.set_title(what)
-    for s in ax.spines.values():
-        s.set_visible(False)
-    return fig
 
 
 def byte_ticks(vmax: float, n: int = 6) -> list[float]:

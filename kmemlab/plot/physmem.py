@@ -20,6 +20,8 @@ from ._style import (
     free_order_colors,
     new_figure,
     new_grid,
+    put,
+    same_width,
 )
 
 _NOWN = len(OWNER_NAMES)
@@ -29,12 +31,11 @@ _HOLE = OWNER_NAMES.index("hole")
 
 # ----------------------------------------------------------------------------- helpers
 def frame_categories(k, fv=None):
-    """Per-frame category: owner code, or _NOWN + order for free buddy frames."""
+    """Per-frame category (int8): owner code, or _NOWN + order for free buddy frames."""
     fv = k.frame_view() if fv is None else fv
     owner = fv["owner"]
-    cat = owner.astype(np.int16)
-    free = owner == _FREE
-    cat[free] = _NOWN + fv["order"][free]
+    cat = owner.astype(np.int8)   # a copy
+    np.add(fv["order"], np.int8(_NOWN), out=cat, where=owner == _FREE, casting="unsafe")
     return cat
 
 
@@ -98,14 +99,45 @@ def map_geometry(nframes: int) -> tuple[int, int, int]:
     return width, -(-npix // width), fpp
 
 
-def _circle(ax, pixel: int, width: int) -> None:
+def _circle(ax, pixel: int, width: int) -> list:
     """Circle one pixel of the map (e.g. the block just allocated), also when it sits on
     the edge of the axes: not clipped, a white halo under a black ring so that it shows on
-    dark (reserved) and light (free) pixels alike."""
+    dark (reserved) and light (free) pixels alike. Returns the two lines."""
     r, c = divmod(pixel, width)
+    lines = []
     for mec, mew, z in (("white", 4.0, 5), ("black", 2.0, 6)):
-        ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec=mec, mew=mew,
-                clip_on=False, zorder=z)
+        lines += ax.plot(c + 0.5, r + 0.5, marker="o", ms=12, mfc="none", mec=mec, mew=mew,
+                         clip_on=False, zorder=z)
+    return lines
+
+
+def _map_key(k, n: int) -> tuple:
+    """What the axes, ticks, zone lines and labels of a memory map depend on."""
+    return (k.profile.name, k.ram, k.PAGE_SIZE, n,
+            tuple((z.name, z.zone_start_pfn, z.zone_end_pfn, z.spanned) for z in k.zone_list))
+
+
+def _pixel_boxes(pixels, width: int) -> list:
+    """Boxes (data coordinates of the map) around changed pixels: one per run of
+    neighbouring rows, from the leftmost to the rightmost changed column."""
+    rows, cols = np.divmod(np.asarray(pixels), width)
+    out = []
+    start = 0
+    breaks = np.flatnonzero(np.diff(rows) > 1) + 1
+    for end in [*breaks.tolist(), len(rows)]:
+        r, c = rows[start:end], cols[start:end]
+        out.append(((int(c.min()), int(r.min())), (int(c.max()) + 1, int(r.max()) + 1)))
+        start = end
+    return out
+
+
+def _legend_texts(totals, nr_orders: int) -> list[str]:
+    out = [_("{}: {:,} pages").format(_(OWNER_LABELS[name]), totals[code])
+           for code, name in enumerate(OWNER_NAMES)
+           if name not in ("free", "hole") and totals[code]]
+    out.append(_("free, large block: {:,} pages in all").format(int(totals[_NOWN:].sum())))
+    out.append(_("free, order 0 (fragment)"))
+    return out
 
 
 # ----------------------------------------------------------------------------- memory_map
@@ -170,21 +202,15 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
             ax.text(width / 2, (r0 + r1) / 2,
                     _("PCI hole: no RAM at {} – {}").format(fmt_bytes(s * ps), fmt_bytes(e * ps)),
                     ha="center", va="center", fontsize=9, color="#444444")
+    circles = []
     for pfn in highlight:
-        _circle(ax, int(pfn) // fpp, width)
+        circles += _circle(ax, int(pfn) // fpp, width)
     # legend: owners with exact counts, free orders as one ramp
-    handles = []
-    for code, name in enumerate(OWNER_NAMES):
-        if name == "free" or not totals[code] or name == "hole":
-            continue
-        handles.append(Patch(facecolor=OWNER_COLORS[name], edgecolor="#777777",
-                             label=_("{}: {:,} pages").format(_(OWNER_LABELS[name]), totals[code])))
-    free_total = int(totals[_NOWN:].sum())
     ramp = free_order_colors(nr_orders)
-    handles.append(Patch(facecolor=ramp[-1], edgecolor="#777777",
-                         label=_("free, large block: {:,} pages in all").format(free_total)))
-    handles.append(Patch(facecolor=ramp[0], edgecolor="#777777",
-                         label=_("free, order 0 (fragment)")))
+    colors = [OWNER_COLORS[name] for code, name in enumerate(OWNER_NAMES)
+              if name not in ("free", "hole") and totals[code]] + [ramp[-1], ramp[0]]
+    handles = [Patch(facecolor=c, edgecolor="#777777", label=label)
+               for c, label in zip(colors, _legend_texts(totals, nr_orders), strict=True)]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8,
               frameon=False, title=_("owner (exact page counts)"), title_fontsize=8)
     scale = _("1 pixel = 1 page frame") if fpp == 1 else \
@@ -192,7 +218,8 @@ def memory_map(k, ax=None, *, highlight=(), title: str | None = None):
             fpp, fmt_bytes(fpp * ps))
     ax.set_title(title or _("Physical memory, {}, {} RAM: {:,} page frames\n{}").format(
         k.profile.name, fmt_bytes(k.ram), n, scale), fontsize=10)
-    fig.kmemlab = {"fpp": fpp, "width": width, "rows": rows, "totals": totals, "pixels": pix}
+    fig.kmemlab = {"fpp": fpp, "width": width, "rows": rows, "totals": totals, "pixels": pix,
+                   "cat": cat, "rgb": img, "circles": circles, "key": _map_key(k, n)}
     return fig
 
 
@@ -222,20 +249,22 @@ def buddyinfo(k, ax=None, *, zones=None):
     fig, axes = new_grid(len(names), 2, figsize=(10, 1.9 + 1.7 * len(names)),
                          width_ratios=[2.2, 1])
     ps = k.PAGE_SIZE
+    rows = []
     for row, name in enumerate(names):
         z = k.zones[name]
         a, b = axes[row]
         counts = info[name]
         bars = a.bar(orders, counts, color=ramp, edgecolor="#555555", lw=0.6)
-        a.bar_label(bars, labels=[str(c) if c else "" for c in counts], fontsize=7, padding=1)
+        labels = a.bar_label(bars, labels=[str(c) if c else "" for c in counts], fontsize=7,
+                             padding=1)
         a.set_xticks(orders, [f"{o}\n{fmt_bytes(ps << o)}" for o in orders], fontsize=7)
         a.set_ylabel(_("free blocks"), fontsize=8)
         a.set_ylim(0, max(max(counts), 1) * 1.22)
         a.set_title(f"{name}: free blocks per order", fontsize=9, loc="left")
         a.tick_params(axis="y", labelsize=7)
         # free pages vs watermarks (log scale: the marks are a few % of the zone)
-        b.barh(0, max(z.free_pages, 1), color=ramp[-1], edgecolor="#777777", height=0.5,
-               label=f"free {z.free_pages:,}")
+        free_bar = b.barh(0, max(z.free_pages, 1), color=ramp[-1], edgecolor="#777777",
+                          height=0.5, label=f"free {z.free_pages:,}")[0]
         b.barh(0, z.managed, fill=False, edgecolor="#777777", height=0.5, lw=0.8, ls=":",
                label=f"managed {z.managed:,}")
         for wm, val in (("min", z.min), ("low", z.low), ("high", z.high)):
@@ -248,9 +277,67 @@ def buddyinfo(k, ax=None, *, zones=None):
         b.set_title(_("free pages vs watermarks"), fontsize=9, loc="left")
         b.tick_params(axis="x", labelsize=7)
         b.set_xlabel(_("pages (log scale)"), fontsize=7)
+        rows.append({"zone": name, "bars": list(bars), "labels": labels, "free": free_bar,
+                     "marks": (z.managed, z.min, z.low, z.high), "axes": (a, b)})
     fig.suptitle(f"Buddy allocator — /proc/buddyinfo, {k.profile.name}, "
                  f"{fmt_bytes(k.ram)}", fontsize=10)
+    fig.kmemlab = {"buddyinfo_state": {"rows": rows, "key": (k.profile.name, k.ram,
+                                                                tuple(names))}}
     return fig
+
+
+def update_buddyinfo(fig, k, *, zones=None):
+    """Bring a figure drawn by :func:`buddyinfo` (without ``ax``) up to date in place:
+    the bars, their counts, the free pages against the watermarks. Returns the artists
+    it changed (``[]``: nothing did), or None when it has to be drawn anew (other zones,
+    watermarks, or new y ticks that need more room)."""
+    st = (getattr(fig, "kmemlab", None) or {}).get("buddyinfo_state")
+    if st is None:
+        return None
+    info = k.buddyinfo()
+    names = [z for z in (zones or info) if z in info]
+    if st["key"] != (k.profile.name, k.ram, tuple(names)):
+        return None
+    changed = []
+    for row in st["rows"]:
+        z = k.zones[row["zone"]]
+        if row["marks"] != (z.managed, z.min, z.low, z.high):
+            return None
+        a, b = row["axes"]
+        counts = info[row["zone"]]
+        top = max(max(counts), 1) * 1.22
+        if a.get_ylim() != (0, top):
+            old = [t.get_text() for t in a.yaxis.get_ticklabels()]
+            a.set_ylim(0, top)
+            new = [t.get_text() for t in a.yaxis.get_ticklabels()]
+            if len(old) != len(new) or not all(same_width(x, y) for x, y in zip(old, new)):
+                return None
+            changed.append(a)       # new scale: the whole panel
+        for bar, label, c in zip(row["bars"], row["labels"], counts, strict=True):
+            if bar.get_height() != c:
+                bar.set_height(c)
+                changed.append(bar)
+            (x0, _y0), (x1, y1) = bar.get_bbox().get_points()
+            # as Axes.bar_label places them (padding 1, upwards for c >= 0)
+            xy, xyann, text = ((x0 + x1) / 2, max(_y0, y1)), (0, 1), str(c) if c else ""
+            if label.get_text() != text or tuple(label.xy) != xy or \
+                    tuple(label.xyann) != xyann:
+                label.set_text(text)
+                label.xy, label.xyann = xy, xyann
+                changed.append(label)
+        free = max(z.free_pages, 1)
+        if row["free"].get_width() != free:
+            row["free"].set_width(free)
+            changed.append(row["free"])
+        legend_text = next(t for t in b.get_legend().get_texts()
+                           if t.get_text().startswith("free "))
+        text = f"free {z.free_pages:,}"
+        if legend_text.get_text() != text:
+            if not same_width(legend_text.get_text(), text):
+                return None
+            legend_text.set_text(text)
+            changed.append(legend_text)
+    return changed
 
 
 # ----------------------------------------------------------------------------- buddy_tree
@@ -333,13 +420,13 @@ def buddy_tree(k, pfn: int | None = None, order: int | None = None, ax=None):
         y = nd["depth"]
         if nd["leaf"]:
             color = ramp[nd["order"]] if nd["state"] == "free" else OWNER_COLORS[nd["state"]]
-            ax.add_patch(Rectangle((x0, y), w, 0.9, facecolor=color, edgecolor="#333333",
+            put(ax, Rectangle((x0, y), w, 0.9, facecolor=color, edgecolor="#333333",
                                    lw=0.7))
             # the leaf continues down as a faint column: no further split
-            ax.add_patch(Rectangle((x0, y + 0.9), w, top - y + 0.1, facecolor=color,
+            put(ax, Rectangle((x0, y + 0.9), w, top - y + 0.1, facecolor=color,
                                    alpha=0.25, edgecolor="none"))
         else:
-            ax.add_patch(Rectangle((x0, y), w, 0.9, facecolor="#EEEEEE", edgecolor="#999999",
+            put(ax, Rectangle((x0, y), w, 0.9, facecolor="#EEEEEE", edgecolor="#999999",
                                    lw=0.7))
         if w / span > 0.07 or (nd["leaf"] and w / span > 0.035):
             dark = nd["state"] in ("reserved", "pages", "pgtable", "module", "kmalloc_large",
@@ -354,7 +441,7 @@ def buddy_tree(k, pfn: int | None = None, order: int | None = None, ax=None):
     for p, lab in ((head, "block"), (buddy, "its buddy")):
         if root <= p < root + span:
             d = top - sel_order
-            ax.add_patch(Rectangle((p - root, d), 1 << sel_order, 0.9, fill=False,
+            put(ax, Rectangle((p - root, d), 1 << sel_order, 0.9, fill=False,
                                    edgecolor="black", lw=2.2,
                                    ls="-" if lab == "block" else ":"))
     ax.set_xlim(0, span)
@@ -391,38 +478,74 @@ __all__ = ["memory_map", "buddyinfo", "buddy_tree", "block_tree", "aggregate_fra
            "map_geometry", "ZH"]
 
 
-def update_memory_map(fig, k, *, highlight=()) -> bool:
-    """Refresh a figure drawn by :func:`memory_map` in place (new pixels, legend counts,
-    highlight) when the geometry and the set of owners are unchanged; False otherwise.
-    Widgets use it to skip rebuilding axes, ticks and legend on every step."""
+def update_memory_map(fig, k, *, highlight=()):
+    """Bring a figure drawn by :func:`memory_map` up to date in place: the pixels, the
+    legend's counts and the circles. Returns the artists it changed (``[]``: the picture
+    is already right), or None when the map needs drawing anew (the RAM, the zones or the
+    set of owners in the legend changed).
+
+    Only the frames whose category changed are looked at again: their pixels get the
+    colour most of their frames have now, as :func:`aggregate_frames` would give them.
+    Widgets use it to redraw only what a step changed."""
     info = getattr(fig, "kmemlab", None)
-    if not info or "pixels" not in info or not fig.axes or not fig.axes[0].images:
-        return False
+    if not info or "cat" not in info or not fig.axes or not fig.axes[0].images:
+        return None
     ax = fig.axes[0]
     nr_orders = k.profile.nr_page_orders
+    ncat = _NOWN + nr_orders
     cat = frame_categories(k)
-    width, rows, fpp = map_geometry(len(cat))
-    if (width, rows, fpp) != (info["width"], info["rows"], info["fpp"]):
-        return False
-    mode, totals = aggregate_frames(cat, fpp, _NOWN + nr_orders)
-    present = [c for c in range(_NOWN) if c not in (_FREE, _HOLE)]
-    if [bool(totals[c]) for c in present] != [bool(info["totals"][c]) for c in present]:
-        return False
-    pix = np.full(width * rows, _HOLE, dtype=np.int64)
-    pix[: len(mode)] = mode
-    ax.images[0].set_data(_palette(nr_orders)[pix].reshape(rows, width, 3))
-    texts = ax.get_legend().get_texts()
-    i = 0
-    for code, name in enumerate(OWNER_NAMES):
-        if name in ("free", "hole") or not totals[code]:
-            continue
-        texts[i].set_text(_("{}: {:,} pages").format(_(OWNER_LABELS[name]), totals[code]))
-        i += 1
-    texts[i].set_text(_("free, large block: {:,} pages in all").format(int(totals[_NOWN:].sum())))
-    for line in list(ax.lines):
-        if line.get_marker() == "o":
+    n = len(cat)
+    if _map_key(k, n) != info["key"]:
+        return None
+    width, fpp = info["width"], info["fpp"]
+    old = info["cat"]
+    diff = np.flatnonzero(cat != old)
+    changed = []
+    if len(diff):
+        now = cat[diff]
+        totals = (info["totals"] + np.bincount(now, minlength=ncat)
+                  - np.bincount(old[diff], minlength=ncat))
+        present = [c for c in range(_NOWN) if c not in (_FREE, _HOLE)]
+        if [bool(totals[c]) for c in present] != [bool(info["totals"][c]) for c in present]:
+            return None   # an owner appears in or leaves the legend
+        pix = info["pixels"]
+        pixels = np.unique(diff // fpp)
+        if fpp == 1:
+            mode = now.astype(np.int64)
+        elif len(pixels) > 4096:
+            mode = aggregate_frames(cat, fpp, ncat)[0][pixels]
+        else:
+            mode = np.array([np.bincount(cat[p * fpp:(p + 1) * fpp], minlength=ncat).argmax()
+                             for p in pixels.tolist()], dtype=np.int64)
+        moved = mode != pix[pixels]
+        if moved.any():
+            pix[pixels] = mode
+            rgb = info["rgb"]
+            rgb.reshape(-1, 3)[pixels[moved]] = _palette(nr_orders)[mode[moved]]
+            image = ax.images[0]
+            image.set_data(rgb)
+            changed += [(image, part) for part in _pixel_boxes(pixels[moved], width)]
+        for text, new in zip(ax.get_legend().get_texts(), _legend_texts(totals, nr_orders)):
+            if text.get_text() != new:
+                text.set_text(new)
+                changed.append(text)
+        info.update(totals=totals, cat=cat)
+    # the circles: same lines, moved; new ones when there are more highlights
+    circles = info["circles"]
+    want = [divmod(int(pfn) // fpp, width) for pfn in highlight]
+    if len(circles) != 2 * len(want):
+        for line in circles:
             line.remove()
-    for pfn in highlight:
-        _circle(ax, int(pfn) // fpp, width)
-    info.update(totals=totals, pixels=pix)
-    return True
+        changed += circles
+        circles = []
+        for pfn in highlight:
+            circles += _circle(ax, int(pfn) // fpp, width)
+        changed += circles
+        info["circles"] = circles
+    else:
+        for i, (r, c) in enumerate(want):
+            for line in circles[2 * i:2 * i + 2]:
+                if tuple(line.get_xdata()) != (c + 0.5,) or tuple(line.get_ydata()) != (r + 0.5,):
+                    changed.append(line)  # before and after: the renderer repaints both
+                    line.set_data([c + 0.5], [r + 0.5])
+    return changed

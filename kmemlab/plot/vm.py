@@ -1,8 +1,7 @@
 """Virtual memory: the kernel address-space layout, a vmalloc area's pages, a page walk.
 
-These read ``k.layout``, ``k.vmalloc_to_pfn``, ``k.walk`` and ``/proc/vmallocinfo`` when
-the simulator provides them; the address-space layout falls back to the profile's
-constants (``k.profile``), the page walk to the index arithmetic of the page-table format.
+These read ``k.layout`` (when the simulator has it; else the profile's constants,
+``k.profile``), ``k.vmalloc_to_pfn``, ``k.walk`` and ``/proc/vmallocinfo``.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import re
 from matplotlib.patches import Rectangle
 
 from ..i18n import _
-from ._style import LINE_COLORS, fmt_bytes, new_figure, not_available, note
+from ._style import LINE_COLORS, fmt_bytes, new_figure, note, put
 
 _REGION_COLORS = {"user": "#88CCEE", "hole": "#EEEEEE", "direct": "#4477AA",
                   "vmalloc": "#009988", "vmemmap": "#CCBB44", "text": "#AA3377",
@@ -125,7 +124,7 @@ def address_space(k, ax=None, *, marks=None):
     total = y
     width = 16 if p.is_64bit else 8
     for (name, _s, _e), y0, h in zip(regions, y0s, heights, strict=True):
-        ax.add_patch(Rectangle((0, y0), 1, h, facecolor=_REGION_COLORS[_kind(name)],
+        put(ax, Rectangle((0, y0), 1, h, facecolor=_REGION_COLORS[_kind(name)],
                                edgecolor="#333333", lw=0.8))
     mids = [y0 + h / 2 for y0, h in zip(y0s, heights, strict=True)]
     label_y = _spread(mids, total / 22, 0, total)
@@ -138,18 +137,8 @@ def address_space(k, ax=None, *, marks=None):
         ax.axhline(split, color="black", lw=1.5, xmax=0.3)
         ax.text(-0.05, split, f"PAGE_OFFSET {split:#x}\n(3G/1G split)", ha="right",
                 va="center", fontsize=8)
-    points = []   # (y of the address, label, colour index), labels kept apart below
-    for i, (label, addr) in enumerate((marks or {}).items()):
-        for (_n, s, e), y0, h in zip(regions, y0s, heights, strict=True):
-            if s <= addr < e:
-                points.append((y0 + h * (addr - s) / (e - s), f"{label}\n{addr:#x}", i))
-                break
-    points.sort()
-    ys = _spread([y for y, _l, _i in points], total / 12, total * 0.03, total * 0.95)
-    for (ya, text, i), ly in zip(points, ys, strict=True):
-        ax.annotate(text, xy=(0, ya), xytext=(-0.9, ly), fontsize=7.5, va="center",
-                    color=LINE_COLORS[i % 10],
-                    arrowprops=dict(arrowstyle="->", color=LINE_COLORS[i % 10]))
+    geometry = (regions, y0s, heights, total)
+    arrows = _mark_arrows(ax, geometry, marks)
     ax.set_xlim(-1.0, 4.6)
     ax.set_ylim(0, total)
     ax.set_xticks([])
@@ -160,8 +149,45 @@ def address_space(k, ax=None, *, marks=None):
              else _("drawn to scale: 4 GiB, kernel above PAGE_OFFSET"))
     ax.set_title(_("Virtual address space, {} (low addresses at the bottom; {})").format(
         p.name, scale), fontsize=9)
-    fig.kmemlab = {"regions": regions}
+    fig.kmemlab = {"regions": regions, "address_space": {
+        "ax": ax, "key": (p.name, k.ram, tuple(regions)), "geometry": geometry,
+        "marks": dict(marks or {}), "arrows": arrows}}
     return fig
+
+
+def _mark_arrows(ax, geometry, marks) -> list:
+    """The labelled arrows of ``address_space``'s ``marks``, kept apart."""
+    regions, y0s, heights, total = geometry
+    points = []   # (y of the address, label, colour index), labels kept apart below
+    for i, (label, addr) in enumerate((marks or {}).items()):
+        for (_n, s, e), y0, h in zip(regions, y0s, heights, strict=True):
+            if s <= addr < e:
+                points.append((y0 + h * (addr - s) / (e - s), f"{label}\n{addr:#x}", i))
+                break
+    points.sort()
+    ys = _spread([y for y, _l, _i in points], total / 12, total * 0.03, total * 0.95)
+    return [ax.annotate(text, xy=(0, ya), xytext=(-0.9, ly), fontsize=7.5, va="center",
+                        color=LINE_COLORS[i % 10],
+                        arrowprops=dict(arrowstyle="->", color=LINE_COLORS[i % 10]))
+            for (ya, text, i), ly in zip(points, ys, strict=True)]
+
+
+def update_address_space(fig, k, *, marks=None):
+    """Bring a figure drawn by :func:`address_space` up to date in place: the marked
+    addresses. Returns the artists it changed (``[]``: the same marks), or None for
+    another kernel or layout: draw it anew."""
+    st = (getattr(fig, "kmemlab", None) or {}).get("address_space")
+    if st is None or st["key"] != (k.profile.name, k.ram, tuple(layout_regions(k))):
+        return None
+    marks = dict(marks or {})
+    if marks == st["marks"]:
+        return []
+    changed = list(st["arrows"])
+    for a in st["arrows"]:
+        a.remove()
+    st["arrows"] = _mark_arrows(st["ax"], st["geometry"], marks)
+    st["marks"] = marks
+    return changed + st["arrows"]
 
 
 # ----------------------------------------------------------------------------- vmalloc
@@ -203,14 +229,28 @@ def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = N
     ``empty_hint`` says how to make an area when there is none (a widget names its
     button)."""
     fig, ax = new_figure(ax, figsize=(10, 4.8))
-    if not hasattr(k, "vmalloc_to_pfn"):
-        return not_available(fig, ax, "vmalloc mapping", "k.vmalloc and k.vmalloc_to_pfn")
+    m = _mapping(k, addr, size)
+    if m is None:
+        note(ax, f"no vmalloc area yet: {empty_hint}")
+        return fig
+    shapes = _mapping_shapes(ax, m)
+    texts = [ax.text(x, y, text, **kw) for x, y, text, kw in _mapping_texts(m)]
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.2, 1.02)
+    ax.axis("off")
+    ax.set_title(m["title"], fontsize=10)
+    fig.kmemlab = {"pfns": m["pfns"], "runs": m["runs"], "zoom": m["zoom"],
+                   "mapping": {"ax": ax, "shapes": shapes, "texts": texts, "key": m["key"]}}
+    return fig
+
+
+def _mapping(k, addr, size) -> dict | None:
+    """What vmalloc_mapping shows: the area's pages, the frames behind them, the zoom."""
     ps = k.PAGE_SIZE
     areas = vmalloc_areas(k)
     if addr is None:
         if not areas:
-            note(ax, f"no vmalloc area yet: {empty_hint}")
-            return fig
+            return None
         addr = areas[-1]["start"]
     start = addr - addr % ps
     if size is None:
@@ -236,60 +276,109 @@ def vmalloc_mapping(k, addr: int | None = None, ax=None, *, size: int | None = N
         prev = f
     maxpfn = k.max_pfn
     zoom = _zoom_window([f for _i, f in mapped], maxpfn)
-    # strips (axes coordinates): virtual pages, the zoomed span, all of RAM
-    yv, yz, yr, hs = 0.80, 0.40, 0.0, 0.12
+    title = _("vmalloc area: {} pages virtually contiguous, physically in {} run{}").format(
+        len(mapped), runs, "s" if runs != 1 else "")
+    return {"ps": ps, "start": start, "n": n, "pfns": pfns, "mapped": mapped, "runs": runs,
+            "maxpfn": maxpfn, "zoom": zoom, "title": title,
+            "key": (n, zoom is None, maxpfn, ps, tuple(f is None for f in pfns))}
+
+
+_YV, _YZ, _YR, _HS = 0.80, 0.40, 0.0, 0.12   # strips (axes coordinates): pages, zoom, RAM
+
+
+def _mapping_shapes(ax, m) -> list:
+    """The rectangles and lines of vmalloc_mapping, in the order a draw stacks them."""
+    yv, yz, yr, hs = _YV, _YZ, _YR, _HS
+    n, pfns, mapped, maxpfn, zoom = m["n"], m["pfns"], m["mapped"], m["maxpfn"], m["zoom"]
+    patches, lines = [], []
     for i, f in enumerate(pfns):
         color = LINE_COLORS[0] if f is not None else "#FFFFFF"
-        ax.add_patch(Rectangle((i / n, yv), 1 / n, hs, facecolor=color,
-                               edgecolor="#333333", lw=0.5,
-                               hatch=None if f is not None else "xx"))
+        patches.append(put(ax, Rectangle((i / n, yv), 1 / n, hs, facecolor=color,
+                                         edgecolor="#333333", lw=0.5,
+                                         hatch=None if f is not None else "xx")))
     for j, (_i, f) in enumerate(mapped):   # every frame on the full-RAM strip
         col = LINE_COLORS[j % 6]
-        ax.add_patch(Rectangle((f / maxpfn - 0.002, yr), 0.004, hs, facecolor=col,
-                               edgecolor=col))
+        patches.append(put(ax, Rectangle((f / maxpfn - 0.002, yr), 0.004, hs, facecolor=col,
+                                         edgecolor=col)))
     if zoom is None:
         for j, (i, f) in enumerate(mapped):
-            ax.plot([(i + 0.5) / n, f / maxpfn], [yv, yr + hs], color=LINE_COLORS[j % 6],
-                    lw=0.8, alpha=0.8)
+            lines += ax.plot([(i + 0.5) / n, f / maxpfn], [yv, yr + hs],
+                             color=LINE_COLORS[j % 6], lw=0.8, alpha=0.8)
     else:
         z0, z1 = zoom
         span = z1 - z0
-        ax.add_patch(Rectangle((0, yz), 1, hs, facecolor="#FFFFFF", edgecolor="none"))
+        patches.append(put(ax, Rectangle((0, yz), 1, hs, facecolor="#FFFFFF",
+                                         edgecolor="none")))
         if span <= 160:   # few frames: show each frame's cell, so gaps read as frames
             for q in range(span):
-                ax.add_patch(Rectangle((q / span, yz), 1 / span, hs, fill=False,
-                                       edgecolor="#DDDDDD", lw=0.4))
+                patches.append(put(ax, Rectangle((q / span, yz), 1 / span, hs, fill=False,
+                                                 edgecolor="#DDDDDD", lw=0.4)))
         for j, (i, f) in enumerate(mapped):
             col = LINE_COLORS[j % 6]
             x0 = (f - z0) / span
             w = max(1 / span, 0.003)
-            ax.add_patch(Rectangle((x0, yz), w, hs, facecolor=col, edgecolor="#333333",
-                                   lw=0.4))
-            ax.plot([(i + 0.5) / n, x0 + w / 2], [yv, yz + hs], color=col, lw=0.8, alpha=0.8)
-        ax.add_patch(Rectangle((0, yz), 1, hs, fill=False, edgecolor="#333333", lw=0.8))
+            patches.append(put(ax, Rectangle((x0, yz), w, hs, facecolor=col,
+                                             edgecolor="#333333", lw=0.4)))
+            lines += ax.plot([(i + 0.5) / n, x0 + w / 2], [yv, yz + hs], color=col, lw=0.8,
+                             alpha=0.8)
+        patches.append(put(ax, Rectangle((0, yz), 1, hs, fill=False, edgecolor="#333333",
+                                         lw=0.8)))
         # where the zoomed span lies in RAM: a bracket on the full strip, joined to the zoom
         w0, w1 = z0 / maxpfn, z1 / maxpfn
-        ax.add_patch(Rectangle((w0, yr - 0.015), max(w1 - w0, 0.004), hs + 0.03, fill=False,
-                               edgecolor="#AA3377", lw=1.2))
-        ax.plot([w0, 0], [yr + hs + 0.015, yz], color="#AA3377", lw=0.7, ls="--")
-        ax.plot([max(w1, w0 + 0.004), 1], [yr + hs + 0.015, yz], color="#AA3377", lw=0.7,
-                ls="--")
-        ax.text(0.5, yz - 0.02, f"zoom: physical {z0 * ps:#x} – {z1 * ps - 1:#x} "
-                f"({fmt_bytes(span * ps)}, {span} frames: pfn {z0:#x} – {z1 - 1:#x}); "
-                "coloured: this area's frames, blank: other frames",
-                fontsize=8, va="top", ha="center", color="#AA3377")
-    ax.add_patch(Rectangle((0, yr), 1, hs, fill=False, edgecolor="#333333", lw=0.8))
-    ax.text(0, yv + hs + 0.03, f"virtual {start:#x} – {start + n * ps - 1:#x} ({n} pages "
-            "incl. guard)", fontsize=8)
-    ax.text(0, yr - 0.03, f"physical memory 0 – {fmt_bytes(maxpfn * ps)} (one mark per frame)",
-            fontsize=8, va="top")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.2, 1.02)
-    ax.axis("off")
-    ax.set_title(_("vmalloc area: {} pages virtually contiguous, physically in {} run{}").format(
-        len(mapped), runs, "s" if runs != 1 else ""), fontsize=10)
-    fig.kmemlab = {"pfns": pfns, "runs": runs, "zoom": zoom}
-    return fig
+        patches.append(put(ax, Rectangle((w0, yr - 0.015), max(w1 - w0, 0.004), hs + 0.03,
+                                         fill=False, edgecolor="#AA3377", lw=1.2)))
+        lines += ax.plot([w0, 0], [yr + hs + 0.015, yz], color="#AA3377", lw=0.7, ls="--")
+        lines += ax.plot([max(w1, w0 + 0.004), 1], [yr + hs + 0.015, yz], color="#AA3377",
+                         lw=0.7, ls="--")
+    patches.append(put(ax, Rectangle((0, yr), 1, hs, fill=False, edgecolor="#333333",
+                                     lw=0.8)))
+    return patches + lines
+
+
+def _mapping_texts(m) -> list:
+    """(x, y, text, keywords) of vmalloc_mapping's texts, in the order it draws them."""
+    ps, start, n, maxpfn = m["ps"], m["start"], m["n"], m["maxpfn"]
+    out = []
+    if m["zoom"] is not None:
+        z0, z1 = m["zoom"]
+        span = z1 - z0
+        out.append((0.5, _YZ - 0.02, f"zoom: physical {z0 * ps:#x} – {z1 * ps - 1:#x} "
+                    f"({fmt_bytes(span * ps)}, {span} frames: pfn {z0:#x} – {z1 - 1:#x}); "
+                    "coloured: this area's frames, blank: other frames",
+                    {"fontsize": 8, "va": "top", "ha": "center", "color": "#AA3377"}))
+    out.append((0, _YV + _HS + 0.03, f"virtual {start:#x} – {start + n * ps - 1:#x} ({n} "
+                "pages incl. guard)", {"fontsize": 8}))
+    out.append((0, _YR - 0.03, f"physical memory 0 – {fmt_bytes(maxpfn * ps)} (one mark per "
+                "frame)", {"fontsize": 8, "va": "top"}))
+    return out
+
+
+def update_vmalloc_mapping(fig, k, addr: int | None = None, *, size: int | None = None):
+    """Bring a figure drawn by :func:`vmalloc_mapping` up to date in place for another
+    area of the same number of pages: its rectangles and lines drawn again, the texts
+    changed where they differ. Returns the artists it changed, or None (another size,
+    zoomed or not, no area): draw it anew."""
+    st = (getattr(fig, "kmemlab", None) or {}).get("mapping")
+    m = _mapping(k, addr, size)
+    if st is None or m is None or m["key"] != st["key"]:
+        return None
+    ax = st["ax"]
+    changed = []
+    for a in st["shapes"]:
+        a.remove()
+    changed += st["shapes"]
+    st["shapes"] = _mapping_shapes(ax, m)
+    changed += st["shapes"]
+    for text, (x, y, s, _kw) in zip(st["texts"], _mapping_texts(m), strict=True):
+        if text.get_text() != s or text.get_position() != (x, y):
+            text.set_text(s)
+            text.set_position((x, y))
+            changed.append(text)
+    if ax.get_title() != m["title"]:
+        ax.set_title(m["title"], fontsize=10)
+        changed.append(ax.title)
+    fig.kmemlab.update(pfns=m["pfns"], runs=m["runs"], zoom=m["zoom"])
+    return changed
 
 
 # ----------------------------------------------------------------------------- page walk
@@ -313,14 +402,12 @@ def page_walk(k, addr: int, ax=None):
     fig, ax = new_figure(ax, figsize=(10, 4.4))
     levels = walk_levels(k)
     bits = 64 if k.profile.is_64bit else 32
-    steps = None
-    if hasattr(k, "walk"):
-        try:
-            w = k.walk(addr)
-            steps = _get(w, "levels", "steps", default=w)
-            steps = list(steps.values() if isinstance(steps, dict) else steps)
-        except Exception as exc:  # noqa: BLE001 - show the kernel's answer
-            steps = [f"walk failed: {exc}"]
+    try:
+        w = k.walk(addr)
+        steps = _get(w, "levels", "steps", default=w)
+        steps = list(steps.values() if isinstance(steps, dict) else steps)
+    except Exception as exc:  # noqa: BLE001 - show the kernel's answer
+        steps = [f"walk failed: {exc}"]
     fields = [(name, lo, nb, (addr >> lo) & ((1 << nb) - 1)) for name, lo, nb in levels]
     fields.append(("offset", 0, 12, addr & 0xFFF))
     top_bit = levels[0][1] + levels[0][2]
@@ -328,7 +415,7 @@ def page_walk(k, addr: int, ax=None):
     span = top_bit
     for i, (name, lo, nb, val) in enumerate(fields):
         x0 = (top_bit - lo - nb) / span
-        ax.add_patch(Rectangle((x0, 0.78), nb / span, 0.14, facecolor=LINE_COLORS[i],
+        put(ax, Rectangle((x0, 0.78), nb / span, 0.14, facecolor=LINE_COLORS[i],
                                edgecolor="#333333", alpha=0.85))
         ax.text(x0 + nb / span / 2, 0.85, f"{name}\n{val}", ha="center", va="center",
                 fontsize=8, color="white" if i in (0, 5, 7) else "black")
@@ -340,11 +427,11 @@ def page_walk(k, addr: int, ax=None):
     for i, (name, _lo, nb, val) in enumerate(fields[:-1]):
         x0 = i / (n + 0.5)
         w = 0.8 / (n + 0.5)
-        ax.add_patch(Rectangle((x0, 0.05), w, 0.55, facecolor="#F5F5F5", edgecolor="#333333"))
-        ax.add_patch(Rectangle((x0, 0.05 + 0.5 * val / (1 << nb)), w, 0.05,
+        put(ax, Rectangle((x0, 0.05), w, 0.55, facecolor="#F5F5F5", edgecolor="#333333"))
+        put(ax, Rectangle((x0, 0.05 + 0.5 * val / (1 << nb)), w, 0.05,
                                facecolor=LINE_COLORS[i], edgecolor="#333333"))
         entry = ""
-        if steps is not None and i < len(steps):
+        if i < len(steps):
             st = steps[i]
             if isinstance(st, str):
                 entry = st
@@ -360,7 +447,7 @@ def page_walk(k, addr: int, ax=None):
             ax.annotate("", xy=((i + 1) / (n + 0.5), 0.3), xytext=(x0 + w, 0.3),
                         arrowprops=dict(arrowstyle="->"))
     xf = n / (n + 0.5)
-    ax.add_patch(Rectangle((xf, 0.05), 0.8 / (n + 0.5) * 0.6, 0.55, facecolor="#FBE7B0",
+    put(ax, Rectangle((xf, 0.05), 0.8 / (n + 0.5) * 0.6, 0.55, facecolor="#FBE7B0",
                            edgecolor="#333333"))
     ax.text(xf + 0.8 / (n + 0.5) * 0.3, 0.63, f"page\n+{addr & 0xFFF:#x}", ha="center",
             fontsize=8)
@@ -369,7 +456,6 @@ def page_walk(k, addr: int, ax=None):
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.15, 1.08)
     ax.axis("off")
-    sub = "" if steps is not None else " — entries need k.walk(), not available in this build"
-    ax.set_title(f"Page-table walk ({len(levels)} levels, {k.profile.name}){sub}", fontsize=9)
+    ax.set_title(f"Page-table walk ({len(levels)} levels, {k.profile.name})", fontsize=9)
     fig.kmemlab = {"indices": {f[0]: f[3] for f in fields}}
     return fig

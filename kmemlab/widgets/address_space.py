@@ -178,12 +178,19 @@ class AddressSpaceExplorer(Explorer):
         return "?"
 
     # -- display -------------------------------------------------------------------
-    def figure(self):
-        marks = {}
+    def marks(self) -> dict[str, int]:
+        last = {}
         for a in reversed(self.state["allocs"]):
-            marks.setdefault(a["kind"], a["addr"])
-        return P.address_space(self.k, marks={f"last {kind}": marks[kind]
-                                              for kind in self.KINDS if kind in marks})
+            last.setdefault(a["kind"], a["addr"])
+        return {f"last {kind}": last[kind] for kind in self.KINDS if kind in last}
+
+    def frame(self):
+        marks = self.marks()
+        return self.kept("space", lambda: P.address_space(self.k, marks=marks),
+                         lambda fig: P.update_address_space(fig, self.k, marks=marks))
+
+    def figure(self):
+        return P.address_space(self.k, marks=self.marks())
 
     def split_html(self) -> str:
         k, p = self.k, self.k.profile

@@ -16,9 +16,8 @@ import ipywidgets as W
 from .. import plot as P
 from ..i18n import _
 from ..plot._style import ZH, fmt_bytes
-from ..plot.physmem import update_memory_map
 from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
-from .base import USER_DEATHS, Explorer, make_kernel, to_png
+from .base import USER_DEATHS, Explorer, kernel_fingerprint, make_kernel
 
 # The memory map in an explorer: low enough (about 300 px) that the "why" and dmesg lines
 # under it stay on screen after a click (6.0 in made the student scroll every time).
@@ -37,6 +36,21 @@ def _gfp_options(k) -> list[str]:
         except (ValueError, KeyError, TypeError):
             continue
     return out
+
+
+def memory_map_frame(explorer, highlight=()):
+    """The memory map view of an explorer: one figure kept, updated in place per step."""
+    k = explorer.k
+    return explorer.kept(
+        "map", lambda: P.memory_map(k, ax=explorer.new_axes(MAP_FIGSIZE), highlight=highlight),
+        lambda fig: P.update_memory_map(fig, k, highlight=highlight))
+
+
+def buddyinfo_frame(explorer):
+    """The /proc/buddyinfo view: one figure kept, updated in place per step."""
+    k = explorer.k
+    return explorer.kept("buddyinfo", lambda: P.buddyinfo(k),
+                         lambda fig: P.update_buddyinfo(fig, k))
 
 
 def _na(what: str, needs: str) -> str:
@@ -127,14 +141,20 @@ class BuddyExplorer(Explorer):
                         blocks.append((page.pfn, page.order))
         return self.act(f"random workload ({steps} steps)", run)
 
+    def _last(self) -> list[int]:
+        return [self.state["blocks"][-1][0]] if self.state["blocks"] else []
+
+    def frame(self):
+        if self.w_view.value == "memory map":
+            return memory_map_frame(self, self._last())
+        if self.w_view.value == "buddyinfo":
+            return buddyinfo_frame(self)
+        return super().frame()
+
     def figure(self):
         view = self.w_view.value
         if view == "memory map":
-            last = [self.state["blocks"][-1][0]] if self.state["blocks"] else []
-            fig = self._figs.get("map", (None,))[0]
-            if fig is not None and update_memory_map(fig, self.k, highlight=last):
-                return fig   # fast path: new pixels and counts, same axes
-            return P.memory_map(self.k, ax=self.axes("map", MAP_FIGSIZE), highlight=last)
+            return P.memory_map(self.k, ax=self.axes("map", MAP_FIGSIZE), highlight=self._last())
         if view == "buddyinfo":
             return P.buddyinfo(self.k)
         if view == "buddy tree":
@@ -232,8 +252,20 @@ class KmallocExplorer(Explorer):
             self.message.value = "kmalloc something first"
             return
         p, _s = self.state["ptrs"][-1]
-        self.kfree_last()
-        return self.act("kfree(last) again", lambda: self.k.kfree(p, caller="KmallocExplorer"))
+        with self.one_frame():
+            self.kfree_last()
+            return self.act("kfree(last) again",
+                            lambda: self.k.kfree(p, caller="KmallocExplorer"))
+
+    def frame(self):
+        view = self.w_view.value
+        c = self.cache()
+        if view == "slab" and c is not None:
+            return self.kept("slab", lambda: P.slab(self.k, c),
+                             lambda fig: P.update_slab(fig, self.k, c))
+        if view == "memory map":
+            return memory_map_frame(self)
+        return super().frame()
 
     def figure(self):
         view = self.w_view.value
@@ -292,16 +324,13 @@ class VmallocExplorer(Explorer):
         self.state["step"] = 0
 
     def controls(self):
-        self.available = hasattr(self.k, "vmalloc") and hasattr(self.k, "vfree")
         self.w_size = W.IntSlider(value=5 * self.k.PAGE_SIZE, min=1, max=64 * self.k.PAGE_SIZE,
                                   step=self.k.PAGE_SIZE // 4, description=_("size (B)"),
                                   continuous_update=False)
         self.w_view = W.Dropdown(options=["mapping", "address space", "page walk"],
-                                 value="mapping" if self.available else "address space",
-                                 description=_("view"))
-        self.btn_vmalloc = W.Button(description="vmalloc", button_style="primary",
-                                    disabled=not self.available)
-        self.btn_vfree = W.Button(description=_("vfree last"), disabled=not self.available)
+                                 value="mapping", description=_("view"))
+        self.btn_vmalloc = W.Button(description="vmalloc", button_style="primary")
+        self.btn_vfree = W.Button(description=_("vfree last"))
         self.btn_step_back = W.Button(description=_("◀ step"), tooltip="previous step of the "
                                       "last call (__vmalloc_node_range)")
         self.btn_step = W.Button(description=_("step ▶"), tooltip=_("next step of the last call"))
@@ -316,15 +345,14 @@ class VmallocExplorer(Explorer):
         self.on_click(self.btn_step, lambda: self.step(+1))
         self.on_click(self.btn_step_back, lambda: self.step(-1))
         self.on_change(self.w_view, self.refresh)
-        note = W.HTML("" if self.available else _na("vmalloc", "k.vmalloc / k.vfree"))
         return W.VBox([W.HBox([self.w_size, self.w_view]),
                        W.HBox([self.btn_vmalloc, self.btn_vfree, self.btn_step_back,
-                               self.btn_step, self.btn_fragment]), self.step_label, note])
+                               self.btn_step, self.btn_fragment]), self.step_label])
 
     def _record_steps(self, call: str) -> None:
         """Keep the steps the kernel recorded for the last call (``k.vmalloc_steps``) in
         the widget's state, so that back/forward/undo replay them too."""
-        steps = getattr(self.k, "vmalloc_steps", None) or []
+        steps = self.k.vmalloc_steps
         self.state["steps"] = [(st.function, st.depth, st.text) for st in steps]
         self.state["call"] = call
         self.state["step"] = 0
@@ -386,6 +414,21 @@ class VmallocExplorer(Explorer):
             return P.page_walk(self.k, target)
         marks = {"last vmalloc": addr} if addr else {}
         return P.address_space(self.k, marks=marks)
+
+    def frame(self):
+        if self.w_view.value == "mapping":
+            addr = self.state["areas"][-1][0] if self.state["areas"] else None
+            return self.kept(
+                "mapping",
+                lambda: P.vmalloc_mapping(self.k, addr, empty_hint="press the vmalloc button "
+                                          "above"),
+                lambda fig: P.update_vmalloc_mapping(fig, self.k, addr))
+        if self.w_view.value == "address space":
+            addr = self.state["areas"][-1][0] if self.state["areas"] else None
+            marks = {"last vmalloc": addr} if addr else {}
+            return self.kept("space", lambda: P.address_space(self.k, marks=marks),
+                             lambda fig: P.update_address_space(fig, self.k, marks=marks))
+        return super().frame()
 
     @staticmethod
     def summarise(events) -> list[tuple[int, str, str]]:
@@ -469,9 +512,6 @@ class ContextExplorer(Explorer):
         gfp = self.w_gfp.value if gfp is None else gfp
         size = self.w_size.value
         cm = self._context(ctx)
-        if cm is None:
-            self.outcome.value = _na("kprobe_handler", "k.kprobe_handler()")
-            return None
 
         def run():
             with cm:
@@ -488,6 +528,9 @@ class ContextExplorer(Explorer):
             self.outcome.value = f"in <b>{ctx}</b> with {gfp}: NULL" + \
                 (f" — {html.escape(new[0])}" if new else "")
         return p
+
+    def frame(self):
+        return buddyinfo_frame(self)
 
     def figure(self):
         return P.buddyinfo(self.k)
@@ -547,6 +590,18 @@ class BootExplorer(Explorer):
         self.last_mark = 0
         self.refresh(redraw=False)
         return r
+
+    def frame(self):
+        view = self.w_view.value
+        k = self.k
+        if view == "memblock":
+            # kept across boots, in the layout of its first draw
+            return self.kept("memblock", lambda: P.memblock(k),
+                             lambda fig: P.update_memblock(fig, k))
+        if view == "memory map":
+            return memory_map_frame(self)
+        return self.kept("space", lambda: P.address_space(k),
+                         lambda fig: P.update_address_space(fig, k))
 
     def figure(self):
         view = self.w_view.value
@@ -657,11 +712,20 @@ class MallocExplorer(Explorer):
             self.message.value = "malloc something first"
             return
         p = self.state["ptrs"][-1]
-        self.free(-1)
-        return self._call("free again", lambda: self.target().free(p))
+        with self.one_frame():
+            self.free(-1)
+            return self._call("free again", lambda: self.target().free(p))
+
+    # room for all of heap()'s boxes (max_chunks=40: four rows of ten), so the picture
+    # keeps its size while the heap grows
+    BOX_ROWS = 4
+
+    def frame(self):
+        return self.kept("heap", lambda: P.heap(self.target(), box_rows=self.BOX_ROWS),
+                         lambda fig: P.update_heap(fig, self.target()))
 
     def figure(self):
-        return P.heap(self.target())
+        return P.heap(self.target(), box_rows=self.BOX_ROWS)
 
     def why_text(self):
         m = P.misc.find_malloc(self.target())
@@ -687,10 +751,14 @@ class CompareKernels(Explorer):
         if k is None:
             k = make_kernel(version=DOCUMENT_VERSION, **{key: v for key, v in kw.items()
                                                if key != "version"})
+        self._drawn = None    # (experiment, n) the kept figure shows
         super().__init__(k)
 
     def _snap(self):
         return (self.k.snapshot(), copy.deepcopy(self.state), self.k2.snapshot())
+
+    def fingerprint(self) -> tuple:
+        return super().fingerprint() + kernel_fingerprint(self.k2)
 
     def _restore(self, snap):
         super()._restore(snap[:2])
@@ -768,19 +836,34 @@ class CompareKernels(Explorer):
                 ax.set_title(f"{k.profile.name}: /proc/buddyinfo", fontsize=9)
             elif exp[0].startswith("kmalloc") and k.kmalloc_cache(min(exp[1], 8192)):
                 c = k.kmalloc_cache(min(exp[1], 8192))
-                P.slab(k, c, ax=ax, max_slabs=4)
-                ax.set_title(f"{k.profile.name}: kmalloc({exp[1]}) → {c.name}, "
-                             f"{c.objs_per_slab} objs/order-{c.order} slab", fontsize=9)
-                leg = ax.get_legend()
-                if leg is not None:
-                    leg.remove()
+                P.slab(k, c, ax=ax, max_slabs=4, legend=False,
+                       title=f"{k.profile.name}: kmalloc({exp[1]}) → {c.name}, "
+                             f"{c.objs_per_slab} objs/order-{c.order} slab")
             else:
                 P.slabinfo(k, ax=ax, top=10)
                 ax.set_title(f"{k.profile.name}: slabinfo", fontsize=9)
+        self._drawn = exp[:2]
         return fig
 
-    def png(self):
-        return to_png(self.figure(), self.dpi)
+    def frame(self):
+        """kmalloc on both: the two slab panels are kept and updated in place."""
+        exp = self.state.get("last", ("kmalloc(size)", 100, {}))
+        caches = [k.kmalloc_cache(min(exp[1], 8192)) if exp[0].startswith("kmalloc")
+                  else None for k in (self.k, self.k2)]
+        if not all(caches):
+            return super().frame()
+
+        def update(fig):
+            if self._drawn != exp[:2]:
+                return None
+            changed = []
+            for ax, k, c in zip(fig.axes, (self.k, self.k2), caches):
+                got = P.update_slab(fig, k, c, ax=ax)
+                if got is None:
+                    return None
+                changed += got
+            return changed
+        return self.kept("kmalloc", self.figure, update)
 
     def why_text(self):
         out = []
