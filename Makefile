@@ -17,7 +17,7 @@ NBVAL      := $(TPY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-en
 #   make lab LAB_ARGS="--no-browser --port=8890"
 LAB_ARGS ?=
 
-.PHONY: lab test e2e nbval notebooks-refresh notebooks-zh bench lint fuzz clean binder-link
+.PHONY: lab test e2e e2e-bench nbval notebooks-refresh notebooks-zh bench lint fuzz clean binder-link
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ notebooks-zh: $(STAMP_LAB)
 
 e2e: $(STAMP_TEST)
 	$(TPY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+
+# Click -> visible change of every explorer in JupyterLab + headless Chromium, 20 clicks
+# each at 1 GiB and 64 GiB, against an empty comm round trip (issue 21; `make test` skips
+# it). Table: test-output/e2e/click-latency-<ram>.md. KMEMLAB_BENCH_CLICKS=5 for a quick one.
+e2e-bench: $(STAMP_TEST)
+	KMEMLAB_E2E_BENCH=1 $(TPY) -m pytest -q -p no:cacheprovider tests/e2e/test_bench_clicks.py $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
 	$(TPY) -m pytest -q tests/benchmarks --benchmark-only --benchmark-columns=ops,mean,rounds
