@@ -18,6 +18,7 @@ import random
 import sys
 from collections.abc import Mapping
 from contextlib import contextmanager
+from sys import _getframe
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from . import report
 from .cma import Cma, CmaArea
 from .context import ContextStack, Task
 from .errors import BadGfpMask, InvalidFree, KernelPanic
+from .gfp import GFP as _GFP
 from .highmem import Highmem
 from .kdebug import DebugState, KModule, is_learner_frame
 from .layout import build_layout
@@ -100,6 +102,11 @@ def parse_cmdline(cmdline: str) -> dict[str, str | None]:
 # The blocks free_pages/__free_pages may give back: those alloc_pages/__get_free_pages
 # handed out. Every other owner has its own free path (kfree, vfree, cma_release ...).
 _LEARNER_OWNERS = ("pages",)
+# id(code) -> (code, call-site label) for learner code that called alloc_pages: its
+# label without caller_label's walk. The code object is kept, so its id stays its own.
+_CALL_SITES: dict[int, tuple] = {}
+_NO_SITE = (None, "")
+_LAST_SITE = _NO_SITE   # the entry of the last such call (a loop calls from one place)
 
 # Parameters this simulated kernel (or the real one, without an effect here) knows: the
 # ones kmemlab acts on, plus common __setup/early_param names of real kernels. Anything
@@ -903,8 +910,25 @@ class Kernel:
         Returns a :class:`Page` (the head of 2^order physically contiguous pages) or
         None, with a warning in ``k.dmesg`` unless ``__GFP_NOWARN``.
         """
-        return self.page_alloc.alloc_pages(_gfp.coerce(gfp), order, owner="pages",
-                                           caller=self.caller_label(caller))
+        global _LAST_SITE
+        pa = self.page_alloc
+        if caller is not None or not pa.fast_paths:
+            caller = self.caller_label(caller)
+        else:                # caller_label, its answer for a learner's code kept
+            code = _getframe(1).f_code
+            site = _LAST_SITE
+            if site[0] is not code:
+                site = _CALL_SITES.get(id(code), _NO_SITE)
+                if site[0] is not code:
+                    site = (None, self.caller_label(None))
+                    if is_learner_frame(code):  # then the label depends on the code alone
+                        site = _CALL_SITES[id(code)] = (code, site[1])
+                if site[0] is not None:
+                    _LAST_SITE = site
+            caller = site[1]
+        # owner="pages": alloc_pages's default
+        return pa.alloc_pages(gfp if type(gfp) is _GFP else _gfp.coerce(gfp), order,
+                              caller=caller)
 
     def get_free_pages(self, gfp, order: int = 0, *, caller: str | None = None) -> int | None:
         """__get_free_pages (mm/page_alloc.c): a direct-map address, or None for 0.
@@ -942,6 +966,11 @@ class Kernel:
         ``free_pages(0, order)`` does nothing, as in the kernel.
         """
         pa = self.page_alloc
+        if type(addr_or_page) is Page and pa.allocated.get(addr_or_page.pfn) is addr_or_page \
+                and addr_or_page.owner in _LEARNER_OWNERS and pa.fast_paths and \
+                (order is None or type(order) is int and order == addr_or_page.order):
+            pa.free_checked_page(addr_or_page)   # the checks below would all pass
+            return
         if isinstance(addr_or_page, Page):
             if order is None:
                 order = addr_or_page.order

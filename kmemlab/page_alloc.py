@@ -11,6 +11,16 @@ What is *not* modelled (yet), on purpose:
 * 3.15's fair zone allocation policy (ALLOC_FAIR round-robin between zones);
 * the high-atomic reserve (MIGRATE_HIGHATOMIC pageblocks) and watermark boosting;
 * NUMA: one node, node 0.
+
+Lean paths (issue 21): ``alloc_pages`` keeps what a gfp value alone decides
+(:meth:`PageAllocator.gfp_plan`: migratetype, zonelist, alloc flags) and writes the
+common order-0 case in line: the preferred zone passes the low watermark and the
+CPU's per-CPU list has a page. ``free_checked_page`` does the same for the order-0
+free that only parks the page on a list, and writes mm_page_free once its why is
+known. Everything else takes the step-by-step path, the functions below and pcp.py's.
+``fast_paths = False`` makes every call take it; tests/addr/test_fast_paths.py runs
+long random sequences both ways on every profile and finds the same pfns, state,
+events, whys, dmesg, counters and /proc files.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 from .pcp import (
+    PCP_BATCH_SCALE_MAX,
     PCP_FREE_WHY,
     PCP_TAKE_WHY,
     PerCpuPageLists,
@@ -43,12 +54,14 @@ ALLOC_KSWAPD = 0x800
 ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
 
 SWAP_CLUSTER_MAX = 32
+MIGRATE_PCPTYPES = 3         # the types with per-CPU lists: Unmovable, Movable, Reclaimable
 
 OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vmalloc",
                "pgtable", "anon", "pagecache", "module", "cma", "percpu", "other", "pcp")
 _MERGED_WHY = "merged {} time{} with free buddies: order {} → order-{} block at pfn {:#x}{}"
 _NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} of the list"
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
+_NO_GFP = object()   # alloc_pages's last GFP object before the first call: matches nothing
 # how a learner frees a block of each owner (free_pages refuses the others)
 _FREE_API = {"slab": "kfree/kmem_cache_free", "kmalloc_large": "kfree", "vmalloc": "vfree",
              "module": "unload_module", "cma": "cma_release", "anon": "the process (munmap, "
@@ -83,6 +96,11 @@ class Page:
     def __repr__(self) -> str:
         return (f"Page(pfn={self.pfn:#x}, order={self.order}, zone={self.zone!r}, "
                 f"owner={self.owner!r}{', detail=' + repr(self.detail) if self.detail else ''})")
+
+
+# A Page without its generated __init__: alloc_pages's order-0 path sets the nine fields
+# itself (tests/addr/test_fast_paths.py checks it sets every one)
+_new_page = object.__new__
 
 
 class FreeArea:
@@ -295,7 +313,7 @@ class PageAllocator:
                         if "Reserve" in profile.migratetype_names else -1)
         self.HIGHATOMIC = (profile.migratetype("HighAtomic")
                            if "HighAtomic" in profile.migratetype_names else -1)
-        self.PCPTYPES = 3
+        self.PCPTYPES = MIGRATE_PCPTYPES
         # free blocks: head pfn -> (order, migratetype of the list it is on)
         self.free_blocks: dict[int, tuple[int, int]] = {}
         # allocated blocks: head pfn -> Page
@@ -313,6 +331,14 @@ class PageAllocator:
         self._mt_name = mt_names
         self.pcp_enabled = kernel.pcp_enabled
         self.pcp_lists = PerCpuPageLists(self)   # pcp.py
+        # the vmstat item alloc_pages counts in, per zone index (pgalloc_normal...)
+        self.pgalloc_item = ["pgalloc_" + z.name.lower() for z in self.zones]
+        # gfp value -> what alloc_pages decides from it alone (gfp_plan); False: none
+        self.gfp_plans: dict[int, tuple | bool] = {}
+        #: False: every call takes the step-by-step path and nothing is cached: the
+        #: reference that tests/addr/test_fast_paths.py proves the fast paths equal to
+        self.fast_paths = True
+        self._last_gfp = (_NO_GFP, 0, False)   # alloc_pages's last GFP object, value, plan
 
     # ------------------------------------------------------------------ setup
     def _fallback_table(self) -> dict[int, tuple[int, ...]]:
@@ -331,6 +357,8 @@ class PageAllocator:
         self._zone_bounds = sorted(
             ((z.zone_start_pfn, z.zone_end_pfn, z) for z in self.zones if z.spanned),
             key=lambda t: t[0])
+        self.gfp_plans.clear()   # they hold zonelists
+        self._last_gfp = (_NO_GFP, 0, False)
         for z in self.zones:
             # node_zonelists: from this zone downward, populated zones only
             self.zonelists[z.idx] = tuple(
@@ -905,39 +933,95 @@ class PageAllocator:
         if order < 0:
             raise ValueError(f"order must be ≥ 0 (a block of 2^order pages), not {order}")
         k = self.kernel
-        p = self.profile
-        value = p.gfp.value(gfp)
-        g = p.gfp.values
+        last = self._last_gfp
+        if gfp is last[0] and self.fast_paths:   # the GFP object of the previous call
+            _, value, plan = last
+            new_plan = False
+        else:
+            value = gfp if type(gfp) is int and gfp >= 0 else self.profile.gfp.value(gfp)
+            plan = self.gfp_plans.get(value) if self.fast_paths else False
+            new_plan = plan is None or plan and type(gfp) is not int
+            if plan is None:
+                plan = self.gfp_plan(value)
         label = caller if caller is not None else k.caller_label(None)
         if order > self.max_order:
             key = "order"
-            if not value & g["__GFP_NOWARN"] and key not in self.warned_once:
+            if not value & self.profile.gfp.values["__GFP_NOWARN"] and \
+                    key not in self.warned_once:
                 self.warned_once.add(key)
                 k.warn_on_once_order(order, value)
             self.last_failure = AllocFailure(order, value, f"order {order} > {self.max_order}")
             return None
-        mt = self.gfp_migratetype(value)
-        k.might_sleep_if_alloc(value, order)
-        high_name = p.gfp_zone(value)
-        high_zone = self.zone_by_name[high_name]
-        zonelist = self.zonelists[high_zone.idx]
-        if not zonelist:
-            return self._fail(order, value, label, f"no populated zone at or below {high_name}")
-        if p.watermark_rules == "classzone":
-            highest_idx = zonelist[0].idx  # classzone_idx = preferred zone
+        if plan:
+            # what the value alone decides, computed once (gfp_plan); what depends on
+            # the moment (might_sleep, the watermarks, the lists) is checked every time
+            mt, zonelist, highest_idx, flags, order0 = plan
+            k.might_sleep_if_alloc(value, order)
+            if new_plan:   # kept once the checks passed: a refused call changes nothing
+                self._remember_plan(gfp, value, plan)
+            if order0 is not None and not order:
+                # The common case of get_page_from_freelist + rmqueue_pcplist, in line:
+                # the preferred zone passes the low watermark (__zone_watermark_ok at
+                # order 0 for flags that lower no mark: free - unusable > mark +
+                # lowmem_reserve) and the CPU's list of the type has a page. Otherwise
+                # nothing has changed but ZONE_BELOW_HIGH, which the step-by-step path
+                # below would set the same way, and it takes over.
+                zone, zidx, name, cma_unusable, highatomic_unusable, track_high, halve, \
+                    item = order0
+                free = zone.free_pages - zone.lowmem_reserve[highest_idx] - \
+                    zone.watermark_boost
+                if cma_unusable:
+                    free -= zone.free_cma
+                if highatomic_unusable:
+                    free -= zone.nr_reserved_highatomic
+                wm = zone.watermark
+                lists = self.pcp_lists
+                if track_high and free <= wm[2]:        # WMARK_HIGH
+                    lists.below_high.add(zidx)
+                if free > wm[1]:                         # WMARK_LOW
+                    cpu = k.current_cpu
+                    pcp = lists.pcp[zidx][cpu]
+                    lst = pcp.lists[mt]                  # order_to_pindex(mt, 0)
+                    if lst:                              # (empty: rmqueue_bulk refills)
+                        if halve:                        # rmqueue_pcplist, 6.x
+                            if halve == 1:
+                                pcp.free_count >>= 1
+                            else:
+                                pcp.free_factor >>= 1
+                        pfn = lst.popleft()
+                        count = pcp.count = pcp.count - 1
+                        # = Page(pfn, 0, name, owner, detail, value, mt, label) without
+                        # the call of the generated __init__; the equivalence tests read
+                        # every field of every page
+                        page = _new_page(Page)
+                        page.pfn = pfn
+                        page.order = 0
+                        page.zone = name
+                        page.owner = owner
+                        page.detail = detail
+                        page.gfp = value
+                        page.migratetype = mt
+                        page.caller = label
+                        page.pinned = False
+                        self.allocated[pfn] = page
+                        try:
+                            self.vmstat[item] += 1
+                        except KeyError:
+                            self.vmstat[item] = 1
+                        k.trace.record("mm_page_alloc", PAGE_ALLOC_KEYS, (pfn, 0, mt, value),
+                                       (PCP_TAKE_WHY, (name, cpu, count)))
+                        return page
         else:
-            highest_idx = high_zone.idx
-
-        # -- fast path: get_page_from_freelist(ALLOC_WMARK_LOW)
-        flags = WMARK_LOW
-        if mt == self.MOVABLE:
-            flags |= ALLOC_CMA
-        if p.watermark_rules != "classzone":
-            flags |= value & g["__GFP_KSWAPD_RECLAIM"]
-            # alloc_flags_nofragment: preferred zone Normal with DMA32 populated
-            if zonelist[0].name == "Normal" and "DMA32" in self.zone_by_name and \
-                    self.zone_by_name["DMA32"].present:
-                flags |= ALLOC_NOFRAGMENT
+            mt = self.gfp_migratetype(value)
+            k.might_sleep_if_alloc(value, order)
+            high_name = self.profile.gfp_zone(value)
+            high_zone = self.zone_by_name[high_name]
+            zonelist = self.zonelists[high_zone.idx]
+            if not zonelist:
+                return self._fail(order, value, label,
+                                  f"no populated zone at or below {high_name}")
+            highest_idx = self._highest_zoneidx(zonelist, high_zone)
+            flags = self._fast_alloc_flags(value, mt, zonelist)
         got = self._get_page_from_freelist(zonelist, order, mt, flags, highest_idx)
         if got is None:
             got = self._slowpath(zonelist, order, mt, value, highest_idx, label)
@@ -946,9 +1030,70 @@ class PageAllocator:
         zone, pfn, taken, why = got
         page = Page(pfn, order, zone.name, owner, detail, value, mt, label)
         self.allocated[pfn] = page
-        self.count("pgalloc_" + zone.name.lower(), 1 << order)
+        self.count(self.pgalloc_item[zone.idx], 1 << order)
         k.trace.page_alloc(page, taken, why)  # (__GFP_ZERO: contents are not modelled)
         return page
+
+    def _remember_plan(self, gfp, value: int, plan: tuple) -> None:
+        self.gfp_plans[value] = plan
+        if type(gfp) is not int:
+            self._last_gfp = (gfp, value, plan)
+
+    def _highest_zoneidx(self, zonelist: tuple[Zone, ...], high_zone: Zone) -> int:
+        """3.15's classzone_idx (the preferred zone) / 6.x's ac->highest_zoneidx."""
+        if self.profile.watermark_rules == "classzone":
+            return zonelist[0].idx  # classzone_idx = preferred zone
+        return high_zone.idx
+
+    def _fast_alloc_flags(self, value: int, mt: int, zonelist: tuple[Zone, ...]) -> int:
+        """The alloc_flags of __alloc_pages's first get_page_from_freelist
+        (ALLOC_WMARK_LOW, 6.x's alloc_flags_nofragment)."""
+        p = self.profile
+        flags = WMARK_LOW
+        if mt == self.MOVABLE:
+            flags |= ALLOC_CMA
+        if p.watermark_rules != "classzone":
+            flags |= value & p.gfp.values["__GFP_KSWAPD_RECLAIM"]
+            # alloc_flags_nofragment: preferred zone Normal with DMA32 populated
+            if zonelist[0].name == "Normal" and "DMA32" in self.zone_by_name and \
+                    self.zone_by_name["DMA32"].present:
+                flags |= ALLOC_NOFRAGMENT
+        return flags
+
+    def gfp_plan(self, value: int) -> tuple | bool:
+        """What ``alloc_pages`` decides from the gfp value alone, for :attr:`gfp_plans`:
+        (migratetype, zonelist, highest zone index, first alloc_flags, order0), or False
+        when the value takes the step-by-step path every time (both mobility bits:
+        gfp_migratetype's warning; no populated zone; a zone the profile lacks). All of
+        it depends on the profile, the value and the zonelists built at boot only
+        (finish_zone_setup empties the cache).
+
+        ``order0`` serves alloc_pages's in-line order-0 path: (preferred zone, its
+        index, its name, free_cma unusable, nr_reserved_highatomic unusable, track
+        ZONE_BELOW_HIGH, which pcp count rmqueue_pcplist halves (0 none, 1 free_count,
+        2 free_factor), the pgalloc vmstat item). None when the per-CPU lists are off
+        or a bit of the flags lowers the watermark (the general check then runs).
+        """
+        p = self.profile
+        mt = p.gfp_migratetype(value)
+        if mt >= self.PCPTYPES:
+            return False
+        high_zone = self.zone_by_name.get(p.gfp_zone(value))
+        if high_zone is None or not self.zonelists.get(high_zone.idx):
+            return False
+        zonelist = self.zonelists[high_zone.idx]
+        flags = self._fast_alloc_flags(value, mt, zonelist)
+        order0 = None
+        lowering = (ALLOC_NO_WATERMARKS | ALLOC_OOM | ALLOC_HARDER | ALLOC_HIGH |
+                    ALLOC_HIGHATOMIC)   # ALLOC_NON_BLOCK, ALLOC_MIN_RESERVE: same bits
+        if self.pcp_enabled and not flags & lowering:
+            zone = zonelist[0]
+            rule = p.pcp_high_rule
+            order0 = (zone, zone.idx, zone.name, not flags & ALLOC_CMA,
+                      p.watermark_rules != "classzone", rule == "autotune",
+                      {"batch6": 0, "autotune": 1, "low_wmark": 2}[rule],
+                      self.pgalloc_item[zone.idx])
+        return mt, zonelist, self._highest_zoneidx(zonelist, high_zone), flags, order0
 
     def gfp_migratetype(self, value: int) -> int:
         """The migratetype of a request, after the check every allocation path makes
@@ -1158,6 +1303,9 @@ class PageAllocator:
         else:
             raise TypeError(f"free_pages takes a Page or a pfn, not {type(page_or_pfn).__name__}")
         page = self.check_free(pfn, order)
+        if self.fast_paths:
+            self.free_checked_page(page)
+            return
         k = self.kernel
         del self.allocated[pfn]
         zone = self.zone_by_name[page.zone]
@@ -1168,6 +1316,74 @@ class PageAllocator:
         else:
             why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
         k.trace.set_why(index, why)
+
+    def free_checked_page(self, page: Page) -> None:
+        """What free_pages does once :meth:`check_free` passed for ``page`` (kernel.py's
+        free_pages makes those checks itself, then calls this), with the same state,
+        events and whys as the step-by-step path (tests/addr/test_fast_paths.py).
+
+        The step-by-step path records mm_page_free first (free_pages_prepare's trace),
+        then frees, then sets the event's why. Here the event is written once its why
+        is known, when nothing else emits an event in between: an order-0 page that
+        only goes onto a per-CPU list, or a block that goes to the buddy lists (which
+        emit nothing). The order-0 case is free_unref_page_commit's common case
+        written in line, as alloc_pages takes from the list in line; pcp.py's
+        free_to_pcp is the whole function (the other cases and the reference), its
+        drain_after_free the end of this one when the list reaches its high mark.
+        """
+        pfn = page.pfn
+        order = page.order
+        del self.allocated[pfn]
+        vmstat = self.vmstat
+        try:
+            vmstat["pgfree"] += 1 << order
+        except KeyError:
+            vmstat["pgfree"] = 1 << order
+        zone = self.zone_by_name[page.zone]
+        k = self.kernel
+        if self.pcp_enabled:
+            lists = self.pcp_lists
+            mt = self.pageblock_mt[pfn >> self.pageblock_order]
+            if not order and mt < MIGRATE_PCPTYPES:   # (else isolated or parked)
+                cpu = k.current_cpu
+                pcp = lists.pcp[zone.idx][cpu]
+                pcp.lists[mt].appendleft(pfn)         # order_to_pindex(mt, 0)
+                count = pcp.count = pcp.count + 1
+                rule = lists.high_rule
+                if rule == "autotune":   # 6.12 free_unref_page_commit; order 0: !free_high
+                    if pcp.alloc_factor:
+                        pcp.alloc_factor >>= 1
+                    if pcp.prev_free_high_order:
+                        pcp.prev_free_high_order = False
+                    free_count = pcp.free_count
+                    if free_count < pcp.batch << PCP_BATCH_SCALE_MAX:
+                        pcp.free_count = free_count + 1
+                    # nr_pcp_high: its clamp, and its answer (the clamped high) unless
+                    # high is 0 or, with high_min != high_max, the zone is below high or
+                    # the list has reached it; then the function itself
+                    high = pcp.high
+                    high_min, high_max = pcp.high_min, pcp.high_max
+                    if not high_min <= high <= high_max:
+                        high = pcp.high = max(high_min, min(high, high_max))
+                    if not (count < high and (high_min == high_max or
+                                              zone.idx not in lists.below_high)):
+                        high = lists.nr_pcp_high(pcp, zone, pcp.batch, False)
+                else:                    # 3.15; 6.1 at order 0 (free_high false)
+                    high = pcp.high
+                if count < high:
+                    k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, 0),
+                                   (PCP_FREE_WHY, (cpu, self._mt_name[mt], count)))
+                else:
+                    lists.drain_after_free(zone, pcp, pfn, mt, cpu, high)
+                return
+            if order <= lists.max_order or lists.pcp_allowed_order(order):
+                trace = k.trace          # the step-by-step order: event, list, why
+                index = trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, order), "")
+                trace.set_why(index, lists.free_to_pcp(zone, pfn, order))
+                return
+        # __free_one_page emits nothing: the event can follow it, its why known
+        why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
+        k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, order), why)
 
     def check_free(self, pfn: int, order, owners: tuple[str, ...] | None = None) -> Page:
         """The checks of __free_pages before anything changes: ``pfn`` heads an

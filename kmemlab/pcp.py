@@ -8,7 +8,11 @@ struct per_cpu_pages in include/linux/mmzone.h. kmemlab gives it a module of its
 so page_alloc.py reads as the buddy allocator: :class:`PerCpuPageLists` is owned by
 the :class:`~kmemlab.page_alloc.PageAllocator` (``page_alloc.pcp_lists``), which
 passes itself in; the lists call back into it only for the buddy operations the
-kernel's functions call (__rmqueue, __free_one_page, zone_watermark_ok).
+kernel's functions call (__rmqueue, __free_one_page, zone_watermark_ok). The most
+common cases, a page taken off a non-empty list and an order-0 page parked on a list
+under its high mark, are also written in line in page_alloc.py (its lean paths, proven
+equal to these functions by tests/addr/test_fast_paths.py); :meth:`PerCpuPageLists.
+drain_after_free` finishes that free when the list reaches its high mark.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from .trace import PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY
+from .trace import PAGE_FREE_KEYS, PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY
 
 if TYPE_CHECKING:
     from .page_alloc import PageAllocator, Zone
@@ -69,6 +73,7 @@ class PerCpuPageLists:
         self.kernel = page_alloc.kernel
         profile = self.profile = page_alloc.profile
         self.enabled = self.kernel.pcp_enabled
+        self.high_rule = profile.pcp_high_rule   # batch6 (3.15), low_wmark (6.1), autotune
         self.pageblock_order = page_alloc.pageblock_order
         self.MOVABLE = page_alloc.MOVABLE
         self.PCPTYPES = page_alloc.PCPTYPES
@@ -308,7 +313,7 @@ class PerCpuPageLists:
             pcp.prev_free_high_order = False
         if pcp.free_count < (batch << PCP_BATCH_SCALE_MAX):
             pcp.free_count += 1 << order
-        high = self._nr_pcp_high(pcp, zone, batch, free_high)
+        high = self.nr_pcp_high(pcp, zone, batch, free_high)
         if pcp.count >= high:
             if free_high:
                 n_free = min(pcp.count, batch << PCP_BATCH_SCALE_MAX)
@@ -323,7 +328,41 @@ class PerCpuPageLists:
                 self.below_high.discard(zone.idx)
         return why
 
-    def _nr_pcp_high(self, pcp: PerCpuPages, zone: Zone, batch: int, free_high: bool) -> int:
+    def drain_after_free(self, zone: Zone, pcp: PerCpuPages, pfn: int, mt: int, cpu: int,
+                         high: int) -> None:
+        """The end of the page allocator's in-line order-0 free (PageAllocator.
+        free_checked_page) when the page took the list to ``high``: the page's
+        mm_page_free event, free_pcppages_bulk (its mm_page_pcpu_drain events come
+        after), then the event's why with the drain in it, as :meth:`free_to_pcp` and
+        the step-by-step path leave them (tests/addr/test_fast_paths.py)."""
+        args = (cpu, self._mt_name[mt], pcp.count)
+        rule = self.high_rule
+        batch = pcp.batch
+        pindex = mt
+        if rule == "batch6":
+            n_free, pindex = batch, 0
+        elif high < batch:
+            n_free = 1
+        elif rule == "low_wmark":
+            hi = high - batch
+            b = batch << pcp.free_factor
+            if b < hi and pcp.free_factor < PCP_BATCH_SCALE_MAX:
+                pcp.free_factor += 1
+            n_free = max(batch, min(b, hi))
+        else:
+            n_free = max(batch, min(pcp.free_count, high - batch))
+        trace = self.kernel.trace
+        index = trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, 0), "")
+        n = self.free_pcppages_bulk(zone, n_free, pcp, pindex, cpu)
+        if rule == "batch6":
+            high = pcp.high
+        elif rule == "autotune" and zone.idx in self.below_high:
+            pa = self.page_alloc
+            if pa.zone_watermark_ok(zone, 0, zone.high, len(pa.zones) - 1, 0):
+                self.below_high.discard(zone.idx)
+        trace.set_why(index, (PCP_FREE_WHY + PCP_DRAIN_WHY, args + (high, n)))
+
+    def nr_pcp_high(self, pcp: PerCpuPages, zone: Zone, batch: int, free_high: bool) -> int:
         """6.12 nr_pcp_high (no ZONE_RECLAIM_ACTIVE in the model)."""
         high = pcp.high = max(pcp.high_min, min(pcp.high, pcp.high_max))
         if not high:
