@@ -1843,14 +1843,21 @@ def trace_stats(source: str | os.PathLike[str] | IO[Any], *, page_size: int = 40
     exactly like ``TraceStats().feed_fields(scan_records(source))``; blocks of lines in
     the kernel's own layout are read a block at a time (see _BlockStats).
     """
+    return _trace_stats(source, page_size, per_pointer, progress)[0]
+
+
+def _trace_stats(source: Any, page_size: int, per_pointer: bool,
+                 progress: bool | None) -> tuple[TraceStats, _BlockStats | None]:
+    """trace_stats() and its reader (the tests look at how much the block path read)."""
     stats = TraceStats(page_size=page_size, per_pointer=per_pointer)
     rep = ParseReport()
     stats.parse_report = rep
     if _numpy() is None:
         stats.feed_fields(scan_records(source, rep, progress=progress))
-    else:
-        _BlockStats(stats, rep).run(source, progress)
-    return stats
+        return stats, None
+    reader = _BlockStats(stats, rep)
+    reader.run(source, progress)
+    return stats, reader
 
 
 # --------------------------------------------------------------- the block path
@@ -1917,7 +1924,8 @@ class _RawText:
 
     def __init__(self, buffer: Any) -> None:
         self.buffer = buffer
-        self.read1 = getattr(buffer, "read1", None) or buffer.read
+        self.has_read1 = hasattr(buffer, "read1")
+        self.read1 = buffer.read1 if self.has_read1 else buffer.read
         self.decoder: Any = None
         self.clean = True          # the decoder holds no bytes and no pending '\r'
         self.left: Any = b""       # decoded but not yet returned (bytes or str)
@@ -1942,6 +1950,9 @@ class _RawText:
         while remaining > 0:
             hint = int(max(self.b2cratio, 1.0) * remaining)
             data = self.read1(max(8192, hint))
+            if data.__class__ is not bytes:
+                raise TypeError(f"underlying {'read1' if self.has_read1 else 'read'}() should "
+                                f"have returned a bytes object, not '{type(data).__name__}'")
             nbytes = len(data)
             eof = nbytes == 0
             if self.clean and (eof or (data.isascii() and b"\r" not in data)):
@@ -2266,11 +2277,11 @@ class _BlockScan:
         # the timestamp's two words for x extra digits: (literal mask, literal value,
         # digit mask) per word
         self.tsw = {}
-        for x in range(3):
+        for x in range(5):
             lit = {5 + x: ord("."), 12 + x: ord(":"), 13 + x: ord(" ")}
-            digits = [4 + x] + list(range(6 + x, 12 + x))
+            digits = list(range(0 if x else 4, 5 + x)) + list(range(6 + x, 12 + x))
             words = []
-            for w in range(2):
+            for w in range(3):
                 lm = lv = dm = 0
                 for b in range(8):
                     col = 8 * w + b
@@ -2304,25 +2315,27 @@ class _BlockScan:
         st[0] = start
         st[1:] = nl[:-1] + 1
         ln = nl - st
-        if int(ln.min()) < 70 or int(ln.max()) > 51 + 3 + 248:
+        if int(ln.min()) < 70 or int(ln.max()) > 51 + 4 + 248:
             return None
         # the timestamp " %5lu.%06lu: " from column 37 (x more digits past 99999 s)
-        T = _rows(np, a, st + 37, 16)
-        for x in range(3):
+        T = _rows(np, a, st + 37, 24)
+        for x in range(5):
             if (T[:, 5 + x] == 46).all():
                 break
         else:
             return None
         Tw = T.view(np.uint64)
-        for k in (1, 0):
-            w = Tw[:, k]
+        for k in (2, 1, 0):
             lm, lv, dm = self.tsw[x][k]
+            if not (lm or dm):
+                continue
+            w = Tw[:, k]
             if ((w & lm) != lv).any():
                 return None
             y = (w & dm) | (_ZEROS & ~dm)      # the digit columns (the others made '0')
             if (((y + _LO7F) | ~(y + _HI50)) & _HIGH).any():
                 # not all digits: seconds below 10000 ("%5lu" pads with spaces)?
-                if k or not self._seconds(T, x):
+                if k or x or not self._seconds(T):
                     return None
         # the context before it (comm, pid, cpu, flags): 37 columns, checked once per
         # distinct context, the rows matched to them by a hash and word for word
@@ -2377,14 +2390,15 @@ class _BlockScan:
             gid[sel], v1[sel], v2[sel] = res
         return n, gid, cpu, v1, v2
 
-    def _seconds(self, T: Any, x: int) -> bool:
-        """The first word of the timestamps when some seconds are padded: columns 0 to
-        3+x digits or spaces, spaces only before digits; 4+x and the decimals digits."""
+    def _seconds(self, T: Any) -> bool:
+        """The first word of the timestamps when some seconds are below 10000 ("%5lu"
+        pads them): columns 0-3 digits or spaces, spaces only before digits; 4, 6 and
+        7 digits."""
         dig = [((T[:, c] - 48) < 10) for c in range(8)]
-        spc = [T[:, c] == 32 for c in range(4 + x)]
-        if not all(dig[c].all() for c in [4 + x] + list(range(6 + x, 8))):
+        spc = [T[:, c] == 32 for c in range(4)]
+        if not (dig[4].all() and dig[6].all() and dig[7].all()):
             return False
-        for c in range(4 + x):
+        for c in range(4):
             if not (dig[c] | spc[c]).all():
                 return False
             if c and (dig[c - 1] & spc[c]).any():
@@ -2884,10 +2898,10 @@ class _Engine:
             st._live.update(fill())
         if self.per_pointer:
             ptrs = st.ptrs
-            keys = self.sids.key_of[:n_ids].tolist()
+            ptr_of = self.sids.key_of[:n_ids].tolist()
             hits = S.hits[:n_ids].tolist()
             for i in np.flatnonzero(S.hits[:n_ids]).tolist():
-                ptr = keys[i]
+                ptr = ptr_of[i]
                 pid = int(S.last[i])
                 ps = ptrs.get(ptr)
                 if ps is None:
@@ -2973,6 +2987,8 @@ class _BlockStats:
         self.fast = {ev: rx.match for ev, rx in _FAST_RE.items()}
         self.lineno = 0
         self.other = 0
+        self.block_lines = 0    # lines accounted by the block path
+        self.escaped = False    # the rest went to TraceStats.feed_fields
 
     # ---------------------------------------------------------------- reading
     def run(self, source: Any, progress: bool | None) -> None:
@@ -3070,8 +3086,9 @@ class _BlockStats:
                     self._tail(bytes(buf[cut:size]))
                     return
             else:
-                text = "".join([t if t.__class__ is str else b"".join(t).decode("ascii")
-                                for t in (tail, *chunks)] + [_PAD])
+                text = "".join([tail if tail.__class__ is str else tail.decode("ascii")]
+                               + [c if c.__class__ is str else b"".join(c).decode("ascii")
+                                  for c in chunks] + [_PAD])
                 end = len(text) - len(_PAD)
                 cut = text.rfind("\n", 0, end) + 1
                 if cut and text.isascii() and self._block(text.encode("ascii"), cut):
@@ -3136,6 +3153,7 @@ class _BlockStats:
                 return True
         n, gid, cpu, v1, v2 = res
         self.lineno += n
+        self.block_lines += n
         self.reg.arrays()
         ev_counts = self.np.bincount(self.reg.evid[gid], minlength=len(_EVENT_LIST))
         by_event = self.rep.records_by_event
@@ -3159,6 +3177,7 @@ class _BlockStats:
             except _Escape:
                 self.engine.finish()
                 self.engine = None
+                self.escaped = True
         self.st.feed_fields(recs)
 
     def _arrays(self, recs: list[tuple[Any, ...]]) -> tuple[Any, Any, Any, Any]:
@@ -3211,7 +3230,7 @@ class _BlockStats:
         out: list[Any] = []
         append = out.append
         lineno = self.lineno
-        for lineno, line in enumerate(block, lineno + 1):
+        for lineno, line in enumerate(block, self.lineno + 1):  # noqa: B007 - kept after
             if quick:
                 j = line.find(": ")
                 if j > 0:
