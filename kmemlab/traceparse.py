@@ -3230,7 +3230,7 @@ class _BlockStats:
         out: list[Any] = []
         append = out.append
         lineno = self.lineno
-        for lineno, line in enumerate(block, self.lineno + 1):  # noqa: B007 - kept after
+        for lineno, line in enumerate(block, self.lineno + 1):
             if quick:
                 j = line.find(": ")
                 if j > 0:
