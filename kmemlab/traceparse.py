@@ -1880,7 +1880,7 @@ def _trace_stats(source: Any, page_size: int, per_pointer: bool,
 # TraceStats reads. The lines of a block are matched to templates by a hash of their
 # bytes, every line then compared byte for byte with its template.
 
-_SUPER = 4                 # read chunks per block of the block path
+_SUPER = 2                 # read chunks per block of the block path
 _TIERS = (12, 22, 32)      # row widths (in words) of the template rows
 _PAD = "\0" * 512          # after a block's text: fixed-width reads past its end stay inside
 _PADB = _PAD.encode("ascii")
@@ -1973,6 +1973,12 @@ class _RawText:
         return "".join(p if p.__class__ is str else p.decode("ascii") for p in parts)
 
 
+def _too_many(new_templates: int, lines: int) -> bool:
+    """More new templates in a block than the block path gains on (each costs a regex
+    match and its constants, ~10 us; a line on the per-line path ~3 us)."""
+    return new_templates > 256 and new_templates * 6 > lines
+
+
 class _Escape(Exception):
     """A record the block engine cannot hold (a value beyond 64 bits): from here on
     the statistics are kept by TraceStats.feed_fields()."""
@@ -2028,7 +2034,9 @@ class _Registry:
         self.words = np.zeros((64, 32), np.uint64)
         self.lens = np.zeros(64, np.int64)
         self.words_k: dict[int, Any] = {}   # the words table cut to K words (contiguous)
-        self._built = -1
+        self._built = 0
+        self._cap = 0
+        self._store: dict[str, Any] = {}
 
     def add(self, ev: str, g: tuple[Any, ...]) -> int:
         t = _Tmpl(ev, g, self.page_size)
@@ -2053,19 +2061,33 @@ class _Registry:
 
     def arrays(self) -> None:
         """Per-template numpy constants (kind, event id, layout, payload, page key,
-        sizes) for the engine, rebuilt when templates were added."""
-        if self._built == len(self.tmpls):
+        sizes) for the engine, extended when templates were added."""
+        done = self._built
+        ts = self.tmpls
+        if done == len(ts):
             return
         np = self.np
-        ts = self.tmpls
-        self.kind = np.array([t.kind for t in ts], np.int8)
-        self.evid = np.array([_EVENT_ID[t.ev] for t in ts], np.int8)
-        self.layout = np.array([_LAYOUT_CODE[t.layout] for t in ts], np.int8)
-        self.pay = np.array([t.pay for t in ts], np.int32)
-        self.pkey = np.array([t.pkey for t in ts], np.int32)
+        new = ts[done:]
+        cols = {"kind": (np.int8, [t.kind for t in new]),
+                "evid": (np.int8, [_EVENT_ID[t.ev] for t in new]),
+                "layout": (np.int8, [_LAYOUT_CODE[t.layout] for t in new]),
+                "pay": (np.int32, [t.pay for t in new]),
+                "pkey": (np.int32, [t.pkey for t in new])}
         if self.small:
-            self.req = np.array([t.req if t.kind == _SA else 0 for t in ts], np.int64)
-            self.alloc = np.array([t.alloc if t.kind == _SA else 0 for t in ts], np.int64)
+            cols["req"] = (np.int64, [t.req if t.kind == _SA else 0 for t in new])
+            cols["alloc"] = (np.int64, [t.alloc if t.kind == _SA else 0 for t in new])
+        cap = self._cap
+        if len(ts) > cap:
+            cap = self._cap = max(len(ts), 2 * cap)
+        for name, (dtype, values) in cols.items():
+            arr = self._store.get(name)
+            if arr is None or arr.size < cap:
+                grown = np.zeros(cap, dtype)
+                if arr is not None:
+                    grown[:done] = arr[:done]
+                arr = self._store[name] = grown
+            arr[done:len(ts)] = values
+            setattr(self, name, arr)
         self._built = len(ts)
 
     # -- block templates
@@ -2118,7 +2140,11 @@ class _Registry:
             self.words, self.lens = w, ln
         self.words[gids, :rows.shape[1]] = rows
         self.lens[gids] = lens
-        self.words_k.clear()
+        for K, tw in list(self.words_k.items()):
+            if tw.shape[0] < self.words.shape[0]:
+                del self.words_k[K]
+            else:
+                tw[gids] = self.words[gids, :K]
         self.hids.add(h.tolist(), gids.tolist())
 
 
@@ -2149,24 +2175,20 @@ def _rows(np: Any, a: Any, starts: Any, width: int) -> Any:
     return items[starts].view(np.uint8).reshape(starts.size, width)
 
 
+def _lowbyte(np: Any, w: Any) -> Any:
+    """The index (0-7) of the lowest nonzero byte of each nonzero uint64."""
+    low = w & (~w + np.uint64(1))           # its lowest set bit: 2 ** (8 * index + k)
+    return (np.log2(low.astype(np.float64)).astype(np.int64) >> 3)
+
+
 def _hex16(np: Any, P: Any) -> Any:
-    """The values of rows of 16 hex digits ((n, 16) uint8, ASCII), or None if any byte
-    is not a hex digit; on the two 8-byte words of each row (SWAR)."""
-    w = P.view(np.uint64)                     # (n, 2), contiguous
-    low = w | np.uint64(0x2020202020202020)   # letters to lower case
-    ok = (((w + np.uint64(0x5050505050505050)) & ~(w + np.uint64(0x4646464646464646)))
-          | ((low + np.uint64(0x1F1F1F1F1F1F1F1F)) & ~(low + np.uint64(0x1919191919191919))))
-    if (ok & np.uint64(0x8080808080808080) != np.uint64(0x8080808080808080)).any():
+    """The values of rows of 16 hex digits ((n, 16) uint8), or None if any byte is not
+    a hex digit."""
+    if not (((P - 48) < 10) | (((P | 32) - 97) < 6)).all():
         return None
-    # digit values: '0'-'9' -> 0-9, 'a'-'f'/'A'-'F' -> 10-15; the first character is the
-    # lowest byte: swap to big-endian order, then pack the nibbles in pairs, 4s, 8s
-    v = (w & np.uint64(0x0F0F0F0F0F0F0F0F)) + np.uint64(9) * (
-        (w >> np.uint64(6)) & np.uint64(0x0101010101010101))
-    v = v.byteswap()
-    v = ((v >> np.uint64(4)) | v) & np.uint64(0x00FF00FF00FF00FF)
-    v = ((v >> np.uint64(8)) | v) & np.uint64(0x0000FFFF0000FFFF)
-    v = ((v >> np.uint64(16)) | v) & np.uint64(0x00000000FFFFFFFF)
-    return (v[:, 0] << np.uint64(32)) | v[:, 1]
+    nib = (P & 15) + 9 * (P >> 6)           # '0'-'9' -> 0-9, 'a'-'f', 'A'-'F' -> 10-15
+    pair = nib.view(np.uint16)              # (first << 0) | (second << 8)
+    return ((pair << 4) | (pair >> 8)).astype(np.uint8).view(">u8").ravel().astype(np.uint64)
 
 
 def _hexval(np: Any, b: Any) -> tuple[Any, Any]:
@@ -2293,9 +2315,11 @@ class _BlockScan:
                 words.append((np.uint64(lm), np.uint64(lv), np.uint64(dm)))
             self.tsw[x] = words
         self.cmul = rng.integers(1, 1 << 63, 5, dtype=np.uint64) | np.uint64(1)
-        self.ctx = _HashIds(np)
-        self.ctx_cpu: list[int] = []
-        self.ctx_words: list[Any] = []
+        self.many = False             # a block had too many new templates (_too_many)
+        self.ctx = _HashIds(np)       # context hash -> id
+        self.ctx_table = np.zeros((256, 5), np.uint64)   # its words, and its cpu
+        self.ctx_cpus = np.zeros(256, np.int32)
+        self.n_ctx = 0
 
     def scan(self, buf: bytes, start: int, end: int) -> tuple[int, Any, Any, Any, Any] | None:
         """``buf[start:end]``: whole lines, ASCII, followed by at least len(_PAD) bytes.
@@ -2348,17 +2372,25 @@ class _BlockScan:
         new = np.flatnonzero(cid < 0)
         if new.size:
             uh, first = np.unique(hc[new], return_index=True)
-            ids = []
-            for r in new[first].tolist():
+            rows = new[first]
+            cpus = []
+            for r in rows.tolist():
                 cpu_r = _context_cpu(C[r, :37].tobytes())
                 if cpu_r is None:
                     return None
-                ids.append(len(self.ctx_cpu))
-                self.ctx_cpu.append(cpu_r)
-                self.ctx_words.append(Cw[r].copy())
-            self.ctx.add(uh.tolist(), ids)
-            self.ctx_table = np.array(self.ctx_words)
-            self.ctx_cpus = np.array(self.ctx_cpu, np.int32)
+                cpus.append(cpu_r)
+            k = self.n_ctx
+            if k + rows.size > self.ctx_cpus.size:
+                cap = max(k + rows.size, 2 * self.ctx_cpus.size)
+                table = np.zeros((cap, 5), np.uint64)
+                table[:k] = self.ctx_table[:k]
+                cpus_a = np.zeros(cap, np.int32)
+                cpus_a[:k] = self.ctx_cpus[:k]
+                self.ctx_table, self.ctx_cpus = table, cpus_a
+            self.ctx_table[k:k + rows.size] = Cw[rows]
+            self.ctx_cpus[k:k + rows.size] = cpus
+            self.n_ctx = k + rows.size
+            self.ctx.add(uh.tolist(), list(range(k, k + rows.size)))
             cid = self.ctx.lookup(hc)
         diff = np.take(self.ctx_table, cid, axis=0)
         np.bitwise_xor(diff, Cw, out=diff)
@@ -2415,13 +2447,23 @@ class _BlockScan:
         m = rb.size
         M = _rows(np, a, rb, W)
         rows = np.arange(m)
-        E = M == 61
-        e1 = E.argmax(axis=1)
-        if not E[rows, e1].all():
+        # the first two '=' of each row, a word (8 bytes of the bool row) at a time
+        Ew = (M == 61).view(np.uint64)
+        nz = Ew != 0
+        j = nz.argmax(axis=1)
+        w = Ew[rows, j]
+        if not w.all():
             return None
-        E[rows, e1] = False
-        e2 = E.argmax(axis=1)
-        if not (E[rows, e2].all() and (e2 < rl).all()) or int(e1.min()) < 2:
+        e1 = 8 * j + _lowbyte(np, w)
+        w &= w - np.uint64(1)                # the first '=' cleared
+        Ew[rows, j] = w
+        nz[rows, j] = w != 0
+        j = nz.argmax(axis=1)
+        w = Ew[rows, j]
+        if not w.all():
+            return None
+        e2 = 8 * j + _lowbyte(np, w)
+        if not (e2 < rl).all() or int(e1.min()) < 2:
             return None
         fam = M[rows, e1 - 2]
         slab = fam == 116
@@ -2482,6 +2524,9 @@ class _BlockScan:
         if new.size:
             # new templates: parse each once
             uh, first = np.unique(h[new], return_index=True)
+            if _too_many(uh.size, h.size):
+                self.many = True
+                return None
             rows = new[first]
             gids = []
             for r in rows.tolist():
@@ -2611,6 +2656,15 @@ def _addcount(np: Any, acc: Any, idx: Any) -> Any:
         acc = grown
     acc[:c.size] += c
     return acc
+
+
+def _count_into(np: Any, counts: dict[tuple[int, ...], int], *cols: Any) -> None:
+    """counts[(a, b, ...)] += how often each tuple of the columns (non-negative ints)
+    occurs."""
+    keys = np.stack([c.astype(np.int64) for c in cols], axis=1)
+    u, n = np.unique(keys, axis=0, return_counts=True)
+    for key, c in zip(map(tuple, u.tolist()), n.tolist()):
+        counts[key] = counts.get(key, 0) + c
 
 
 class _Engine:
@@ -2745,32 +2799,18 @@ class _Engine:
         matched = F & pl
         self.realloc += int(np.count_nonzero(A & pl))
         self.nomatch = _addcount(np, self.nomatch, g[F & ~pl])
-        gcap = len(reg.tmpls)
         if matched.any():
-            pair = pv[matched].astype(np.int64) * gcap + g[matched]
-            u, n = np.unique(pair, return_counts=True)
-            d = self.pfree
-            for key2, cnt in zip(zip((u // gcap).tolist(), (u % gcap).tolist()), n.tolist()):
-                d[key2] = d.get(key2, 0) + cnt
+            _count_into(np, self.pfree, pv[matched], g[matched])
         ge = np.empty_like(gs)
         ge[:-1] = gs[1:] - 1
         ge[-1] = m - 1
         S.live[ids] = A[ge]
         S.val[ids] = pk[ge]
         if self.per_pointer:
-            ev_ids = ids[np.cumsum(start) - 1].astype(np.int64)
-            kc = len(reg.pkeys)
-            u, n = np.unique(ev_ids[A] * kc + pk[A], return_counts=True)
-            d2 = self.rows_alloc
-            for key2, cnt in zip(zip((u // kc).tolist(), (u % kc).tolist()), n.tolist()):
-                d2[key2] = d2.get(key2, 0) + cnt
+            ev_ids = ids[np.cumsum(start) - 1]
+            _count_into(np, self.rows_alloc, ev_ids[A], pk[A])
             if matched.any():
-                trip = (ev_ids[matched] * kc + pv[matched]) * gcap + g[matched]
-                u, n = np.unique(trip, return_counts=True)
-                d3 = self.rows_free
-                for t3, cnt in zip(u.tolist(), n.tolist()):
-                    key3 = (t3 // gcap // kc, t3 // gcap % kc, t3 % gcap)
-                    d3[key3] = d3.get(key3, 0) + cnt
+                _count_into(np, self.rows_free, ev_ids[matched], pv[matched], g[matched])
 
     def finish(self) -> None:
         """Put the results into the TraceStats (as record-by-record feeding leaves them)."""
@@ -2988,6 +3028,7 @@ class _BlockStats:
         self.lineno = 0
         self.other = 0
         self.block_lines = 0    # lines accounted by the block path
+        self.line_lines = 0     # lines read line by line
         self.escaped = False    # the rest went to TraceStats.feed_fields
 
     # ---------------------------------------------------------------- reading
@@ -3025,15 +3066,20 @@ class _BlockStats:
                         pos = src.tell()
                         bar.update(pos - last_pos)
                         last_pos = pos
-            self._pending(pending)
-            tail = self.tail
-            if tail.__class__ is bytes:
-                tail = tail.decode("ascii")
-            if tail:
-                if len(tail) >= _MAX_LINE:
-                    self._lines([_Overlong(tail[:200])], False, False)
-                else:
-                    self._lines([tail], False, True)
+                    if self.engine is None:
+                        break
+            if self.engine is None:     # escaped: the rest line by line, as scan_records
+                self.st.feed_fields(self._stream(read))
+            else:
+                self._pending(pending)
+                tail = self.tail
+                if tail.__class__ is bytes:
+                    tail = tail.decode("ascii")
+                if tail:
+                    if len(tail) >= _MAX_LINE:
+                        self._lines([_Overlong(tail[:200])], False, False)
+                    else:
+                        self._lines([tail], False, True)
             lineno = self.lineno
             rep.lines_read = lineno
             rep.records = nrec = sum(by_event.values()) - before
@@ -3145,6 +3191,10 @@ class _BlockStats:
             return False
         res = self.scan.scan(buf, pos, end)
         if res is None:
+            if self.scan.many:
+                # nearly a template per line (sizes or call sites all different): the
+                # dict-based accounting of TraceStats is cheaper from here on
+                self._escape()
             return False
         if pos:
             self._lines(buf[:pos - 1].decode("ascii").split("\n"), True, True)
@@ -3167,7 +3217,11 @@ class _BlockStats:
     # ---------------------------------------------------------- line by line
     def _lines(self, block: list[str], terminated: bool, clean: bool) -> None:
         """scan_records' loop on one block, its records given to the engine."""
-        recs = self._parse(block, terminated, clean)
+        recs = list(self._iter(block, terminated, clean))
+        self.line_lines += len(block)
+        if self.engine is not None and self.line_lines > 20_000 and (
+                self.line_lines > 2 * self.block_lines):
+            self._escape()   # mostly read line by line: TraceStats' accounting is cheaper
         if not recs:
             return
         if self.engine is not None:
@@ -3175,15 +3229,64 @@ class _BlockStats:
                 self.engine.feed(*self._arrays(recs))
                 return
             except _Escape:
-                self.engine.finish()
-                self.engine = None
-                self.escaped = True
+                self._escape()
         self.st.feed_fields(recs)
+
+    def _stream(self, read: Callable[[int], Any]) -> Iterator[Any]:
+        """The rest of the input line by line, the records for TraceStats.feed_fields()
+        (_read_blocks and scan_records' loop, after _escape)."""
+        tail = self.tail
+        if tail.__class__ is bytes:
+            tail = tail.decode("ascii")
+        skipping = self.skipping
+        while True:
+            try:
+                chunk = read(_CHUNK)
+            except (EOFError, OSError, zlib.error) as exc:
+                raise _ReadError(exc) from exc
+            if not chunk:
+                break
+            if chunk.__class__ is list:
+                chunk = b"".join(chunk).decode("ascii")
+            if skipping:
+                nl = chunk.find("\n")
+                if nl < 0:
+                    continue
+                chunk = chunk[nl + 1:]
+                skipping = False
+            elif tail:
+                chunk = tail + chunk
+            parts = chunk.split("\n")
+            tail = parts.pop()
+            if parts:
+                if max(map(len, parts)) >= _MAX_LINE:
+                    parts = [p if len(p) < _MAX_LINE else _Overlong(p[:200]) for p in parts]
+                    yield from self._iter(parts, True, False)
+                else:
+                    yield from self._iter(parts, True, True)
+            if len(tail) >= _MAX_LINE:
+                yield from self._iter([_Overlong(tail[:200])], True, False)
+                tail = ""
+                skipping = True
+        if tail:
+            if len(tail) >= _MAX_LINE:
+                yield from self._iter([_Overlong(tail[:200])], False, False)
+            else:
+                yield from self._iter([tail], False, True)
+        self.tail = ""
+
+    def _escape(self) -> None:
+        """From here on TraceStats accounts the records itself (feed_fields)."""
+        if self.engine is not None:
+            self.engine.finish()
+            self.engine = None
+            self.escaped = True
 
     def _arrays(self, recs: list[tuple[Any, ...]]) -> tuple[Any, Any, Any, Any]:
         """(template ids, cpus, ptr/page values, pfns) of per-line records."""
         np = self.np
         reg = self.reg
+        known = len(reg.tmpls)
         by_key = reg.by_key
         gids: list[int] = []
         cpus: list[int] = []
@@ -3212,12 +3315,13 @@ class _BlockStats:
             cpus.append(cpu)
             v1s.append(v1)
             v2s.append(v2)
-        if self.st.per_pointer and not reg.small:
+        if (self.st.per_pointer and not reg.small) or _too_many(len(reg.tmpls) - known,
+                                                                 len(recs)):
             raise _Escape
         return (np.array(gids, np.int32), np.array(cpus, np.int32),
                 np.array(v1s, np.uint64), np.array(v2s, np.uint64))
 
-    def _parse(self, block: list[str], terminated: bool, clean: bool) -> list[Any]:
+    def _iter(self, block: list[str], terminated: bool, clean: bool) -> Iterator[Any]:
         # scan_records(), the loop over the lines of one block (events: all)
         rep = self.rep
         by_event = rep.records_by_event
@@ -3227,8 +3331,6 @@ class _BlockStats:
         head_match = _HEAD_RE.match
         body_res = _BODY_RE
         quick = self.fast if clean else None
-        out: list[Any] = []
-        append = out.append
         lineno = self.lineno
         for lineno, line in enumerate(block, self.lineno + 1):
             if quick:
@@ -3250,7 +3352,7 @@ class _BlockStats:
                             m = rx(line, k)
                             if m is not None:
                                 by_event[ev] = by_event.get(ev, 0) + 1
-                                append((ev, lineno, line, ctx, m.groups()))
+                                yield ev, lineno, line, ctx, m.groups()
                                 continue
             if line.__class__ is _Overlong:
                 rep._bad(lineno, line[:200])
@@ -3281,6 +3383,5 @@ class _BlockStats:
                 rep._bad(lineno, text)
                 continue
             by_event[ev] = by_event.get(ev, 0) + 1
-            append((ev, lineno, line, head.group(1, 2, 3), body.groups()))
+            yield ev, lineno, line, head.group(1, 2, 3), body.groups()
         self.lineno = lineno
-        return out

@@ -699,3 +699,47 @@ def test_cli_on_hostile_and_bad_files(tmp_path: Path, monkeypatch: pytest.Monkey
     for options in (["--json"], ["--caller", "--alloc"], []):
         assert (_cli(monkeypatch, capsys, tp, [str(p), *options])
                 == _cli(monkeypatch, capsys, ref, [str(p), *options]))
+
+
+def test_a_template_per_line_goes_to_tracestats(tmp_path: Path) -> None:
+    """Nearly every line a new template (all sizes different): the block path gives up
+    (it would parse each template once) and TraceStats accounts the rest itself."""
+    import random
+    rnd = random.Random(4)
+    lines = [_canonical("bash", 100, i % 2, ".....", 1_000_000 * i, "kmalloc",
+                        f"call_site=f{rnd.randrange(10**6)}+0x1/0x2 ptr={rnd.randrange(1 << 40):016x} "
+                        f"bytes_req={rnd.randrange(1, 1 << 20)} bytes_alloc=1048576 gfp_flags=GFP_KERNEL "
+                        "node=-1 accounted=false") for i in range(3000)]
+    p = tmp_path / "many.txt"
+    p.write_text("\n".join(_plain_lines(500) + lines + _plain_lines(500, seed=8)) + "\n")
+    _, reader = _block_stats(p)
+    assert reader.escaped
+    _check_block(p, True)
+    _check_block(p, False)
+
+
+def test_a_trace_read_mostly_line_by_line_goes_to_tracestats(tmp_path: Path, small_chunks: None) -> None:
+    """A layout the block path does not read (two spaces before the seconds): after
+    20,000 lines read line by line, TraceStats accounts the rest itself."""
+    text = "".join(
+        f"            bash-{100 + i % 7:<7d} [00{i % 2}] .....  {i // 1000:5d}.{i % 1000:06d}: "
+        + (f"kmalloc: call_site=foo+0x{i % 13:x}/0x40 ptr={0xFFFF888000000000 + (i % 512) * 64:016x} "
+           f"bytes_req={i % 64 + 1} bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false\n"
+           if i % 2 == 0 else f"kfree: call_site=bar+0x1/0x2 ptr={0xFFFF888000000000 + ((i - 1) % 512) * 64:016x}\n")
+        for i in range(30_000))
+    p = tmp_path / "two-spaces.txt"
+    p.write_text(text + _random_trace(1, 2000))
+    _, reader = _block_stats(p)
+    assert reader.escaped
+    _check_block(p, True)
+
+
+def test_cli_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`kmemlab trace stats -` (gzip on stdin)."""
+    data = (BOOTS / "6.1" / "trace.txt.gz").read_bytes()
+
+    def run(module: Any) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return _cli(monkeypatch, capsys, module, ["-", "--caller"])
+
+    assert run(tp) == run(ref)
