@@ -2279,15 +2279,13 @@ class _BlockScan:
     def __init__(self, np: Any, reg: _Registry) -> None:
         self.np = np
         self.reg = reg
-        rng = np.random.default_rng(int.from_bytes(os.urandom(8), "little"))
-        self.hmul = rng.integers(1, 1 << 63, 32, dtype=np.uint64) | np.uint64(1)
+        # odd random multipliers of the row hashes (a new draw each run)
+        self.hmul = np.frombuffer(os.urandom(8 * 32), np.uint64) | np.uint64(1)
+        self.cmul = np.frombuffer(os.urandom(8 * 5), np.uint64) | np.uint64(1)
         # keep[L]: the words of a row of L bytes (all ones, then the partial word, zeros)
-        keep = np.zeros((257, 32), np.uint64)
-        for L in range(257):
-            for k in range(32):
-                left = L - 8 * k
-                keep[L, k] = _U64 - 1 if left >= 8 else (1 << (8 * max(left, 0))) - 1
-        self.keep = keep
+        masks = np.array([(1 << (8 * b)) - 1 for b in range(8)] + [_U64 - 1], np.uint64)
+        left = np.arange(257)[:, None] - 8 * np.arange(32)[None, :]
+        self.keep = masks[np.clip(left, 0, 8)]
         self.keep_k: dict[int, Any] = {}
         # a right-aligned hex field of k digits in 16 bytes: (R | lmask[k]) & lmask2[k]
         # keeps the last k and makes the others '0'
@@ -2314,8 +2312,8 @@ class _BlockScan:
                         dm |= 0xFF << (8 * b)
                 words.append((np.uint64(lm), np.uint64(lv), np.uint64(dm)))
             self.tsw[x] = words
-        self.cmul = rng.integers(1, 1 << 63, 5, dtype=np.uint64) | np.uint64(1)
         self.many = False             # a block had too many new templates (_too_many)
+        self.ctl = np.empty(0, bool)  # reused: the control characters of a block
         self.ctx = _HashIds(np)       # context hash -> id
         self.ctx_table = np.zeros((256, 5), np.uint64)   # its words, and its cpu
         self.ctx_cpus = np.zeros(256, np.int32)
@@ -2329,7 +2327,11 @@ class _BlockScan:
         if buf.find(b"\x7f", start, end) >= 0:
             return None
         a = np.frombuffer(buf, np.uint8)
-        nl = np.flatnonzero(a[start:end] < 32)
+        if self.ctl.size < end - start:
+            self.ctl = np.empty(end - start, bool)
+        ctl = self.ctl[:end - start]
+        np.less(a[start:end], 32, out=ctl)      # control characters: the newlines only
+        nl = np.flatnonzero(ctl)
         n = nl.size
         if start:
             nl += start
@@ -2661,9 +2663,27 @@ def _addcount(np: Any, acc: Any, idx: Any) -> Any:
 def _count_into(np: Any, counts: dict[tuple[int, ...], int], *cols: Any) -> None:
     """counts[(a, b, ...)] += how often each tuple of the columns (non-negative ints)
     occurs."""
-    keys = np.stack([c.astype(np.int64) for c in cols], axis=1)
-    u, n = np.unique(keys, axis=0, return_counts=True)
-    for key, c in zip(map(tuple, u.tolist()), n.tolist()):
+    tops = [int(c.max()) + 1 for c in cols]
+    span = 1
+    for t in tops:
+        span *= t
+    if span < 1 << 62:    # one int64 per tuple
+        key = cols[0].astype(np.int64)
+        for c, t in zip(cols[1:], tops[1:]):
+            key = key * t + c
+        u, n = np.unique(key, return_counts=True)
+        parts = []
+        rest = u
+        for t in reversed(tops[1:]):
+            parts.append(rest % t)
+            rest = rest // t
+        parts.append(rest)
+        tuples: Any = zip(*[p.tolist() for p in reversed(parts)])
+    else:
+        u, n = np.unique(np.stack([c.astype(np.int64) for c in cols], axis=1), axis=0,
+                         return_counts=True)
+        tuples = map(tuple, u.tolist())
+    for key, c in zip(tuples, n.tolist()):
         counts[key] = counts.get(key, 0) + c
 
 
@@ -2694,8 +2714,29 @@ class _Engine:
         self.rows_alloc: dict[tuple[int, int], int] = {}  # per pfn: (id, page key) -> n
         self.rows_free: dict[tuple[int, int, int], int] = {}
         self.unknown = self.relive = self.pingpong = self.realloc = 0
+        self.queue: list[tuple[Any, Any, Any, Any]] = []
+        self.queued = 0
 
     def feed(self, gid: Any, cpu: Any, v1: Any, v2: Any) -> None:
+        """Account records (arrays in file order); they wait until 40,000 have come."""
+        self.queue.append((gid, cpu, v1, v2))
+        self.queued += gid.size
+        if self.queued >= 40_000:
+            self.flush()
+
+    def flush(self) -> None:
+        q = self.queue
+        if not q:
+            return
+        self.queue = []
+        self.queued = 0
+        if len(q) == 1:
+            self._feed(*q[0])
+        else:
+            np = self.np
+            self._feed(*(np.concatenate(cols) for cols in zip(*q)))
+
+    def _feed(self, gid: Any, cpu: Any, v1: Any, v2: Any) -> None:
         np = self.np
         reg = self.reg
         reg.arrays()
@@ -2814,6 +2855,7 @@ class _Engine:
 
     def finish(self) -> None:
         """Put the results into the TraceStats (as record-by-record feeding leaves them)."""
+        self.flush()
         np = self.np
         st = self.st
         reg = self.reg
