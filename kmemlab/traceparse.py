@@ -20,7 +20,9 @@ different CPU than the one that allocated) and "Frag" = ``100 - 100 * req / allo
 (builtin-kmem.c: fragmentation); page allocations by order x migrate type, failures,
 alloc-only and free-only requests (print_page_summary).
 
-Only the standard library is used; tqdm is imported lazily for a progress bar.
+Parsing uses only the standard library; trace_stats() reads blocks of lines in the
+6.x tracefs layout with numpy (imported on first use; without it, line by line), and
+tqdm is imported lazily for a progress bar.
 """
 
 from __future__ import annotations
@@ -1861,16 +1863,21 @@ def _trace_stats(source: Any, page_size: int, per_pointer: bool,
 
 
 # --------------------------------------------------------------- the block path
-# trace_stats() reads a trace a block (4 read chunks, ~4 MiB) at a time: a block whose
-# every line is in the canonical tracefs layout of 6.x kernels (trace_print_context:
-# "%16s-%-7d [%03d] " + 5 irq-info flags + " %5lu.%06lu" + ": ", the event at column
-# 51 + the extra digits of the seconds) is checked, split into fields and accounted
-# with numpy over the whole block; any other block is read line by line exactly as
-# scan_records() reads it, and its records are accounted by the same engine. The
-# engine (_Engine) keeps the order-dependent state (which pointers and pfns are live,
-# on which CPU and by which call site they were allocated) in arrays and replays each
-# block's events pointer by pointer in file order, so every statistic is the one
-# TraceStats.add() gives record by record (tests/trace/test_trace_fastpath.py).
+# trace_stats() reads a trace a block (_SUPER read chunks, ~2 MiB) at a time: a block
+# whose every line is in the canonical tracefs layout of 6.x kernels
+# (trace_print_context: "%16s-%-7d [%03d] " + 5 irq-info flags + " %5lu.%06lu" + ": ",
+# the event at column 51 + the extra digits of the seconds) is checked, split into
+# fields and accounted with numpy over the whole block; any other block (a line that
+# is not plain, an unknown event, other spacing, a line longer than a block) is read
+# line by line exactly as scan_records() reads it, and its records are accounted by
+# the same engine. The engine (_Engine) keeps the order-dependent state (which
+# pointers and pfns are live, on which CPU and by which call site they were
+# allocated) in arrays and replays the events pointer by pointer in file order (a
+# stable sort by pointer, then each event against the one before it), so every
+# statistic is the one TraceStats.add() gives record by record. A trace the block path
+# does not help (nearly a template per line, most lines read line by line, values
+# beyond 64 bits) goes on with TraceStats' own accounting. tests/trace/
+# test_trace_fastpath.py compares all of it with the reference parser.
 #
 # A line's "template" is its event and body with the high-cardinality fields (ptr,
 # page, pfn) blanked; a real trace has a few hundred of them. Each new template is
@@ -1916,11 +1923,11 @@ class _RawText:
     """``TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None).read(n)``
     (Modules/_io/textio.c: _io_TextIOWrapper_read_impl, textiowrapper_read_chunk),
     step for step: the same read1() calls of the same sizes (so a truncated or corrupt
-    gzip stream fails at the same read), the same characters; but a chunk read while
-    the decoder holds nothing back, printable... that is ASCII without '\r', is kept
-    as the bytes it decodes to (the decoder would return the same text and stay
-    empty). read() returns a list of bytes pieces when all it returns came so (an
-    empty list at the end), else str."""
+    gzip stream fails at the same read), the same characters. A piece that is ASCII
+    without '\r', read while the decoder holds nothing back, is kept as bytes: the
+    decoder would turn it into the same characters and hold nothing back after it.
+    read() returns a list of bytes pieces when all it returns came so (an empty list
+    at the end), else str (tests/trace/test_trace_fastpath.py compares the two)."""
 
     def __init__(self, buffer: Any) -> None:
         self.buffer = buffer
@@ -2189,12 +2196,6 @@ def _hex16(np: Any, P: Any) -> Any:
     nib = (P & 15) + 9 * (P >> 6)           # '0'-'9' -> 0-9, 'a'-'f', 'A'-'F' -> 10-15
     pair = nib.view(np.uint16)              # (first << 0) | (second << 8)
     return ((pair << 4) | (pair >> 8)).astype(np.uint8).view(">u8").ravel().astype(np.uint64)
-
-
-def _hexval(np: Any, b: Any) -> tuple[Any, Any]:
-    """(is a hex digit, its value) of each byte of a uint8 array."""
-    ok = ((b - 48) < 10) | (((b | 32) - 97) < 6)
-    return ok, (b & 15) + 9 * (b >> 6)
 
 
 _ZEROS = 0x3030303030303030       # eight '0' characters, as a little-endian word
@@ -2487,12 +2488,14 @@ class _BlockScan:
         if pr.size:
             # pfn: "0x" and 1 to 16 hex digits, then a non-digit
             q0 = rb[pr] + e2[pr] + 1
-            Q = _rows(np, a, q0, 19)
-            if not ((Q[:, 0] == 48) & (Q[:, 1] == 120)).all():
+            Q = _rows(np, a, q0, 24)
+            Qw = Q.view(np.uint64)
+            if ((Qw[:, 0] & np.uint64(0xFFFF)) != np.uint64(0x7830)).any():   # "0x"
                 return None
-            ok, nib = _hexval(np, Q[:, 2:19])
-            lh = np.argmin(ok, axis=1)
-            if ok[np.arange(pr.size), lh].any() or not (lh > 0).all():
+            ok = ((Q - 48) < 10) | (((Q | 32) - 97) < 6)
+            ok[:, :2] = True
+            lh = np.argmin(ok, axis=1) - 2      # the digits before the first non-digit
+            if not ((lh > 0) & (lh <= 16)).all():
                 return None
             # the 16 characters that end with the last digit, the ones before it zeroed
             R = _rows(np, a, q0 + 2 + lh - 16, 16)
