@@ -2297,6 +2297,8 @@ class _BlockScan:
             self.lmask2[k, :16 - k] = 0x30
         # the timestamp's two words for x extra digits: (literal mask, literal value,
         # digit mask) per word
+        self.zeros, self.lo7f, self.hi50, self.high = (
+            np.uint64(c) for c in (_ZEROS, _LO7F, _HI50, _HIGH))
         self.tsw = {}
         for x in range(5):
             lit = {5 + x: ord("."), 12 + x: ord(":"), 13 + x: ord(" ")}
@@ -2359,8 +2361,8 @@ class _BlockScan:
             w = Tw[:, k]
             if ((w & lm) != lv).any():
                 return None
-            y = (w & dm) | (_ZEROS & ~dm)      # the digit columns (the others made '0')
-            if (((y + _LO7F) | ~(y + _HI50)) & _HIGH).any():
+            y = (w & dm) | (self.zeros & ~dm)  # the digit columns (the others made '0')
+            if (((y + self.lo7f) | ~(y + self.hi50)) & self.high).any():
                 # not all digits: seconds below 10000 ("%5lu" pads with spaces)?
                 if k or x or not self._seconds(T):
                     return None
@@ -2745,6 +2747,8 @@ class _Engine:
         reg.arrays()
         st = self.st
         kind = reg.kind[gid]
+        # variant 1: a failed allocation (NULL ptr or page), a free of NULL or of a
+        # pointer <= 16 (ZERO_OR_NULL_PTR): counted, not matched
         var = (((kind == _SA) | (kind == _PA)) & (v1 == 0)) | ((kind == _SF) & (v1 <= 16))
         idx = 2 * gid.astype(np.int64) + var
         self.cnt = _addcount(np, self.cnt, idx)
