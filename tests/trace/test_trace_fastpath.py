@@ -743,3 +743,19 @@ def test_cli_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
         return _cli(monkeypatch, capsys, module, ["-", "--caller"])
 
     assert run(tp) == run(ref)
+
+
+@pytest.mark.parametrize("text", [
+    _GOOD * 5000 + "y" * (3 << 20) + "\n" + _GOOD * 5000,   # a line longer than a read
+    _GOOD * 5000 + "y" * (3 << 20),                         # ... last, without a newline
+    _GOOD * ((1 << 20) // len(_GOOD) + 3) + "x" * 65535 + "\n" + "x" * 65536 + "\n" + _GOOD,
+    _GOOD.replace("\n", "\r\n") * 20000,                    # CRLF across read chunks
+    _GOOD * 7000 + "z" * 70000 + _GOOD * 100 + "w" * ((2 << 20) + 5) + "\n" + _GOOD * 9000,
+], ids=["3MiB-line", "3MiB-last-line", "64KiB-limit", "crlf", "overlong-tails"])
+def test_block_path_with_lines_across_read_chunks(tmp_path: Path, text: str) -> None:
+    """Overlong lines (skipped to their end), lines across read chunks and blocks: the
+    block path reads what _read_blocks reads."""
+    p = tmp_path / "long.txt"
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    _check_block(p, True)
