@@ -20,7 +20,9 @@ different CPU than the one that allocated) and "Frag" = ``100 - 100 * req / allo
 (builtin-kmem.c: fragmentation); page allocations by order x migrate type, failures,
 alloc-only and free-only requests (print_page_summary).
 
-Only the standard library is used; tqdm is imported lazily for a progress bar.
+Parsing uses only the standard library; trace_stats() reads blocks of lines in the
+6.x tracefs layout with numpy (imported on first use; without it, line by line), and
+tqdm is imported lazily for a progress bar.
 """
 
 from __future__ import annotations
@@ -1109,6 +1111,19 @@ def _group(n: int) -> str:
     return f"{n:,}"
 
 
+class _LazyLive:
+    """TraceStats._live when trace_stats() left it to be built on first use (the block
+    path keeps it in arrays; a report needs only its size and bytes)."""
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        fill = obj.__dict__.pop("_live_fill", None)
+        live: dict[int, tuple[int, int, str, int]] = {} if fill is None else fill()
+        obj.__dict__["_live"] = live
+        return live
+
+
 class TraceStats:
     """Slab and page allocator statistics of a trace, like ``perf kmem stat``.
 
@@ -1124,6 +1139,8 @@ class TraceStats:
     kernel also emits ``mm_page_free`` for those pages (free_pages_prepare), as perf
     does. What was allocated during the trace and not freed by its end is "live".
     """
+
+    _live = _LazyLive()
 
     def __init__(self, page_size: int = 4096, per_pointer: bool = True) -> None:
         self.page_size = page_size
@@ -1550,11 +1567,15 @@ class TraceStats:
     @property
     def live_objects(self) -> int:
         """Slab objects allocated during the trace and not freed by its end."""
-        return len(self._live)
+        lazy = self.__dict__.get("_live_fill")
+        return lazy.count if lazy is not None else len(self._live)
 
     @property
     def live_bytes(self) -> int:
         """Bytes (bytes_alloc) of the live slab objects."""
+        lazy = self.__dict__.get("_live_fill")
+        if lazy is not None:
+            return lazy.nbytes
         return sum(v[1] for v in self._live.values())
 
     @property
@@ -1820,10 +1841,1596 @@ def trace_stats(source: str | os.PathLike[str] | IO[Any], *, page_size: int = 40
     """Read a trace and return its TraceStats (``perf kmem stat`` on tracefs text).
 
     The ParseReport is attached as ``stats.parse_report``. Raises TraceFormatError
-    for input that is not a text trace (see iter_records()).
+    for input that is not a text trace (see iter_records()). Reads, counts and fails
+    exactly like ``TraceStats().feed_fields(scan_records(source))``; blocks of lines in
+    the kernel's own layout are read a block at a time (see _BlockStats).
     """
+    return _trace_stats(source, page_size, per_pointer, progress)[0]
+
+
+def _trace_stats(source: Any, page_size: int, per_pointer: bool,
+                 progress: bool | None) -> tuple[TraceStats, _BlockStats | None]:
+    """trace_stats() and its reader (the tests look at how much the block path read)."""
     stats = TraceStats(page_size=page_size, per_pointer=per_pointer)
     rep = ParseReport()
     stats.parse_report = rep
-    stats.feed_fields(scan_records(source, rep, progress=progress))
-    return stats
+    if _numpy() is None:
+        stats.feed_fields(scan_records(source, rep, progress=progress))
+        return stats, None
+    reader = _BlockStats(stats, rep)
+    reader.run(source, progress)
+    return stats, reader
+
+
+# --------------------------------------------------------------- the block path
+# trace_stats() reads a trace a block (_SUPER read chunks, ~2 MiB) at a time: a block
+# whose every line is in the canonical tracefs layout of 6.x kernels
+# (trace_print_context: "%16s-%-7d [%03d] " + 5 irq-info flags + " %5lu.%06lu" + ": ",
+# the event at column 51 + the extra digits of the seconds) is checked, split into
+# fields and accounted with numpy over the whole block; any other block (a line that
+# is not plain, an unknown event, other spacing, a line longer than a block) is read
+# line by line exactly as scan_records() reads it, and its records are accounted by
+# the same engine. The engine (_Engine) keeps the order-dependent state (which
+# pointers and pfns are live, on which CPU and by which call site they were
+# allocated) in arrays and replays the events pointer by pointer in file order (a
+# stable sort by pointer, then each event against the one before it), so every
+# statistic is the one TraceStats.add() gives record by record. A trace the block path
+# does not help (nearly a template per line, most lines read line by line, values
+# beyond 64 bits) goes on with TraceStats' own accounting. tests/trace/
+# test_trace_fastpath.py compares all of it with the reference parser.
+#
+# A line's "template" is its event and body with the high-cardinality fields (ptr,
+# page, pfn) blanked; a real trace has a few hundred of them. Each new template is
+# parsed once by the fast regex of its event (the grammar of the per-line path), the
+# blanked fields must be exactly that regex's ptr/page/pfn groups, and its accounting
+# constants (call site, sizes, GFP flags, order...) come from the same groups that
+# TraceStats reads. The lines of a block are matched to templates by a hash of their
+# bytes, every line then compared byte for byte with its template.
+
+_SUPER = 2                 # read chunks per block of the block path
+_TIERS = (12, 22, 32)      # row widths (in words) of the template rows
+_PAD = "\0" * 512          # after a block's text: fixed-width reads past its end stay inside
+_PADB = _PAD.encode("ascii")
+_NP: Any = None
+# event kinds of the block path
+_SA, _SF, _PA, _PF, _PFB, _ZL, _PD, _EF = range(8)
+_KIND = {"kmalloc": _SA, "kmalloc_node": _SA, "kmem_cache_alloc": _SA,
+         "kmem_cache_alloc_node": _SA, "kfree": _SF, "kmem_cache_free": _SF,
+         "mm_page_alloc": _PA, "mm_page_free": _PF, "mm_page_free_batched": _PFB,
+         "mm_page_alloc_zone_locked": _ZL, "mm_page_pcpu_drain": _PD,
+         "mm_page_alloc_extfrag": _EF}
+_EVENT_LIST = sorted(KMEM_EVENTS)
+_EVENT_ID = {ev: i for i, ev in enumerate(_EVENT_LIST)}
+_LAYOUT_CODE = {None: 0, "6.x": 1, "3.x": 2}
+_LAYOUT_NAME = (None, "6.x", "3.x")
+_U64 = 1 << 64
+_I31 = 1 << 31
+
+
+def _numpy() -> Any:
+    """numpy, or None when it is not installed (then trace_stats reads line by line)."""
+    global _NP
+    if _NP is None:
+        try:
+            import numpy
+        except ImportError:  # pragma: no cover - numpy is a dependency of kmemlab
+            numpy = False
+        _NP = numpy
+    return _NP or None
+
+
+class _RawText:
+    """``TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None).read(n)``
+    (Modules/_io/textio.c: _io_TextIOWrapper_read_impl, textiowrapper_read_chunk),
+    step for step: the same read1() calls of the same sizes (so a truncated or corrupt
+    gzip stream fails at the same read), the same characters. A piece that is ASCII
+    without '\r', read while the decoder holds nothing back, is kept as bytes: the
+    decoder would turn it into the same characters and hold nothing back after it.
+    read() returns a list of bytes pieces when all it returns came so (an empty list
+    at the end), else str (tests/trace/test_trace_fastpath.py compares the two)."""
+
+    def __init__(self, buffer: Any) -> None:
+        self.buffer = buffer
+        self.has_read1 = hasattr(buffer, "read1")
+        self.read1 = buffer.read1 if self.has_read1 else buffer.read
+        self.decoder: Any = None
+        self.clean = True          # the decoder holds no bytes and no pending '\r'
+        self.left: Any = b""       # decoded but not yet returned (bytes or str)
+        self.b2cratio = 0.0
+
+    def _decode(self, data: bytes, final: bool) -> str:
+        if self.decoder is None:
+            import codecs
+            self.decoder = io.IncrementalNewlineDecoder(
+                codecs.getincrementaldecoder("utf-8")("replace"), translate=True)
+        out = self.decoder.decode(data, final)
+        self.clean = self.decoder.getstate() == (b"", 0)
+        return out
+
+    def read(self, n: int) -> Any:
+        parts = []
+        left = self.left
+        if left:
+            parts.append(left[:n])
+            self.left = left[n:]
+        remaining = n - len(parts[0]) if parts else n
+        while remaining > 0:
+            hint = int(max(self.b2cratio, 1.0) * remaining)
+            data = self.read1(max(8192, hint))
+            if data.__class__ is not bytes:
+                raise TypeError(f"underlying {'read1' if self.has_read1 else 'read'}() should "
+                                f"have returned a bytes object, not '{type(data).__name__}'")
+            nbytes = len(data)
+            eof = nbytes == 0
+            if self.clean and (eof or (data.isascii() and b"\r" not in data)):
+                chars: Any = data
+            else:
+                chars = self._decode(data, eof)
+            nchars = len(chars)
+            self.b2cratio = nbytes / nchars if nchars else 0.0
+            if nchars:
+                eof = False
+            if eof:
+                break
+            parts.append(chars[:remaining])
+            self.left = chars[remaining:]
+            remaining -= min(remaining, nchars)
+        if all(p.__class__ is bytes for p in parts):
+            return parts   # the bytes pieces (possibly none: the end)
+        return "".join(p if p.__class__ is str else p.decode("ascii") for p in parts)
+
+
+def _too_many(new_templates: int, lines: int) -> bool:
+    """More new templates in a block than the block path gains on (each costs a regex
+    match and its constants, ~10 us; a line on the per-line path ~3 us)."""
+    return new_templates > 256 and new_templates * 6 > lines
+
+
+class _Escape(Exception):
+    """A record the block engine cannot hold (a value beyond 64 bits): from here on
+    the statistics are kept by TraceStats.feed_fields()."""
+
+
+class _Tmpl:
+    """The accounting constants of one template (what the TraceStats handlers read
+    from the printed fields, computed once)."""
+
+    __slots__ = ("ev", "kind", "layout", "cs", "req", "alloc", "gfp", "name", "order",
+                 "mt", "nbytes", "pages", "frag", "co", "efkey", "pay", "pkey")
+
+    def __init__(self, ev: str, g: tuple[Any, ...], page_size: int) -> None:
+        self.ev = ev
+        self.kind = kind = _KIND[ev]
+        self.layout = _layout_of(dict(zip(BODY_FIELDS[ev], g)))
+        self.pay = self.pkey = -1
+        if kind == _SA:    # _slab_alloc: sym, call_site, ptr, name, bytes_req, bytes_alloc, gfp
+            self.cs, self.req, self.alloc, self.gfp = g[1], int(g[4]), int(g[5]), g[6]
+        elif kind == _SF:  # _slab_free: sym, call_site, ptr, name
+            self.name = None if g[3] is None else g[3].strip()
+        elif kind == _PA:  # _page_alloc: page, pfn, order, migratetype, gfp_flags
+            self.order = int(g[2])
+            self.nbytes = page_size << self.order
+            self.mt, self.gfp = int(g[3]), g[4]
+        elif kind == _PF:  # _page_free: page, pfn, order
+            self.nbytes = page_size << int(g[2])
+        elif kind in (_ZL, _PD):  # page, pfn, order, ...
+            self.pages = 1 << (int(g[2]) or 0)
+        elif kind == _EF:  # page, pfn, alloc_order, ..., fragmenting, change_ownership
+            self.frag, self.co = g[7] != "0", g[8] != "0"
+            self.efkey = (int(g[5]), int(g[6]))
+
+
+class _Registry:
+    """Templates (block templates by their bytes, per-line records by their printed
+    fields), the live-object payloads (bytes_alloc, call site, bytes_req) and page keys
+    (order, migratetype, gfp), each with a dense id for the engine's arrays."""
+
+    def __init__(self, np: Any, page_size: int) -> None:
+        self.np = np
+        self.page_size = page_size
+        self.tmpls: list[_Tmpl] = []
+        self.by_text: dict[bytes, int] = {}
+        self.by_key: dict[tuple[Any, ...], int] = {}
+        self.pays: list[tuple[int, str, int]] = []
+        self.pay_id: dict[tuple[int, str, int], int] = {}
+        self.pkeys: list[tuple[int, int, str]] = []
+        self.pkey_id: dict[tuple[int, int, str], int] = {}
+        self.small = True   # every bytes_req/bytes_alloc < 2**31: per-pointer sums fit int64
+        # block templates: hash -> gid; their words and lengths by gid
+        self.hids = _HashIds(np)
+        self.words = np.zeros((64, 32), np.uint64)
+        self.lens = np.zeros(64, np.int64)
+        self.words_k: dict[int, Any] = {}   # the words table cut to K words (contiguous)
+        self._built = 0
+        self._cap = 0
+        self._store: dict[str, Any] = {}
+
+    def add(self, ev: str, g: tuple[Any, ...]) -> int:
+        t = _Tmpl(ev, g, self.page_size)
+        if t.kind == _SA:
+            key = (t.alloc, t.cs, t.req)
+            pid = self.pay_id.get(key)
+            if pid is None:
+                pid = self.pay_id[key] = len(self.pays)
+                self.pays.append(key)
+            t.pay = pid
+            if not (0 <= t.req < _I31 and 0 <= t.alloc < _I31):
+                self.small = False
+        elif t.kind == _PA:
+            key2 = (t.order, t.mt, t.gfp)
+            kid = self.pkey_id.get(key2)
+            if kid is None:
+                kid = self.pkey_id[key2] = len(self.pkeys)
+                self.pkeys.append(key2)
+            t.pkey = kid
+        self.tmpls.append(t)
+        return len(self.tmpls) - 1
+
+    def arrays(self) -> None:
+        """Per-template numpy constants (kind, event id, layout, payload, page key,
+        sizes) for the engine, extended when templates were added."""
+        done = self._built
+        ts = self.tmpls
+        if done == len(ts):
+            return
+        np = self.np
+        new = ts[done:]
+        cols = {"kind": (np.int8, [t.kind for t in new]),
+                "evid": (np.int8, [_EVENT_ID[t.ev] for t in new]),
+                "layout": (np.int8, [_LAYOUT_CODE[t.layout] for t in new]),
+                "pay": (np.int32, [t.pay for t in new]),
+                "pkey": (np.int32, [t.pkey for t in new])}
+        if self.small:
+            cols["req"] = (np.int64, [t.req if t.kind == _SA else 0 for t in new])
+            cols["alloc"] = (np.int64, [t.alloc if t.kind == _SA else 0 for t in new])
+        cap = self._cap
+        if len(ts) > cap:
+            cap = self._cap = max(len(ts), 2 * cap)
+        for name, (dtype, values) in cols.items():
+            arr = self._store.get(name)
+            if arr is None or arr.size < cap:
+                grown = np.zeros(cap, dtype)
+                if arr is not None:
+                    grown[:done] = arr[:done]
+                arr = self._store[name] = grown
+            arr[done:len(ts)] = values
+            setattr(self, name, arr)
+        self._built = len(ts)
+
+    # -- block templates
+    def block_template(self, text: bytes) -> int | None:
+        """The gid of a block template (the body of a line, col 51+x to its end, ptr/page
+        and the pfn digits blanked to '0'), or None if a line with this body would not
+        be read by the per-line path as the record the block path makes of it."""
+        gid = self.by_text.get(text)
+        if gid is not None:
+            return gid
+        body = text.decode("ascii")
+        e = body.find(":")
+        ev = body[:e]
+        rx = _FAST_RE.get(ev)
+        if rx is None:
+            return None
+        # scan_records: the fast regex from the timestamp on (the ts is "[0-9]+\\.[0-9]+")
+        m = rx.match("0.0: " + body)
+        if m is None:
+            return None
+        spans = _window_spans(body)
+        if spans is None:
+            return None
+        fam, w1, w2 = spans
+        if fam == "slab":
+            if _KIND[ev] not in (_SA, _SF) or m.span("ptr") != (w1[0] + 5, w1[1] + 5):
+                return None
+        else:
+            if (_KIND[ev] not in (_PA, _PF, _PFB, _ZL, _PD, _EF)
+                    or m.span("page") != (w1[0] + 5, w1[1] + 5)
+                    or m.span("pfn") != (w2[0] + 5, w2[1] + 5)):
+                return None
+        g = m.groups()
+        if _KIND[ev] == _SA and not (0 <= int(g[4]) < _I31 and 0 <= int(g[5]) < _I31):
+            return None  # sizes beyond 31 bits: the per-line path (and Python ints)
+        gid = self.add(ev, g)
+        self.by_text[text] = gid
+        return gid
+
+    def add_hashes(self, h: Any, gids: Any, rows: Any, lens: Any) -> None:
+        """Remember the hash, words and length of new block templates."""
+        np = self.np
+        need = int(gids.max()) + 1 if gids.size else 0
+        if need > self.words.shape[0]:
+            cap = max(need, 2 * self.words.shape[0])
+            w = np.zeros((cap, 32), np.uint64)
+            w[:self.words.shape[0]] = self.words
+            ln = np.zeros(cap, np.int64)
+            ln[:self.lens.size] = self.lens
+            self.words, self.lens = w, ln
+        self.words[gids, :rows.shape[1]] = rows
+        self.lens[gids] = lens
+        for K, tw in list(self.words_k.items()):
+            if tw.shape[0] < self.words.shape[0]:
+                del self.words_k[K]
+            else:
+                tw[gids] = self.words[gids, :K]
+        self.hids.add(h.tolist(), gids.tolist())
+
+
+def _window_spans(body: str) -> tuple[str, tuple[int, int], tuple[int, int]] | None:
+    """Where the block path reads the high-cardinality fields of a body (from the event
+    name on): after the 2nd '=' for slab events (ptr, 16 hex digits), after the 1st
+    (page, 16 hex) and the 2nd ('0x' + hex digits, pfn) for page events. The same
+    rule on the line's bytes (_scan_block) and on its template (here)."""
+    e1 = body.find("=")
+    e2 = body.find("=", e1 + 1)
+    if e1 < 2 or e2 < 0:
+        return None
+    if body[e1 - 2] == "t":
+        return "slab", (e2 + 1, e2 + 17), (0, 0)
+    if body[e1 - 2] == "g" and body[e2 + 1:e2 + 3] == "0x":
+        j = e2 + 3
+        while j < len(body) and body[j] in "0123456789abcdefABCDEF":
+            j += 1
+        return "page", (e1 + 1, e1 + 17), (e2 + 1, j)
+    return None
+
+
+def _rows(np: Any, a: Any, starts: Any, width: int) -> Any:
+    """The ``width`` bytes from each start as the rows of a new (n, width) array (each
+    row copied as one item of ``width`` bytes: faster than byte-wise indexing)."""
+    items = np.ndarray(shape=(a.size - width + 1,), dtype=np.dtype((np.void, width)),
+                       buffer=a, strides=(1,))
+    return items[starts].view(np.uint8).reshape(starts.size, width)
+
+
+def _lowbyte(np: Any, w: Any) -> Any:
+    """The index (0-7) of the lowest nonzero byte of each nonzero uint64."""
+    low = w & (~w + np.uint64(1))           # its lowest set bit: 2 ** (8 * index + k)
+    return (np.log2(low.astype(np.float64)).astype(np.int64) >> 3)
+
+
+def _hex16(np: Any, P: Any) -> Any:
+    """The values of rows of 16 hex digits ((n, 16) uint8), or None if any byte is not
+    a hex digit."""
+    if not (((P - 48) < 10) | (((P | 32) - 97) < 6)).all():
+        return None
+    nib = (P & 15) + 9 * (P >> 6)           # '0'-'9' -> 0-9, 'a'-'f', 'A'-'F' -> 10-15
+    pair = nib.view(np.uint16)              # (first << 0) | (second << 8)
+    return ((pair << 4) | (pair >> 8)).astype(np.uint8).view(">u8").ravel().astype(np.uint64)
+
+
+_ZEROS = 0x3030303030303030       # eight '0' characters, as a little-endian word
+_LO7F = 0x4646464646464646        # + 0x7f - '9': a byte's high bit set if above '9'
+_HI50 = 0x5050505050505050        # + 0x80 - '0': a byte's high bit set if at least '0'
+_HIGH = 0x8080808080808080
+_CTX_COLS = re.compile(r"[^\[]{16}-[0-9][0-9 ]{6} \[([0-9]{3})\] [^ :0-9][^ :]{4} ")
+
+
+def _context_cpu(prefix: bytes) -> int | None:
+    """The cpu of a context (columns 0-36: comm, '-', pid, ' [', cpu, '] ', irq-info
+    flags, ' ') in the block layout, or None if it is not one: the comm holds no '[',
+    the pid is digits then spaces, the flags have no space or ':' and do not begin
+    with a digit (all bytes printable ASCII: checked for the whole block)."""
+    text = prefix.decode("ascii")
+    m = _CTX_COLS.fullmatch(text)
+    if m is None:
+        return None
+    pid = text[17:24]
+    if " " in pid.rstrip(" "):   # a digit after a space
+        return None
+    return int(m.group(1))
+
+
+class _HashIds:
+    """64-bit hashes (never 0) -> ids: an open-addressing table, looked up with numpy."""
+
+    def __init__(self, np: Any, bits: int = 10) -> None:
+        self.np = np
+        self.items: list[tuple[int, int]] = []
+        self._alloc(bits)
+
+    def _alloc(self, bits: int) -> None:
+        np = self.np
+        self.bits = bits
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        self.th = np.zeros(1 << bits, np.uint64)
+        self.ti = np.full(1 << bits, -1, np.int32)
+        for h, i in self.items:
+            self._put(h, i)
+
+    def _put(self, h: int, i: int) -> None:
+        slot = h >> (64 - self.bits)
+        while self.th[slot]:
+            slot = (slot + 1) & self.mask
+        self.th[slot] = h
+        self.ti[slot] = i
+
+    def add(self, hs: list[int], ids: list[int]) -> None:
+        self.items.extend(zip(hs, ids))
+        if 4 * len(self.items) > (1 << self.bits):
+            self._alloc(max(self.bits + 1, (4 * len(self.items)).bit_length()))
+        else:
+            for h, i in zip(hs, ids):
+                self._put(h, i)
+
+    def lookup(self, h: Any) -> Any:
+        """The id of each hash, -1 for unknown ones."""
+        np = self.np
+        slot = (h >> self.shift).astype(np.intp)
+        th = self.th[slot]
+        hit = th == h
+        ids = self.ti[slot]
+        if hit.all():
+            return ids
+        ids[~hit] = -1
+        todo = np.flatnonzero(~hit & (th != 0))   # a slot taken by another hash: probe on
+        while todo.size:
+            slot[todo] = (slot[todo] + 1) & self.mask
+            th = self.th[slot[todo]]
+            got = th == h[todo]
+            ids[todo[got]] = self.ti[slot[todo[got]]]
+            todo = todo[~got & (th != 0)]
+        return ids
+
+
+class _BlockScan:
+    """Checks and splits blocks of lines in the canonical tracefs layout (numpy)."""
+
+    # columns of trace_print_context() for 6.x ("%16s-%-7d [%03d] " flags " %5lu.%06lu: ")
+    def __init__(self, np: Any, reg: _Registry) -> None:
+        self.np = np
+        self.reg = reg
+        # odd random multipliers of the row hashes (a new draw each run)
+        self.hmul = np.frombuffer(os.urandom(8 * 32), np.uint64) | np.uint64(1)
+        self.cmul = np.frombuffer(os.urandom(8 * 5), np.uint64) | np.uint64(1)
+        # keep[L]: the words of a row of L bytes (all ones, then the partial word, zeros)
+        masks = np.array([(1 << (8 * b)) - 1 for b in range(8)] + [_U64 - 1], np.uint64)
+        left = np.arange(257)[:, None] - 8 * np.arange(32)[None, :]
+        self.keep = masks[np.clip(left, 0, 8)]
+        self.keep_k: dict[int, Any] = {}
+        # a right-aligned hex field of k digits in 16 bytes: (R | lmask[k]) & lmask2[k]
+        # keeps the last k and makes the others '0'
+        self.lmask = np.zeros((17, 16), np.uint8)
+        self.lmask2 = np.full((17, 16), 255, np.uint8)
+        for k in range(17):
+            self.lmask[k, :16 - k] = 0x30
+            self.lmask2[k, :16 - k] = 0x30
+        # the timestamp's two words for x extra digits: (literal mask, literal value,
+        # digit mask) per word
+        self.zeros, self.lo7f, self.hi50, self.high = (
+            np.uint64(c) for c in (_ZEROS, _LO7F, _HI50, _HIGH))
+        self.tsw = {}
+        for x in range(5):
+            lit = {5 + x: ord("."), 12 + x: ord(":"), 13 + x: ord(" ")}
+            digits = list(range(0 if x else 4, 5 + x)) + list(range(6 + x, 12 + x))
+            words = []
+            for w in range(3):
+                lm = lv = dm = 0
+                for b in range(8):
+                    col = 8 * w + b
+                    if col in lit:
+                        lm |= 0xFF << (8 * b)
+                        lv |= lit[col] << (8 * b)
+                    elif col in digits:
+                        dm |= 0xFF << (8 * b)
+                words.append((np.uint64(lm), np.uint64(lv), np.uint64(dm)))
+            self.tsw[x] = words
+        self.many = False             # a block had too many new templates (_too_many)
+        self.ctl = np.empty(0, bool)  # reused: the control characters of a block
+        self.ctx = _HashIds(np)       # context hash -> id
+        self.ctx_table = np.zeros((256, 5), np.uint64)   # its words, and its cpu
+        self.ctx_cpus = np.zeros(256, np.int32)
+        self.n_ctx = 0
+
+    def scan(self, buf: bytes, start: int, end: int) -> tuple[int, Any, Any, Any, Any] | None:
+        """``buf[start:end]``: whole lines, ASCII, followed by at least len(_PAD) bytes.
+        Returns (lines, template ids, cpus, ptr or page values, pfns) or None when any
+        line is not plain (then the block is read line by line)."""
+        np = self.np
+        if buf.find(b"\x7f", start, end) >= 0:
+            return None
+        a = np.frombuffer(buf, np.uint8)
+        if self.ctl.size < end - start:
+            self.ctl = np.empty(end - start, bool)
+        ctl = self.ctl[:end - start]
+        np.less(a[start:end], 32, out=ctl)      # control characters: the newlines only
+        nl = np.flatnonzero(ctl)
+        n = nl.size
+        if start:
+            nl += start
+        if n == 0 or not (a[nl] == 10).all():
+            return None
+        st = np.empty(n, np.int64)
+        st[0] = start
+        st[1:] = nl[:-1] + 1
+        ln = nl - st
+        if int(ln.min()) < 70 or int(ln.max()) > 51 + 4 + 248:
+            return None
+        # the timestamp " %5lu.%06lu: " from column 37 (x more digits past 99999 s)
+        T = _rows(np, a, st + 37, 24)
+        for x in range(5):
+            if (T[:, 5 + x] == 46).all():
+                break
+        else:
+            return None
+        Tw = T.view(np.uint64)
+        for k in (2, 1, 0):
+            lm, lv, dm = self.tsw[x][k]
+            if not (lm or dm):
+                continue
+            w = Tw[:, k]
+            if ((w & lm) != lv).any():
+                return None
+            y = (w & dm) | (self.zeros & ~dm)  # the digit columns (the others made '0')
+            if (((y + self.lo7f) | ~(y + self.hi50)) & self.high).any():
+                # not all digits: seconds below 10000 ("%5lu" pads with spaces)?
+                if k or x or not self._seconds(T):
+                    return None
+        # the context before it (comm, pid, cpu, flags): 37 columns, checked once per
+        # distinct context, the rows matched to them by a hash and word for word
+        C = _rows(np, a, st, 40)
+        Cw = C.view(np.uint64)
+        Cw[:, 4] &= np.uint64((1 << 40) - 1)
+        hc = Cw @ self.cmul
+        hc |= np.uint64(1)
+        cid = self.ctx.lookup(hc)
+        new = np.flatnonzero(cid < 0)
+        if new.size:
+            uh, first = np.unique(hc[new], return_index=True)
+            rows = new[first]
+            cpus = []
+            for r in rows.tolist():
+                cpu_r = _context_cpu(C[r, :37].tobytes())
+                if cpu_r is None:
+                    return None
+                cpus.append(cpu_r)
+            k = self.n_ctx
+            if k + rows.size > self.ctx_cpus.size:
+                cap = max(k + rows.size, 2 * self.ctx_cpus.size)
+                table = np.zeros((cap, 5), np.uint64)
+                table[:k] = self.ctx_table[:k]
+                cpus_a = np.zeros(cap, np.int32)
+                cpus_a[:k] = self.ctx_cpus[:k]
+                self.ctx_table, self.ctx_cpus = table, cpus_a
+            self.ctx_table[k:k + rows.size] = Cw[rows]
+            self.ctx_cpus[k:k + rows.size] = cpus
+            self.n_ctx = k + rows.size
+            self.ctx.add(uh.tolist(), list(range(k, k + rows.size)))
+            cid = self.ctx.lookup(hc)
+        diff = np.take(self.ctx_table, cid, axis=0)
+        np.bitwise_xor(diff, Cw, out=diff)
+        if diff.any():
+            return None
+        cpu = self.ctx_cpus[cid]
+        bs = st + (51 + x)
+        # the bodies, in tiers of row width (fewer words per row than the longest line's)
+        lb = nl - bs
+        nw = (lb + 7) >> 3
+        gid = np.empty(n, np.int32)
+        v1 = np.empty(n, np.uint64)
+        v2 = np.zeros(n, np.uint64)
+        lo = 0
+        for top in _TIERS:
+            if lo == 0 and int(nw.max()) <= top:
+                res = self._tier(a, bs, lb, nw)
+                if res is None:
+                    return None
+                gid, v1, v2 = res
+                break
+            sel = np.flatnonzero((nw > lo) & (nw <= top))
+            lo = top
+            if not sel.size:
+                continue
+            res = self._tier(a, bs[sel], lb[sel], nw[sel])
+            if res is None:
+                return None
+            gid[sel], v1[sel], v2[sel] = res
+        return n, gid, cpu, v1, v2
+
+    def _seconds(self, T: Any) -> bool:
+        """The first word of the timestamps when some seconds are below 10000 ("%5lu"
+        pads them): columns 0-3 digits or spaces, spaces only before digits; 4, 6 and
+        7 digits."""
+        dig = [((T[:, c] - 48) < 10) for c in range(8)]
+        spc = [T[:, c] == 32 for c in range(4)]
+        if not (dig[4].all() and dig[6].all() and dig[7].all()):
+            return False
+        for c in range(4):
+            if not (dig[c] | spc[c]).all():
+                return False
+            if c and (dig[c - 1] & spc[c]).any():
+                return False
+        return True
+
+    def _tier(self, a: Any, rb: Any, rl: Any, nw: Any) -> tuple[Any, Any, Any] | None:
+        """(template ids, ptr or page values, pfns) of the bodies starting at ``rb``
+        (``rl`` bytes each): the fields found as _window_spans finds them, checked and
+        read, then blanked; the rows hashed and matched to their templates."""
+        np = self.np
+        K = int(nw.max())
+        W = 8 * K
+        m = rb.size
+        M = _rows(np, a, rb, W)
+        rows = np.arange(m)
+        # the first two '=' of each row, a word (8 bytes of the bool row) at a time
+        Ew = (M == 61).view(np.uint64)
+        nz = Ew != 0
+        j = nz.argmax(axis=1)
+        w = Ew[rows, j]
+        if not w.all():
+            return None
+        e1 = 8 * j + _lowbyte(np, w)
+        w &= w - np.uint64(1)                # the first '=' cleared
+        Ew[rows, j] = w
+        nz[rows, j] = w != 0
+        j = nz.argmax(axis=1)
+        w = Ew[rows, j]
+        if not w.all():
+            return None
+        e2 = 8 * j + _lowbyte(np, w)
+        if not (e2 < rl).all() or int(e1.min()) < 2:
+            return None
+        fam = M[rows, e1 - 2]
+        slab = fam == 116
+        if not (slab | (fam == 103)).all():
+            return None
+        w1 = np.where(slab, e2 + 1, e1 + 1)
+        if not (w1 + 16 <= rl).all():
+            return None
+        flat = M.reshape(-1)
+        base = np.arange(0, m * W, W, dtype=np.int64)
+        v1 = _hex16(np, _rows(np, a, rb + w1, 16))
+        if v1 is None:
+            return None
+        v2 = np.zeros(m, np.uint64)
+        win = np.lib.stride_tricks.as_strided(flat, shape=(flat.size - 15, 16),
+                                              strides=(1, 1))
+        win[base + w1] = 48
+        pr = np.flatnonzero(~slab)
+        if pr.size:
+            # pfn: "0x" and 1 to 16 hex digits, then a non-digit
+            q0 = rb[pr] + e2[pr] + 1
+            Q = _rows(np, a, q0, 24)
+            Qw = Q.view(np.uint64)
+            if ((Qw[:, 0] & np.uint64(0xFFFF)) != np.uint64(0x7830)).any():   # "0x"
+                return None
+            ok = ((Q - 48) < 10) | (((Q | 32) - 97) < 6)
+            ok[:, :2] = True
+            lh = np.argmin(ok, axis=1) - 2      # the digits before the first non-digit
+            if not ((lh > 0) & (lh <= 16)).all():
+                return None
+            # the 16 characters that end with the last digit, the ones before it zeroed
+            R = _rows(np, a, q0 + 2 + lh - 16, 16)
+            R |= self.lmask[lh]          # the columns before the digits made '0'
+            R &= self.lmask2[lh]
+            v = _hex16(np, R)
+            if v is None:
+                return None
+            v2[pr] = v
+            rep = np.repeat(base[pr] + e2[pr] + 3 - (np.cumsum(lh) - lh), lh)
+            flat[rep + np.arange(int(lh.sum()))] = 48
+        keep = self.keep_k.get(K)
+        if keep is None:
+            keep = self.keep_k[K] = np.ascontiguousarray(self.keep[:, :K])
+        Mw = M.view(np.uint64)
+        Mw &= np.take(keep, rl, axis=0)
+        h = Mw @ self.hmul[:K]
+        gid = self._gids(h, Mw, rl)
+        if gid is None:
+            return None
+        return gid, v1, v2
+
+    def _gids(self, h: Any, Mw: Any, lb: Any) -> Any:
+        """Template ids of the rows (by hash, then checked word for word)."""
+        np = self.np
+        reg = self.reg
+        K = Mw.shape[1]
+        h |= np.uint64(1)
+        gid = reg.hids.lookup(h)
+        new = np.flatnonzero(gid < 0)
+        if new.size:
+            # new templates: parse each once
+            uh, first = np.unique(h[new], return_index=True)
+            if _too_many(uh.size, h.size):
+                self.many = True
+                return None
+            rows = new[first]
+            gids = []
+            for r in rows.tolist():
+                g = reg.block_template(Mw[r].tobytes()[:int(lb[r])])
+                if g is None:
+                    return None
+                gids.append(g)
+            gids_a = np.array(gids, np.int32)
+            if np.isin(gids_a, reg.hids.ti).any():
+                return None  # a known template under a new hash: cannot happen
+            reg.add_hashes(uh, gids_a, Mw[rows], lb[rows])
+            gid = reg.hids.lookup(h)
+        tw = reg.words_k.get(K)
+        if tw is None:
+            tw = reg.words_k[K] = np.ascontiguousarray(reg.words[:, :K])
+        diff = np.take(tw, gid, axis=0)
+        np.bitwise_xor(diff, Mw, out=diff)
+        if diff.any() or not (reg.lens[gid] == lb).all():
+            return None  # a hash collision between two templates: line by line
+        return gid
+
+
+class _Ids:
+    """Dense ids for 64-bit keys (pointers, pfns): sorted key arrays and the ids (new
+    keys wait in a small sorted array that is merged into the big one now and then)."""
+
+    def __init__(self, np: Any) -> None:
+        self.np = np
+        self.keys = np.empty(0, np.uint64)
+        self.ids = np.empty(0, np.int32)
+        self.pkeys = np.empty(0, np.uint64)
+        self.pids = np.empty(0, np.int32)
+        self.key_of = np.empty(1024, np.uint64)
+        self.n = 0
+
+    @staticmethod
+    def _find(np: Any, keys: Any, ids: Any, u: Any, out: Any, todo: Any) -> Any:
+        """Fill out[todo] where u[todo] is in keys; returns the rest of todo."""
+        if not keys.size or not todo.size:
+            return todo
+        uu = u[todo]
+        pos = np.searchsorted(keys, uu)
+        np.minimum(pos, keys.size - 1, out=pos)
+        hit = keys[pos] == uu
+        out[todo[hit]] = ids[pos[hit]]
+        return todo[~hit]
+
+    def lookup(self, u: Any) -> Any:
+        """Ids of the sorted, distinct keys ``u`` (new keys get new ids)."""
+        np = self.np
+        out = np.empty(u.size, np.int32)
+        todo = np.arange(u.size)
+        todo = self._find(np, self.keys, self.ids, u, out, todo)
+        todo = self._find(np, self.pkeys, self.pids, u, out, todo)
+        k = todo.size
+        if k:
+            nid = np.arange(self.n, self.n + k, dtype=np.int32)
+            out[todo] = nid
+            nk = u[todo]
+            pos = np.searchsorted(self.pkeys, nk)
+            self.pkeys = np.insert(self.pkeys, pos, nk)
+            self.pids = np.insert(self.pids, pos, nid)
+            if self.n + k > self.key_of.size:
+                grown = np.empty(max(self.n + k, 2 * self.key_of.size), np.uint64)
+                grown[:self.n] = self.key_of[:self.n]
+                self.key_of = grown
+            self.key_of[self.n:self.n + k] = nk
+            self.n += k
+            if self.pkeys.size > max(8192, self.keys.size // 4):
+                pos = np.searchsorted(self.keys, self.pkeys)
+                self.keys = np.insert(self.keys, pos, self.pkeys)
+                self.ids = np.insert(self.ids, pos, self.pids)
+                self.pkeys = self.pkeys[:0]
+                self.pids = self.pids[:0]
+        return out
+
+
+def _stable_order(np: Any, key: Any) -> Any:
+    """np.argsort(key, kind="stable") for uint64 keys, as an LSD radix sort on 16-bit
+    digits of key - min(key) (numpy sorts uint16 by counting, 64-bit keys by merging)."""
+    lo = key.min()
+    span = int(key.max() - lo)
+    if span == 0:
+        return np.arange(key.size)
+    if lo:
+        key = key - lo
+    order = None
+    for shift in range(0, span.bit_length(), 16):
+        d = (key >> np.uint64(shift)).astype(np.uint16) if shift else key.astype(np.uint16)
+        if order is not None:
+            d = d[order]
+        o = np.argsort(d, kind="stable")
+        order = o if order is None else order[o]
+    return order
+
+
+class _State:
+    """Per-id arrays of a matcher, grown with its ids."""
+
+    def __init__(self, np: Any, fields: dict[str, Any]) -> None:
+        self.np = np
+        self.fields = fields
+        self.cap = 0
+        self.grow(1024)
+
+    def grow(self, need: int) -> None:
+        if need <= self.cap:
+            return
+        np = self.np
+        cap = max(need, 2 * self.cap)
+        for name, (dtype, fill) in self.fields.items():
+            arr = np.full(cap, fill, dtype)
+            if self.cap:
+                arr[:self.cap] = getattr(self, name)
+            setattr(self, name, arr)
+        self.cap = cap
+
+
+def _addcount(np: Any, acc: Any, idx: Any) -> Any:
+    """acc[i] += (number of i in idx), growing acc as needed; returns acc."""
+    if idx.size == 0:
+        return acc
+    c = np.bincount(idx)
+    if c.size > acc.size:
+        grown = np.zeros(max(c.size, 2 * acc.size), np.int64)
+        grown[:acc.size] = acc
+        acc = grown
+    acc[:c.size] += c
+    return acc
+
+
+def _count_into(np: Any, counts: dict[tuple[int, ...], int], *cols: Any) -> None:
+    """counts[(a, b, ...)] += how often each tuple of the columns (non-negative ints)
+    occurs."""
+    tops = [int(c.max()) + 1 for c in cols]
+    span = 1
+    for t in tops:
+        span *= t
+    if span < 1 << 62:    # one int64 per tuple
+        key = cols[0].astype(np.int64)
+        for c, t in zip(cols[1:], tops[1:]):
+            key = key * t + c
+        u, n = np.unique(key, return_counts=True)
+        parts = []
+        rest = u
+        for t in reversed(tops[1:]):
+            parts.append(rest % t)
+            rest = rest // t
+        parts.append(rest)
+        tuples: Any = zip(*[p.tolist() for p in reversed(parts)])
+    else:
+        u, n = np.unique(np.stack([c.astype(np.int64) for c in cols], axis=1), axis=0,
+                         return_counts=True)
+        tuples = map(tuple, u.tolist())
+    for key, c in zip(tuples, n.tolist()):
+        counts[key] = counts.get(key, 0) + c
+
+
+class _Engine:
+    """TraceStats' accounting over arrays of records in file order: (template id, cpu,
+    ptr or page, pfn). Order-free sums are counts by (template, variant); the
+    alloc/free matching is replayed per pointer (and per pfn) with the state that the
+    previous blocks left (live, cpu, payload), so it is the record-by-record result."""
+
+    def __init__(self, np: Any, stats: TraceStats, reg: _Registry) -> None:
+        self.np = np
+        self.st = stats
+        self.reg = reg
+        self.per_pointer = stats.per_pointer
+        self.cnt = np.zeros(2048, np.int64)        # [2 * gid + variant]
+        self.sids = _Ids(np)
+        self.pids = _Ids(np)
+        sf = {"live": (bool, False), "cpu": (np.int32, 0), "val": (np.int32, -1)}
+        if self.per_pointer:
+            sf.update(hits=(np.int64, 0), req=(np.int64, 0), alloc=(np.int64, 0),
+                      pp=(np.int64, 0), last=(np.int32, -1))
+        self.s = _State(np, sf)
+        self.p = _State(np, {"live": (bool, False), "val": (np.int32, -1)})
+        self.freed = np.zeros(256, np.int64)       # matched frees by payload
+        self.pp_pay = np.zeros(256, np.int64)      # ping-pong frees by payload
+        self.nomatch = np.zeros(256, np.int64)     # page frees without alloc, by template
+        self.pfree: dict[tuple[int, int], int] = {}       # (page key, free template) -> n
+        self.rows_alloc: dict[tuple[int, int], int] = {}  # per pfn: (id, page key) -> n
+        self.rows_free: dict[tuple[int, int, int], int] = {}
+        self.unknown = self.relive = self.pingpong = self.realloc = 0
+        self.queue: list[tuple[Any, Any, Any, Any]] = []
+        self.queued = 0
+
+    def feed(self, gid: Any, cpu: Any, v1: Any, v2: Any) -> None:
+        """Account records (arrays in file order); they wait until 40,000 have come."""
+        self.queue.append((gid, cpu, v1, v2))
+        self.queued += gid.size
+        if self.queued >= 40_000:
+            self.flush()
+
+    def flush(self) -> None:
+        q = self.queue
+        if not q:
+            return
+        self.queue = []
+        self.queued = 0
+        if len(q) == 1:
+            self._feed(*q[0])
+        else:
+            np = self.np
+            self._feed(*(np.concatenate(cols) for cols in zip(*q)))
+
+    def _feed(self, gid: Any, cpu: Any, v1: Any, v2: Any) -> None:
+        np = self.np
+        reg = self.reg
+        reg.arrays()
+        st = self.st
+        kind = reg.kind[gid]
+        # variant 1: a failed allocation (NULL ptr or page), a free of NULL or of a
+        # pointer <= 16 (ZERO_OR_NULL_PTR): counted, not matched
+        var = (((kind == _SA) | (kind == _PA)) & (v1 == 0)) | ((kind == _SF) & (v1 <= 16))
+        idx = 2 * gid.astype(np.int64) + var
+        self.cnt = _addcount(np, self.cnt, idx)
+        if st.layout is None:
+            code = reg.layout[gid]
+            first = np.flatnonzero(code)
+            if first.size:
+                st.layout = _LAYOUT_NAME[int(code[first[0]])]
+        sel = np.flatnonzero(((kind == _SA) | (kind == _SF)) & ~var)
+        if sel.size:
+            self._slab(v1[sel], kind[sel] == _SA, cpu[sel], gid[sel])
+        sel = np.flatnonzero(((kind == _PA) & ~var) | (kind == _PF))
+        if sel.size:
+            self._page(v2[sel], kind[sel] == _PA, gid[sel])
+
+    def _slab(self, key: Any, isa: Any, cpu: Any, gid: Any) -> None:
+        # TraceStats._slab_alloc / _slab_free, pointer by pointer in file order
+        np = self.np
+        o = _stable_order(np, key)
+        k = key[o]
+        A = isa[o]
+        c = cpu[o]
+        g = gid[o]
+        p = self.reg.pay[g]
+        m = k.size
+        start = np.empty(m, bool)
+        start[0] = True
+        np.not_equal(k[1:], k[:-1], out=start[1:])
+        gs = np.flatnonzero(start)
+        ids = self.sids.lookup(k[gs])
+        S = self.s
+        S.grow(self.sids.n)
+        # before each event: after the previous event of its pointer, or the state left
+        pl = np.empty(m, bool)
+        pl[1:] = A[:-1]
+        pl[gs] = S.live[ids]
+        pc = np.empty(m, np.int32)
+        pc[1:] = c[:-1]
+        pc[gs] = S.cpu[ids]
+        pv = np.empty(m, np.int32)
+        pv[1:] = p[:-1]
+        pv[gs] = S.val[ids]
+        F = ~A
+        matched = F & pl
+        nm = int(np.count_nonzero(matched))
+        self.unknown += int(np.count_nonzero(F)) - nm
+        self.relive += int(np.count_nonzero(A & pl))
+        if nm:
+            self.freed = _addcount(np, self.freed, pv[matched])
+        ping = matched & (c != pc)
+        npp = int(np.count_nonzero(ping))
+        if npp:
+            self.pingpong += npp
+            self.pp_pay = _addcount(np, self.pp_pay, pv[ping])
+        ge = np.empty_like(gs)
+        ge[:-1] = gs[1:] - 1
+        ge[-1] = m - 1
+        S.live[ids] = A[ge]
+        S.cpu[ids] = c[ge]
+        S.val[ids] = p[ge]
+        if self.per_pointer:
+            reg = self.reg
+            S.hits[ids] += np.add.reduceat(A.astype(np.int64), gs)
+            S.req[ids] += np.add.reduceat(np.where(A, reg.req[g], 0), gs)
+            S.alloc[ids] += np.add.reduceat(np.where(A, reg.alloc[g], 0), gs)
+            if npp:
+                S.pp[ids] += np.add.reduceat(ping.astype(np.int64), gs)
+            la = np.maximum.reduceat(np.where(A, np.arange(m), -1), gs)
+            has = la >= 0
+            S.last[ids[has]] = p[la[has]]
+
+    def _page(self, key: Any, isa: Any, gid: Any) -> None:
+        # TraceStats._page_alloc / _page_free (successful allocations), pfn by pfn
+        np = self.np
+        reg = self.reg
+        o = _stable_order(np, key)
+        k = key[o]
+        A = isa[o]
+        g = gid[o]
+        pk = reg.pkey[g]
+        m = k.size
+        start = np.empty(m, bool)
+        start[0] = True
+        np.not_equal(k[1:], k[:-1], out=start[1:])
+        gs = np.flatnonzero(start)
+        ids = self.pids.lookup(k[gs])
+        S = self.p
+        S.grow(self.pids.n)
+        pl = np.empty(m, bool)
+        pl[1:] = A[:-1]
+        pl[gs] = S.live[ids]
+        pv = np.empty(m, np.int32)
+        pv[1:] = pk[:-1]
+        pv[gs] = S.val[ids]
+        F = ~A
+        matched = F & pl
+        self.realloc += int(np.count_nonzero(A & pl))
+        self.nomatch = _addcount(np, self.nomatch, g[F & ~pl])
+        if matched.any():
+            _count_into(np, self.pfree, pv[matched], g[matched])
+        ge = np.empty_like(gs)
+        ge[:-1] = gs[1:] - 1
+        ge[-1] = m - 1
+        S.live[ids] = A[ge]
+        S.val[ids] = pk[ge]
+        if self.per_pointer:
+            ev_ids = ids[np.cumsum(start) - 1]
+            _count_into(np, self.rows_alloc, ev_ids[A], pk[A])
+            if matched.any():
+                _count_into(np, self.rows_free, ev_ids[matched], pv[matched], g[matched])
+
+    def finish(self) -> None:
+        """Put the results into the TraceStats (as record-by-record feeding leaves them)."""
+        self.flush()
+        np = self.np
+        st = self.st
+        reg = self.reg
+        sites = st.sites
+        page_size = st.page_size
+        cnt = self.cnt.tolist()
+        cnt += [0] * max(0, 2 * len(reg.tmpls) - len(cnt))
+        n_alloc = n_req = n_bytes = n_free = fails = null = 0
+        p_alloc = p_alloc_bytes = p_free = p_free_bytes = 0
+        by_event = st.slab_by_event
+        by_gfp = st.slab_by_gfp
+        for i, t in enumerate(reg.tmpls):
+            c0, c1 = cnt[2 * i], cnt[2 * i + 1]
+            if not (c0 or c1):
+                continue
+            kind = t.kind
+            if kind == _SA:
+                by_event[t.ev] = by_event.get(t.ev, 0) + c0 + c1
+                fails += c1
+                if c0:
+                    n_alloc += c0
+                    n_req += c0 * t.req
+                    n_bytes += c0 * t.alloc
+                    site = sites.get(t.cs)
+                    if site is None:
+                        site = sites[t.cs] = _SlabSite(t.cs, t.cs)
+                    site.hit += c0
+                    site.bytes_req += c0 * t.req
+                    site.bytes_alloc += c0 * t.alloc
+                    gs = by_gfp.get(t.gfp)
+                    if gs is None:
+                        gs = by_gfp[t.gfp] = [0, 0]
+                    gs[0] += c0
+                    gs[1] += c0 * t.alloc
+            elif kind == _SF:
+                by_event[t.ev] = by_event.get(t.ev, 0) + c0 + c1
+                n_free += c0 + c1
+                null += c1
+                if t.name is not None:
+                    st.cache_frees[t.name] = st.cache_frees.get(t.name, 0) + c0 + c1
+            elif kind == _PA:
+                p_alloc += c0 + c1
+                p_alloc_bytes += (c0 + c1) * t.nbytes
+                if c1:
+                    st.page_fails += c1
+                    st.page_fail_bytes += c1 * t.nbytes
+                if c0:
+                    okey = (t.order, t.mt)
+                    st.order_stats[okey] = st.order_stats.get(okey, 0) + c0
+                    key = (t.order, t.mt, t.gfp)
+                    row = st.page_groups.get(key)
+                    if row is None:
+                        row = st.page_groups[key] = _PageRow(None, t.order, t.mt, t.gfp)
+                    row.nr_alloc += c0
+                    row.alloc_bytes += c0 * t.nbytes
+            elif kind == _PF:
+                p_free += c0
+                p_free_bytes += c0 * t.nbytes
+            elif kind == _PFB:
+                st.page_free_batched += c0
+            elif kind == _ZL:
+                st.zone_locked += c0
+                st.zone_locked_pages += c0 * t.pages
+            elif kind == _PD:
+                st.pcpu_drain += c0
+                st.pcpu_drain_pages += c0 * t.pages
+            else:
+                st.extfrag += c0
+                st.extfrag_fragmenting += c0 * t.frag
+                st.extfrag_change_ownership += c0 * t.co
+                st.extfrag_by_types[t.efkey] = st.extfrag_by_types.get(t.efkey, 0) + c0
+        pays = reg.pays
+        freed = 0
+        for pid, c in enumerate(self.freed.tolist()):
+            if c:
+                freed += c * pays[pid][0]
+        for pid, c in enumerate(self.pp_pay.tolist()):
+            if c:
+                sites[pays[pid][1]].pingpong += c
+        st.slab_alloc_calls += n_alloc
+        st.bytes_req += n_req
+        st.bytes_alloc += n_bytes
+        st.slab_free_calls += n_free
+        st.bytes_freed += freed
+        st.pingpong += self.pingpong
+        st.free_unknown += self.unknown
+        st.free_null += null
+        st.alloc_of_live_ptr += self.relive
+        st.slab_alloc_failures += fails
+        # the live objects, and each call site's share of them
+        S = self.s
+        n_ids = self.sids.n
+        live = np.flatnonzero(S.live[:n_ids])
+        lpay = S.val[live]
+        pay_alloc = [q[0] for q in pays]
+        pay_cs = [q[1] for q in pays]
+        pay_req = [q[2] for q in pays]
+        keys = self.sids.key_of[live]
+        cpus = S.cpu[live]
+        nbytes = 0
+        for pid, c in enumerate(np.bincount(lpay).tolist() if lpay.size else []):
+            if c:
+                site = sites[pay_cs[pid]]
+                site.live += c
+                site.live_bytes += c * pay_alloc[pid]
+                nbytes += c * pay_alloc[pid]
+
+        def fill() -> dict[int, tuple[int, int, str, int]]:
+            lp = lpay.tolist()
+            d = dict(st.__dict__.get("_live") or {})
+            d.update(zip(keys.tolist(), zip(cpus.tolist(), map(pay_alloc.__getitem__, lp),
+                                            map(pay_cs.__getitem__, lp),
+                                            map(pay_req.__getitem__, lp))))
+            return d
+
+        fill.count = len(st._live) + int(live.size)  # type: ignore[attr-defined]
+        fill.nbytes = sum(v[1] for v in st._live.values()) + nbytes  # type: ignore[attr-defined]
+        if fill.count == int(live.size):  # type: ignore[attr-defined]
+            del st.__dict__["_live"]
+            st.__dict__["_live_fill"] = fill
+        else:  # pragma: no cover - the engine always starts from an empty TraceStats
+            st._live.update(fill())
+        if self.per_pointer:
+            ptrs = st.ptrs
+            ptr_of = self.sids.key_of[:n_ids].tolist()
+            hits = S.hits[:n_ids].tolist()
+            for i in np.flatnonzero(S.hits[:n_ids]).tolist():
+                ptr = ptr_of[i]
+                pid = int(S.last[i])
+                ps = ptrs.get(ptr)
+                if ps is None:
+                    ps = ptrs[ptr] = _SlabSite(ptr, pay_cs[pid])
+                ps.call_site = pay_cs[pid]
+                ps.hit += hits[i]
+                ps.bytes_req += int(S.req[i])
+                ps.bytes_alloc += int(S.alloc[i])
+                ps.pingpong += int(S.pp[i])
+                if S.live[i]:
+                    ps.live = 1
+                    ps.live_bytes = pay_alloc[int(S.val[i])]
+                else:
+                    ps.live = 0
+                    ps.live_bytes = 0
+        # pages
+        tm = reg.tmpls
+        nomatch = nomatch_bytes = 0
+        for i, c in enumerate(self.nomatch.tolist()):
+            if c:
+                nomatch += c
+                nomatch_bytes += c * tm[i].nbytes
+        pkeys = reg.pkeys
+        for (kid, i), c in self.pfree.items():
+            row = st.page_groups[pkeys[kid]]
+            row.nr_free += c
+            row.free_bytes += c * tm[i].nbytes
+        st.page_alloc_calls += p_alloc
+        st.page_alloc_bytes += p_alloc_bytes
+        st.page_free_calls += p_free
+        st.page_free_bytes += p_free_bytes
+        st.page_nomatch += nomatch
+        st.page_nomatch_bytes += nomatch_bytes
+        st.page_realloc_live += self.realloc
+        P = self.p
+        n_p = self.pids.n
+        plive = np.flatnonzero(P.live[:n_p])
+        st._live_pages.update(zip(self.pids.key_of[plive].tolist(),
+                                  map(pkeys.__getitem__, P.val[plive].tolist())))
+        if self.per_pointer:
+            pkey_of = self.pids.key_of[:n_p].tolist()
+            rows = st.page_rows
+            for (i, kid), c in self.rows_alloc.items():
+                order, mt, gfp = pkeys[kid]
+                pfn = pkey_of[i]
+                rk = (pfn, order, mt, gfp)
+                prow = rows.get(rk)
+                if prow is None:
+                    prow = rows[rk] = _PageRow(pfn, order, mt, gfp)
+                prow.nr_alloc += c
+                prow.alloc_bytes += c * (page_size << order)
+            for (i, kid, gi), c in self.rows_free.items():
+                prow = rows[(pkey_of[i], *pkeys[kid])]
+                prow.nr_free += c
+                prow.free_bytes += c * tm[gi].nbytes
+
+
+class _BlockStats:
+    """trace_stats(): reads like scan_records() and accounts like TraceStats.add(),
+    blocks of plain lines with numpy (_BlockScan, _Engine), other blocks line by line.
+
+    Why a line of a plain block is read by the per-line path as the record made of it
+    (the fast path if its comm has no space, else the general path; both give the
+    same cpu, event and body): the columns are those of trace_print_context() (the
+    '-', ' [', '] ', the flags, ' ', the seconds ' *[0-9]+', '.', 6 digits, ': '), the
+    pid is digits then spaces, the comm holds no '[' (so the first '-digits ws [' of
+    the line is the one at column 16, and no prefix inside the comm can match
+    _CTX_RE or _HEAD_RE), the line is printable ASCII; the body is its template's,
+    which the fast regex of its event accepts with the blanked fields as its ptr,
+    page and pfn groups, and these fields are hex digits in the line.
+    """
+
+    def __init__(self, stats: TraceStats, rep: ParseReport) -> None:
+        np = _numpy()
+        self.np = np
+        self.st = stats
+        self.rep = rep
+        self.reg = _Registry(np, stats.page_size)
+        self.scan = _BlockScan(np, self.reg)
+        self.engine: _Engine | None = _Engine(np, stats, self.reg)
+        # the per-line path (scan_records' loop, kept in step by the tests)
+        self.contexts: dict[str, Any] = {}
+        self.fast = {ev: rx.match for ev, rx in _FAST_RE.items()}
+        self.lineno = 0
+        self.other = 0
+        self.block_lines = 0    # lines accounted by the block path
+        self.line_lines = 0     # lines read line by line
+        self.escaped = False    # the rest went to TraceStats.feed_fields
+
+    # ---------------------------------------------------------------- reading
+    def run(self, source: Any, progress: bool | None) -> None:
+        rep = self.rep
+        rep.max_malformed = 20
+        src = _Source(source)
+        rep.source = src.name
+        bar = _make_progress(progress, src.size, os.path.basename(src.name))
+        by_event = rep.records_by_event
+        before = sum(by_event.values())
+        last_pos = 0
+        text_io = src.text
+        if isinstance(text_io, io.TextIOWrapper) and text_io in src.owned:
+            read = _RawText(text_io.buffer).read   # bytes for plain chunks
+        else:
+            read = text_io.read
+        self.tail: Any = ""
+        self.ba = bytearray(_SUPER * _CHUNK + (1 << 17) + len(_PADB))
+        self.skipping = False
+        pending: list[str] = []
+        try:
+            while True:
+                try:
+                    chunk = read(_CHUNK)
+                except (EOFError, OSError, zlib.error) as exc:
+                    self._pending(pending)  # read before the failing read: account them
+                    raise _ReadError(exc) from exc
+                if not chunk:
+                    break
+                pending.append(chunk)
+                if len(pending) == _SUPER:
+                    self._pending(pending)
+                    if bar is not None:
+                        pos = src.tell()
+                        bar.update(pos - last_pos)
+                        last_pos = pos
+                    if self.engine is None:
+                        break
+            if self.engine is None:     # escaped: the rest line by line, as scan_records
+                self.st.feed_fields(self._stream(read))
+            else:
+                self._pending(pending)
+                tail = self.tail
+                if tail.__class__ is bytes:
+                    tail = tail.decode("ascii")
+                if tail:
+                    if len(tail) >= _MAX_LINE:
+                        self._lines([_Overlong(tail[:200])], False, False)
+                    else:
+                        self._lines([tail], False, True)
+            lineno = self.lineno
+            rep.lines_read = lineno
+            rep.records = nrec = sum(by_event.values()) - before
+            if nrec == 0 and self.other == 0 and rep.header_lines == 0 and rep.malformed_count:
+                n, text = rep.malformed[0]
+                raise TraceFormatError(
+                    f"{src.name}: no ftrace event lines found (line {n}: {text[:80]!r}); "
+                    "expected the text of /sys/kernel/tracing/trace or of trace-cmd report")
+            rep.complete = True
+        except _ReadError as exc:
+            cause = exc.__cause__
+            raise TraceFormatError(
+                f"{src.name}: truncated or corrupt gzip data after line {self.lineno} "
+                f"({cause})") from cause
+        finally:
+            rep.lines_read = self.lineno
+            rep.records = sum(by_event.values()) - before
+            if bar is not None:
+                bar.update(max(0, (src.size or 0) - last_pos))
+                bar.close()
+            src.close()
+        if self.engine is not None:
+            self.engine.finish()
+
+    def _pending(self, pending: list[Any]) -> None:
+        """The chunks read since the last call (bytes when plain ASCII, else str), in
+        order, as _read_blocks reads each: as one block when they are plain."""
+        if not pending:
+            return
+        chunks = pending[:]
+        pending.clear()
+        tail = self.tail
+        if not self.skipping and self.engine is not None:
+            if all(c.__class__ is list for c in chunks) and (
+                    tail.__class__ is bytes or tail.isascii()):
+                if tail.__class__ is str:
+                    tail = tail.encode("ascii")
+                size = len(tail) + sum(len(p) for c in chunks for p in c)
+                if len(self.ba) < size + len(_PADB):
+                    self.ba = bytearray(2 * (size + len(_PADB)))
+                buf = self.ba
+                buf[:len(tail)] = tail
+                pos = len(tail)
+                for c in chunks:
+                    for piece in c:
+                        buf[pos:pos + len(piece)] = piece
+                        pos += len(piece)
+                cut = buf.rfind(b"\n", 0, size) + 1
+                if cut and self._block(buf, cut):
+                    self._tail(bytes(buf[cut:size]))
+                    return
+            else:
+                text = "".join([tail if tail.__class__ is str else tail.decode("ascii")]
+                               + [c if c.__class__ is str else b"".join(c).decode("ascii")
+                                  for c in chunks] + [_PAD])
+                end = len(text) - len(_PAD)
+                cut = text.rfind("\n", 0, end) + 1
+                if cut and text.isascii() and self._block(text.encode("ascii"), cut):
+                    self._tail(text[cut:end])
+                    return
+        if tail.__class__ is bytes:
+            self.tail = tail.decode("ascii")
+        for chunk in chunks:   # _read_blocks, chunk by chunk
+            if chunk.__class__ is list:
+                chunk = b"".join(chunk).decode("ascii")
+            if self.skipping:
+                nl = chunk.find("\n")
+                if nl < 0:
+                    continue
+                chunk = chunk[nl + 1:]
+                self.skipping = False
+            elif self.tail:
+                chunk = self.tail + chunk
+            cut = chunk.rfind("\n") + 1
+            if cut:
+                done = False
+                if self.engine is not None and chunk.isascii():
+                    done = self._block((chunk[:cut] + _PAD).encode("ascii"), cut)
+                if not done:
+                    parts = chunk[:cut - 1].split("\n")
+                    if max(map(len, parts)) >= _MAX_LINE:
+                        parts = [p if len(p) < _MAX_LINE else _Overlong(p[:200]) for p in parts]
+                        self._lines(parts, True, False)
+                    else:
+                        self._lines(parts, True, True)
+            self._tail(chunk[cut:])
+
+    def _tail(self, tail: Any) -> None:
+        """_read_blocks after each chunk: the unfinished last line, or its first 200
+        characters as an overlong line when it has become one."""
+        if len(tail) >= _MAX_LINE:
+            if tail.__class__ is bytes:
+                tail = tail[:200].decode("ascii")
+            self._lines([_Overlong(tail[:200])], True, False)
+            tail = ""
+            self.skipping = True
+        self.tail = tail
+
+    def _block(self, buf: bytes, end: int) -> bool:
+        """Account ``buf[:end]`` (whole lines, ASCII) with numpy if every line is plain;
+        leading lines that start with '#' (a trace's header) are read line by line."""
+        pos = 0
+        while buf.startswith(b"#", pos):
+            nxt = buf.find(b"\n", pos, end)
+            if nxt < 0 or nxt - pos >= _MAX_LINE:
+                return False
+            pos = nxt + 1
+        if pos >= end:
+            return False
+        res = self.scan.scan(buf, pos, end)
+        if res is None:
+            if self.scan.many:
+                # nearly a template per line (sizes or call sites all different): the
+                # dict-based accounting of TraceStats is cheaper from here on
+                self._escape()
+            return False
+        if pos:
+            self._lines(buf[:pos - 1].decode("ascii").split("\n"), True, True)
+            if self.engine is None:  # a record of the header could not be held
+                self._lines(buf[pos:end - 1].decode("ascii").split("\n"), True, True)
+                return True
+        n, gid, cpu, v1, v2 = res
+        self.lineno += n
+        self.block_lines += n
+        self.reg.arrays()
+        ev_counts = self.np.bincount(self.reg.evid[gid], minlength=len(_EVENT_LIST))
+        by_event = self.rep.records_by_event
+        for i, c in enumerate(ev_counts.tolist()):
+            if c:
+                ev = _EVENT_LIST[i]
+                by_event[ev] = by_event.get(ev, 0) + c
+        self.engine.feed(gid, cpu, v1, v2)
+        return True
+
+    # ---------------------------------------------------------- line by line
+    def _lines(self, block: list[str], terminated: bool, clean: bool) -> None:
+        """scan_records' loop on one block, its records given to the engine."""
+        recs = list(self._iter(block, terminated, clean))
+        self.line_lines += len(block)
+        if self.engine is not None and self.line_lines > 20_000 and (
+                self.line_lines > 2 * self.block_lines):
+            self._escape()   # mostly read line by line: TraceStats' accounting is cheaper
+        if not recs:
+            return
+        if self.engine is not None:
+            try:
+                self.engine.feed(*self._arrays(recs))
+                return
+            except _Escape:
+                self._escape()
+        self.st.feed_fields(recs)
+
+    def _stream(self, read: Callable[[int], Any]) -> Iterator[Any]:
+        """The rest of the input line by line, the records for TraceStats.feed_fields()
+        (_read_blocks and scan_records' loop, after _escape)."""
+        tail = self.tail
+        if tail.__class__ is bytes:
+            tail = tail.decode("ascii")
+        skipping = self.skipping
+        while True:
+            try:
+                chunk = read(_CHUNK)
+            except (EOFError, OSError, zlib.error) as exc:
+                raise _ReadError(exc) from exc
+            if not chunk:
+                break
+            if chunk.__class__ is list:
+                chunk = b"".join(chunk).decode("ascii")
+            if skipping:
+                nl = chunk.find("\n")
+                if nl < 0:
+                    continue
+                chunk = chunk[nl + 1:]
+                skipping = False
+            elif tail:
+                chunk = tail + chunk
+            parts = chunk.split("\n")
+            tail = parts.pop()
+            if parts:
+                if max(map(len, parts)) >= _MAX_LINE:
+                    parts = [p if len(p) < _MAX_LINE else _Overlong(p[:200]) for p in parts]
+                    yield from self._iter(parts, True, False)
+                else:
+                    yield from self._iter(parts, True, True)
+            if len(tail) >= _MAX_LINE:
+                yield from self._iter([_Overlong(tail[:200])], True, False)
+                tail = ""
+                skipping = True
+        if tail:
+            if len(tail) >= _MAX_LINE:
+                yield from self._iter([_Overlong(tail[:200])], False, False)
+            else:
+                yield from self._iter([tail], False, True)
+        self.tail = ""
+
+    def _escape(self) -> None:
+        """From here on TraceStats accounts the records itself (feed_fields)."""
+        if self.engine is not None:
+            self.engine.finish()
+            self.engine = None
+            self.escaped = True
+
+    def _arrays(self, recs: list[tuple[Any, ...]]) -> tuple[Any, Any, Any, Any]:
+        """(template ids, cpus, ptr/page values, pfns) of per-line records."""
+        np = self.np
+        reg = self.reg
+        known = len(reg.tmpls)
+        by_key = reg.by_key
+        gids: list[int] = []
+        cpus: list[int] = []
+        v1s: list[int] = []
+        v2s: list[int] = []
+        for ev, _lineno, _line, ctx, g in recs:
+            kind = _KIND[ev]
+            if kind <= _SF:
+                key = (ev, g[0], g[1], *g[3:])
+                p = g[2]
+                v1 = 0 if p[-1] == ")" else int(p, 16)
+                v2 = 0
+            else:
+                pf = g[1]
+                key = (ev, pf[:2] == "0x", *g[2:])
+                p = g[0]
+                v1 = 0 if p[-1] == ")" else int(p, 16)
+                v2 = _pfn(pf) or 0
+            gid = by_key.get(key)
+            if gid is None:
+                gid = by_key[key] = reg.add(ev, g)
+            cpu = int(ctx[2])
+            if v1 >= _U64 or v2 >= _U64 or cpu >= _I31:
+                raise _Escape
+            gids.append(gid)
+            cpus.append(cpu)
+            v1s.append(v1)
+            v2s.append(v2)
+        if (self.st.per_pointer and not reg.small) or _too_many(len(reg.tmpls) - known,
+                                                                 len(recs)):
+            raise _Escape
+        return (np.array(gids, np.int32), np.array(cpus, np.int32),
+                np.array(v1s, np.uint64), np.array(v2s, np.uint64))
+
+    def _iter(self, block: list[str], terminated: bool, clean: bool) -> Iterator[Any]:
+        # scan_records(), the loop over the lines of one block (events: all)
+        rep = self.rep
+        by_event = rep.records_by_event
+        skipped = rep.skipped_by_event
+        contexts = self.contexts
+        ctx_match = _CTX_RE.fullmatch
+        head_match = _HEAD_RE.match
+        body_res = _BODY_RE
+        quick = self.fast if clean else None
+        lineno = self.lineno
+        for lineno, line in enumerate(block, self.lineno + 1):
+            if quick:
+                j = line.find(": ")
+                if j > 0:
+                    k = line.rfind(" ", 0, j) + 1
+                    prefix = line[:k]
+                    ctx = contexts.get(prefix)
+                    if ctx is None:
+                        if len(contexts) >= _MAX_CONTEXTS:
+                            contexts.clear()
+                        m = ctx_match(prefix)
+                        ctx = contexts[prefix] = False if m is None else m.group(1, 2, 3)
+                    if ctx:
+                        e = line.find(":", j + 2)
+                        ev = line[j + 2:e]
+                        rx = quick.get(ev)
+                        if rx is not None:
+                            m = rx(line, k)
+                            if m is not None:
+                                by_event[ev] = by_event.get(ev, 0) + 1
+                                yield ev, lineno, line, ctx, m.groups()
+                                continue
+            if line.__class__ is _Overlong:
+                rep._bad(lineno, line[:200])
+                continue
+            text = line + "\n" if terminated else line
+            head = head_match(text)
+            if head is None:
+                first = text.lstrip()[:1]
+                if first == "#" or first == "":
+                    rep.header_lines += 1
+                    continue
+                info = _INFO_RE.match(text)
+                if info is not None:
+                    rep.header_lines += 1
+                    if info.group("lost"):
+                        rep.lost_events += int(info.group("lost"))
+                    continue
+                rep._bad(lineno, text)
+                continue
+            ev = head[6]
+            body_re = body_res.get(ev)
+            if body_re is None:
+                skipped[ev] = skipped.get(ev, 0) + 1
+                self.other += 1
+                continue
+            body = body_re.match(text, head.end())
+            if body is None:
+                rep._bad(lineno, text)
+                continue
+            by_event[ev] = by_event.get(ev, 0) + 1
+            yield ev, lineno, line, head.group(1, 2, 3), body.groups()
+        self.lineno = lineno

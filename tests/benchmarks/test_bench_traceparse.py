@@ -2,9 +2,11 @@
 """Throughput of the kmem trace parser (kmemlab.traceparse), in lines per second.
 
 Run with ``pytest tests/benchmarks/test_bench_traceparse.py --benchmark-only``. The
-input is the real 6.12 sample (notebooks/data) repeated to 200,000 lines; the
-figure is printed and stored in the benchmark's extra_info. Target: 500,000
-lines/s for parsing alone.
+input is the real 6.12 sample (notebooks/data) repeated to 200,000 lines, and the
+bundled real 6.12 and 6.1 boot traces; the figure is printed and stored in the
+benchmark's extra_info. Targets: 500,000 lines/s for parsing alone; 1,000,000 lines/s
+for `kmemlab trace stats` (issue 21: the block path of trace_stats, against the
+line-by-line path it replaces, measured here too).
 """
 
 from __future__ import annotations
@@ -126,12 +128,58 @@ def test_bench_trace_stats_real_boot_trace(benchmark, version: str) -> None:
     _report_real(benchmark, "stats", version)
 
 
-def test_bench_cli_trace_stats_real_boot_trace(benchmark, capsys) -> None:
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_bench_trace_stats_per_pointer_real_boot_trace(benchmark, version: str) -> None:
+    """trace_stats(per_pointer=True): what `kmemlab trace stats --alloc` computes."""
+    path = _real(version)
+    st = benchmark.pedantic(lambda: trace_stats(path, per_pointer=True, progress=False),
+                            rounds=3, iterations=1)
+    assert st.parse_report is not None and st.parse_report.records == REAL[version][1]
+    assert st.ptrs
+    _report_real(benchmark, "stats per pointer", version)
+
+
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_bench_trace_stats_line_by_line_real_boot_trace(benchmark, version: str) -> None:
+    """The line-by-line path (scan_records() into TraceStats.feed_fields()) that the
+    block path of trace_stats replaces for plain blocks: the baseline of its speed-up
+    (extra_info["block_path_speedup"])."""
+    import time
+
+    from kmemlab.traceparse import TraceStats
+
+    path = _real(version)
+
+    def run() -> TraceStats:
+        st = TraceStats(per_pointer=False)
+        st.parse_report = ParseReport()
+        return st.feed_fields(scan_records(path, st.parse_report, progress=False))
+
+    st = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert st.parse_report is not None and st.parse_report.records == REAL[version][1]
+    best = min(_timed(lambda: trace_stats(path, per_pointer=False, progress=False), time)
+               for _ in range(3))
+    benchmark.extra_info["block_path_speedup"] = round(benchmark.stats.stats.min / best, 2)
+    _report_real(benchmark, "stats line by line", version)
+    print(f"block path: {benchmark.stats.stats.min / best:.1f} x faster")
+
+
+def _timed(fn, time) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("options", [[], ["--caller"], ["--json"]], ids=["default", "caller", "json"])
+@pytest.mark.parametrize("version", ["6.12", "6.1"])
+def test_bench_cli_trace_stats_real_boot_trace(benchmark, capsys, version: str,
+                                               options: list[str]) -> None:
     """`kmemlab trace stats trace.txt.gz` as typed (statistics, tables, printing)."""
     from kmemlab.cli import main
 
-    path = _real("6.12")
-    rc = benchmark.pedantic(lambda: main(["trace", "stats", str(path)]), rounds=3,
+    path = _real(version)
+    rc = benchmark.pedantic(lambda: main(["trace", "stats", str(path), *options]), rounds=3,
                             iterations=1)
-    assert rc == 0 and "SUMMARY (SLAB allocator)" in capsys.readouterr().out
-    _report_real(benchmark, "kmemlab trace stats", "6.12")
+    out = capsys.readouterr().out
+    assert rc == 0 and ("SUMMARY (SLAB allocator)" in out or '"slab"' in out)
+    _report_real(benchmark, "kmemlab trace stats " + " ".join(options), version)

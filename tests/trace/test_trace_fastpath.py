@@ -16,7 +16,9 @@ import importlib.util
 import io
 import json
 import sys
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -360,3 +362,400 @@ def test_lines_across_read_chunks(tmp_path: Path, text: str) -> None:
     with open(p, "w", newline="") as f:
         f.write(text)
     _check_scan(p)
+
+
+# ------------------------------------------------------- the block path of trace_stats
+# trace_stats() reads blocks of plain tracefs lines with numpy and accounts them with an
+# engine over arrays (kmemlab/traceparse.py: _BlockStats, _BlockScan, _Engine); any block
+# that is not entirely plain is read line by line and its records go to the same
+# engine. Everything it gives must be what the reference gives record by record.
+
+def _block_stats(path, per_pointer: bool = True):
+    """trace_stats() and its reader (how many lines its block path read)."""
+    return tp._trace_stats(path, 4096, per_pointer, False)
+
+
+def _check_block(path: Path, per_pointer: bool = True, min_block: float = 0.0) -> None:
+    """The block path's statistics, reports and ParseReport are the reference's."""
+    new, reader = _block_stats(path, per_pointer)
+    old = _ref_stats(path, per_pointer)
+    assert json.dumps(new.to_dict()) == json.dumps(old.to_dict())
+    for sort in (None, "hit,bytes", "ptr", "callsite", "order,migtype", "gfp", "frag,pingpong"):
+        slab_sort = sort if tp.sort_keys_valid(sort, tp.SLAB_SORT_KEYS) else None
+        page_sort = sort if tp.sort_keys_valid(sort, tp.PAGE_SORT_KEYS) else None
+        assert new.to_dict(lines=7, slab_sort=slab_sort, page_sort=page_sort) == old.to_dict(
+            lines=7, slab_sort=slab_sort, page_sort=page_sort)
+        for kw in ({}, {"alloc": True}, {"caller": False}, {"slab": False}, {"page": False}):
+            assert new.report(sort=sort, lines=11, **kw) == old.report(sort=sort, lines=11, **kw)
+    assert _report(new.parse_report) == _report(old.parse_report)
+    assert (new.live_objects, new.live_bytes, new.live_pages) == (
+        old.live_objects, old.live_bytes, old.live_pages)
+    assert new._live == old._live and new._live_pages == old._live_pages
+    assert reader.block_lines >= min_block * new.parse_report.lines_read
+
+
+@pytest.mark.parametrize("path", [BOOTS / "6.12" / "trace.txt.gz", BOOTS / "6.1" / "trace.txt.gz",
+                                  HERE.parents[1] / "notebooks" / "data" / "kmem-trace-6.18-2s.txt.gz"],
+                         ids=["6.12", "6.1", "6.18-2s"])
+@pytest.mark.parametrize("per_pointer", [True, False], ids=["per-pointer", "totals"])
+def test_block_path_gives_the_reference_stats_on_the_real_traces(path: Path, per_pointer: bool) -> None:
+    """All lines but the header are read by the block path, and it gives the reference."""
+    _check_block(path, per_pointer, min_block=0.9998)
+
+
+def _canonical(comm: str, pid: int, cpu: int, flags: str, us: int, event: str, body: str,
+               width: int = 5) -> str:
+    """A line as trace_print_context() (6.x) writes it: "%16s-%-7d [%03d] " flags
+    " %5lu.%06lu: " event ": " body."""
+    return f"{comm:>16}-{pid:<7d} [{cpu:03d}] {flags} {us // 1_000_000:{width}d}.{us % 1_000_000:06d}: {event}: {body}"
+
+
+_COMMS = ["bash", "<idle>", "kworker/u4:2", "jbd2/sda1-8", "Web Content", "a-1 b", "x:y", "(sd-pam)",
+          "0123456789abcdef", "<...>"]
+_SITES = ["do_getxattr+0x55/0x180", "__d_alloc+0x2d/0x230", "foo+0x10/0x40", "ffffffff8116d5a4",
+          "getname_flags.part.0+0x24/0x1f0"]
+_GFPS = ["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_ATOMIC|__GFP_NOWARN", "none", "GFP_NOFS|0x100000"]
+
+
+def _random_trace(seed: int, n: int, hostile: float = 0.0, width: int = 5, base_us: int = 12_000_000_000) -> str:
+    """n lines of random kmem events in the canonical layout, with few pointers and pfns
+    (reallocation of live objects, frees of unknown, NULL and tiny pointers, failed
+    allocations, ping-pong), and a share of HOSTILE lines that make their block go line
+    by line."""
+    import random
+    rnd = random.Random(seed)
+    ptrs = [rnd.randrange(1 << 64) for _ in range(40)] + [0, 8, 16, 17, 0xFFFF888000001000]
+    pfns = [rnd.randrange(1 << 20) for _ in range(25)] + [0, 1]
+    us = base_us
+    out = ["# tracer: nop", "#"]
+    for _ in range(n):
+        if hostile and rnd.random() < hostile:
+            out.append(rnd.choice(HOSTILE[:-3]))
+            continue
+        us += rnd.choice((0, 1, 7, 1000, 123_456))
+        comm, pid, cpu = rnd.choice(_COMMS), rnd.choice((0, 1, 42, 9239, 1234567)), rnd.randrange(4)
+        flags = rnd.choice((".....", "d..1.", "dNh2.", ".N.1."))
+        r = rnd.random()
+        if r < 0.55:
+            ev = rnd.choice(("kmalloc", "kmem_cache_alloc", "kfree", "kmem_cache_free", "kfree"))
+            ptr = rnd.choice(ptrs)
+            cs = rnd.choice(_SITES)
+            if ev in ("kfree", "kmem_cache_free"):
+                body = f"call_site={cs} ptr={ptr:016x}" + (f" name={rnd.choice(('dentry', 'names_cache'))}"
+                                                           if ev == "kmem_cache_free" else "")
+            else:
+                req = rnd.choice((8, 60, 100, 4096, 1120))
+                alloc = max(req, rnd.choice((8, 64, 128, 4096, 1128)))
+                name = f" name={rnd.choice(('dentry', 'kmalloc-64'))}" if ev == "kmem_cache_alloc" and rnd.random() < 0.5 else ""
+                body = (f"call_site={cs} ptr={ptr:016x}{name} bytes_req={req} bytes_alloc={alloc} "
+                        f"gfp_flags={rnd.choice(_GFPS)} node=-1 accounted={rnd.choice(('true', 'false'))}")
+        else:
+            ev = rnd.choice(("mm_page_alloc", "mm_page_alloc", "mm_page_free", "mm_page_free_batched",
+                             "mm_page_alloc_zone_locked", "mm_page_pcpu_drain", "mm_page_alloc_extfrag"))
+            pfn = rnd.choice(pfns)
+            page = 0 if (ev == "mm_page_alloc" and rnd.random() < 0.1) else 0xFFFFEA0000000000 + pfn * 64
+            head = f"page={page:016x} pfn=0x{pfn:x} "
+            order = rnd.choice((0, 0, 1, 3, 9))
+            mt = rnd.choice((0, 1, 2, 4))
+            body = head + {
+                "mm_page_alloc": f"order={order} migratetype={mt} gfp_flags={rnd.choice(_GFPS)}",
+                "mm_page_free": f"order={order}",
+                "mm_page_free_batched": "order=0",
+                "mm_page_alloc_zone_locked": f"order={order} migratetype={mt} percpu_refill=1",
+                "mm_page_pcpu_drain": f"order={order} migratetype={mt}",
+                "mm_page_alloc_extfrag": (f"alloc_order={order} fallback_order=3 pageblock_order=9 alloc_migratetype=0 "
+                                          f"fallback_migratetype={mt} fragmenting={rnd.randrange(2)} change_ownership=1"),
+            }[ev]
+        out.append(_canonical(comm, pid, cpu, flags, us, ev, body, width))
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture()
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read chunks of 16 KiB (blocks of 64 KiB): many block boundaries in a small file."""
+    monkeypatch.setattr(tp, "_CHUNK", 1 << 14)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_block_path_on_random_plain_traces(tmp_path: Path, small_chunks: None, seed: int) -> None:
+    """Pointers and pfns reused across many blocks, every event, odd comms; seconds with
+    leading spaces, 5 to 9 digits (the event column moves), 10 digits (not the block
+    layout: line by line), and a block where the seconds grow a digit."""
+    base, share = [(12_000_000_000, 0.99), (0, 0.99), (123_456_000_000, 0.99),
+                   (1_234_567_000_000, 0.99), (12_345_678_000_000, 0.99),
+                   (123_456_789_000_000, 0.99), (1_234_567_890_000_000, 0.0),
+                   (99_990_000_000, 0.5)][seed]
+    p = tmp_path / "plain.txt"
+    p.write_text(_random_trace(seed, 6000, base_us=base))
+    for per_pointer in (True, False):
+        _check_block(p, per_pointer, min_block=share)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_block_path_with_hostile_lines_between_plain_blocks(tmp_path: Path, small_chunks: None,
+                                                            seed: int) -> None:
+    """Hostile lines scattered among plain ones: their blocks go line by line, the others
+    through numpy, the records of both to the same engine in file order."""
+    p = tmp_path / "mixed.txt"
+    p.write_text(_random_trace(100 + seed, 5000, hostile=(0.0005, 0.002, 0.01, 0.05)[seed]))
+    for per_pointer in (True, False):
+        _check_block(p, per_pointer)
+
+
+def _plain_lines(n: int, seed: int = 7) -> list[str]:
+    return _random_trace(seed, n).splitlines()[2:]
+
+
+@pytest.mark.parametrize("where", ["first", "chunk-end", "chunk-start", "middle", "last"])
+@pytest.mark.parametrize("line", HOSTILE[:-3], ids=range(len(HOSTILE) - 3))
+def test_each_hostile_line_inside_plain_blocks(tmp_path: Path, small_chunks: None, line: str,
+                                               where: str) -> None:
+    """One hostile line at a block boundary or inside a block of plain lines (the last
+    one without its newline)."""
+    lines = _plain_lines(900)
+    size = 0
+    at = {"first": 0, "middle": 450, "last": len(lines)}.get(where)
+    if at is None:   # the line that ends (or starts) past the first 16 KiB chunk
+        for i, ln in enumerate(lines):
+            size += len(ln) + 1
+            if size >= 1 << 14:
+                at = i if where == "chunk-end" else i + 1
+                break
+    lines.insert(at, line)
+    text = "\n".join(lines) + ("" if where == "last" else "\n")
+    p = tmp_path / "one.txt"
+    p.write_bytes(text.encode("utf-8"))
+    _check_block(p, True)
+
+
+def test_block_path_with_the_hostile_file(hostile: Path) -> None:
+    _check_block(hostile, True)
+    _check_block(hostile, False)
+
+
+@pytest.mark.parametrize("end", ["\r\n", "\r"])
+def test_block_path_with_other_line_ends(tmp_path: Path, small_chunks: None, end: str) -> None:
+    """CRLF and CR files: the text is translated before the block path sees it."""
+    p = tmp_path / "crlf.txt"
+    p.write_bytes(_random_trace(3, 3000).replace("\n", end).encode())
+    _check_block(p, True, min_block=0.99)
+
+
+def test_block_path_with_non_ascii_text(tmp_path: Path, small_chunks: None) -> None:
+    """A block with one non-ASCII line (or bytes invalid in UTF-8) goes line by line."""
+    lines = _plain_lines(3000)
+    lines[100] = lines[100].replace("bash", "b\u00e4sh")
+    text = "\n".join(lines) + "\n"
+    data = text.encode("utf-8")
+    data = data[:40_000] + b"\xff\xfe" + data[40_000:]
+    p = tmp_path / "utf8.txt"
+    p.write_bytes(data)
+    _check_block(p, True)
+
+
+@pytest.mark.parametrize("case", ["huge-size", "huge-ptr", "huge-cpu"])
+def test_values_beyond_the_engine_go_to_tracestats(tmp_path: Path, small_chunks: None, case: str) -> None:
+    """A record whose numbers do not fit the engine's arrays (a size past 31 bits, a
+    pointer past 64 bits, a cpu past 31 bits): its block is read line by line and from
+    there on (per pointer) the statistics are kept by TraceStats itself."""
+    lines = _plain_lines(3000)
+    bad = {
+        "huge-size": lines[10].split(" bytes_req=")[0] + " bytes_req=99999999999 bytes_alloc=99999999999 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+        "huge-ptr": "            bash-100     [000] .....     1.000020: kmalloc: call_site=foo+0x10/0x40 ptr=1ffffffffffffffff0 bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+        "huge-cpu": "            bash-100     [99999999999] .....     1.000020: kfree: call_site=foo+0x10/0x40 ptr=ffff888000007000",
+    }[case]
+    if case == "huge-size" and "bytes_req" not in lines[10]:
+        bad = "            bash-100     [000] .....     1.000020: kmalloc: call_site=foo+0x10/0x40 ptr=ffff888000007000 bytes_req=99999999999 bytes_alloc=99999999999 gfp_flags=GFP_KERNEL node=-1 accounted=false"
+    lines.insert(1500, bad)
+    p = tmp_path / "big.txt"
+    p.write_text("\n".join(lines) + "\n")
+    for per_pointer in (True, False):
+        _check_block(p, per_pointer)
+    _, reader = _block_stats(p, True)
+    assert reader.escaped
+
+
+def test_block_path_on_text_streams(hand_text: str) -> None:
+    """A text stream (no bytes to read) and a binary one: as from a file."""
+    text = _random_trace(5, 4000)
+    for src in (io.StringIO(text), io.BytesIO(text.encode())):
+        new = tp.trace_stats(src, progress=False)
+        old = ref.TraceStats()
+        old.parse_report = ref.ParseReport()
+        old.feed(ref.iter_records(io.StringIO(text), old.parse_report, progress=False))
+        d_new, d_old = new.to_dict(), old.to_dict()
+        d_new["parse"].pop("source")
+        d_old["parse"].pop("source")
+        assert d_new == d_old
+
+
+@pytest.mark.parametrize("cut", [0.02, 0.13, 0.31, 0.5, 0.77, 0.95, 0.999])
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_block_path_gzip_errors_give_the_reference_message(tmp_path: Path, cut: float, damage: str) -> None:
+    """A truncated or corrupt gzip stream fails with the reference's message, the line
+    number in it included: the block path reads the same chunks as the reference."""
+    gz = (BOOTS / "6.12" / "trace.txt.gz").read_bytes()
+    at = int(len(gz) * cut)
+    data = gz[:at] if damage == "truncated" else gz[:at] + bytes(b ^ 0x5A for b in gz[at:at + 64]) + gz[at + 64:]
+    p = tmp_path / "bad.gz"
+    p.write_bytes(data)
+    try:
+        _ref_stats(p, False)
+    except ref.TraceFormatError as exc:
+        with pytest.raises(tp.TraceFormatError) as got:
+            tp.trace_stats(p, per_pointer=False, progress=False)
+        assert str(got.value) == str(exc)
+    else:  # the damage did not hit the stream (its CRC is checked at the end)
+        _check_block(p, False)
+
+
+def _text_chunks(reader: Any) -> list[Any]:
+    out: list[Any] = []
+    try:
+        while True:
+            c = reader.read(1 << 20)
+            if not c:
+                break
+            out.append(b"".join(c).decode("ascii") if isinstance(c, list) else c)
+    except (EOFError, OSError, zlib.error) as exc:
+        out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["ascii", "crlf", "cr", "utf-8", "bad-utf-8", "cr-at-chunk-end"])
+def test_raw_text_reads_what_textiowrapper_reads(kind: str) -> None:
+    """_RawText (bytes for plain chunks) returns TextIOWrapper.read()'s characters in the
+    same chunks, from the same read1() calls (gzip errors at the same chunk)."""
+    base = gzip.decompress((BOOTS / "6.12" / "trace.txt.gz").read_bytes())[:(5 << 20) + 777]
+    data = {
+        "ascii": base, "crlf": base.replace(b"\n", b"\r\n"), "cr": base[:3 << 20].replace(b"\n", b"\r"),
+        "utf-8": base[:2 << 20] + "\u00e9\u20ac\U0001f600".encode() * 300_000 + base[:100_000],
+        "bad-utf-8": base[:(1 << 20) - 1] + b"\xe2\x82" + base[:1 << 20] + b"\xff\xfe\xe2",
+        "cr-at-chunk-end": base[:(1 << 20) - 1] + b"\r\nabc" + base[:2 << 20],
+    }[kind]
+    gz = gzip.compress(data, 1)
+
+    def opened(payload: bytes, zipped: bool) -> Any:
+        raw = io.BufferedReader(io.BytesIO(payload))
+        f = gzip.GzipFile(fileobj=raw, mode="rb") if zipped else raw
+        try:
+            f.peek(1 << 16)
+        except (EOFError, OSError, zlib.error):
+            pass
+        return f
+
+    for payload, zipped in ((data, False), (gz, True), (gz[:len(gz) // 3], True), (gz[:-9], True)):
+        want = _text_chunks(io.TextIOWrapper(opened(payload, zipped), encoding="utf-8",
+                                             errors="replace", newline=None))
+        assert _text_chunks(tp._RawText(opened(payload, zipped))) == want
+
+
+# ----------------------------------------------------------- kmemlab trace stats (CLI)
+
+_CLI_OPTIONS = [[], ["--json"], ["--caller"], ["--alloc"], ["--caller", "--alloc"], ["--slab"],
+                ["--page"], ["--slab", "--caller", "--alloc"], ["--sort", "hit"],
+                ["--sort", "bytes,frag", "--caller"], ["--sort", "page,order", "--alloc"],
+                ["--sort", "callsite,pingpong", "--caller", "--alloc"], ["-l", "5", "--caller", "--alloc"],
+                ["--json", "--alloc", "-s", "ptr", "-l", "3"], ["--json", "--page", "-s", "gfp"],
+                ["--page-size", "16384", "--alloc"], ["--sort", "bogus"], ["--sort", ","],
+                ["--page-size", "3"]]
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], module: Any,
+         args: list[str]) -> tuple[int, str, str]:
+    from kmemlab import trace_cli
+    from kmemlab.cli import main
+    monkeypatch.setattr(trace_cli, "tp", module)
+    rc = main(["trace", "stats", *args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize("options", _CLI_OPTIONS, ids=[" ".join(o) or "default" for o in _CLI_OPTIONS])
+def test_cli_prints_what_the_reference_prints(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str],
+                                              options: list[str]) -> None:
+    """`kmemlab trace stats` on the real 6.12 boot trace: stdout, stderr and exit code
+    byte for byte those of the reference parser, with every option."""
+    path = str(BOOTS / "6.12" / "trace.txt.gz")
+    assert _cli(monkeypatch, capsys, tp, [path, *options]) == _cli(monkeypatch, capsys, ref, [path, *options])
+
+
+@pytest.mark.parametrize("name", ["hostile", "mixed", "hand", "empty", "binary", "trace.dat",
+                                  "truncated gzip", "corrupt gzip", "no ftrace lines", "headers only"])
+def test_cli_on_hostile_and_bad_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """Warnings (malformed lines, lost events, no kmem events), errors (exit 2) and output
+    as the reference's, on hostile and broken input."""
+    p = tmp_path / "in"
+    if name == "hostile":
+        p.write_bytes(HOSTILE_TEXT.encode("utf-8"))
+    elif name == "mixed":
+        p.write_text(_random_trace(9, 20_000, hostile=0.003))
+    elif name == "hand":
+        p.write_text(HAND_TRACE)
+    else:
+        p.write_bytes(_bad_inputs(tmp_path)[name])
+    for options in (["--json"], ["--caller", "--alloc"], []):
+        assert (_cli(monkeypatch, capsys, tp, [str(p), *options])
+                == _cli(monkeypatch, capsys, ref, [str(p), *options]))
+
+
+def test_a_template_per_line_goes_to_tracestats(tmp_path: Path) -> None:
+    """Nearly every line a new template (all sizes different): the block path gives up
+    (it would parse each template once) and TraceStats accounts the rest itself."""
+    import random
+    rnd = random.Random(4)
+    lines = [_canonical("bash", 100, i % 2, ".....", 1_000_000 * i, "kmalloc",
+                        f"call_site=f{rnd.randrange(10**6)}+0x1/0x2 ptr={rnd.randrange(1 << 40):016x} "
+                        f"bytes_req={rnd.randrange(1, 1 << 20)} bytes_alloc=1048576 gfp_flags=GFP_KERNEL "
+                        "node=-1 accounted=false") for i in range(3000)]
+    p = tmp_path / "many.txt"
+    p.write_text("\n".join(_plain_lines(500) + lines + _plain_lines(500, seed=8)) + "\n")
+    _, reader = _block_stats(p)
+    assert reader.escaped
+    _check_block(p, True)
+    _check_block(p, False)
+
+
+def test_a_trace_read_mostly_line_by_line_goes_to_tracestats(tmp_path: Path, small_chunks: None) -> None:
+    """A layout the block path does not read (two spaces before the seconds): after
+    20,000 lines read line by line, TraceStats accounts the rest itself."""
+    text = "".join(
+        f"            bash-{100 + i % 7:<7d} [00{i % 2}] .....  {i // 1000:5d}.{i % 1000:06d}: "
+        + (f"kmalloc: call_site=foo+0x{i % 13:x}/0x40 ptr={0xFFFF888000000000 + (i % 512) * 64:016x} "
+           f"bytes_req={i % 64 + 1} bytes_alloc=64 gfp_flags=GFP_KERNEL node=-1 accounted=false\n"
+           if i % 2 == 0 else f"kfree: call_site=bar+0x1/0x2 ptr={0xFFFF888000000000 + ((i - 1) % 512) * 64:016x}\n")
+        for i in range(30_000))
+    p = tmp_path / "two-spaces.txt"
+    p.write_text(text + _random_trace(1, 2000))
+    _, reader = _block_stats(p)
+    assert reader.escaped
+    _check_block(p, True)
+
+
+def test_cli_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`kmemlab trace stats -` (gzip on stdin)."""
+    data = (BOOTS / "6.1" / "trace.txt.gz").read_bytes()
+
+    def run(module: Any) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return _cli(monkeypatch, capsys, module, ["-", "--caller"])
+
+    assert run(tp) == run(ref)
+
+
+@pytest.mark.parametrize("text", [
+    _GOOD * 5000 + "y" * (3 << 20) + "\n" + _GOOD * 5000,   # a line longer than a read
+    _GOOD * 5000 + "y" * (3 << 20),                         # ... last, without a newline
+    _GOOD * ((1 << 20) // len(_GOOD) + 3) + "x" * 65535 + "\n" + "x" * 65536 + "\n" + _GOOD,
+    _GOOD.replace("\n", "\r\n") * 20000,                    # CRLF across read chunks
+    _GOOD * 7000 + "z" * 70000 + _GOOD * 100 + "w" * ((2 << 20) + 5) + "\n" + _GOOD * 9000,
+], ids=["3MiB-line", "3MiB-last-line", "64KiB-limit", "crlf", "overlong-tails"])
+def test_block_path_with_lines_across_read_chunks(tmp_path: Path, text: str) -> None:
+    """Overlong lines (skipped to their end), lines across read chunks and blocks: the
+    block path reads what _read_blocks reads."""
+    p = tmp_path / "long.txt"
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    _check_block(p, True)
