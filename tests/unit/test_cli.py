@@ -38,3 +38,13 @@ def test_console_script_runs():
     exe = [sys.executable, "-m", "kmemlab.cli", "buddyinfo", "--ram", "256M"]
     r = subprocess.run(exe, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("Node 0, zone      DMA")
+
+
+def test_python_dash_m_kmemlab_is_the_command():
+    # `python -m kmemlab` is what a user without the console script on PATH types
+    ok = subprocess.run([sys.executable, "-m", "kmemlab", "buddyinfo", "--ram", "256M"],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.startswith("Node 0, zone      DMA")
+    bad = subprocess.run([sys.executable, "-m", "kmemlab", "buddyinfo", "--ram", "nonsense"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip() and not bad.stdout
