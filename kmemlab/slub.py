@@ -104,6 +104,9 @@ class _RouteCache(dict):
 # learner's (one call less per kmalloc/kfree).
 CALL_SITES: dict[int, str] = {}
 _CODES: dict[int, object] = {}
+# (k.rng's state, objects per slab of each kmalloc cache) -> (their random_seq, the
+# state after): see Slub._randomize_boot_caches
+_BOOT_RANDOM: dict[tuple, tuple] = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -704,6 +707,7 @@ class Slub:
         self._serial = 0
         self._slab_serial = 0
         self._route_cache = _RouteCache()
+        self._random_later: list[KmemCache] | None = None
         self.callsites: dict[str, list[int]] = {}   # label -> [hits, req, alloc, frees]
         self.tainted = False
         # silent double frees (no slub_debug): address -> [cache, allocations to go, who
@@ -779,6 +783,7 @@ class Slub:
         and dma-kmalloc-* (ZONE_DMA) eagerly too.
         """
         r = self.rules
+        self._random_later = []      # the caches whose random_seq is drawn after the loop
         for ktype in r.kmalloc_types:
             table: list[KmemCache | None] = [None] * (self.shift_high + 1)
             order = []
@@ -792,10 +797,33 @@ class Slub:
                 size = sc.kmalloc_size(i)
                 table[i] = self._new_kmalloc_cache(size, ktype)
             self.kmalloc_caches[ktype] = table
-            by_size: list[KmemCache | None] = [None] * (self.max_cache_size + 1)
-            for size in range(1, self.max_cache_size + 1):
-                by_size[size] = table[sc.kmalloc_index(size, self.page_shift)]
+            by_size: list[KmemCache | None] = []    # size -> table[kmalloc_index(size)]
+            for i, n in sc.kmalloc_index_runs(self.page_shift):
+                by_size += [table[i]] * n
             self._by_size[ktype] = by_size
+        pending, self._random_later = self._random_later, None
+        if pending:
+            self._randomize_boot_caches(pending)
+
+    def _randomize_boot_caches(self, caches: list[KmemCache]) -> None:
+        """freelist_randomize for each kmalloc cache, in creation order (nothing else
+        draws from k.rng while they are created, so drawing after the loop gives the
+        same sequences). Every boot of one profile and seed draws the same ~4,500
+        numbers: they are remembered by the generator's state and the slab sizes, and
+        a boot seen before sets the state the draws would have left."""
+        rng = self.k.rng
+        counts = tuple(c.objs_per_slab for c in caches)
+        key = (rng.getstate(), counts)
+        hit = _BOOT_RANDOM.get(key)
+        if hit is None:
+            seqs = tuple(tuple(self.freelist_randomize(n)) for n in counts)
+            if len(_BOOT_RANDOM) >= 16:
+                _BOOT_RANDOM.clear()
+            hit = _BOOT_RANDOM[key] = (seqs, rng.getstate())
+        else:
+            rng.setstate(hit[1])
+        for c, seq in zip(caches, hit[0]):
+            c.random_seq = list(seq)
 
     def _new_kmalloc_cache(self, size: int, ktype: str) -> KmemCache:
         """mm/slab_common.c: new_kmalloc_cache → create_kmalloc_cache → create_boot_cache."""
@@ -846,7 +874,10 @@ class Slub:
             allocflags |= self._gfp_reclaimable
         cache.allocflags = allocflags
         if self.freelist_random:
-            cache.random_seq = self.freelist_randomize(geo.objs_per_slab)
+            if self._random_later is not None:   # boot: drawn after the kmalloc caches
+                self._random_later.append(cache)
+            else:
+                cache.random_seq = self.freelist_randomize(geo.objs_per_slab)
         self.caches.append(cache)
         if self._unmergeable(cache):
             cache.sysfs_name = name
