@@ -69,7 +69,14 @@ from .slab_common import (
     align_up,
     get_order,
 )
-from .trace import KFREE_KEYS, KMALLOC_KEYS, KMEM_CACHE_ALLOC_KEYS, KMEM_CACHE_FREE_KEYS
+from .trace import (
+    EVENT_STEP_NS,
+    KFREE_KEYS,
+    KMALLOC_KEYS,
+    KMEM_CACHE_ALLOC_KEYS,
+    KMEM_CACHE_FREE_KEYS,
+    packed_head,
+)
 
 # kmem_cache_alloc's "why" for an object popped from the CPU slab's freelist
 CACHE_ALLOC_FAST_WHY = "fast path: next object on CPU's slab freelist"
@@ -78,6 +85,7 @@ KMALLOC_FAST_WHY = "fast path: next object on the CPU slab's freelist"
 FREE_FAST_WHY = "fast path: back on the CPU slab's freelist"
 
 _NO_GFP = object()   # no flags seen yet (None is flags a caller may pass, wrongly)
+KSIZE_SLOT, KSIZE_OBJECT_SIZE, KSIZE_INUSE = 0, 1, 2   # KmemCache.ksize_of
 
 
 class _RouteCache(dict):
@@ -88,12 +96,15 @@ class _RouteCache(dict):
     value, accounted), compared by identity: a loop with one km.GFP_* constant then
     costs no hash of a GFP per call. Derived data, like the dict itself."""
 
-    __slots__ = ("last_gfp", "last_route")
+    __slots__ = ("last_gfp", "last_route", "heads")
 
     def __init__(self) -> None:
         super().__init__()
         self.last_gfp: object = _NO_GFP
         self.last_route: tuple = ()
+        # (kmalloc type, value, accounted) -> by size: the packed trace head of a
+        # fast-path kmalloc of that size with those flags (kmemlab.trace._Packed)
+        self.heads: dict[tuple, list] = {}
 
 # id(code object) -> the call site it names ("" for kmemlab's own frames and
 # third-party code): what Kernel.caller_label finds, looked up once per code object.
@@ -462,7 +473,21 @@ class KmemCache:
         self.why_kfree_fast = f"kfree → {name}: {FREE_FAST_WHY}"
         self.why_alloc_fast = f"kmem_cache_alloc({name}) → {CACHE_ALLOC_FAST_WHY}"
         self.why_free_fast = f"kmem_cache_free({name}): {FREE_FAST_WHY}"
+        # the packed trace heads of the fast paths (kmemlab.trace._Packed): kfree's and
+        # kmem_cache_free's, kmem_cache_alloc's by gfp value
+        self.kfree_head = packed_head("kfree", KFREE_KEYS, self.why_kfree_fast, 2, ())
+        self.free_head = packed_head("kmem_cache_free", KMEM_CACHE_FREE_KEYS,
+                                     self.why_free_fast, 2, (name,))
+        self.alloc_heads: dict[int, tuple] = {}
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
+        # slab_ksize: which size ksize reports (the flags never change after creation;
+        # object_size and inuse grow when a cache is merged into)
+        if flags & (SLAB_RED_ZONE | SLAB_POISON):
+            self.ksize_of = KSIZE_OBJECT_SIZE
+        elif flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER):
+            self.ksize_of = KSIZE_INUSE
+        else:
+            self.ksize_of = KSIZE_SLOT
 
     # -- sysfs-style attributes ----------------------------------------------------
     @property
@@ -1012,17 +1037,30 @@ class Slub:
         """mm/slub.c: kmem_cache_alloc → slab_alloc_node (fast path: the CPU freelist;
         slow path ___slab_alloc: refill, CPU partial, node partial, new slab).
 
-        Checks its arguments in the order of the public API: the flags, the call
-        site, the cache."""
+        ``k.kmem_cache_alloc`` is this method: without a ``caller`` the call site is
+        the calling frame's. Checks its arguments in the order of the public API: the
+        flags, the call site, the cache. The CPU freelist pop, its
+        slab_post_alloc_hook and the trace event are inline, as in kmalloc."""
+        if caller is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        else:
+            label = caller
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             value = routes.last_route[1]
-            label = caller if type(caller) is str else self._label(caller)
-            s = self._cache_arg(cache)
+            if type(label) is not str:
+                label = self.k.caller_label(caller)
         else:
             gfpmod.coerce(gfp)
-            label = caller if type(caller) is str else self._label(caller)
+            if type(label) is not str:
+                label = self.k.caller_label(caller)
+            value = None
+        if type(cache) is KmemCache and cache._slub is self and not cache.destroyed:
+            s = cache
+        else:
             s = self._cache_arg(cache)
+        if value is None:
             value = self._kmalloc_route(gfp)[1]
         k = self.k
         rules = k.rules    # might_alloc (slab_pre_alloc_hook), inline as in kmalloc
@@ -1040,6 +1078,56 @@ class Slub:
             if ghost is not None:
                 return ghost
         req = s.object_size
+        c = s.cpus[k.current_cpu]
+        fl = c.freelist
+        if fl and not s.sheaf_capacity:
+            # slab_alloc_node's fast path and slab_post_alloc_hook inline (as kmalloc)
+            idx = fl.pop()
+            slab = c.slab
+            s.alloc_fastpath += 1
+            slab.inuse += 1
+            addr = slab.base + idx * s.size
+            rec = slab.records[idx]
+            if rec is None:
+                rec = slab.records[idx] = LiveObject(s, slab, idx, req, label)
+            else:
+                rec.req = req
+                rec.caller = label
+            self.live[addr] = rec
+            dbg = rules.slab_debug
+            if dbg is not None:
+                dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
+            s.nr_live += 1
+            s.live_requested += req
+            s.hits += 1
+            s.total_requested += req
+            cs = self.callsites.get(label)
+            if cs is None:
+                self.callsites[label] = [1, req, s.size, 0]
+            else:
+                cs[0] += 1
+                cs[1] += req
+                cs[2] += s.size
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                head = s.alloc_heads.get(value)
+                if head is None:
+                    head = s.alloc_heads[value] = packed_head(
+                        "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
+                        (s.size, value, -1, bool(value & self._gfp_account or s.account),
+                         s.name))
+                i = tr.next_index
+                tr.next_index = i + 1
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        head, label, addr, req)
+                if i >= tr.drop_at:
+                    tr.drop_oldest()
+            return addr
         res = self.slab_alloc_node(s, value, gfp, req, label, "kmem_cache_alloc")
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
@@ -1058,9 +1146,20 @@ class Slub:
         return self.kmem_cache_alloc(cache, self._with_zero(gfp), caller=label)
 
     def kmem_cache_free(self, cache, ptr, caller: str | None = None) -> None:
-        """mm/slub.c: kmem_cache_free → cache_from_obj (wrong-cache check) → slab_free."""
-        label = caller if type(caller) is str else self._label(caller)
-        s = self._cache_arg(cache)
+        """mm/slub.c: kmem_cache_free → cache_from_obj (wrong-cache check) → slab_free.
+        ``k.kmem_cache_free`` is this method: without a ``caller`` the call site is the
+        calling frame's. The free onto this CPU's slab is inline, as in kfree."""
+        if caller is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = self.k.caller_label(caller)      # its TypeError
+        if type(cache) is KmemCache and cache._slub is self and not cache.destroyed:
+            s = cache
+        else:
+            s = self._cache_arg(cache)
         if ptr is None:
             self._bug_not_slab("kmem_cache_free", 0, label, cache=s)
         if type(ptr) is not int or ptr < 0:
@@ -1071,6 +1170,34 @@ class Slub:
                 return            # a silent double free (no slub_debug): nothing noticed
         if rec.cache is not s:
             self._bug_wrong_cache(s, rec.cache, ptr, label)
+        k = self.k
+        slab = rec.slab
+        c = s.cpus[k.current_cpu]
+        if c.slab is slab and k.rules.slab_debug is None and not s.sheaf_capacity:
+            # _free_object's fast path inline, as in kfree
+            del self.live[ptr]
+            s.nr_live -= 1
+            s.live_requested -= rec.req
+            cs = self.callsites.get(rec.caller)
+            if cs is not None:
+                cs[3] += 1
+            slab.inuse -= 1
+            c.freelist.append(rec.idx)
+            s.free_fastpath += 1
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                i = tr.next_index
+                tr.next_index = i + 1
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        s.free_head, label, ptr, None)
+                if i >= tr.drop_at:
+                    tr.drop_oldest()
+            return
         self._free_object(rec, ptr, label, "kmem_cache_free")
 
     def kmem_cache_destroy(self, cache, caller: str | None = None) -> None:
@@ -1151,21 +1278,29 @@ class Slub:
         ``kmalloc_large``: a compound page of order get_order(size) from the buddy
         allocator, None beyond order 10 (the real limit is 4 MiB).
 
-        The arguments are checked in the order of the public API (the flags, the call
-        site, the size). What every call does is kept lean, because notebooks loop
-        over it: the kmalloc table lookup, might_alloc's common case inline, the CPU
-        freelist pop and slab_post_alloc_hook inline (the live record, the debug hooks
-        when KASAN or slub_debug track objects, the counters, the call site; sheaves
-        and the slow path go through ``slab_alloc_node``), one trace event whose why
-        is made once per size.
+        ``k.kmalloc`` is this method (no forwarder): without a ``caller``, the call
+        site is the calling frame's. The arguments are checked in the order of the
+        public API (the flags, the call site, the size). What every call does is kept
+        lean, because notebooks loop over it: the kmalloc table lookup, might_alloc's
+        common case inline, the CPU freelist pop and slab_post_alloc_hook inline (the
+        live record, the debug hooks when KASAN or slub_debug track objects, the
+        counters, the call site; sheaves and the slow path go through
+        ``slab_alloc_node``), and the trace event appended to the trace's packed
+        chunk with the head (name, why, constant fields) of its size class, made once.
         """
+        if caller is None:     # the caller's frame (already materialised: one lookup)
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        else:
+            label = caller     # a str, or checked after the flags
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             route = routes.last_route
         else:
             gfpmod.coerce(gfp)
             route = None
-        label = caller if type(caller) is str else self._label(caller)
+        if type(label) is not str:
+            label = self.k.caller_label(caller)      # its TypeError
         if type(size) is not int:
             size = self._size_arg(size, "size")
         elif size < 0:
@@ -1173,7 +1308,7 @@ class Slub:
                              "unsigned; a negative int here is a bug in the caller)")
         if route is None:
             route = self._kmalloc_route(gfp)
-        by_size, value, accounted = route
+        by_size, value, accounted, heads = route
         if size == 0:
             return ZERO_SIZE_PTR
         if size > self.max_cache_size:
@@ -1200,8 +1335,8 @@ class Slub:
         if fl and not s.sheaf_capacity:
             # slab_alloc_node's fast path (the CPU freelist pop) and its
             # slab_post_alloc_hook inline, the same steps in the same order: the common
-            # kmalloc makes no call into the allocation core (one call and one tuple
-            # less per pair; tests/slub/test_one_path.py holds both paths to 17c9f1a's)
+            # kmalloc makes no call into the allocation core (tests/slub/test_one_path.py
+            # holds both paths to 17c9f1a's)
             idx = fl.pop()
             slab = c.slab
             s.alloc_fastpath += 1
@@ -1228,11 +1363,23 @@ class Slub:
                 cs[0] += 1
                 cs[1] += size
                 cs[2] += s.size
-            why = s.why_fast.get(size)
-            if why is None:
-                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
-                                          + KMALLOC_FAST_WHY)
-            k.trace.kmalloc(label, addr, size, s.size, value, -1, accounted or s.account, why)
+            # trace_kmalloc: TraceLog.record's steps onto the packed chunk
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                head = heads[size]
+                if head is None:
+                    head = heads[size] = self._kmalloc_head(s, size, value, accounted)
+                i = tr.next_index
+                tr.next_index = i + 1
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        head, label, addr, size)
+                if i >= tr.drop_at:
+                    tr.drop_oldest()
             return addr
         res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
@@ -1243,34 +1390,42 @@ class Slub:
             return None
         addr, why = res
         if why is None:                          # the fast path: its text made once per size
-            why = s.why_fast.get(size)
-            if why is None:
-                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
-                                          + KMALLOC_FAST_WHY)
+            why = self._kmalloc_fast_why(s, size)
         else:
             why = self._kmalloc_why(size, s, s.kmalloc_type) + "; " + why
         k.trace.record("kmalloc", KMALLOC_KEYS,
                        (label, addr, size, s.size, value, -1, accounted or s.account), why)
         return addr
 
+    def _kmalloc_fast_why(self, s: KmemCache, size: int) -> str:
+        why = s.why_fast.get(size)
+        if why is None:
+            why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
+                                      + KMALLOC_FAST_WHY)
+        return why
+
+    def _kmalloc_head(self, s: KmemCache, size: int, value: int, accounted: bool) -> tuple:
+        """The packed trace head of a fast-path kmalloc(size) from ``s`` with flags
+        ``value``: its event is (call_site, ptr, bytes_req) + these constants."""
+        return packed_head("kmalloc", KMALLOC_KEYS, self._kmalloc_fast_why(s, size), 3,
+                           (s.size, value, -1, accounted or s.account))
+
     def _kmalloc_route(self, gfp) -> tuple:
-        """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted),
-        remembered as the last flags' route."""
-        try:
-            ktype, value, accounted = self._route_cache[gfp]
-        except (KeyError, TypeError):
-            ktype, value, accounted = self._route(gfp)
-        route = (self._by_size[ktype], value, accounted)
+        """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted, the
+        packed trace heads by size), remembered as the last flags' route."""
         routes = self._route_cache
+        try:
+            key = routes[gfp]
+        except (KeyError, TypeError):
+            key = self._route(gfp)
+        heads = routes.heads.get(key)
+        if heads is None:
+            heads = routes.heads[key] = [None] * (self.max_cache_size + 1)
+        ktype, value, accounted = key
+        route = (self._by_size[ktype], value, accounted, heads)
         routes.last_gfp = gfp
         routes.last_route = route
         return route
-
-    def _label(self, caller) -> str:
-        """``Kernel.caller_label(caller)`` for the caller of a SLUB entry point."""
-        if caller is not None:
-            return self.k.caller_label(caller)     # a str, or its TypeError
-        return call_site(sys._getframe(2))   # 0: here, 1: the entry point, 2: its caller
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
         """include/linux/slab.h: kzalloc = kmalloc(size, flags | __GFP_ZERO)."""
@@ -1319,8 +1474,16 @@ class Slub:
     def kfree(self, ptr, caller: str | None = None) -> None:
         """mm/slub.c: kfree (6.x; mm/slab_common.c in 6.1): NULL and ZERO_SIZE_PTR do
         nothing; a slab object goes back to its cache (fast path when its slab is this
-        CPU's slab); a kmalloc_large allocation goes back to the buddy allocator."""
-        label = caller if type(caller) is str else self._label(caller)
+        CPU's slab); a kmalloc_large allocation goes back to the buddy allocator.
+        ``k.kfree`` is this method: without a ``caller`` the call site is the calling
+        frame's."""
+        if caller is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = self.k.caller_label(caller)      # its TypeError
         try:
             rec = self.live.get(ptr)
         except TypeError:
@@ -1342,7 +1505,20 @@ class Slub:
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
                 s.free_fastpath += 1
-                k.trace.kfree(label, ptr, s.why_kfree_fast)
+                # trace_kfree onto the packed chunk (TraceLog.record's steps)
+                k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+                tr = k.trace
+                if tr.enabled:
+                    i = tr.next_index
+                    tr.next_index = i + 1
+                    buf = tr.packed
+                    if buf is None:
+                        buf = tr.open_packed()
+                    task = k.current_task
+                    buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                            s.kfree_head, label, ptr, None)
+                    if i >= tr.drop_at:
+                        tr.drop_oldest()
                 return
             self._free_object(rec, ptr, label, "kfree")
             return
@@ -1382,12 +1558,13 @@ class Slub:
         return self._slab_ksize(rec.cache)
 
     def _slab_ksize(self, s: KmemCache) -> int:
-        """mm/slab.h: slab_ksize."""
-        if s.flags & (SLAB_RED_ZONE | SLAB_POISON):
-            return s.object_size
-        if s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER):
-            return s.inuse
-        return s.size
+        """mm/slab.h: slab_ksize: object_size with RED_ZONE or POISON, inuse with
+        TYPESAFE_BY_RCU or STORE_USER, else the slot size (decided at creation:
+        ``s.ksize_of``, no flag arithmetic per call)."""
+        kind = s.ksize_of
+        if kind == KSIZE_SLOT:
+            return s.size
+        return s.object_size if kind == KSIZE_OBJECT_SIZE else s.inuse
 
     # ================================================================ allocation core
     def slab_alloc_node(self, s: KmemCache, value: int, gfp, req: int = 0,
