@@ -96,15 +96,16 @@ class _RouteCache(dict):
     value, accounted), compared by identity: a loop with one km.GFP_* constant then
     costs no hash of a GFP per call. Derived data, like the dict itself."""
 
-    __slots__ = ("last_gfp", "last_route", "heads")
+    __slots__ = ("last_gfp", "last_route", "plans")
 
     def __init__(self) -> None:
         super().__init__()
         self.last_gfp: object = _NO_GFP
         self.last_route: tuple = ()
-        # (kmalloc type, value, accounted) -> by size: the packed trace head of a
-        # fast-path kmalloc of that size with those flags (kmemlab.trace._Packed)
-        self.heads: dict[tuple, list] = {}
+        # (kmalloc type, value, accounted) -> by size: the CountPlan of a fast-path
+        # kmalloc of that size with those flags (its counts and packed trace head).
+        # Not derived: a plan may hold counts not yet flushed.
+        self.plans: dict[tuple, list] = {}
 
 # id(code object) -> the call site it names ("" for kmemlab's own frames and
 # third-party code): what Kernel.caller_label finds, looked up once per code object.
@@ -462,10 +463,10 @@ class KmemCache:
         self._stat = dict.fromkeys(STAT_NAMES, 0)
         # the two stat items every fast path counts, as plain ints (an attribute update
         # instead of a dict item's); stat puts them in their places when read
-        self.alloc_fastpath = 0
-        self.free_fastpath = 0
-        self.total_requested = 0            # cumulative, as perf kmem stat
-        self.hits = 0
+        self._alloc_fastpath = 0
+        self._free_fastpath = 0
+        self._total_requested = 0           # cumulative, as perf kmem stat
+        self._hits = 0
         self.random_seq: list[int] | None = None
         self.allocflags = 0
         # the fast paths' whys, made once (kmalloc's once per requested size)
@@ -473,12 +474,13 @@ class KmemCache:
         self.why_kfree_fast = f"kfree → {name}: {FREE_FAST_WHY}"
         self.why_alloc_fast = f"kmem_cache_alloc({name}) → {CACHE_ALLOC_FAST_WHY}"
         self.why_free_fast = f"kmem_cache_free({name}): {FREE_FAST_WHY}"
-        # the packed trace heads of the fast paths (kmemlab.trace._Packed): kfree's and
+        # the fast paths' count plans and packed trace heads: kfree's and
         # kmem_cache_free's, kmem_cache_alloc's by gfp value
-        self.kfree_head = packed_head("kfree", KFREE_KEYS, self.why_kfree_fast, 2, ())
-        self.free_head = packed_head("kmem_cache_free", KMEM_CACHE_FREE_KEYS,
-                                     self.why_free_fast, 2, (name,))
-        self.alloc_heads: dict[int, tuple] = {}
+        self.kfree_plan = CountPlan(self, 0, True, packed_head(
+            "kfree", KFREE_KEYS, self.why_kfree_fast, 2, ()))
+        self.free_plan = CountPlan(self, 0, True, packed_head(
+            "kmem_cache_free", KMEM_CACHE_FREE_KEYS, self.why_free_fast, 2, (name,)))
+        self.alloc_plans: dict[int, CountPlan] = {}
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
         # slab_ksize: which size ksize reports (the flags never change after creation;
         # object_size and inuse grow when a cache is merged into)
@@ -488,6 +490,57 @@ class KmemCache:
             self.ksize_of = KSIZE_INUSE
         else:
             self.ksize_of = KSIZE_SLOT
+
+    # -- counters the fast paths batch (CountPlan): read after Slub.flush_counts -----
+    @property
+    def alloc_fastpath(self) -> int:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._alloc_fastpath
+
+    @alloc_fastpath.setter
+    def alloc_fastpath(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._alloc_fastpath = value
+
+    @property
+    def free_fastpath(self) -> int:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._free_fastpath
+
+    @free_fastpath.setter
+    def free_fastpath(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._free_fastpath = value
+
+    @property
+    def hits(self) -> int:
+        """Allocations since boot (perf kmem stat's hits)."""
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._hits
+
+    @hits.setter
+    def hits(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._hits = value
+
+    @property
+    def total_requested(self) -> int:
+        """Bytes requested since boot (perf kmem stat's total_requested)."""
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._total_requested
+
+    @total_requested.setter
+    def total_requested(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._total_requested = value
 
     # -- sysfs-style attributes ----------------------------------------------------
     @property
@@ -654,6 +707,26 @@ class LiveObject:
         self.page = page
 
 
+class CountPlan:
+    """What the fast paths count, batched (issue 21 item 4): one plan per kmalloc size
+    class and flags, per cache and flags for kmem_cache_alloc, per cache for the
+    frees. A fast-path call from the plan's last call site only does ``n += 1``;
+    the cache's alloc_fastpath/hits/total_requested (or free_fastpath) and the call
+    site's [hits, req, alloc, frees] get ``n`` times their increments when someone
+    reads them (``Slub.flush_counts``) or another call site uses the plan. ``head``
+    is the packed trace head of the plan's events (kmemlab.trace._Packed)."""
+
+    __slots__ = ("cache", "req", "free", "head", "label", "n")
+
+    def __init__(self, cache: KmemCache, req: int, free: bool, head: tuple) -> None:
+        self.cache = cache
+        self.req = req            # bytes requested per allocation (0 for frees)
+        self.free = free
+        self.head = head
+        self.label: str | None = None   # the call site counted in n (None: not pending)
+        self.n = 0
+
+
 # GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK (mm/internal.h): what new_slab keeps of the
 # caller's flags before adding the cache's allocflags.
 _SLAB_KEEP_FLAGS = (
@@ -733,7 +806,8 @@ class Slub:
         self._slab_serial = 0
         self._route_cache = _RouteCache()
         self._random_later: list[KmemCache] | None = None
-        self.callsites: dict[str, list[int]] = {}   # label -> [hits, req, alloc, frees]
+        self._callsites: dict[str, list[int]] = {}  # label -> [hits, req, alloc, frees]
+        self._pending: list[CountPlan] = []   # plans holding counts (flush_counts)
         self.tainted = False
         # silent double frees (no slub_debug): address -> [cache, allocations to go, who
         # freed it twice]; that many allocations later the object is handed out again
@@ -761,6 +835,55 @@ class Slub:
             # the boot caches that opt in to sheaves (6.18: maple_node, vm_area_struct)
             self.kmem_cache_create(name, size, align, flags, caller="kmem_cache_init",
                                    sheaf_capacity=capacity)
+
+    @property
+    def callsites(self) -> dict[str, list[int]]:
+        """Per call site label: [hits, bytes requested, bytes allocated, frees]."""
+        if self._pending:
+            self.flush_counts()
+        return self._callsites
+
+    def flush_counts(self) -> None:
+        """Add what the fast paths' plans counted to the caches' and call sites'
+        counters (every reader of them calls this first, through the properties)."""
+        for p in self._pending:
+            self._apply_plan(p)
+            p.label = None
+        self._pending.clear()
+
+    def _apply_plan(self, p: CountPlan) -> None:
+        n = p.n
+        s = p.cache
+        if p.free:
+            s._free_fastpath += n
+            self._callsites[p.label][3] += n
+        else:
+            req = p.req * n
+            s._alloc_fastpath += n
+            s._hits += n
+            s._total_requested += req
+            cs = self._callsites[p.label]
+            cs[0] += n
+            cs[1] += req
+            cs[2] += s.size * n
+        p.n = 0
+
+    def _count_with(self, p: CountPlan, label: str) -> None:
+        """A fast-path call counted by plan ``p`` from call site ``label`` that is not
+        the plan's last: the plan's counts go to their call site, ``label`` becomes
+        its call site (the call site's entry is made now, as the call would make it)."""
+        cs = self._callsites
+        if p.free and label not in cs:   # a free of a site never counted: no entry
+            p.cache._free_fastpath += 1
+            return
+        if p.label is None:
+            self._pending.append(p)
+        elif p.n:
+            self._apply_plan(p)
+        if not p.free and label not in cs:
+            cs[label] = [0, 0, 0, 0]
+        p.label = label
+        p.n = 1
 
     @property
     def slab_caches(self):
@@ -1015,6 +1138,9 @@ class Slub:
         sheaf_capacity = _sheaf_capacity_arg(self.k.profile, sheaf_capacity)
         s = None if sheaf_capacity else self.find_mergeable(size, align, flags, ctor)
         if s is not None:
+            if self._pending:     # the plans count object_size bytes per allocation
+                self.flush_counts()
+            s.alloc_plans.clear()
             s.refcount += 1
             s.object_size = max(s.object_size, size)
             s.inuse = max(s.inuse, align_up(size, self.word))
@@ -1084,7 +1210,6 @@ class Slub:
             # slab_alloc_node's fast path and slab_post_alloc_hook inline (as kmalloc)
             idx = fl.pop()
             slab = c.slab
-            s.alloc_fastpath += 1
             slab.inuse += 1
             addr = slab.base + idx * s.size
             rec = slab.records[idx]
@@ -1099,24 +1224,19 @@ class Slub:
                 dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
             s.nr_live += 1
             s.live_requested += req
-            s.hits += 1
-            s.total_requested += req
-            cs = self.callsites.get(label)
-            if cs is None:
-                self.callsites[label] = [1, req, s.size, 0]
+            plan = s.alloc_plans.get(value)
+            if plan is None:
+                plan = s.alloc_plans[value] = CountPlan(s, req, False, packed_head(
+                    "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
+                    (s.size, value, -1, bool(value & self._gfp_account or s.account),
+                     s.name)))
+            if plan.label is label:
+                plan.n += 1
             else:
-                cs[0] += 1
-                cs[1] += req
-                cs[2] += s.size
+                self._count_with(plan, label)
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
-                head = s.alloc_heads.get(value)
-                if head is None:
-                    head = s.alloc_heads[value] = packed_head(
-                        "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
-                        (s.size, value, -1, bool(value & self._gfp_account or s.account),
-                         s.name))
                 i = tr.next_index
                 tr.next_index = i + 1
                 buf = tr.packed
@@ -1124,7 +1244,7 @@ class Slub:
                     buf = tr.open_packed()
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
-                        head, label, addr, req)
+                        plan.head, label, addr, req)
                 if i >= tr.drop_at:
                     tr.drop_oldest()
             return addr
@@ -1178,12 +1298,13 @@ class Slub:
             del self.live[ptr]
             s.nr_live -= 1
             s.live_requested -= rec.req
-            cs = self.callsites.get(rec.caller)
-            if cs is not None:
-                cs[3] += 1
             slab.inuse -= 1
             c.freelist.append(rec.idx)
-            s.free_fastpath += 1
+            plan = s.free_plan
+            if plan.label is rec.caller:
+                plan.n += 1
+            else:
+                self._count_with(plan, rec.caller)
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
@@ -1194,7 +1315,7 @@ class Slub:
                     buf = tr.open_packed()
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
-                        s.free_head, label, ptr, None)
+                        plan.head, label, ptr, None)
                 if i >= tr.drop_at:
                     tr.drop_oldest()
             return
@@ -1308,7 +1429,7 @@ class Slub:
                              "unsigned; a negative int here is a bug in the caller)")
         if route is None:
             route = self._kmalloc_route(gfp)
-        by_size, value, accounted, heads = route
+        by_size, value, accounted, plans = route
         if size == 0:
             return ZERO_SIZE_PTR
         if size > self.max_cache_size:
@@ -1339,7 +1460,6 @@ class Slub:
             # holds both paths to 17c9f1a's)
             idx = fl.pop()
             slab = c.slab
-            s.alloc_fastpath += 1
             slab.inuse += 1
             addr = slab.base + idx * s.size
             rec = slab.records[idx]
@@ -1354,22 +1474,19 @@ class Slub:
                 dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
             s.nr_live += 1
             s.live_requested += size
-            s.hits += 1
-            s.total_requested += size
-            cs = self.callsites.get(label)
-            if cs is None:
-                self.callsites[label] = [1, size, s.size, 0]
+            # alloc_fastpath, hits, total_requested and the call site's counts: by the
+            # size class's plan (CountPlan)
+            plan = plans[size]
+            if plan is None:
+                plan = plans[size] = self._kmalloc_plan(s, size, value, accounted)
+            if plan.label is label:
+                plan.n += 1
             else:
-                cs[0] += 1
-                cs[1] += size
-                cs[2] += s.size
+                self._count_with(plan, label)
             # trace_kmalloc: TraceLog.record's steps onto the packed chunk
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
-                head = heads[size]
-                if head is None:
-                    head = heads[size] = self._kmalloc_head(s, size, value, accounted)
                 i = tr.next_index
                 tr.next_index = i + 1
                 buf = tr.packed
@@ -1377,7 +1494,7 @@ class Slub:
                     buf = tr.open_packed()
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
-                        head, label, addr, size)
+                        plan.head, label, addr, size)
                 if i >= tr.drop_at:
                     tr.drop_oldest()
             return addr
@@ -1404,25 +1521,26 @@ class Slub:
                                       + KMALLOC_FAST_WHY)
         return why
 
-    def _kmalloc_head(self, s: KmemCache, size: int, value: int, accounted: bool) -> tuple:
-        """The packed trace head of a fast-path kmalloc(size) from ``s`` with flags
-        ``value``: its event is (call_site, ptr, bytes_req) + these constants."""
-        return packed_head("kmalloc", KMALLOC_KEYS, self._kmalloc_fast_why(s, size), 3,
-                           (s.size, value, -1, accounted or s.account))
+    def _kmalloc_plan(self, s: KmemCache, size: int, value: int, accounted: bool) -> CountPlan:
+        """The count plan of a fast-path kmalloc(size) from ``s`` with flags ``value``;
+        its packed trace event is (call_site, ptr, bytes_req) + the head's constants."""
+        return CountPlan(s, size, False, packed_head(
+            "kmalloc", KMALLOC_KEYS, self._kmalloc_fast_why(s, size), 3,
+            (s.size, value, -1, accounted or s.account)))
 
     def _kmalloc_route(self, gfp) -> tuple:
         """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted, the
-        packed trace heads by size), remembered as the last flags' route."""
+        count plans by size), remembered as the last flags' route."""
         routes = self._route_cache
         try:
             key = routes[gfp]
         except (KeyError, TypeError):
             key = self._route(gfp)
-        heads = routes.heads.get(key)
-        if heads is None:
-            heads = routes.heads[key] = [None] * (self.max_cache_size + 1)
+        plans = routes.plans.get(key)
+        if plans is None:
+            plans = routes.plans[key] = [None] * (self.max_cache_size + 1)
         ktype, value, accounted = key
-        route = (self._by_size[ktype], value, accounted, heads)
+        route = (self._by_size[ktype], value, accounted, plans)
         routes.last_gfp = gfp
         routes.last_route = route
         return route
@@ -1499,12 +1617,13 @@ class Slub:
                 del self.live[ptr]
                 s.nr_live -= 1
                 s.live_requested -= rec.req
-                cs = self.callsites.get(rec.caller)
-                if cs is not None:
-                    cs[3] += 1
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
-                s.free_fastpath += 1
+                plan = s.kfree_plan      # free_fastpath and the call site's frees
+                if plan.label is rec.caller:
+                    plan.n += 1
+                else:
+                    self._count_with(plan, rec.caller)
                 # trace_kfree onto the packed chunk (TraceLog.record's steps)
                 k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
                 tr = k.trace
@@ -1516,7 +1635,7 @@ class Slub:
                         buf = tr.open_packed()
                     task = k.current_task
                     buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
-                            s.kfree_head, label, ptr, None)
+                            plan.head, label, ptr, None)
                     if i >= tr.drop_at:
                         tr.drop_oldest()
                 return
@@ -1590,7 +1709,7 @@ class Slub:
             if fl:
                 idx = fl.pop()
                 slab = c.slab
-                s.alloc_fastpath += 1
+                s._alloc_fastpath += 1
                 why = None
             else:
                 got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
@@ -1615,11 +1734,11 @@ class Slub:
             dbg.on_alloc(addr, req, s.object_size, s.name, api)
         s.nr_live += 1
         s.live_requested += req
-        s.hits += 1
-        s.total_requested += req
-        cs = self.callsites.get(label)          # label -> [hits, req, alloc, frees]
+        s._hits += 1
+        s._total_requested += req
+        cs = self._callsites.get(label)          # label -> [hits, req, alloc, frees]
         if cs is None:
-            self.callsites[label] = [1, req, s.size, 0]
+            self._callsites[label] = [1, req, s.size, 0]
         else:
             cs[0] += 1
             cs[1] += req
@@ -1823,7 +1942,7 @@ class Slub:
         del self.live[ptr]
         s.nr_live -= 1
         s.live_requested -= rec.req
-        cs = self.callsites.get(rec.caller)
+        cs = self._callsites.get(rec.caller)
         if cs is not None:
             cs[3] += 1
         if s.sheaf_capacity:   # 6.18: onto the CPU's sheaf, still allocated in the slab
@@ -1837,7 +1956,7 @@ class Slub:
         slab.inuse -= 1
         if c.slab is slab:
             c.freelist.append(idx)
-            s.free_fastpath += 1
+            s._free_fastpath += 1
             if fn == "kfree":
                 k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
             else:
@@ -1989,16 +2108,16 @@ class Slub:
         self.k.trace.emit("kfree", f"kfree → kmalloc_large: order-{page.order} compound page "
                           "back to the buddy allocator", call_site=label, ptr=ptr)
         del self.large[ptr]
-        cs = self.callsites.get(rec.caller)
+        cs = self._callsites.get(rec.caller)
         if cs is not None:
             cs[3] += 1
         self.k.page_alloc.free_pages(page, page.order, caller=label)
 
     # ================================================================ helpers
     def _callsite(self, label: str, req: int, alloc: int) -> None:
-        cs = self.callsites.get(label)
+        cs = self._callsites.get(label)
         if cs is None:
-            self.callsites[label] = [1, req, alloc, 0]
+            self._callsites[label] = [1, req, alloc, 0]
         else:
             cs[0] += 1
             cs[1] += req
