@@ -93,8 +93,9 @@ class _RouteCache(dict):
 
     ``last_gfp``/``last_route`` remember the flags of the last kmalloc or
     kmem_cache_alloc and their route (the kmalloc table of their type by size, the
-    value, accounted), compared by identity: a loop with one km.GFP_* constant then
-    costs no hash of a GFP per call. Derived data, like the dict itself."""
+    value, accounted, the count plans by size), compared by identity: a loop with
+    one km.GFP_* constant then costs no hash of a GFP per call. The memo is derived
+    data; ``plans`` is not (see :class:`CountPlan`)."""
 
     __slots__ = ("last_gfp", "last_route", "plans")
 
@@ -1170,18 +1171,18 @@ class Slub:
         if caller is None:
             f = sys._getframe(1)
             label = CALL_SITES.get(id(f.f_code)) or call_site(f)
-        else:
+        elif type(caller) is str:
             label = caller
+        else:
+            label = None       # checked after the flags
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             value = routes.last_route[1]
-            if type(label) is not str:
-                label = self.k.caller_label(caller)
         else:
             gfpmod.coerce(gfp)
-            if type(label) is not str:
-                label = self.k.caller_label(caller)
             value = None
+        if label is None:
+            label = self.k.caller_label(caller)      # its TypeError
         if type(cache) is KmemCache and cache._slub is self and not cache.destroyed:
             s = cache
         else:
@@ -1412,28 +1413,31 @@ class Slub:
         if caller is None:     # the caller's frame (already materialised: one lookup)
             f = sys._getframe(1)
             label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
         else:
-            label = caller     # a str, or checked after the flags
+            label = None       # checked after the flags
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             route = routes.last_route
         else:
             gfpmod.coerce(gfp)
             route = None
-        if type(label) is not str:
+        if label is None:
             label = self.k.caller_label(caller)      # its TypeError
-        if type(size) is not int:
-            size = self._size_arg(size, "size")
-        elif size < 0:
-            raise ValueError(f"kmalloc size cannot be negative: {size} (size_t is "
-                             "unsigned; a negative int here is a bug in the caller)")
-        if route is None:
-            route = self._kmalloc_route(gfp)
+        if route is None or type(size) is not int or not 0 < size <= self.max_cache_size:
+            if type(size) is not int:
+                size = self._size_arg(size, "size")
+            elif size < 0:
+                raise ValueError(f"kmalloc size cannot be negative: {size} (size_t is "
+                                 "unsigned; a negative int here is a bug in the caller)")
+            if route is None:
+                route = self._kmalloc_route(gfp)
+            if size == 0:
+                return ZERO_SIZE_PTR
+            if size > self.max_cache_size:
+                return self._kmalloc_large(size, gfp, route[1], label)
         by_size, value, accounted, plans = route
-        if size == 0:
-            return ZERO_SIZE_PTR
-        if size > self.max_cache_size:
-            return self._kmalloc_large(size, gfp, value, label)
         k = self.k
         rules = k.rules
         if k.panicked is None and (k.context_stack.may_sleep or

@@ -205,3 +205,46 @@ def test_kernel_methods_and_slub_methods_do_the_same():
     assert slab_state(k) == slab_state(other)
     assert k.trace.to_ftrace() == other.trace.to_ftrace()
     assert [e.why for e in k.trace] == [e.why for e in other.trace]
+
+
+def _counters(k: km.Kernel) -> tuple:
+    s = k.slub
+    return (s.callsite_stats(), s.cache_stats(), sorted(s.callsites.items()),
+            [(c.name, c.hits, c.total_requested, c.alloc_fastpath, c.free_fastpath,
+              sorted(c.stat.items())) for c in s.caches])
+
+
+def test_counts_batched_by_plan_read_the_same_at_any_time():
+    """The fast paths' counts wait in CountPlans until read: reading after every call
+    (each read adds them up) and only at the end give the same counters, through
+    call sites that take turns on one size class, frees of objects other sites
+    allocated, a merge into a cache and a snapshot taken with counts pending."""
+    k = boot("6.12")
+    other = k.snapshot()
+
+    def run(x: km.Kernel, read: bool) -> list:
+        c = x.kmem_cache_create("plan_a", 200)
+        rng = random.Random(5)
+        live, objs, seen = [], [], []
+        for i in range(1200):
+            site = rng.choice(("site_a", "site_b", None))
+            r = rng.random()
+            if r < 0.3:
+                live.append(x.kmalloc(rng.choice((64, 64, 96, 1000)), km.GFP_KERNEL,
+                                      caller=site))
+            elif r < 0.55 and live:
+                x.kfree(live.pop(rng.randrange(len(live))), caller=site)
+            elif r < 0.75:
+                objs.append(x.kmem_cache_alloc(c, km.GFP_KERNEL, caller=site))
+            elif r < 0.95 and objs:
+                x.kmem_cache_free(c, objs.pop(rng.randrange(len(objs))), caller=site)
+            elif i == 600:
+                x.kmem_cache_create("plan_merged", 196)   # merges into plan_a (or not)
+            if read:
+                seen.append(_counters(x))
+        return seen
+
+    run(k, read=False)
+    snap = k.snapshot()                  # with counts still pending in the plans
+    seen = run(other, read=True)
+    assert _counters(k) == _counters(other) == seen[-1] == _counters(snap)
