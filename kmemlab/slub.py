@@ -97,7 +97,7 @@ class _RouteCache(dict):
     one km.GFP_* constant then costs no hash of a GFP per call. The memo is derived
     data; ``plans`` is not (see :class:`CountPlan`)."""
 
-    __slots__ = ("last_gfp", "last_route", "plans")
+    __slots__ = ("last_gfp", "last_route", "plans", "by_int")
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,6 +107,7 @@ class _RouteCache(dict):
         # kmalloc of that size with those flags (its counts and packed trace head).
         # Not derived: a plan may hold counts not yet flushed.
         self.plans: dict[tuple, list] = {}
+        self.by_int: dict[int, tuple] = {}   # int mask -> its route (last_route's form)
 
 # id(code object) -> the call site it names ("" for kmemlab's own frames and
 # third-party code): what Kernel.caller_label finds, looked up once per code object.
@@ -711,21 +712,20 @@ class LiveObject:
 class CountPlan:
     """What the fast paths count, batched (issue 21 item 4): one plan per kmalloc size
     class and flags, per cache and flags for kmem_cache_alloc, per cache for the
-    frees. A fast-path call from the plan's last call site only does ``n += 1``;
-    the cache's alloc_fastpath/hits/total_requested (or free_fastpath) and the call
-    site's [hits, req, alloc, frees] get ``n`` times their increments when someone
-    reads them (``Slub.flush_counts``) or another call site uses the plan. ``head``
-    is the packed trace head of the plan's events (kmemlab.trace._Packed)."""
+    frees. A fast-path call only counts itself in ``counts`` (call site → calls);
+    the cache's alloc_fastpath/hits/total_requested (or free_fastpath) and each call
+    site's [hits, req, alloc, frees] get their increments times those counts when
+    someone reads them (``Slub.flush_counts``). ``head`` is the packed trace head of
+    the plan's events (kmemlab.trace._Packed)."""
 
-    __slots__ = ("cache", "req", "free", "head", "label", "n")
+    __slots__ = ("cache", "req", "free", "head", "counts")
 
     def __init__(self, cache: KmemCache, req: int, free: bool, head: tuple) -> None:
         self.cache = cache
         self.req = req            # bytes requested per allocation (0 for frees)
         self.free = free
         self.head = head
-        self.label: str | None = None   # the call site counted in n (None: not pending)
-        self.n = 0
+        self.counts: dict[str, int] = {}   # not empty: the plan is in Slub._pending
 
 
 # GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK (mm/internal.h): what new_slab keeps of the
@@ -847,44 +847,38 @@ class Slub:
     def flush_counts(self) -> None:
         """Add what the fast paths' plans counted to the caches' and call sites'
         counters (every reader of them calls this first, through the properties)."""
+        sites = self._callsites
         for p in self._pending:
-            self._apply_plan(p)
-            p.label = None
+            s = p.cache
+            if p.free:
+                for label, n in p.counts.items():
+                    s._free_fastpath += n
+                    sites[label][3] += n
+            else:
+                for label, n in p.counts.items():
+                    req = p.req * n
+                    s._alloc_fastpath += n
+                    s._hits += n
+                    s._total_requested += req
+                    cs = sites[label]
+                    cs[0] += n
+                    cs[1] += req
+                    cs[2] += s.size * n
+            p.counts.clear()
         self._pending.clear()
 
-    def _apply_plan(self, p: CountPlan) -> None:
-        n = p.n
-        s = p.cache
-        if p.free:
-            s._free_fastpath += n
-            self._callsites[p.label][3] += n
-        else:
-            req = p.req * n
-            s._alloc_fastpath += n
-            s._hits += n
-            s._total_requested += req
-            cs = self._callsites[p.label]
-            cs[0] += n
-            cs[1] += req
-            cs[2] += s.size * n
-        p.n = 0
-
-    def _count_with(self, p: CountPlan, label: str) -> None:
-        """A fast-path call counted by plan ``p`` from call site ``label`` that is not
-        the plan's last: the plan's counts go to their call site, ``label`` becomes
-        its call site (the call site's entry is made now, as the call would make it)."""
+    def _count_new(self, p: CountPlan, label: str) -> None:
+        """The first fast-path call counted by plan ``p`` from call site ``label``
+        since the last flush (the call site's entry is made now, as the call makes it)."""
         cs = self._callsites
-        if p.free and label not in cs:   # a free of a site never counted: no entry
-            p.cache._free_fastpath += 1
-            return
-        if p.label is None:
-            self._pending.append(p)
-        elif p.n:
-            self._apply_plan(p)
-        if not p.free and label not in cs:
+        if label not in cs:
+            if p.free:          # a free whose allocation's site was never counted
+                p.cache._free_fastpath += 1
+                return
             cs[label] = [0, 0, 0, 0]
-        p.label = label
-        p.n = 1
+        if not p.counts:
+            self._pending.append(p)
+        p.counts[label] = 1
 
     @property
     def slab_caches(self):
@@ -1178,6 +1172,8 @@ class Slub:
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             value = routes.last_route[1]
+        elif type(gfp) is int and gfp in routes.by_int:   # an int mask seen before
+            value = routes.by_int[gfp][1]
         else:
             gfpmod.coerce(gfp)
             value = None
@@ -1231,23 +1227,24 @@ class Slub:
                     "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
                     (s.size, value, -1, bool(value & self._gfp_account or s.account),
                      s.name)))
-            if plan.label is label:
-                plan.n += 1
+            n = plan.counts.get(label)
+            if n is None:
+                self._count_new(plan, label)
             else:
-                self._count_with(plan, label)
+                plan.counts[label] = n + 1
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
-                i = tr.next_index
-                tr.next_index = i + 1
                 buf = tr.packed
                 if buf is None:
                     buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
                         plan.head, label, addr, req)
-                if i >= tr.drop_at:
-                    tr.drop_oldest()
+                if i >= tr.check_at:
+                    tr.check()
             return addr
         res = self.slab_alloc_node(s, value, gfp, req, label, "kmem_cache_alloc")
         if res is None:
@@ -1302,23 +1299,24 @@ class Slub:
             slab.inuse -= 1
             c.freelist.append(rec.idx)
             plan = s.free_plan
-            if plan.label is rec.caller:
-                plan.n += 1
+            n = plan.counts.get(rec.caller)
+            if n is None:
+                self._count_new(plan, rec.caller)
             else:
-                self._count_with(plan, rec.caller)
+                plan.counts[rec.caller] = n + 1
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
-                i = tr.next_index
-                tr.next_index = i + 1
                 buf = tr.packed
                 if buf is None:
                     buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
                         plan.head, label, ptr, None)
-                if i >= tr.drop_at:
-                    tr.drop_oldest()
+                if i >= tr.check_at:
+                    tr.check()
             return
         self._free_object(rec, ptr, label, "kmem_cache_free")
 
@@ -1420,6 +1418,10 @@ class Slub:
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             route = routes.last_route
+        elif type(gfp) is int:       # an int mask (a replayed trace's): seen before?
+            route = routes.by_int.get(gfp)
+            if route is None:
+                gfpmod.coerce(gfp)
         else:
             gfpmod.coerce(gfp)
             route = None
@@ -1483,24 +1485,25 @@ class Slub:
             plan = plans[size]
             if plan is None:
                 plan = plans[size] = self._kmalloc_plan(s, size, value, accounted)
-            if plan.label is label:
-                plan.n += 1
+            n = plan.counts.get(label)
+            if n is None:
+                self._count_new(plan, label)
             else:
-                self._count_with(plan, label)
+                plan.counts[label] = n + 1
             # trace_kmalloc: TraceLog.record's steps onto the packed chunk
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
-                i = tr.next_index
-                tr.next_index = i + 1
                 buf = tr.packed
                 if buf is None:
                     buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
                 task = k.current_task
                 buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
                         plan.head, label, addr, size)
-                if i >= tr.drop_at:
-                    tr.drop_oldest()
+                if i >= tr.check_at:
+                    tr.check()
             return addr
         res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
@@ -1547,6 +1550,8 @@ class Slub:
         route = (self._by_size[ktype], value, accounted, plans)
         routes.last_gfp = gfp
         routes.last_route = route
+        if type(gfp) is int:
+            routes.by_int[gfp] = route
         return route
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
@@ -1624,24 +1629,25 @@ class Slub:
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
                 plan = s.kfree_plan      # free_fastpath and the call site's frees
-                if plan.label is rec.caller:
-                    plan.n += 1
+                n = plan.counts.get(rec.caller)
+                if n is None:
+                    self._count_new(plan, rec.caller)
                 else:
-                    self._count_with(plan, rec.caller)
+                    plan.counts[rec.caller] = n + 1
                 # trace_kfree onto the packed chunk (TraceLog.record's steps)
                 k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
                 tr = k.trace
                 if tr.enabled:
-                    i = tr.next_index
-                    tr.next_index = i + 1
                     buf = tr.packed
                     if buf is None:
                         buf = tr.open_packed()
+                    i = tr.next_index
+                    tr.next_index = i + 1
                     task = k.current_task
                     buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
                             plan.head, label, ptr, None)
-                    if i >= tr.drop_at:
-                        tr.drop_oldest()
+                    if i >= tr.check_at:
+                        tr.check()
                 return
             self._free_object(rec, ptr, label, "kfree")
             return

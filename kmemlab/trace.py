@@ -108,8 +108,12 @@ class _Run:
                     tuple(c[a:b] if type(c) is list else c for c in self.columns))
 
 
-# A _Packed chunk keeps each event in PACK consecutive slots of one flat list.
+# A _Packed chunk keeps each event in PACK consecutive slots of one flat list, at
+# most PACKED_EVENTS events: then it becomes a tuple, which the garbage collector
+# stops visiting once it has seen that it holds only plain values (a list is visited,
+# slot by slot, by every collection of its generation).
 PACK = 9
+PACKED_EVENTS = 4096
 
 
 class _Packed:
@@ -120,8 +124,8 @@ class _Packed:
     one kmalloc size class or one cache's kfree has in common, made once. Appending
     to a list makes no object that lives on (a tuple per event is one more for the
     garbage collector to visit and untrack); events are made into tuples when read.
-    The chunk being written is ``TraceLog.packed``; anything else recorded, or any
-    read, closes it."""
+    The chunk being written is ``TraceLog.packed``; anything else recorded, any
+    read, or PACKED_EVENTS events close it (its list becomes a tuple)."""
 
     __slots__ = ("vals",)
 
@@ -178,9 +182,11 @@ class TraceLog:
         self.drop_at = DEFAULT_BUFFER_EVENTS   # _dropped + buffer_events: record drops at it
         # the vals of the _Packed chunk at the end of _entries that the SLUB fast
         # paths append to (None: closed; they open one with open_packed). They write
-        # an event as: clock, next_index += 1, PACK values onto packed, and
-        # drop_oldest() once next_index passes drop_at, as record does.
+        # an event as: the clock, next_index += 1, PACK values onto packed, and
+        # check() when the index reaches check_at (the index at which the oldest
+        # events must drop, as record drops them, or the chunk is full).
         self.packed: list | None = None
+        self.check_at = 0
         self.symbols: dict[int, str] = {}
 
     @property
@@ -190,6 +196,7 @@ class TraceLog:
 
     @buffer_events.setter
     def buffer_events(self, n: int) -> None:
+        self._close_packed()
         self._buffer_events = n
         self.drop_at = self._dropped + n     # the next event drops the oldest, if over
 
@@ -200,7 +207,8 @@ class TraceLog:
     def _sync_first(self) -> list[int]:
         """_first for every entry (the entries recorded since the last read); closes
         the packed chunk (its length is final once its first index is known)."""
-        self.packed = None
+        if self.packed is not None:
+            self._close_packed()
         first, entries = self._first, self._entries
         j = len(first)
         if j < len(entries):
@@ -212,19 +220,32 @@ class TraceLog:
         return first
 
     def open_packed(self) -> list:
-        """A new :class:`_Packed` chunk at the end of the buffer; returns its vals,
-        which the SLUB fast paths extend by PACK values per event."""
+        """A new :class:`_Packed` chunk at the end of the buffer for the event of
+        index next_index; returns its vals, which the SLUB fast paths extend by PACK
+        values per event."""
         vals: list = []
         self._entries.append(_Packed(vals))
         self.packed = vals
+        self.check_at = min(self.drop_at, self.next_index + PACKED_EVENTS - 1)
         return vals
 
-    def drop_oldest(self) -> None:
-        """What record does when next_index has passed drop_at (the fast paths call it)."""
-        self._drop_oldest()
+    def _close_packed(self) -> None:
+        if self.packed is not None:
+            e = self._entries[-1]     # the open chunk is the last entry
+            e.vals = tuple(e.vals)
+            self.packed = None
+
+    def check(self) -> None:
+        """The fast paths' event reached check_at: drop the oldest events as record
+        would, or close the full chunk."""
+        if self.next_index > self.drop_at:
+            self._drop_oldest()
+        else:
+            self._close_packed()
 
     def _append(self, entry, n: int = 1) -> None:
-        self.packed = None
+        if self.packed is not None:
+            self._close_packed()
         self._entries.append(entry)
         self.next_index += n
         if self.next_index > self.drop_at:
@@ -278,7 +299,8 @@ class TraceLog:
             return None
         task = k.current_task
         # _append, inlined: this is the path of every single event
-        self.packed = None
+        if self.packed is not None:
+            self._close_packed()
         index = self.next_index
         self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
@@ -297,7 +319,8 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self.packed = None
+        if self.packed is not None:
+            self._close_packed()
         index = self.next_index
         self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
@@ -314,7 +337,8 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        self.packed = None
+        if self.packed is not None:
+            self._close_packed()
         index = self.next_index
         self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
