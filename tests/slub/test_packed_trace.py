@@ -135,3 +135,29 @@ def test_tracing_off_writes_nothing_but_the_clock_moves():
     k.kmem_cache_free(c, k.kmem_cache_alloc(c, km.GFP_KERNEL))
     assert len(k.trace) == n and k.trace.packed is None
     assert k.clock_ns == clock + 4 * km.trace.EVENT_STEP_NS
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64])
+def test_chunks_closed_when_full_read_the_same(monkeypatch, chunk):
+    """A chunk closes after PACKED_EVENTS events (its list becomes a tuple): small
+    limits, so many chunks close on their own, read as the tuple store, drops too."""
+    monkeypatch.setattr(km.trace, "PACKED_EVENTS", chunk)
+    k = boot("6.12")
+    k.trace.clear()
+    k.trace.buffer_events = 150
+    _sequence(k, ops=500)
+    closed = [e for e in k.trace._entries[:-1] if type(e) is _Packed]
+    assert closed and all(type(e.vals) is tuple and e.n <= chunk for e in closed)
+    assert _reads(k) == _reads(_as_tuples(k))
+
+
+def test_a_closed_chunk_is_left_alone_by_the_garbage_collector():
+    import gc
+    k = boot("6.12")
+    for _ in range(3000):                       # 6,000 events: one chunk closes
+        k.kfree(k.kmalloc(64, km.GFP_KERNEL))
+    closed = [e for e in k.trace._entries if type(e) is _Packed and type(e.vals) is tuple]
+    assert closed
+    for _ in range(3):     # an outer tuple is untracked once its inner ones are (the
+        gc.collect()       # chunk holds heads, which hold tuples: up to three passes)
+    assert not any(gc.is_tracked(e.vals) for e in closed)
