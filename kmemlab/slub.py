@@ -1603,10 +1603,10 @@ class Slub:
         nothing; a slab object goes back to its cache (fast path when its slab is this
         CPU's slab); a kmalloc_large allocation goes back to the buddy allocator.
         ``k.kfree`` is this method: without a ``caller`` the call site is the calling
-        frame's."""
+        frame's, looked up when something uses it (the fast path without tracing
+        does not)."""
         if caller is None:
-            f = sys._getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = None
         elif type(caller) is str:
             label = caller
         else:
@@ -1638,6 +1638,9 @@ class Slub:
                 k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
                 tr = k.trace
                 if tr.enabled:
+                    if label is None:
+                        f = sys._getframe(1)
+                        label = CALL_SITES.get(id(f.f_code)) or call_site(f)
                     buf = tr.packed
                     if buf is None:
                         buf = tr.open_packed()
@@ -1649,6 +1652,10 @@ class Slub:
                     if i >= tr.check_at:
                         tr.check()
                 return
+        if label is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        if rec is not None and type(ptr) is int:
             self._free_object(rec, ptr, label, "kfree")
             return
         if ptr is None or ptr == 0 or ptr == ZERO_SIZE_PTR:
