@@ -712,20 +712,24 @@ class LiveObject:
 class CountPlan:
     """What the fast paths count, batched (issue 21 item 4): one plan per kmalloc size
     class and flags, per cache and flags for kmem_cache_alloc, per cache for the
-    frees. A fast-path call only counts itself in ``counts`` (call site → calls);
-    the cache's alloc_fastpath/hits/total_requested (or free_fastpath) and each call
-    site's [hits, req, alloc, frees] get their increments times those counts when
-    someone reads them (``Slub.flush_counts``). ``head`` is the packed trace head of
-    the plan's events (kmemlab.trace._Packed)."""
+    frees. A fast-path call only counts itself: ``n += 1`` when it comes from the
+    plan's first call site since the last flush (``label``; a loop's one call site),
+    else in ``counts`` (call site → calls; a replayed trace changes call site every
+    record). The cache's alloc_fastpath/hits/total_requested (or free_fastpath) and
+    each call site's [hits, req, alloc, frees] get their increments times those
+    counts when someone reads them (``Slub.flush_counts``). ``head`` is the packed
+    trace head of the plan's events (kmemlab.trace._Packed)."""
 
-    __slots__ = ("cache", "req", "free", "head", "counts")
+    __slots__ = ("cache", "req", "free", "head", "label", "n", "counts")
 
     def __init__(self, cache: KmemCache, req: int, free: bool, head: tuple) -> None:
         self.cache = cache
         self.req = req            # bytes requested per allocation (0 for frees)
         self.free = free
         self.head = head
-        self.counts: dict[str, int] = {}   # not empty: the plan is in Slub._pending
+        self.label: str | None = None   # None: nothing counted, not in Slub._pending
+        self.n = 0
+        self.counts: dict[str, int] = {}
 
 
 # GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK (mm/internal.h): what new_slab keeps of the
@@ -850,12 +854,14 @@ class Slub:
         sites = self._callsites
         for p in self._pending:
             s = p.cache
+            counts = p.counts
+            counts[p.label] = counts.get(p.label, 0) + p.n
             if p.free:
-                for label, n in p.counts.items():
+                for label, n in counts.items():
                     s._free_fastpath += n
                     sites[label][3] += n
             else:
-                for label, n in p.counts.items():
+                for label, n in counts.items():
                     req = p.req * n
                     s._alloc_fastpath += n
                     s._hits += n
@@ -864,7 +870,9 @@ class Slub:
                     cs[0] += n
                     cs[1] += req
                     cs[2] += s.size * n
-            p.counts.clear()
+            counts.clear()
+            p.label = None
+            p.n = 0
         self._pending.clear()
 
     def _count_new(self, p: CountPlan, label: str) -> None:
@@ -876,9 +884,12 @@ class Slub:
                 p.cache._free_fastpath += 1
                 return
             cs[label] = [0, 0, 0, 0]
-        if not p.counts:
+        if p.label is None:
             self._pending.append(p)
-        p.counts[label] = 1
+            p.label = label
+            p.n = 1
+        else:
+            p.counts[label] = 1
 
     @property
     def slab_caches(self):
@@ -1227,11 +1238,14 @@ class Slub:
                     "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
                     (s.size, value, -1, bool(value & self._gfp_account or s.account),
                      s.name)))
-            n = plan.counts.get(label)
-            if n is None:
-                self._count_new(plan, label)
+            if plan.label is label:
+                plan.n += 1
             else:
-                plan.counts[label] = n + 1
+                n = plan.counts.get(label)
+                if n is None:
+                    self._count_new(plan, label)
+                else:
+                    plan.counts[label] = n + 1
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
@@ -1299,11 +1313,14 @@ class Slub:
             slab.inuse -= 1
             c.freelist.append(rec.idx)
             plan = s.free_plan
-            n = plan.counts.get(rec.caller)
-            if n is None:
-                self._count_new(plan, rec.caller)
+            if plan.label is rec.caller:
+                plan.n += 1
             else:
-                plan.counts[rec.caller] = n + 1
+                n = plan.counts.get(rec.caller)
+                if n is None:
+                    self._count_new(plan, rec.caller)
+                else:
+                    plan.counts[rec.caller] = n + 1
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
             if tr.enabled:
@@ -1485,11 +1502,14 @@ class Slub:
             plan = plans[size]
             if plan is None:
                 plan = plans[size] = self._kmalloc_plan(s, size, value, accounted)
-            n = plan.counts.get(label)
-            if n is None:
-                self._count_new(plan, label)
+            if plan.label is label:
+                plan.n += 1
             else:
-                plan.counts[label] = n + 1
+                n = plan.counts.get(label)
+                if n is None:
+                    self._count_new(plan, label)
+                else:
+                    plan.counts[label] = n + 1
             # trace_kmalloc: TraceLog.record's steps onto the packed chunk
             k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
             tr = k.trace
@@ -1629,11 +1649,14 @@ class Slub:
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
                 plan = s.kfree_plan      # free_fastpath and the call site's frees
-                n = plan.counts.get(rec.caller)
-                if n is None:
-                    self._count_new(plan, rec.caller)
+                if plan.label is rec.caller:
+                    plan.n += 1
                 else:
-                    plan.counts[rec.caller] = n + 1
+                    n = plan.counts.get(rec.caller)
+                    if n is None:
+                        self._count_new(plan, rec.caller)
+                    else:
+                        plan.counts[rec.caller] = n + 1
                 # trace_kfree onto the packed chunk (TraceLog.record's steps)
                 k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
                 tr = k.trace
