@@ -69,7 +69,14 @@ from .slab_common import (
     align_up,
     get_order,
 )
-from .trace import KFREE_KEYS, KMALLOC_KEYS, KMEM_CACHE_ALLOC_KEYS, KMEM_CACHE_FREE_KEYS
+from .trace import (
+    EVENT_STEP_NS,
+    KFREE_KEYS,
+    KMALLOC_KEYS,
+    KMEM_CACHE_ALLOC_KEYS,
+    KMEM_CACHE_FREE_KEYS,
+    packed_head,
+)
 
 # kmem_cache_alloc's "why" for an object popped from the CPU slab's freelist
 CACHE_ALLOC_FAST_WHY = "fast path: next object on CPU's slab freelist"
@@ -78,6 +85,7 @@ KMALLOC_FAST_WHY = "fast path: next object on the CPU slab's freelist"
 FREE_FAST_WHY = "fast path: back on the CPU slab's freelist"
 
 _NO_GFP = object()   # no flags seen yet (None is flags a caller may pass, wrongly)
+KSIZE_SLOT, KSIZE_OBJECT_SIZE, KSIZE_INUSE = 0, 1, 2   # KmemCache.ksize_of
 
 
 class _RouteCache(dict):
@@ -85,15 +93,21 @@ class _RouteCache(dict):
 
     ``last_gfp``/``last_route`` remember the flags of the last kmalloc or
     kmem_cache_alloc and their route (the kmalloc table of their type by size, the
-    value, accounted), compared by identity: a loop with one km.GFP_* constant then
-    costs no hash of a GFP per call. Derived data, like the dict itself."""
+    value, accounted, the count plans by size), compared by identity: a loop with
+    one km.GFP_* constant then costs no hash of a GFP per call. The memo is derived
+    data; ``plans`` is not (see :class:`CountPlan`)."""
 
-    __slots__ = ("last_gfp", "last_route")
+    __slots__ = ("last_gfp", "last_route", "plans", "by_int")
 
     def __init__(self) -> None:
         super().__init__()
         self.last_gfp: object = _NO_GFP
         self.last_route: tuple = ()
+        # (kmalloc type, value, accounted) -> by size: the CountPlan of a fast-path
+        # kmalloc of that size with those flags (its counts and packed trace head).
+        # Not derived: a plan may hold counts not yet flushed.
+        self.plans: dict[tuple, list] = {}
+        self.by_int: dict[int, tuple] = {}   # int mask -> its route (last_route's form)
 
 # id(code object) -> the call site it names ("" for kmemlab's own frames and
 # third-party code): what Kernel.caller_label finds, looked up once per code object.
@@ -104,6 +118,9 @@ class _RouteCache(dict):
 # learner's (one call less per kmalloc/kfree).
 CALL_SITES: dict[int, str] = {}
 _CODES: dict[int, object] = {}
+# (k.rng's state, objects per slab of each kmalloc cache) -> (their random_seq, the
+# state after): see Slub._randomize_boot_caches
+_BOOT_RANDOM: dict[tuple, tuple] = {}
 
 # ---------------------------------------------------------------------------------------
 # Per-version SLUB rules (data, keyed by profile.version).
@@ -448,10 +465,10 @@ class KmemCache:
         self._stat = dict.fromkeys(STAT_NAMES, 0)
         # the two stat items every fast path counts, as plain ints (an attribute update
         # instead of a dict item's); stat puts them in their places when read
-        self.alloc_fastpath = 0
-        self.free_fastpath = 0
-        self.total_requested = 0            # cumulative, as perf kmem stat
-        self.hits = 0
+        self._alloc_fastpath = 0
+        self._free_fastpath = 0
+        self._total_requested = 0           # cumulative, as perf kmem stat
+        self._hits = 0
         self.random_seq: list[int] | None = None
         self.allocflags = 0
         # the fast paths' whys, made once (kmalloc's once per requested size)
@@ -459,7 +476,73 @@ class KmemCache:
         self.why_kfree_fast = f"kfree → {name}: {FREE_FAST_WHY}"
         self.why_alloc_fast = f"kmem_cache_alloc({name}) → {CACHE_ALLOC_FAST_WHY}"
         self.why_free_fast = f"kmem_cache_free({name}): {FREE_FAST_WHY}"
+        # the fast paths' count plans and packed trace heads: kfree's and
+        # kmem_cache_free's, kmem_cache_alloc's by gfp value
+        self.kfree_plan = CountPlan(self, 0, True, packed_head(
+            "kfree", KFREE_KEYS, self.why_kfree_fast, 2, ()))
+        self.free_plan = CountPlan(self, 0, True, packed_head(
+            "kmem_cache_free", KMEM_CACHE_FREE_KEYS, self.why_free_fast, 2, (name,)))
+        self.alloc_plans: dict[int, CountPlan] = {}
         self.sheaf_capacity = 0             # 6.18 per-CPU sheaves (kmemlab/sheaves.py)
+        # slab_ksize: which size ksize reports (the flags never change after creation;
+        # object_size and inuse grow when a cache is merged into)
+        if flags & (SLAB_RED_ZONE | SLAB_POISON):
+            self.ksize_of = KSIZE_OBJECT_SIZE
+        elif flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER):
+            self.ksize_of = KSIZE_INUSE
+        else:
+            self.ksize_of = KSIZE_SLOT
+
+    # -- counters the fast paths batch (CountPlan): read after Slub.flush_counts -----
+    @property
+    def alloc_fastpath(self) -> int:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._alloc_fastpath
+
+    @alloc_fastpath.setter
+    def alloc_fastpath(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._alloc_fastpath = value
+
+    @property
+    def free_fastpath(self) -> int:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._free_fastpath
+
+    @free_fastpath.setter
+    def free_fastpath(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._free_fastpath = value
+
+    @property
+    def hits(self) -> int:
+        """Allocations since boot (perf kmem stat's hits)."""
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._hits
+
+    @hits.setter
+    def hits(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._hits = value
+
+    @property
+    def total_requested(self) -> int:
+        """Bytes requested since boot (perf kmem stat's total_requested)."""
+        if self._slub._pending:
+            self._slub.flush_counts()
+        return self._total_requested
+
+    @total_requested.setter
+    def total_requested(self, value: int) -> None:
+        if self._slub._pending:
+            self._slub.flush_counts()
+        self._total_requested = value
 
     # -- sysfs-style attributes ----------------------------------------------------
     @property
@@ -626,6 +709,29 @@ class LiveObject:
         self.page = page
 
 
+class CountPlan:
+    """What the fast paths count, batched (issue 21 item 4): one plan per kmalloc size
+    class and flags, per cache and flags for kmem_cache_alloc, per cache for the
+    frees. A fast-path call only counts itself: ``n += 1`` when it comes from the
+    plan's first call site since the last flush (``label``; a loop's one call site),
+    else in ``counts`` (call site → calls; a replayed trace changes call site every
+    record). The cache's alloc_fastpath/hits/total_requested (or free_fastpath) and
+    each call site's [hits, req, alloc, frees] get their increments times those
+    counts when someone reads them (``Slub.flush_counts``). ``head`` is the packed
+    trace head of the plan's events (kmemlab.trace._Packed)."""
+
+    __slots__ = ("cache", "req", "free", "head", "label", "n", "counts")
+
+    def __init__(self, cache: KmemCache, req: int, free: bool, head: tuple) -> None:
+        self.cache = cache
+        self.req = req            # bytes requested per allocation (0 for frees)
+        self.free = free
+        self.head = head
+        self.label: str | None = None   # None: nothing counted, not in Slub._pending
+        self.n = 0
+        self.counts: dict[str, int] = {}
+
+
 # GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK (mm/internal.h): what new_slab keeps of the
 # caller's flags before adding the cache's allocflags.
 _SLAB_KEEP_FLAGS = (
@@ -704,7 +810,9 @@ class Slub:
         self._serial = 0
         self._slab_serial = 0
         self._route_cache = _RouteCache()
-        self.callsites: dict[str, list[int]] = {}   # label -> [hits, req, alloc, frees]
+        self._random_later: list[KmemCache] | None = None
+        self._callsites: dict[str, list[int]] = {}  # label -> [hits, req, alloc, frees]
+        self._pending: list[CountPlan] = []   # plans holding counts (flush_counts)
         self.tainted = False
         # silent double frees (no slub_debug): address -> [cache, allocations to go, who
         # freed it twice]; that many allocations later the object is handed out again
@@ -732,6 +840,56 @@ class Slub:
             # the boot caches that opt in to sheaves (6.18: maple_node, vm_area_struct)
             self.kmem_cache_create(name, size, align, flags, caller="kmem_cache_init",
                                    sheaf_capacity=capacity)
+
+    @property
+    def callsites(self) -> dict[str, list[int]]:
+        """Per call site label: [hits, bytes requested, bytes allocated, frees]."""
+        if self._pending:
+            self.flush_counts()
+        return self._callsites
+
+    def flush_counts(self) -> None:
+        """Add what the fast paths' plans counted to the caches' and call sites'
+        counters (every reader of them calls this first, through the properties)."""
+        sites = self._callsites
+        for p in self._pending:
+            s = p.cache
+            counts = p.counts
+            counts[p.label] = counts.get(p.label, 0) + p.n
+            if p.free:
+                for label, n in counts.items():
+                    s._free_fastpath += n
+                    sites[label][3] += n
+            else:
+                for label, n in counts.items():
+                    req = p.req * n
+                    s._alloc_fastpath += n
+                    s._hits += n
+                    s._total_requested += req
+                    cs = sites[label]
+                    cs[0] += n
+                    cs[1] += req
+                    cs[2] += s.size * n
+            counts.clear()
+            p.label = None
+            p.n = 0
+        self._pending.clear()
+
+    def _count_new(self, p: CountPlan, label: str) -> None:
+        """The first fast-path call counted by plan ``p`` from call site ``label``
+        since the last flush (the call site's entry is made now, as the call makes it)."""
+        cs = self._callsites
+        if label not in cs:
+            if p.free:          # a free whose allocation's site was never counted
+                p.cache._free_fastpath += 1
+                return
+            cs[label] = [0, 0, 0, 0]
+        if p.label is None:
+            self._pending.append(p)
+            p.label = label
+            p.n = 1
+        else:
+            p.counts[label] = 1
 
     @property
     def slab_caches(self):
@@ -779,6 +937,7 @@ class Slub:
         and dma-kmalloc-* (ZONE_DMA) eagerly too.
         """
         r = self.rules
+        self._random_later = []      # the caches whose random_seq is drawn after the loop
         for ktype in r.kmalloc_types:
             table: list[KmemCache | None] = [None] * (self.shift_high + 1)
             order = []
@@ -792,10 +951,33 @@ class Slub:
                 size = sc.kmalloc_size(i)
                 table[i] = self._new_kmalloc_cache(size, ktype)
             self.kmalloc_caches[ktype] = table
-            by_size: list[KmemCache | None] = [None] * (self.max_cache_size + 1)
-            for size in range(1, self.max_cache_size + 1):
-                by_size[size] = table[sc.kmalloc_index(size, self.page_shift)]
+            by_size: list[KmemCache | None] = []    # size -> table[kmalloc_index(size)]
+            for i, n in sc.kmalloc_index_runs(self.page_shift):
+                by_size += [table[i]] * n
             self._by_size[ktype] = by_size
+        pending, self._random_later = self._random_later, None
+        if pending:
+            self._randomize_boot_caches(pending)
+
+    def _randomize_boot_caches(self, caches: list[KmemCache]) -> None:
+        """freelist_randomize for each kmalloc cache, in creation order (nothing else
+        draws from k.rng while they are created, so drawing after the loop gives the
+        same sequences). Every boot of one profile and seed draws the same ~4,500
+        numbers: they are remembered by the generator's state and the slab sizes, and
+        a boot seen before sets the state the draws would have left."""
+        rng = self.k.rng
+        counts = tuple(c.objs_per_slab for c in caches)
+        key = (rng.getstate(), counts)
+        hit = _BOOT_RANDOM.get(key)
+        if hit is None:
+            seqs = tuple(tuple(self.freelist_randomize(n)) for n in counts)
+            if len(_BOOT_RANDOM) >= 16:
+                _BOOT_RANDOM.clear()
+            hit = _BOOT_RANDOM[key] = (seqs, rng.getstate())
+        else:
+            rng.setstate(hit[1])
+        for c, seq in zip(caches, hit[0]):
+            c.random_seq = list(seq)
 
     def _new_kmalloc_cache(self, size: int, ktype: str) -> KmemCache:
         """mm/slab_common.c: new_kmalloc_cache → create_kmalloc_cache → create_boot_cache."""
@@ -846,7 +1028,10 @@ class Slub:
             allocflags |= self._gfp_reclaimable
         cache.allocflags = allocflags
         if self.freelist_random:
-            cache.random_seq = self.freelist_randomize(geo.objs_per_slab)
+            if self._random_later is not None:   # boot: drawn after the kmalloc caches
+                self._random_later.append(cache)
+            else:
+                cache.random_seq = self.freelist_randomize(geo.objs_per_slab)
         self.caches.append(cache)
         if self._unmergeable(cache):
             cache.sysfs_name = name
@@ -959,6 +1144,9 @@ class Slub:
         sheaf_capacity = _sheaf_capacity_arg(self.k.profile, sheaf_capacity)
         s = None if sheaf_capacity else self.find_mergeable(size, align, flags, ctor)
         if s is not None:
+            if self._pending:     # the plans count object_size bytes per allocation
+                self.flush_counts()
+            s.alloc_plans.clear()
             s.refcount += 1
             s.object_size = max(s.object_size, size)
             s.inuse = max(s.inuse, align_up(size, self.word))
@@ -981,17 +1169,32 @@ class Slub:
         """mm/slub.c: kmem_cache_alloc → slab_alloc_node (fast path: the CPU freelist;
         slow path ___slab_alloc: refill, CPU partial, node partial, new slab).
 
-        Checks its arguments in the order of the public API: the flags, the call
-        site, the cache."""
+        ``k.kmem_cache_alloc`` is this method: without a ``caller`` the call site is
+        the calling frame's. Checks its arguments in the order of the public API: the
+        flags, the call site, the cache. The CPU freelist pop, its
+        slab_post_alloc_hook and the trace event are inline, as in kmalloc."""
+        if caller is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = None       # checked after the flags
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             value = routes.last_route[1]
-            label = caller if type(caller) is str else self._label(caller)
-            s = self._cache_arg(cache)
+        elif type(gfp) is int and gfp in routes.by_int:   # an int mask seen before
+            value = routes.by_int[gfp][1]
         else:
             gfpmod.coerce(gfp)
-            label = caller if type(caller) is str else self._label(caller)
+            value = None
+        if label is None:
+            label = self.k.caller_label(caller)      # its TypeError
+        if type(cache) is KmemCache and cache._slub is self and not cache.destroyed:
+            s = cache
+        else:
             s = self._cache_arg(cache)
+        if value is None:
             value = self._kmalloc_route(gfp)[1]
         k = self.k
         rules = k.rules    # might_alloc (slab_pre_alloc_hook), inline as in kmalloc
@@ -1009,6 +1212,54 @@ class Slub:
             if ghost is not None:
                 return ghost
         req = s.object_size
+        c = s.cpus[k.current_cpu]
+        fl = c.freelist
+        if fl and not s.sheaf_capacity:
+            # slab_alloc_node's fast path and slab_post_alloc_hook inline (as kmalloc)
+            idx = fl.pop()
+            slab = c.slab
+            slab.inuse += 1
+            addr = slab.base + idx * s.size
+            rec = slab.records[idx]
+            if rec is None:
+                rec = slab.records[idx] = LiveObject(s, slab, idx, req, label)
+            else:
+                rec.req = req
+                rec.caller = label
+            self.live[addr] = rec
+            dbg = rules.slab_debug
+            if dbg is not None:
+                dbg.on_alloc(addr, req, s.object_size, s.name, "kmem_cache_alloc")
+            s.nr_live += 1
+            s.live_requested += req
+            plan = s.alloc_plans.get(value)
+            if plan is None:
+                plan = s.alloc_plans[value] = CountPlan(s, req, False, packed_head(
+                    "kmem_cache_alloc", KMEM_CACHE_ALLOC_KEYS, s.why_alloc_fast, 3,
+                    (s.size, value, -1, bool(value & self._gfp_account or s.account),
+                     s.name)))
+            if plan.label is label:
+                plan.n += 1
+            else:
+                n = plan.counts.get(label)
+                if n is None:
+                    self._count_new(plan, label)
+                else:
+                    plan.counts[label] = n + 1
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        plan.head, label, addr, req)
+                if i >= tr.check_at:
+                    tr.check()
+            return addr
         res = self.slab_alloc_node(s, value, gfp, req, label, "kmem_cache_alloc")
         if res is None:
             self._emit_alloc("kmem_cache_alloc", s, 0, s.object_size, gfp, value, label,
@@ -1027,9 +1278,20 @@ class Slub:
         return self.kmem_cache_alloc(cache, self._with_zero(gfp), caller=label)
 
     def kmem_cache_free(self, cache, ptr, caller: str | None = None) -> None:
-        """mm/slub.c: kmem_cache_free → cache_from_obj (wrong-cache check) → slab_free."""
-        label = caller if type(caller) is str else self._label(caller)
-        s = self._cache_arg(cache)
+        """mm/slub.c: kmem_cache_free → cache_from_obj (wrong-cache check) → slab_free.
+        ``k.kmem_cache_free`` is this method: without a ``caller`` the call site is the
+        calling frame's. The free onto this CPU's slab is inline, as in kfree."""
+        if caller is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = self.k.caller_label(caller)      # its TypeError
+        if type(cache) is KmemCache and cache._slub is self and not cache.destroyed:
+            s = cache
+        else:
+            s = self._cache_arg(cache)
         if ptr is None:
             self._bug_not_slab("kmem_cache_free", 0, label, cache=s)
         if type(ptr) is not int or ptr < 0:
@@ -1040,6 +1302,39 @@ class Slub:
                 return            # a silent double free (no slub_debug): nothing noticed
         if rec.cache is not s:
             self._bug_wrong_cache(s, rec.cache, ptr, label)
+        k = self.k
+        slab = rec.slab
+        c = s.cpus[k.current_cpu]
+        if c.slab is slab and k.rules.slab_debug is None and not s.sheaf_capacity:
+            # _free_object's fast path inline, as in kfree
+            del self.live[ptr]
+            s.nr_live -= 1
+            s.live_requested -= rec.req
+            slab.inuse -= 1
+            c.freelist.append(rec.idx)
+            plan = s.free_plan
+            if plan.label is rec.caller:
+                plan.n += 1
+            else:
+                n = plan.counts.get(rec.caller)
+                if n is None:
+                    self._count_new(plan, rec.caller)
+                else:
+                    plan.counts[rec.caller] = n + 1
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        plan.head, label, ptr, None)
+                if i >= tr.check_at:
+                    tr.check()
+            return
         self._free_object(rec, ptr, label, "kmem_cache_free")
 
     def kmem_cache_destroy(self, cache, caller: str | None = None) -> None:
@@ -1120,33 +1415,48 @@ class Slub:
         ``kmalloc_large``: a compound page of order get_order(size) from the buddy
         allocator, None beyond order 10 (the real limit is 4 MiB).
 
-        The arguments are checked in the order of the public API (the flags, the call
-        site, the size). What every call does is kept lean, because notebooks loop
-        over it: the kmalloc table lookup, might_alloc's common case inline, the CPU
-        freelist pop and slab_post_alloc_hook inline (the live record, the debug hooks
-        when KASAN or slub_debug track objects, the counters, the call site; sheaves
-        and the slow path go through ``slab_alloc_node``), one trace event whose why
-        is made once per size.
+        ``k.kmalloc`` is this method (no forwarder): without a ``caller``, the call
+        site is the calling frame's. The arguments are checked in the order of the
+        public API (the flags, the call site, the size). What every call does is kept
+        lean, because notebooks loop over it: the kmalloc table lookup, might_alloc's
+        common case inline, the CPU freelist pop and slab_post_alloc_hook inline (the
+        live record, the debug hooks when KASAN or slub_debug track objects, the
+        counters, the call site; sheaves and the slow path go through
+        ``slab_alloc_node``), and the trace event appended to the trace's packed
+        chunk with the head (name, why, constant fields) of its size class, made once.
         """
+        if caller is None:     # the caller's frame (already materialised: one lookup)
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = None       # checked after the flags
         routes = self._route_cache
         if gfp is routes.last_gfp:    # the flags of the previous call: already checked
             route = routes.last_route
+        elif type(gfp) is int:       # an int mask (a replayed trace's): seen before?
+            route = routes.by_int.get(gfp)
+            if route is None:
+                gfpmod.coerce(gfp)
         else:
             gfpmod.coerce(gfp)
             route = None
-        label = caller if type(caller) is str else self._label(caller)
-        if type(size) is not int:
-            size = self._size_arg(size, "size")
-        elif size < 0:
-            raise ValueError(f"kmalloc size cannot be negative: {size} (size_t is "
-                             "unsigned; a negative int here is a bug in the caller)")
-        if route is None:
-            route = self._kmalloc_route(gfp)
-        by_size, value, accounted = route
-        if size == 0:
-            return ZERO_SIZE_PTR
-        if size > self.max_cache_size:
-            return self._kmalloc_large(size, gfp, value, label)
+        if label is None:
+            label = self.k.caller_label(caller)      # its TypeError
+        if route is None or type(size) is not int or not 0 < size <= self.max_cache_size:
+            if type(size) is not int:
+                size = self._size_arg(size, "size")
+            elif size < 0:
+                raise ValueError(f"kmalloc size cannot be negative: {size} (size_t is "
+                                 "unsigned; a negative int here is a bug in the caller)")
+            if route is None:
+                route = self._kmalloc_route(gfp)
+            if size == 0:
+                return ZERO_SIZE_PTR
+            if size > self.max_cache_size:
+                return self._kmalloc_large(size, gfp, route[1], label)
+        by_size, value, accounted, plans = route
         k = self.k
         rules = k.rules
         if k.panicked is None and (k.context_stack.may_sleep or
@@ -1169,11 +1479,10 @@ class Slub:
         if fl and not s.sheaf_capacity:
             # slab_alloc_node's fast path (the CPU freelist pop) and its
             # slab_post_alloc_hook inline, the same steps in the same order: the common
-            # kmalloc makes no call into the allocation core (one call and one tuple
-            # less per pair; tests/slub/test_one_path.py holds both paths to 17c9f1a's)
+            # kmalloc makes no call into the allocation core (tests/slub/test_one_path.py
+            # holds both paths to 17c9f1a's)
             idx = fl.pop()
             slab = c.slab
-            s.alloc_fastpath += 1
             slab.inuse += 1
             addr = slab.base + idx * s.size
             rec = slab.records[idx]
@@ -1188,20 +1497,33 @@ class Slub:
                 dbg.on_alloc(addr, size, s.object_size, s.name, "__kmalloc")
             s.nr_live += 1
             s.live_requested += size
-            s.hits += 1
-            s.total_requested += size
-            cs = self.callsites.get(label)
-            if cs is None:
-                self.callsites[label] = [1, size, s.size, 0]
+            # alloc_fastpath, hits, total_requested and the call site's counts: by the
+            # size class's plan (CountPlan)
+            plan = plans[size]
+            if plan is None:
+                plan = plans[size] = self._kmalloc_plan(s, size, value, accounted)
+            if plan.label is label:
+                plan.n += 1
             else:
-                cs[0] += 1
-                cs[1] += size
-                cs[2] += s.size
-            why = s.why_fast.get(size)
-            if why is None:
-                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
-                                          + KMALLOC_FAST_WHY)
-            k.trace.kmalloc(label, addr, size, s.size, value, -1, accounted or s.account, why)
+                n = plan.counts.get(label)
+                if n is None:
+                    self._count_new(plan, label)
+                else:
+                    plan.counts[label] = n + 1
+            # trace_kmalloc: TraceLog.record's steps onto the packed chunk
+            k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+            tr = k.trace
+            if tr.enabled:
+                buf = tr.packed
+                if buf is None:
+                    buf = tr.open_packed()
+                i = tr.next_index
+                tr.next_index = i + 1
+                task = k.current_task
+                buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                        plan.head, label, addr, size)
+                if i >= tr.check_at:
+                    tr.check()
             return addr
         res = self.slab_alloc_node(s, value, gfp, size, label, "__kmalloc")
         if res is None:
@@ -1212,34 +1534,45 @@ class Slub:
             return None
         addr, why = res
         if why is None:                          # the fast path: its text made once per size
-            why = s.why_fast.get(size)
-            if why is None:
-                why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
-                                          + KMALLOC_FAST_WHY)
+            why = self._kmalloc_fast_why(s, size)
         else:
             why = self._kmalloc_why(size, s, s.kmalloc_type) + "; " + why
         k.trace.record("kmalloc", KMALLOC_KEYS,
                        (label, addr, size, s.size, value, -1, accounted or s.account), why)
         return addr
 
+    def _kmalloc_fast_why(self, s: KmemCache, size: int) -> str:
+        why = s.why_fast.get(size)
+        if why is None:
+            why = s.why_fast[size] = (self._kmalloc_why(size, s, s.kmalloc_type) + "; "
+                                      + KMALLOC_FAST_WHY)
+        return why
+
+    def _kmalloc_plan(self, s: KmemCache, size: int, value: int, accounted: bool) -> CountPlan:
+        """The count plan of a fast-path kmalloc(size) from ``s`` with flags ``value``;
+        its packed trace event is (call_site, ptr, bytes_req) + the head's constants."""
+        return CountPlan(s, size, False, packed_head(
+            "kmalloc", KMALLOC_KEYS, self._kmalloc_fast_why(s, size), 3,
+            (s.size, value, -1, accounted or s.account)))
+
     def _kmalloc_route(self, gfp) -> tuple:
-        """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted),
-        remembered as the last flags' route."""
-        try:
-            ktype, value, accounted = self._route_cache[gfp]
-        except (KeyError, TypeError):
-            ktype, value, accounted = self._route(gfp)
-        route = (self._by_size[ktype], value, accounted)
+        """(the kmalloc table of kmalloc_type(gfp) by size, gfp's value, accounted, the
+        count plans by size), remembered as the last flags' route."""
         routes = self._route_cache
+        try:
+            key = routes[gfp]
+        except (KeyError, TypeError):
+            key = self._route(gfp)
+        plans = routes.plans.get(key)
+        if plans is None:
+            plans = routes.plans[key] = [None] * (self.max_cache_size + 1)
+        ktype, value, accounted = key
+        route = (self._by_size[ktype], value, accounted, plans)
         routes.last_gfp = gfp
         routes.last_route = route
+        if type(gfp) is int:
+            routes.by_int[gfp] = route
         return route
-
-    def _label(self, caller) -> str:
-        """``Kernel.caller_label(caller)`` for the caller of a SLUB entry point."""
-        if caller is not None:
-            return self.k.caller_label(caller)     # a str, or its TypeError
-        return call_site(sys._getframe(2))   # 0: here, 1: the entry point, 2: its caller
 
     def kzalloc(self, size, gfp, caller: str | None = None) -> int | None:
         """include/linux/slab.h: kzalloc = kmalloc(size, flags | __GFP_ZERO)."""
@@ -1288,8 +1621,16 @@ class Slub:
     def kfree(self, ptr, caller: str | None = None) -> None:
         """mm/slub.c: kfree (6.x; mm/slab_common.c in 6.1): NULL and ZERO_SIZE_PTR do
         nothing; a slab object goes back to its cache (fast path when its slab is this
-        CPU's slab); a kmalloc_large allocation goes back to the buddy allocator."""
-        label = caller if type(caller) is str else self._label(caller)
+        CPU's slab); a kmalloc_large allocation goes back to the buddy allocator.
+        ``k.kfree`` is this method: without a ``caller`` the call site is the calling
+        frame's, looked up when something uses it (the fast path without tracing
+        does not)."""
+        if caller is None:
+            label = None
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = self.k.caller_label(caller)      # its TypeError
         try:
             rec = self.live.get(ptr)
         except TypeError:
@@ -1305,14 +1646,39 @@ class Slub:
                 del self.live[ptr]
                 s.nr_live -= 1
                 s.live_requested -= rec.req
-                cs = self.callsites.get(rec.caller)
-                if cs is not None:
-                    cs[3] += 1
                 slab.inuse -= 1
                 c.freelist.append(rec.idx)
-                s.free_fastpath += 1
-                k.trace.kfree(label, ptr, s.why_kfree_fast)
+                plan = s.kfree_plan      # free_fastpath and the call site's frees
+                if plan.label is rec.caller:
+                    plan.n += 1
+                else:
+                    n = plan.counts.get(rec.caller)
+                    if n is None:
+                        self._count_new(plan, rec.caller)
+                    else:
+                        plan.counts[rec.caller] = n + 1
+                # trace_kfree onto the packed chunk (TraceLog.record's steps)
+                k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+                tr = k.trace
+                if tr.enabled:
+                    if label is None:
+                        f = sys._getframe(1)
+                        label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+                    buf = tr.packed
+                    if buf is None:
+                        buf = tr.open_packed()
+                    i = tr.next_index
+                    tr.next_index = i + 1
+                    task = k.current_task
+                    buf += (ts, k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                            plan.head, label, ptr, None)
+                    if i >= tr.check_at:
+                        tr.check()
                 return
+        if label is None:
+            f = sys._getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        if rec is not None and type(ptr) is int:
             self._free_object(rec, ptr, label, "kfree")
             return
         if ptr is None or ptr == 0 or ptr == ZERO_SIZE_PTR:
@@ -1351,12 +1717,13 @@ class Slub:
         return self._slab_ksize(rec.cache)
 
     def _slab_ksize(self, s: KmemCache) -> int:
-        """mm/slab.h: slab_ksize."""
-        if s.flags & (SLAB_RED_ZONE | SLAB_POISON):
-            return s.object_size
-        if s.flags & (SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER):
-            return s.inuse
-        return s.size
+        """mm/slab.h: slab_ksize: object_size with RED_ZONE or POISON, inuse with
+        TYPESAFE_BY_RCU or STORE_USER, else the slot size (decided at creation:
+        ``s.ksize_of``, no flag arithmetic per call)."""
+        kind = s.ksize_of
+        if kind == KSIZE_SLOT:
+            return s.size
+        return s.object_size if kind == KSIZE_OBJECT_SIZE else s.inuse
 
     # ================================================================ allocation core
     def slab_alloc_node(self, s: KmemCache, value: int, gfp, req: int = 0,
@@ -1382,7 +1749,7 @@ class Slub:
             if fl:
                 idx = fl.pop()
                 slab = c.slab
-                s.alloc_fastpath += 1
+                s._alloc_fastpath += 1
                 why = None
             else:
                 got = self.__slab_alloc(s, c, self.k.current_cpu, value, gfp)
@@ -1407,11 +1774,11 @@ class Slub:
             dbg.on_alloc(addr, req, s.object_size, s.name, api)
         s.nr_live += 1
         s.live_requested += req
-        s.hits += 1
-        s.total_requested += req
-        cs = self.callsites.get(label)          # label -> [hits, req, alloc, frees]
+        s._hits += 1
+        s._total_requested += req
+        cs = self._callsites.get(label)          # label -> [hits, req, alloc, frees]
         if cs is None:
-            self.callsites[label] = [1, req, s.size, 0]
+            self._callsites[label] = [1, req, s.size, 0]
         else:
             cs[0] += 1
             cs[1] += req
@@ -1615,7 +1982,7 @@ class Slub:
         del self.live[ptr]
         s.nr_live -= 1
         s.live_requested -= rec.req
-        cs = self.callsites.get(rec.caller)
+        cs = self._callsites.get(rec.caller)
         if cs is not None:
             cs[3] += 1
         if s.sheaf_capacity:   # 6.18: onto the CPU's sheaf, still allocated in the slab
@@ -1629,7 +1996,7 @@ class Slub:
         slab.inuse -= 1
         if c.slab is slab:
             c.freelist.append(idx)
-            s.free_fastpath += 1
+            s._free_fastpath += 1
             if fn == "kfree":
                 k.trace.record("kfree", KFREE_KEYS, (label, ptr), s.why_kfree_fast)
             else:
@@ -1781,16 +2148,16 @@ class Slub:
         self.k.trace.emit("kfree", f"kfree → kmalloc_large: order-{page.order} compound page "
                           "back to the buddy allocator", call_site=label, ptr=ptr)
         del self.large[ptr]
-        cs = self.callsites.get(rec.caller)
+        cs = self._callsites.get(rec.caller)
         if cs is not None:
             cs[3] += 1
         self.k.page_alloc.free_pages(page, page.order, caller=label)
 
     # ================================================================ helpers
     def _callsite(self, label: str, req: int, alloc: int) -> None:
-        cs = self.callsites.get(label)
+        cs = self._callsites.get(label)
         if cs is None:
-            self.callsites[label] = [1, req, alloc, 0]
+            self._callsites[label] = [1, req, alloc, 0]
         else:
             cs[0] += 1
             cs[1] += req

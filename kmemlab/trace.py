@@ -108,6 +108,57 @@ class _Run:
                     tuple(c[a:b] if type(c) is list else c for c in self.columns))
 
 
+# A _Packed chunk keeps each event in PACK consecutive slots of one flat list, at
+# most PACKED_EVENTS events: then it becomes a tuple, which the garbage collector
+# stops visiting once it has seen that it holds only plain values (a list is visited,
+# slot by slot, by every collection of its generation).
+PACK = 9
+PACKED_EVENTS = 4096
+
+
+class _Packed:
+    """Events written by the SLUB fast paths (kmalloc, kfree, kmem_cache_alloc,
+    kmem_cache_free), ``PACK`` slots each in one flat list: timestamp, cpu, pid, comm,
+    irq flags, head, and three field values. ``head`` is (name, field names, why,
+    how many of the three values are fields, the constant fields after them): what
+    one kmalloc size class or one cache's kfree has in common, made once. Appending
+    to a list makes no object that lives on (a tuple per event is one more for the
+    garbage collector to visit and untrack); events are made into tuples when read.
+    The chunk being written is ``TraceLog.packed``; anything else recorded, any
+    read, or PACKED_EVENTS events close it (its list becomes a tuple)."""
+
+    __slots__ = ("vals",)
+
+    def __init__(self, vals: list) -> None:
+        self.vals = vals
+
+    @property
+    def n(self) -> int:
+        return len(self.vals) // PACK
+
+    def event(self, k: int) -> tuple:
+        """Event ``k`` of the chunk as the one-tuple layout of a single event."""
+        v = self.vals
+        o = k * PACK
+        head = v[o + 5]
+        return (v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], head[0], head[1], head[2]) + \
+            tuple(v[o + 6:o + 6 + head[3]]) + head[4]
+
+    def name(self, k: int) -> str:
+        return self.vals[k * PACK + 5][0]
+
+    def part(self, a: int, b: int) -> _Packed:
+        """Events [a, b) of the chunk."""
+        return _Packed(self.vals[a * PACK:b * PACK])
+
+
+def packed_head(name: str, keys: tuple, why: str, nvalues: int, tail: tuple) -> tuple:
+    """The ``head`` of a :class:`_Packed` event (the SLUB fast paths make one per size
+    class or cache and reuse it): the event's name, field names and why, how many of
+    the three packed values are its first fields, and its remaining field values."""
+    return (name, keys, why, nvalues, tail)
+
+
 class TraceLog:
     """The event list of one simulated kernel (``k.trace``)."""
 
@@ -118,7 +169,7 @@ class TraceLog:
         # The buffer: entries, each one event as a flat tuple of plain values
         # (ts_ns, cpu, pid, comm, irqflags, name, field names, why, *field values),
         # which the garbage collector untracks, or a _Run of events. Events before
-        # _dropped have left; _next is the index the next event gets. _first[j] is
+        # _dropped have left; next_index is the index the next event gets. _first[j] is
         # the index of the first event of entry j, filled in by _sync_first when
         # someone reads (recording an event only appends its tuple: that is the
         # cost of every kmalloc, kfree and page event).
@@ -126,9 +177,16 @@ class TraceLog:
         self._first: list[int] = []
         self._first_next = 0            # the first event index of _entries[len(_first)]
         self._dropped = 0
-        self._next = 0
+        self.next_index = 0
         self._buffer_events = DEFAULT_BUFFER_EVENTS
-        self._limit = DEFAULT_BUFFER_EVENTS   # _dropped + buffer_events: record drops at it
+        self.drop_at = DEFAULT_BUFFER_EVENTS   # _dropped + buffer_events: record drops at it
+        # the vals of the _Packed chunk at the end of _entries that the SLUB fast
+        # paths append to (None: closed; they open one with open_packed). They write
+        # an event as: the clock, next_index += 1, PACK values onto packed, and
+        # check() when the index reaches check_at (the index at which the oldest
+        # events must drop, as record drops them, or the chunk is full).
+        self.packed: list | None = None
+        self.check_at = 0
         self.symbols: dict[int, str] = {}
 
     @property
@@ -138,29 +196,59 @@ class TraceLog:
 
     @buffer_events.setter
     def buffer_events(self, n: int) -> None:
+        self._close_packed()
         self._buffer_events = n
-        self._limit = self._dropped + n     # the next event drops the oldest, if over
+        self.drop_at = self._dropped + n     # the next event drops the oldest, if over
 
     @property
     def _nbuf(self) -> int:
-        return self._next - self._dropped
+        return self.next_index - self._dropped
 
     def _sync_first(self) -> list[int]:
-        """_first for every entry (the entries recorded since the last read)."""
+        """_first for every entry (the entries recorded since the last read); closes
+        the packed chunk (its length is final once its first index is known)."""
+        if self.packed is not None:
+            self._close_packed()
         first, entries = self._first, self._entries
         j = len(first)
         if j < len(entries):
             f = self._first_next
             for e in entries[j:] if j else entries:
                 first.append(f)
-                f += e.n if type(e) is _Run else 1
+                f += 1 if type(e) is tuple else e.n
             self._first_next = f
         return first
 
+    def open_packed(self) -> list:
+        """A new :class:`_Packed` chunk at the end of the buffer for the event of
+        index next_index; returns its vals, which the SLUB fast paths extend by PACK
+        values per event."""
+        vals: list = []
+        self._entries.append(_Packed(vals))
+        self.packed = vals
+        self.check_at = min(self.drop_at, self.next_index + PACKED_EVENTS - 1)
+        return vals
+
+    def _close_packed(self) -> None:
+        if self.packed is not None:
+            e = self._entries[-1]     # the open chunk is the last entry
+            e.vals = tuple(e.vals)
+            self.packed = None
+
+    def check(self) -> None:
+        """The fast paths' event reached check_at: drop the oldest events as record
+        would, or close the full chunk."""
+        if self.next_index > self.drop_at:
+            self._drop_oldest()
+        else:
+            self._close_packed()
+
     def _append(self, entry, n: int = 1) -> None:
+        if self.packed is not None:
+            self._close_packed()
         self._entries.append(entry)
-        self._next += n
-        if self._next > self._limit:
+        self.next_index += n
+        if self.next_index > self.drop_at:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
@@ -173,7 +261,7 @@ class TraceLog:
         j = bisect.bisect_right(first, new_dropped) - 1
         e = entries[j]
         if first[j] < new_dropped:
-            if type(e) is _Run and first[j] + e.n > new_dropped:
+            if type(e) is not tuple and first[j] + e.n > new_dropped:
                 entries[j] = e.part(new_dropped - first[j], e.n)   # keep the run's tail
                 first[j] = new_dropped
             else:
@@ -181,11 +269,11 @@ class TraceLog:
         del entries[:j]
         del first[:j]
         self._dropped = new_dropped
-        self._limit = new_dropped + self._buffer_events
+        self.drop_at = new_dropped + self._buffer_events
 
     @property
     def entries_written(self) -> int:
-        return self._next
+        return self.next_index
 
     @property
     def entries_in_buffer(self) -> int:
@@ -211,11 +299,13 @@ class TraceLog:
             return None
         task = k.current_task
         # _append, inlined: this is the path of every single event
-        index = self._next
-        self._next = index + 1
+        if self.packed is not None:
+            self._close_packed()
+        index = self.next_index
+        self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
                               k.context_stack.lat_flags, name, keys, why) + values)
-        if index >= self._limit:
+        if index >= self.drop_at:
             self._drop_oldest()
         return index
 
@@ -229,13 +319,15 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        index = self._next
-        self._next = index + 1
+        if self.packed is not None:
+            self._close_packed()
+        index = self.next_index
+        self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
                               k.context_stack.lat_flags, "kmalloc", KMALLOC_KEYS, why,
                               call_site, ptr, bytes_req, bytes_alloc, gfp_flags, node,
                               accounted))
-        if index >= self._limit:
+        if index >= self.drop_at:
             self._drop_oldest()
 
     def kfree(self, call_site: str, ptr: int, why) -> None:
@@ -245,12 +337,14 @@ class TraceLog:
         if not self.enabled:
             return
         task = k.current_task
-        index = self._next
-        self._next = index + 1
+        if self.packed is not None:
+            self._close_packed()
+        index = self.next_index
+        self.next_index = index + 1
         self._entries.append((ts, k.current_cpu, task.pid, task.comm,
                               k.context_stack.lat_flags, "kfree", KFREE_KEYS, why,
                               call_site, ptr))
-        if index >= self._limit:
+        if index >= self.drop_at:
             self._drop_oldest()
 
     def record_batch(self, name: str, keys: tuple, why, columns: tuple, n: int) -> None:
@@ -269,7 +363,7 @@ class TraceLog:
         if not self.enabled or n <= 0:
             return
         if type(why) is tuple:  # (template, first value, step, first index, *args)
-            why = why[:3] + (self._next,) + why[3:]
+            why = why[:3] + (self.next_index,) + why[3:]
         task = k.current_task
         head = (k.current_cpu, task.pid, task.comm, k.context_stack.lat_flags, name, keys, why)
         self._append(_Run(start, head, n, columns), n)
@@ -294,16 +388,16 @@ class TraceLog:
         if index is None or not self._dropped <= index < len(self):
             return
         e = self._entries[-1]
-        if index == self._next - 1 and type(e) is not _Run:   # usually the event just recorded
+        if index == self.next_index - 1 and type(e) is tuple:   # usually the event just recorded
             self._entries[-1] = e[:7] + (why,) + e[8:]
             return
         first = self._sync_first()
         j = bisect.bisect_right(first, index) - 1
         e = self._entries[j]
-        if type(e) is not _Run:
+        if type(e) is tuple:
             self._entries[j] = e[:7] + (why,) + e[8:]
             return
-        k = index - self._first[j]   # split the run around the event
+        k = index - self._first[j]   # split the run (or packed chunk) around the event
         one = e.event(k)
         pieces = ([e.part(0, k)] if k else []) + [one[:7] + (why,) + one[8:]] + \
             ([e.part(k + 1, e.n)] if k + 1 < e.n else [])
@@ -324,7 +418,7 @@ class TraceLog:
     # ------------------------------------------------------------ reading
     def __len__(self) -> int:
         """Events written so far (older ones may have left the ring buffer)."""
-        return self._next
+        return self.next_index
 
     def _tuples(self, since: int = 0, name: str | None = None) -> Iterator[tuple[int, tuple]]:
         """(index, event tuple) from index ``since`` on, runs expanded."""
@@ -335,18 +429,23 @@ class TraceLog:
         for j in range(bisect.bisect_right(first, start) - 1, len(entries)):
             e = entries[j]
             f = first[j]
-            if type(e) is _Run:
+            if type(e) is tuple:
+                if f >= start and (name is None or e[5] == name):
+                    yield f, e
+            elif type(e) is _Run:
                 if name is None or e.head[4] == name:
                     for i in range(max(f, start), f + e.n):
                         yield i, e.event(i - f)
-            elif f >= start and (name is None or e[5] == name):
-                yield f, e
+            else:
+                for i in range(max(f, start), f + e.n):
+                    if name is None or e.name(i - f) == name:
+                        yield i, e.event(i - f)
 
     def _event_tuple(self, i: int) -> tuple:
         first = self._sync_first()
         j = bisect.bisect_right(first, i) - 1
         e = self._entries[j]
-        return e.event(i - first[j]) if type(e) is _Run else e
+        return e if type(e) is tuple else e.event(i - first[j])
 
     def _event(self, i: int, e: tuple | None = None) -> TraceEvent:
         if e is None:
@@ -384,10 +483,11 @@ class TraceLog:
         return len(self)
 
     def clear(self) -> None:
-        self._dropped = self._first_next = self._next
-        self._limit = self._next + self._buffer_events
+        self._dropped = self._first_next = self.next_index
+        self.drop_at = self.next_index + self._buffer_events
         self._entries.clear()
         self._first.clear()
+        self.packed = None
 
     @property
     def last(self) -> TraceEvent | None:
@@ -397,10 +497,13 @@ class TraceLog:
         """Events per name among those still in the buffer."""
         out: dict[str, int] = {}
         for e in self._entries:
-            if type(e) is _Run:
+            if type(e) is tuple:
+                out[e[5]] = out.get(e[5], 0) + 1
+            elif type(e) is _Run:
                 out[e.head[4]] = out.get(e.head[4], 0) + e.n
             else:
-                out[e[5]] = out.get(e[5], 0) + 1
+                for k in range(e.n):
+                    out[e.name(k)] = out.get(e.name(k), 0) + 1
         return out
 
     # ------------------------------------------------------------ text

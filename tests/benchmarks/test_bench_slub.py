@@ -7,6 +7,11 @@ public API with tracing on, on a quiet machine).
 from the caller's frame. ``test_bench_slub_kmalloc_kfree_pairs`` calls the allocator
 object with an explicit call site (what the figures before issue 21 measured).
 
+``test_bench_kmalloc_figure`` is the README's figure itself (tools/speed_figures.py:
+``kmalloc``): a 1 GiB kernel booted and 20,000 pairs of 12 sizes, boot included
+(issue 21 item 4, third round: boot is a sixth of it no more). ``test_bench_boot``
+times that boot alone.
+
 Run with ``make bench`` (the normal test run passes --benchmark-skip).
 """
 
@@ -79,3 +84,25 @@ def test_bench_kmem_cache_alloc_free_pairs(benchmark, version):
     benchmark.pedantic(_cache_pairs, args=(k, cache, km.GFP_KERNEL), rounds=5, iterations=1)
     _report(benchmark)
     k.slub.check_consistency()
+
+
+FIGURE_SIZES = [8, 24, 64, 100, 200, 512, 1000, 3000, 4096, 8192, 1, 5000]
+
+
+def _figure(trace: bool) -> None:
+    """tools/speed_figures.py: kmalloc(n, trace) with n = PAIRS."""
+    k = km.Kernel(ram="1G")
+    k.trace.enabled = trace
+    g = km.GFP_KERNEL
+    for i in range(PAIRS):
+        k.kfree(k.kmalloc(FIGURE_SIZES[i % 12], g))
+
+
+@pytest.mark.parametrize("trace", [True, False], ids=["trace_on", "trace_off"])
+def test_bench_kmalloc_figure(benchmark, trace):
+    benchmark.pedantic(_figure, args=(trace,), rounds=5, iterations=1)
+    _report(benchmark)
+
+
+def test_bench_boot(benchmark):
+    benchmark.pedantic(lambda: km.Kernel(ram="1G"), rounds=10, iterations=1)

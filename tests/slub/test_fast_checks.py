@@ -49,3 +49,41 @@ def test_may_sleep_follows_can_sleep(kind):
     assert cs.may_sleep == cs.can_sleep()
     cs.pop()
     assert cs.may_sleep is True
+
+
+def test_kmem_cache_calls_check_the_cache_on_the_inline_path():
+    """kmem_cache_alloc/free accept their own live cache at once and send everything
+    else through _cache_arg: a destroyed cache, another kernel's, a name, a non-cache."""
+    k = km.Kernel(version="6.12", ram="128M")
+    other = km.Kernel(version="6.12", ram="128M")
+    c = k.kmem_cache_create("fast_cache_arg", 80)
+    foreign = other.kmem_cache_create("fast_cache_arg", 80)
+    k.kmem_cache_free(c, k.kmem_cache_alloc(c, km.GFP_KERNEL))
+    p = k.kmem_cache_alloc("fast_cache_arg", km.GFP_KERNEL)     # by name
+    assert k.slub.live[p].cache is c
+    k.kmem_cache_free("fast_cache_arg", p)
+    for api in (lambda x: k.kmem_cache_alloc(x, km.GFP_KERNEL),
+                lambda x: k.kmem_cache_free(x, 0xFFFF888000001000)):
+        with pytest.raises(ValueError, match="belongs to another simulated kernel"):
+            api(foreign)
+        with pytest.raises(TypeError, match="must be a cache"):
+            api(3)
+    k.kmem_cache_destroy(c)
+    with pytest.raises(ValueError, match="was destroyed"):
+        k.kmem_cache_alloc(c, km.GFP_KERNEL)
+    with pytest.raises(ValueError, match="was destroyed"):
+        k.kmem_cache_free(c, 0xFFFF888000001000)
+
+
+def test_ksize_follows_the_cache_flags():
+    """slab_ksize decided at creation (KmemCache.ksize_of): the slot size, object_size
+    under SLAB_POISON, inuse under SLAB_TYPESAFE_BY_RCU."""
+    from kmemlab.slab_common import SLAB_POISON, SLAB_TYPESAFE_BY_RCU
+    k = km.Kernel(version="6.12", ram="128M")
+    plain = k.kmem_cache_create("ks_plain", 52)
+    poison = k.kmem_cache_create("ks_poison", 52, flags=SLAB_POISON)
+    rcu = k.kmem_cache_create("ks_rcu", 52, flags=SLAB_TYPESAFE_BY_RCU)
+    assert k.ksize(k.kmem_cache_alloc(plain, km.GFP_KERNEL)) == plain.size
+    assert k.ksize(k.kmem_cache_alloc(poison, km.GFP_KERNEL)) == poison.object_size == 52
+    assert k.ksize(k.kmem_cache_alloc(rcu, km.GFP_KERNEL)) == rcu.inuse
+    assert k.ksize(k.kmalloc(100, km.GFP_KERNEL)) == 128

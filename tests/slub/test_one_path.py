@@ -157,3 +157,94 @@ def test_bad_arguments_fail_in_the_public_apis_order():
     with pytest.raises(ValueError, match="no slab cache named"):
         k.kmem_cache_alloc("no-such-cache", km.GFP_KERNEL)
     assert k.slub.state_fingerprint() == before
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 21 item 4, third round: k.kmalloc, k.kfree, k.kmem_cache_alloc and
+# k.kmem_cache_free are the Slub's own methods (no forwarder); snapshots keep them
+# pointing at their own kernel's SLUB.
+# ---------------------------------------------------------------------------------------
+ENTRY_POINTS = ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free")
+
+
+def test_the_entry_points_are_slubs_methods_in_every_copy():
+    k = boot("6.12")
+    for name in ENTRY_POINTS:
+        assert getattr(k, name).__self__ is k.slub
+    snap = k.snapshot()
+    for name in ENTRY_POINTS:
+        assert getattr(snap, name).__self__ is snap.slub
+    p = k.kmalloc(64, km.GFP_KERNEL)
+    k.restore(snap)
+    for name in ENTRY_POINTS:
+        assert getattr(k, name).__self__ is k.slub
+    assert p not in k.slub.live and k.kmalloc(64, km.GFP_KERNEL) == p
+    assert p in k.slub.live and p not in snap.slub.live
+
+
+def test_kernel_methods_and_slub_methods_do_the_same():
+    """Kernel.kmalloc(k, ...) (the documented method, also what a subclass inherits)
+    and k.kmalloc (SLUB's method) leave the same machine and trace."""
+    k = boot("6.12")
+    k.trace.enabled = True
+    other = k.snapshot()
+    c, oc = (x.kmem_cache_create("entry_points", 72) for x in (k, other))
+    for i in range(300):
+        size = (i * 37) % 3000 + 1
+        p = k.kmalloc(size, km.GFP_KERNEL)
+        q = km.Kernel.kmalloc(other, size, km.GFP_KERNEL)
+        assert p == q
+        o, oo = k.kmem_cache_alloc(c, km.GFP_KERNEL), \
+            km.Kernel.kmem_cache_alloc(other, oc, km.GFP_KERNEL)
+        assert o == oo
+        if i % 3:
+            k.kfree(p)
+            km.Kernel.kfree(other, q)
+            k.kmem_cache_free(c, o)
+            km.Kernel.kmem_cache_free(other, oc, oo)
+    assert slab_state(k) == slab_state(other)
+    assert k.trace.to_ftrace() == other.trace.to_ftrace()
+    assert [e.why for e in k.trace] == [e.why for e in other.trace]
+
+
+def _counters(k: km.Kernel) -> tuple:
+    s = k.slub
+    return (s.callsite_stats(), s.cache_stats(), sorted(s.callsites.items()),
+            [(c.name, c.hits, c.total_requested, c.alloc_fastpath, c.free_fastpath,
+              sorted(c.stat.items())) for c in s.caches])
+
+
+def test_counts_batched_by_plan_read_the_same_at_any_time():
+    """The fast paths' counts wait in CountPlans until read: reading after every call
+    (each read adds them up) and only at the end give the same counters, through
+    call sites that take turns on one size class, frees of objects other sites
+    allocated, a merge into a cache and a snapshot taken with counts pending."""
+    k = boot("6.12")
+    other = k.snapshot()
+
+    def run(x: km.Kernel, read: bool) -> list:
+        c = x.kmem_cache_create("plan_a", 200)
+        rng = random.Random(5)
+        live, objs, seen = [], [], []
+        for i in range(1200):
+            site = rng.choice(("site_a", "site_b", None))
+            r = rng.random()
+            if r < 0.3:
+                live.append(x.kmalloc(rng.choice((64, 64, 96, 1000)), km.GFP_KERNEL,
+                                      caller=site))
+            elif r < 0.55 and live:
+                x.kfree(live.pop(rng.randrange(len(live))), caller=site)
+            elif r < 0.75:
+                objs.append(x.kmem_cache_alloc(c, km.GFP_KERNEL, caller=site))
+            elif r < 0.95 and objs:
+                x.kmem_cache_free(c, objs.pop(rng.randrange(len(objs))), caller=site)
+            elif i == 600:
+                x.kmem_cache_create("plan_merged", 196)   # merges into plan_a (or not)
+            if read:
+                seen.append(_counters(x))
+        return seen
+
+    run(k, read=False)
+    snap = k.snapshot()                  # with counts still pending in the plans
+    seen = run(other, read=True)
+    assert _counters(k) == _counters(other) == seen[-1] == _counters(snap)
