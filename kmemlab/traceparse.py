@@ -732,6 +732,70 @@ BODY_FIELDS: dict[str, tuple[str, ...]] = {
     ev: tuple(sorted(rx.groupindex, key=rx.groupindex.__getitem__))
     for ev, rx in _BODY_RE.items()}
 _MAX_CONTEXTS = 4096
+_MAX_TEMPLATES = 65536
+
+# The template path (scan_records(templates=True), for the replay): most lines of a
+# trace differ from an earlier one only in their context, timestamp and pointer or
+# page/pfn. A line is cut into those and the rest (its *key*: the text from the ": "
+# after the timestamp, the varying field blanked); the first line of a key is matched
+# by the fast regex of its event, whose varying groups must be exactly the cut fields,
+# and its groups kept as the key's Template. A later line of the key only has its
+# timestamp ([0-9]+.[0-9]+) and varying fields checked (a pointer of hex digits, 0x-hex,
+# "(null)"/"(nil)"; a pfn of digits or 0x-hex): with the rest of the text the same, the
+# fast regex would match it the same way with those groups in place of the template's.
+# Which varying fields an event has: 1 = ptr (slab events), 2 = page and pfn.
+_VARY = {"kmalloc": 1, "kmalloc_node": 1, "kmem_cache_alloc": 1, "kmem_cache_alloc_node": 1,
+         "kfree": 1, "kmem_cache_free": 1, "mm_page_alloc": 2, "mm_page_free": 2,
+         "mm_page_free_batched": 2, "mm_page_alloc_zone_locked": 2,
+         "mm_page_pcpu_drain": 2, "mm_page_alloc_extfrag": 2}
+
+
+class Template:
+    """The printed body fields shared by the lines of one key (see scan_records'
+    ``templates``): ``fields`` in the order of ``BODY_FIELDS[event]``, the varying ones
+    (ptr; page, pfn) those of the first such line. ``data`` is the consumer's (the
+    replay keeps what it computes once per template there)."""
+
+    __slots__ = ("event", "fields", "data")
+
+    def __init__(self, event: str, fields: tuple[str | None, ...]) -> None:
+        self.event = event
+        self.fields = fields
+        self.data: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Template {self.event} {self.fields!r}>"
+
+
+def _hex_value(v: str) -> int:
+    """A printed %p of an ASCII line as _P reads it (hex, 0x-hex, "(null)"/"(nil)" = 0);
+    -1 for anything else (a leading space, 0X, an empty field...)."""
+    if v.isalnum() and v[1:2] not in ("x", "X"):
+        try:
+            return int(v, 16)
+        except ValueError:
+            return -1
+    if v[:2] == "0x" and v[2:].isalnum() and v[3:4] not in ("x", "X"):
+        try:
+            return int(v[2:], 16)
+        except ValueError:
+            return -1
+    return 0 if v == "(null)" or v == "(nil)" else -1
+
+
+def _pfn_value(v: str) -> int:
+    """A printed pfn of an ASCII line (``\\d+`` or ``0x[0-9a-fA-F]+``); -1 otherwise."""
+    if v.isdigit():
+        try:
+            return int(v)
+        except ValueError:   # more digits than int() converts (sys.int_info)
+            return -1
+    if v[:2] == "0x" and v[2:].isalnum() and v[3:4] not in ("x", "X"):
+        try:
+            return int(v[2:], 16)
+        except ValueError:
+            return -1
+    return -1
 
 
 def scan_records(
@@ -742,6 +806,7 @@ def scan_records(
     progress: bool | None = None,
     max_malformed: int = 20,
     records: bool = False,
+    templates: bool = False,
 ) -> Iterator[Any]:
     """The kmem records of a trace as plain tuples, for consumers of whole traces
     (replay, statistics): ``(event, lineno, line, context, fields)`` with ``context``
@@ -752,6 +817,11 @@ def scan_records(
     Reads, counts and fails exactly like iter_records() (the same report and errors);
     ``records=True`` yields Records instead (iter_records() itself). Layout: as for
     iter_records() (kernel/trace/trace_output.c: trace_print_context).
+
+    ``templates=True`` (the replay) yields 6-tuples: ``(event, lineno, line, context,
+    template, value)`` for a line read by the template path (see _VARY: ``template``
+    a :class:`Template`, ``value`` the ptr as an int, or ``(page, pfn)`` as ints) and
+    ``(event, lineno, line, context, fields, None)`` for any other line.
     """
     rep = report if report is not None else ParseReport()
     rep.max_malformed = max_malformed
@@ -767,6 +837,8 @@ def scan_records(
     skipped = rep.skipped_by_event
     by_event = rep.records_by_event
     contexts: dict[str, Any] = {}   # printed prefix -> (task, pid, cpu), or False
+    tmpls: dict[str, Template] | None = {} if templates and not records else None
+    vary = _VARY
     lineno = 0
     other = 0
     before = sum(by_event.values())  # a report may be given again: count this read only
@@ -796,10 +868,52 @@ def scan_records(
                             ev = line[j + 2:e]
                             rx = quick.get(ev)
                             if rx is not None:
+                                if tmpls is not None and line.isascii():
+                                    ts, dot, frac = line[k:j].partition(".")
+                                    if dot and ts.isdigit() and frac.isdigit():
+                                        if vary[ev] == 1:
+                                            p = line.find(" ptr=", e) + 5
+                                            q = line.find(" ", p)
+                                            if q < 0:
+                                                q = len(line)
+                                            value: Any = _hex_value(line[p:q])
+                                            ok = p > 4 and value >= 0
+                                            spans: tuple[int, ...] = (p, q)
+                                        else:
+                                            p = line.find("page=", e) + 5
+                                            q1 = line.find(" ", p)
+                                            r = q1 + 5
+                                            q = line.find(" ", r)
+                                            ok = p > 4 and q1 > 0 and q > 0 and \
+                                                line[q1:r] == " pfn="
+                                            if ok:
+                                                page = _hex_value(line[p:q1])
+                                                pfn = _pfn_value(line[r:q])
+                                                ok = page >= 0 and pfn >= 0
+                                                value = (page, pfn)
+                                                spans = (p, q1, r, q)
+                                        if ok:
+                                            key = line[j:p] + line[q:]
+                                            t = tmpls.get(key)
+                                            if t is None:
+                                                m = rx(line, k)
+                                                if m is not None and spans == (
+                                                        m.span(3) if len(spans) == 2
+                                                        else m.span(1) + m.span(2)):
+                                                    if len(tmpls) >= _MAX_TEMPLATES:
+                                                        tmpls.clear()
+                                                    t = tmpls[key] = Template(ev, m.groups())
+                                            if t is not None:
+                                                by_event[ev] = by_event.get(ev, 0) + 1
+                                                yield ev, lineno, line, ctx, t, value
+                                                continue
                                 m = rx(line, k)
                                 if m is not None:
                                     by_event[ev] = by_event.get(ev, 0) + 1
-                                    yield ev, lineno, line, ctx, m.groups()
+                                    if tmpls is None:
+                                        yield ev, lineno, line, ctx, m.groups()
+                                    else:
+                                        yield ev, lineno, line, ctx, m.groups(), None
                                     continue
                 # the general path: what iter_records has always done with the line
                 if line.__class__ is _Overlong:
@@ -833,8 +947,10 @@ def scan_records(
                 by_event[ev] = by_event.get(ev, 0) + 1
                 if records:
                     yield Record(head, body, lineno)
-                else:
+                elif tmpls is None:
                     yield ev, lineno, line, head.group(1, 2, 3), body.groups()
+                else:
+                    yield ev, lineno, line, head.group(1, 2, 3), body.groups(), None
         rep.lines_read = lineno
         rep.records = nrec = sum(by_event.values()) - before  # each record once, by event
         if nrec == 0 and other == 0 and rep.header_lines == 0 and rep.malformed_count:
