@@ -278,6 +278,8 @@ class Replayer:
         if item is None:
             return None
         rec = item[2]
+        if rec.__class__ is tp.LineBlock:   # a line of traceparse's block path
+            rec = rec.line(item[1])
         if rec.__class__ is str:
             rec = tp.parse_line(rec + "\n", item[1])
             self._last = (item[0], item[1], rec, item[3], item[4], item[5])

@@ -45,8 +45,10 @@ __all__ = [
     "SLAB_SORT_KEYS",
     "GfpFlags",
     "BODY_FIELDS",
+    "LineBlock",
     "ParseReport",
     "Record",
+    "Template",
     "TraceFormatError",
     "TraceStats",
     "format_record",
@@ -767,6 +769,27 @@ class Template:
         return f"<Template {self.event} {self.fields!r}>"
 
 
+class LineBlock:
+    """The lines of a block read by the block path of scan_records(templates=True): what
+    its records carry in place of their line (``line(lineno)`` gives it)."""
+
+    __slots__ = ("lines", "first")
+
+    def __init__(self, lines: list[str], first: int) -> None:
+        self.lines = lines
+        self.first = first
+
+    def line(self, lineno: int) -> str:
+        return self.lines[lineno - self.first]
+
+
+def _line_context(line: str) -> tuple[str, str, str]:
+    """The printed (task, pid, cpu) of an event line, as the per-line path reads it."""
+    head = _HEAD_RE.match(line)
+    assert head is not None
+    return head.group(1, 2, 3)
+
+
 def _hex_value(v: str) -> int:
     """A printed %p of an ASCII line as _P reads it (hex, 0x-hex, "(null)"/"(nil)" = 0);
     -1 for anything else (a leading space, 0X, an empty field...)."""
@@ -839,6 +862,9 @@ def scan_records(
     contexts: dict[str, Any] = {}   # printed prefix -> (task, pid, cpu), or False
     tmpls: dict[str, Template] | None = {} if templates and not records else None
     vary = _VARY
+    np = _numpy() if tmpls is not None and not filtering else None
+    bscan = _BlockScan(np, _Registry(np, 4096)) if np is not None else None
+    block_ctx: list[Any] = []    # the block path's context ids -> (task, pid, cpu)
     lineno = 0
     other = 0
     before = sum(by_event.values())  # a report may be given again: count this read only
@@ -851,6 +877,43 @@ def scan_records(
                 last_pos = pos
             quick = fast if clean else None
             first = lineno + 1
+            if bscan is not None and clean and terminated and len(block) >= 64:
+                # the block path (trace_stats' numpy split, _BlockScan): every line
+                # plain, its template and ptr/page/pfn found for the whole block
+                text = "\n".join(block)
+                res = None
+                if text.isascii():
+                    text += "\n"
+                    res = bscan.scan((text + _PAD).encode("ascii"), 0, len(text))
+                if res is None:
+                    if bscan.many:   # nearly a template per line: not worth trying
+                        bscan = None
+                else:
+                    n, gid, _cpu, v1, v2 = res
+                    reg = bscan.reg
+                    reg.arrays()
+                    cid = bscan.cid
+                    if bscan.n_ctx > len(block_ctx):
+                        block_ctx.extend([None] * (bscan.n_ctx - len(block_ctx)))
+                        for c, r in zip(*(a.tolist() for a in np.unique(
+                                cid, return_index=True))):
+                            if block_ctx[c] is None:
+                                block_ctx[c] = _line_context(block[r])
+                    values = v1.tolist()
+                    pages = np.flatnonzero(reg.kind[gid] >= _PA)
+                    if pages.size:
+                        for i, pfn in zip(pages.tolist(), v2[pages].tolist()):
+                            values[i] = (values[i], pfn)
+                    tl = reg.templates
+                    where = LineBlock(block, first)
+                    lineno = first - 1
+                    for t, c, value in zip([tl[g] for g in gid.tolist()],
+                                           [block_ctx[c] for c in cid.tolist()], values):
+                        lineno += 1
+                        ev = t.event
+                        by_event[ev] = by_event.get(ev, 0) + 1
+                        yield ev, lineno, where, c, t, value
+                    continue
             for lineno, line in enumerate(block, first):
                 if quick:
                     j = line.find(": ")
@@ -2145,6 +2208,7 @@ class _Registry:
         self.np = np
         self.page_size = page_size
         self.tmpls: list[_Tmpl] = []
+        self.templates: list[Template] = []   # the same by id, as printed fields
         self.by_text: dict[bytes, int] = {}
         self.by_key: dict[tuple[Any, ...], int] = {}
         self.pays: list[tuple[int, str, int]] = []
@@ -2180,6 +2244,7 @@ class _Registry:
                 self.pkeys.append(key2)
             t.pkey = kid
         self.tmpls.append(t)
+        self.templates.append(Template(ev, g))
         return len(self.tmpls) - 1
 
     def arrays(self) -> None:
@@ -2437,6 +2502,7 @@ class _BlockScan:
         self.ctx_table = np.zeros((256, 5), np.uint64)   # its words, and its cpu
         self.ctx_cpus = np.zeros(256, np.int32)
         self.n_ctx = 0
+        self.cid: Any = None
 
     def scan(self, buf: bytes, start: int, end: int) -> tuple[int, Any, Any, Any, Any] | None:
         """``buf[start:end]``: whole lines, ASCII, followed by at least len(_PAD) bytes.
@@ -2518,6 +2584,7 @@ class _BlockScan:
         if diff.any():
             return None
         cpu = self.ctx_cpus[cid]
+        self.cid = cid     # the context ids of the rows (the replay names their tasks)
         bs = st + (51 + x)
         # the bodies, in tiers of row width (fewer words per row than the longest line's)
         lb = nl - bs
