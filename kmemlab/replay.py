@@ -255,6 +255,7 @@ class Replayer:
         # for the CPU count of _contexts_ncpu; emptied with _tasks (its Tasks are theirs)
         self._contexts: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         self._contexts_ncpu = -1
+        self._pos = 0   # the next row of a block item (_peek)
         self._ksize: dict[tuple[int, int], int] = {}   # (bytes_req, gfp) -> ksize
         self._last: Any = None   # the last record's scan tuple (its Record made on demand)
         self._why: Any = ""   # a str, or (format, args) formatted when asked for
@@ -322,12 +323,10 @@ class Replayer:
         k = self.kernel
         old_cpu, old_task, old_enabled = k.current_cpu, k.current_task, k.trace.enabled
         k.trace.enabled = self.keep_trace and old_enabled
-        ncpu = k.nr_cpus
-        tasks = self._tasks
+        if self._contexts_ncpu != k.nr_cpus:
+            self._contexts.clear()
+            self._contexts_ncpu = k.nr_cpus
         contexts = self._contexts
-        if self._contexts_ncpu != ncpu:
-            contexts.clear()
-            self._contexts_ncpu = ncpu
         dispatch = self._dispatch
         by_event = self.by_event
         every = self.sample_every
@@ -338,6 +337,10 @@ class Replayer:
             while done < n:
                 if item is _END:
                     break
+                if item[0] is None:   # a block of records (traceparse's block path)
+                    done += self._step_rows(item, n - done)
+                    item = self._peek
+                    continue
                 self._peek = nxt = next(it, _END)
                 done += 1
                 self.records += 1
@@ -356,38 +359,20 @@ class Replayer:
                     self._skip("allocator-internal event" if ev in _INTERNAL
                                else "not an allocation event")
                 else:
-                    ctx = item[3]
-                    parsed = contexts.get(ctx)
-                    if parsed is None:
-                        if len(contexts) >= 4096:
-                            contexts.clear()
-                        cpu = int(ctx[2])
-                        key = (int(ctx[1]), ctx[0])
-                        capped = cpu >= ncpu
-                        if capped:
-                            cpu = ncpu - 1
-                        task = tasks.get(key)
-                        if task is None:
-                            if len(tasks) >= 4096:
-                                tasks.clear()
-                                contexts.clear()
-                            task = tasks[key] = Task(pid=key[0], comm=key[1])
-                        parsed = contexts[ctx] = (cpu, key, task, capped,
-                                                  f"{key[1]}-{key[0]}")
-                    if parsed[3]:
+                    ctx = contexts.get(item[3])
+                    if ctx is None:
+                        ctx = self._context(item[3])
+                    if ctx[3]:
                         self.cpus_capped += 1
-                    k.current_cpu = parsed[0]
-                    k.current_task = parsed[2]
+                    k.current_cpu = ctx[0]
+                    k.current_task = ctx[2]
                     try:
                         if value is None:
-                            fn(ev, item[4], parsed[1])
+                            fn(ev, item[4], ctx[1])
                         else:
-                            fn(prep[1], value, parsed[4])
+                            fn(prep[1], value, ctx[4])
                     except (KernelBug, KernelPanic, ValueError, TypeError) as exc:
-                        self.error_count += 1
-                        self.last_outcome = f"refused by the simulator: {exc}"
-                        if len(self.errors) < self.max_errors:
-                            self.errors.append(f"line {item[1]}: {ev}: {exc}")
+                        self._refused(item[1], ev, exc)
                 if every and self.records % every == 0:
                     self._sample()
                 item = nxt
@@ -395,6 +380,99 @@ class Replayer:
             k.current_cpu, k.current_task = old_cpu, old_task
             k.trace.enabled = old_enabled
         return done
+
+    def _context(self, ctx: tuple[str, str, str]) -> tuple[Any, ...]:
+        """The printed (task, pid, cpu) of a record as (cpu capped to the simulated ones,
+        (pid, task), its Task, capped?, "task-pid"), kept in _contexts."""
+        contexts, tasks = self._contexts, self._tasks
+        if len(contexts) >= 4096:
+            contexts.clear()
+        ncpu = self._contexts_ncpu
+        cpu = int(ctx[2])
+        key = (int(ctx[1]), ctx[0])
+        capped = cpu >= ncpu
+        if capped:
+            cpu = ncpu - 1
+        task = tasks.get(key)
+        if task is None:
+            if len(tasks) >= 4096:
+                tasks.clear()
+                contexts.clear()   # its Tasks are those of _tasks
+            task = tasks[key] = Task(pid=key[0], comm=key[1])
+        parsed = contexts[ctx] = (cpu, key, task, capped, f"{key[1]}-{key[0]}")
+        return parsed
+
+    def _refused(self, lineno: int, ev: str, exc: BaseException) -> None:
+        self.error_count += 1
+        self.last_outcome = f"refused by the simulator: {exc}"
+        if len(self.errors) < self.max_errors:
+            self.errors.append(f"line {lineno}: {ev}: {exc}")
+
+    def _step_rows(self, item: tuple[Any, ...], n: int) -> int:
+        """Replay up to ``n`` records of a block item ``(None, first lineno, LineBlock,
+        contexts, templates, values)`` from row _pos on; returns how many. What step()
+        does per record, with the record's parts taken from the block's lists: the
+        next item is read when the last row is replayed (as step() reads one ahead),
+        and _peek, _last and records are as step() leaves them, also after an
+        exception."""
+        k = self.kernel
+        contexts = self._contexts
+        by_event = self.by_event
+        every = self.sample_every
+        skip = self._skip
+        first, ctxs, tmpls, values = item[1], item[3], item[4], item[5]
+        end = len(tmpls)
+        pos = start = self._pos
+        stop = min(end, pos + n)
+        records = self.records - pos
+        last_ctx: Any = None
+        ctx: Any = None
+        nxt: Any = item
+        try:
+            while pos < stop:
+                if pos == end - 1:   # the last row: read the next item first
+                    nxt = next(self._it, _END)
+                t = tmpls[pos]
+                pos += 1
+                ev = t.event
+                by_event[ev] = by_event.get(ev, 0) + 1
+                prep = t.data
+                if prep is None:
+                    prep = t.data = self._prepare(t)
+                fn = prep[0]
+                if fn is None:
+                    skip("allocator-internal event" if ev in _INTERNAL
+                         else "not an allocation event")
+                else:
+                    c = ctxs[pos - 1]
+                    if c is not last_ctx:   # a block's rows share its context tuples
+                        ctx = contexts.get(c)
+                        if ctx is None:
+                            ctx = self._context(c)
+                        last_ctx = c
+                    if ctx[3]:
+                        self.cpus_capped += 1
+                    k.current_cpu = ctx[0]
+                    k.current_task = ctx[2]
+                    try:
+                        fn(prep[1], values[pos - 1], ctx[4])
+                    except (KernelBug, KernelPanic, ValueError, TypeError) as exc:
+                        self._refused(first + pos - 1, ev, exc)
+                if every and (records + pos) % every == 0:
+                    self.records = records + pos
+                    self._sample()
+        finally:
+            self.records = records + pos
+            if pos > start:
+                i = pos - 1
+                self._last = (tmpls[i].event, first + i, item[2], ctxs[i], tmpls[i],
+                              values[i])
+            if pos == end:
+                self._peek = nxt
+                self._pos = 0
+            else:
+                self._pos = pos
+        return pos - start
 
     def steps(self, n: int) -> Iterator[Replayer]:
         """Yield after every ``n`` records until the end (for a notebook loop)."""

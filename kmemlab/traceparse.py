@@ -843,8 +843,12 @@ def scan_records(
 
     ``templates=True`` (the replay) yields 6-tuples: ``(event, lineno, line, context,
     template, value)`` for a line read by the template path (see _VARY: ``template``
-    a :class:`Template`, ``value`` the ptr as an int, or ``(page, pfn)`` as ints) and
-    ``(event, lineno, line, context, fields, None)`` for any other line.
+    a :class:`Template`, ``value`` the ptr as an int, or ``(page, pfn)`` as ints),
+    ``(event, lineno, line, context, fields, None)`` for any other line, and for a
+    block of lines read by the block path (trace_stats' numpy split: plain lines of
+    the 6.x layout) one ``(None, first lineno, LineBlock, contexts, templates,
+    values)``, a list entry per line (its records are counted in the report when the
+    block is yielded).
     """
     rep = report if report is not None else ParseReport()
     rep.max_malformed = max_malformed
@@ -905,14 +909,15 @@ def scan_records(
                         for i, pfn in zip(pages.tolist(), v2[pages].tolist()):
                             values[i] = (values[i], pfn)
                     tl = reg.templates
-                    where = LineBlock(block, first)
-                    lineno = first - 1
-                    for t, c, value in zip([tl[g] for g in gid.tolist()],
-                                           [block_ctx[c] for c in cid.tolist()], values):
-                        lineno += 1
-                        ev = t.event
-                        by_event[ev] = by_event.get(ev, 0) + 1
-                        yield ev, lineno, where, c, t, value
+                    counts = np.bincount(reg.evid[gid], minlength=len(_EVENT_LIST))
+                    for i, c in enumerate(counts.tolist()):
+                        if c:
+                            ev = _EVENT_LIST[i]
+                            by_event[ev] = by_event.get(ev, 0) + c
+                    lineno = first + n - 1
+                    yield (None, first, LineBlock(block, first),
+                           [block_ctx[c] for c in cid.tolist()],
+                           [tl[g] for g in gid.tolist()], values)
                     continue
             for lineno, line in enumerate(block, first):
                 if quick:
