@@ -841,6 +841,8 @@ class Replayer:
             # PAGE_SIZE << get_order(size), so the same for every (size, gfp)
             ks = self._ksize.get((req, gfp))
             if ks is None:
+                if len(self._ksize) >= 65536:
+                    self._ksize.clear()
                 ks = self._ksize[(req, gfp)] = k.ksize(sim)
             if ks != alloc:
                 self.size_class_differs += 1
