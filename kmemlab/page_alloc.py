@@ -956,7 +956,17 @@ class PageAllocator:
             # what the value alone decides, computed once (gfp_plan); what depends on
             # the moment (might_sleep, the watermarks, the lists) is checked every time
             mt, zonelist, highest_idx, flags, order0 = plan
-            k.might_sleep_if_alloc(value, order)
+            rules = k.rules
+            if k.panicked is None and (k.context_stack.may_sleep or
+                                       not value & rules.may_block_bit):
+                # might_alloc with nothing to report, in line (as SLUB's kmalloc has
+                # it): reset the per-allocation reclaim bookkeeping, its last step
+                st = rules.reclaim
+                if not st.busy:
+                    st.attempt = 0
+                    st.reclaimed_this_alloc = 0
+            else:   # a report may be due: the frame-counting path (this frame its caller)
+                k.might_sleep_if_alloc(value, order)
             if new_plan:   # kept once the checks passed: a refused call changes nothing
                 self._remember_plan(gfp, value, plan)
             if order0 is not None and not order:
@@ -1008,8 +1018,14 @@ class PageAllocator:
                             self.vmstat[item] += 1
                         except KeyError:
                             self.vmstat[item] = 1
+                        why = pcp.take_whys.get(count)
+                        if why is None:   # (name and cpu are the pcp's)
+                            whys = pcp.take_whys
+                            if len(whys) >= 4096:
+                                whys.clear()
+                            why = whys[count] = (PCP_TAKE_WHY, (name, cpu, count))
                         k.trace.record("mm_page_alloc", PAGE_ALLOC_KEYS, (pfn, 0, mt, value),
-                                       (PCP_TAKE_WHY, (name, cpu, count)))
+                                       why)
                         return page
         else:
             mt = self.gfp_migratetype(value)
@@ -1371,8 +1387,14 @@ class PageAllocator:
                 else:                    # 3.15; 6.1 at order 0 (free_high false)
                     high = pcp.high
                 if count < high:
-                    k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, 0),
-                                   (PCP_FREE_WHY, (cpu, self._mt_name[mt], count)))
+                    why = pcp.free_whys.get(count * 8 + mt)   # (cpu is the pcp's)
+                    if why is None:
+                        whys = pcp.free_whys
+                        if len(whys) >= 4096:
+                            whys.clear()
+                        why = whys[count * 8 + mt] = (PCP_FREE_WHY,
+                                                      (cpu, self._mt_name[mt], count))
+                    k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, 0), why)
                 else:
                     lists.drain_after_free(zone, pcp, pfn, mt, cpu, high)
                 return

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .trace import PAGE_FREE_KEYS, PCPU_DRAIN_KEYS, PCPU_DRAIN_WHY
 
@@ -46,7 +46,8 @@ class PerCpuPages:
     """
 
     __slots__ = ("count", "high", "batch", "high_min", "high_max", "free_count",
-                 "alloc_factor", "free_factor", "prev_free_high_order", "lists")
+                 "alloc_factor", "free_factor", "prev_free_high_order", "lists",
+                 "take_whys", "free_whys")
 
     def __init__(self, nr_lists: int) -> None:
         self.count = 0
@@ -59,6 +60,14 @@ class PerCpuPages:
         self.free_factor = 0
         self.prev_free_high_order = False
         self.lists = [deque() for _ in range(nr_lists)]
+        # the whys of page_alloc's in-line order-0 take and free, by count (and
+        # migratetype): the same (template, args) tuple for the same text. Shared, they
+        # hold no tracked object once the cyclic GC has seen them, so neither do the
+        # trace events holding them: a fresh why per event kept each event tracked
+        # into the oldest generation and set off full collections, each walking the
+        # whole trace buffer (tests/addr/test_fast_paths.py reads the whys)
+        self.take_whys: dict[int, tuple[str, tuple[Any, ...]]] = {}
+        self.free_whys: dict[int, tuple[str, tuple[Any, ...]]] = {}
 
 
 class PerCpuPageLists:

@@ -209,14 +209,16 @@ class Replayer:
         self.keep_trace = bool(keep_trace)
         self.max_errors = max_errors
         self.parse_report: tp.ParseReport | None = None
-        # the records as traceparse.scan_records() tuples: (event, lineno, line or
-        # Record, printed (task, pid, cpu), printed body fields)
+        # the records as traceparse.scan_records(templates=True) tuples: (event,
+        # lineno, line or Record, printed (task, pid, cpu), printed body fields, None),
+        # or (..., Template, ptr or (page, pfn) as ints) for a line of a template
         self._it: Iterator[tuple[Any, ...]]
         if isinstance(source, (str, os.PathLike, io.IOBase)) or hasattr(source, "read"):
             self.parse_report = tp.ParseReport()
-            self._it = tp.scan_records(source, self.parse_report, progress=progress)
+            self._it = tp.scan_records(source, self.parse_report, progress=progress,
+                                       templates=True)
         elif isinstance(source, Iterable):
-            self._it = ((rec.event, rec.lineno, rec, rec.context, rec.body_fields())
+            self._it = ((rec.event, rec.lineno, rec, rec.context, rec.body_fields(), None)
                         for rec in source)
         else:
             raise TypeError("source must be a path, an open file or an iterable of "
@@ -249,7 +251,12 @@ class Replayer:
         self._gfp_cache: dict[str, int] = {}
         self._cache_memo: dict[tuple[Any, ...], tuple[Any, bool]] = {}
         self._tasks: dict[tuple[int, str], Task] = {}
-        self._contexts: dict[tuple[str, str, str], tuple[int, tuple[int, str]]] = {}
+        # printed (task, pid, cpu) -> (cpu capped, (pid, task), Task, capped?, "task-pid"),
+        # for the CPU count of _contexts_ncpu; emptied with _tasks (its Tasks are theirs)
+        self._contexts: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._contexts_ncpu = -1
+        self._pos = 0   # the next row of a block item (_peek)
+        self._ksize: dict[tuple[int, int], int] = {}   # (bytes_req, gfp) -> ksize
         self._last: Any = None   # the last record's scan tuple (its Record made on demand)
         self._why: Any = ""   # a str, or (format, args) formatted when asked for
         self.timeline = CacheTimeline([], {}) if sample_every else None
@@ -272,9 +279,11 @@ class Replayer:
         if item is None:
             return None
         rec = item[2]
+        if rec.__class__ is tp.LineBlock:   # a line of traceparse's block path
+            rec = rec.line(item[1])
         if rec.__class__ is str:
             rec = tp.parse_line(rec + "\n", item[1])
-            self._last = (item[0], item[1], rec, item[3], item[4])
+            self._last = (item[0], item[1], rec, item[3], item[4], item[5])
         return rec
 
     @property
@@ -314,9 +323,10 @@ class Replayer:
         k = self.kernel
         old_cpu, old_task, old_enabled = k.current_cpu, k.current_task, k.trace.enabled
         k.trace.enabled = self.keep_trace and old_enabled
-        ncpu = k.nr_cpus
-        tasks = self._tasks
-        contexts = self._contexts   # printed (task, pid, cpu) -> (cpu, (pid, task))
+        if self._contexts_ncpu != k.nr_cpus:
+            self._contexts.clear()
+            self._contexts_ncpu = k.nr_cpus
+        contexts = self._contexts
         dispatch = self._dispatch
         by_event = self.by_event
         every = self.sample_every
@@ -327,41 +337,42 @@ class Replayer:
             while done < n:
                 if item is _END:
                     break
+                if item[0] is None:   # a block of records (traceparse's block path)
+                    done += self._step_rows(item, n - done)
+                    item = self._peek
+                    continue
                 self._peek = nxt = next(it, _END)
                 done += 1
                 self.records += 1
                 ev = item[0]
                 by_event[ev] = by_event.get(ev, 0) + 1
                 self._last = item
-                fn = dispatch.get(ev)
+                value = item[5]
+                if value is None:
+                    fn = dispatch.get(ev)
+                else:   # a line of a template: its handler and constants made once
+                    prep = item[4].data
+                    if prep is None:
+                        prep = item[4].data = self._prepare(item[4])
+                    fn = prep[0]
                 if fn is None:
                     self._skip("allocator-internal event" if ev in _INTERNAL
                                else "not an allocation event")
                 else:
-                    ctx = item[3]
-                    parsed = contexts.get(ctx)
-                    if parsed is None:
-                        if len(contexts) >= 4096:
-                            contexts.clear()
-                        parsed = contexts[ctx] = (int(ctx[2]), (int(ctx[1]), ctx[0]))
-                    cpu, key = parsed
-                    if cpu >= ncpu:
-                        cpu = ncpu - 1
+                    ctx = contexts.get(item[3])
+                    if ctx is None:
+                        ctx = self._context(item[3])
+                    if ctx[3]:
                         self.cpus_capped += 1
-                    k.current_cpu = cpu
-                    task = tasks.get(key)
-                    if task is None:
-                        if len(tasks) >= 4096:
-                            tasks.clear()
-                        task = tasks[key] = Task(pid=key[0], comm=key[1])
-                    k.current_task = task
+                    k.current_cpu = ctx[0]
+                    k.current_task = ctx[2]
                     try:
-                        fn(ev, item[4], key)
+                        if value is None:
+                            fn(ev, item[4], ctx[1])
+                        else:
+                            fn(prep[1], value, ctx[4])
                     except (KernelBug, KernelPanic, ValueError, TypeError) as exc:
-                        self.error_count += 1
-                        self.last_outcome = f"refused by the simulator: {exc}"
-                        if len(self.errors) < self.max_errors:
-                            self.errors.append(f"line {item[1]}: {ev}: {exc}")
+                        self._refused(item[1], ev, exc)
                 if every and self.records % every == 0:
                     self._sample()
                 item = nxt
@@ -369,6 +380,99 @@ class Replayer:
             k.current_cpu, k.current_task = old_cpu, old_task
             k.trace.enabled = old_enabled
         return done
+
+    def _context(self, ctx: tuple[str, str, str]) -> tuple[Any, ...]:
+        """The printed (task, pid, cpu) of a record as (cpu capped to the simulated ones,
+        (pid, task), its Task, capped?, "task-pid"), kept in _contexts."""
+        contexts, tasks = self._contexts, self._tasks
+        if len(contexts) >= 4096:
+            contexts.clear()
+        ncpu = self._contexts_ncpu
+        cpu = int(ctx[2])
+        key = (int(ctx[1]), ctx[0])
+        capped = cpu >= ncpu
+        if capped:
+            cpu = ncpu - 1
+        task = tasks.get(key)
+        if task is None:
+            if len(tasks) >= 4096:
+                tasks.clear()
+                contexts.clear()   # its Tasks are those of _tasks
+            task = tasks[key] = Task(pid=key[0], comm=key[1])
+        parsed = contexts[ctx] = (cpu, key, task, capped, f"{key[1]}-{key[0]}")
+        return parsed
+
+    def _refused(self, lineno: int, ev: str, exc: BaseException) -> None:
+        self.error_count += 1
+        self.last_outcome = f"refused by the simulator: {exc}"
+        if len(self.errors) < self.max_errors:
+            self.errors.append(f"line {lineno}: {ev}: {exc}")
+
+    def _step_rows(self, item: tuple[Any, ...], n: int) -> int:
+        """Replay up to ``n`` records of a block item ``(None, first lineno, LineBlock,
+        contexts, templates, values)`` from row _pos on; returns how many. What step()
+        does per record, with the record's parts taken from the block's lists: the
+        next item is read when the last row is replayed (as step() reads one ahead),
+        and _peek, _last and records are as step() leaves them, also after an
+        exception."""
+        k = self.kernel
+        contexts = self._contexts
+        by_event = self.by_event
+        every = self.sample_every
+        skip = self._skip
+        first, ctxs, tmpls, values = item[1], item[3], item[4], item[5]
+        end = len(tmpls)
+        pos = start = self._pos
+        stop = min(end, pos + n)
+        records = self.records - pos
+        last_ctx: Any = None
+        ctx: Any = None
+        nxt: Any = item
+        try:
+            while pos < stop:
+                if pos == end - 1:   # the last row: read the next item first
+                    nxt = next(self._it, _END)
+                t = tmpls[pos]
+                pos += 1
+                ev = t.event
+                by_event[ev] = by_event.get(ev, 0) + 1
+                prep = t.data
+                if prep is None:
+                    prep = t.data = self._prepare(t)
+                fn = prep[0]
+                if fn is None:
+                    skip("allocator-internal event" if ev in _INTERNAL
+                         else "not an allocation event")
+                else:
+                    c = ctxs[pos - 1]
+                    if c is not last_ctx:   # a block's rows share its context tuples
+                        ctx = contexts.get(c)
+                        if ctx is None:
+                            ctx = self._context(c)
+                        last_ctx = c
+                    if ctx[3]:
+                        self.cpus_capped += 1
+                    k.current_cpu = ctx[0]
+                    k.current_task = ctx[2]
+                    try:
+                        fn(prep[1], values[pos - 1], ctx[4])
+                    except (KernelBug, KernelPanic, ValueError, TypeError) as exc:
+                        self._refused(first + pos - 1, ev, exc)
+                if every and (records + pos) % every == 0:
+                    self.records = records + pos
+                    self._sample()
+        finally:
+            self.records = records + pos
+            if pos > start:
+                i = pos - 1
+                self._last = (tmpls[i].event, first + i, item[2], ctxs[i], tmpls[i],
+                              values[i])
+            if pos == end:
+                self._peek = nxt
+                self._pos = 0
+            else:
+                self._pos = pos
+        return pos - start
 
     def steps(self, n: int) -> Iterator[Replayer]:
         """Yield after every ``n`` records until the end (for a notebook loop)."""
@@ -654,6 +758,189 @@ class Replayer:
         if not self.pages:
             return self._skip("page events not replayed")
         pfn = _pfn(g[1])
+        page = self._pfn.pop(pfn, None)
+        if page is None:
+            if pfn in self._failed_pfn:
+                self._failed_pfn.discard(pfn)
+                self.frees_of_failed += 1
+                self.last_outcome = "free of a page allocation that failed in the simulator"
+            else:
+                self.unknown_frees["page"] += 1
+                self.last_outcome = f"free of pfn {pfn:#x}: allocated before the trace"
+            return None
+        try:
+            self.kernel.page_alloc.free_pages(page, page.order)
+        except BaseException:
+            self._pfn[pfn] = page
+            raise
+        self.replayed += 1
+        self._why = ("order-{} block freed: pfn {:#x}", (page.order, page.pfn))
+        return None
+
+    # ------------------------------------------------------- the template handlers
+    # A line read by traceparse's template path comes as its Template (the printed
+    # fields shared by the lines of its key) and the varying value as an int (ptr) or
+    # (page, pfn). What the handlers above convert from the fields is converted once
+    # per template (_prepare); the handlers below then do what the ones above do, step
+    # for step, on the value (tests/trace/test_trace_fastpath.py compares the two).
+    def _prepare(self, t: tp.Template) -> tuple[Any, Any]:
+        """(handler, constants) for the lines of template ``t``; handler None = skipped."""
+        ev, g = t.event, t.fields
+        fn = self._dispatch.get(ev)
+        if fn is None:
+            return None, None
+        try:
+            if fn == self._kmalloc:
+                return self._kmalloc_t, (int(g[4]), int(g[5]), g[6], g[1])
+            if fn == self._cache_alloc:
+                return self._cache_alloc_t, [g, None, False]
+            if fn == self._free:
+                name = g[3]
+                if name is not None:
+                    name = name.strip()
+                return self._free_t, (ev, ev == "kmem_cache_free", name, g[1])
+            if fn == self._page_alloc:
+                return self._page_alloc_t, (int(g[2]), g[4])
+            return self._page_free_t, None
+        except ValueError:   # a number int() refuses: the handler above fails on it
+            return self._via_fields, (ev, g)
+
+    def _via_fields(self, c: tuple[str, tuple[Any, ...]], value: Any, label: str) -> None:
+        """The handler above, on the template's fields with the value printed in."""
+        ev, g = c
+        if value.__class__ is int:
+            g = g[:2] + (f"{value:x}",) + g[3:]
+        else:
+            g = (f"{value[0]:x}", str(value[1])) + g[2:]
+        ctx = self.kernel.current_task
+        return self._dispatch[ev](ev, g, (ctx.pid, ctx.comm))
+
+    def _kmalloc_t(self, c: tuple[Any, ...], real: int, label: str) -> None:
+        if not self.slab:
+            return self._skip("slab events not replayed")
+        if not real:
+            return self._skip("failed on the traced machine")
+        if real in self._ptr:
+            self._forget_ptr(real)
+        self._failed_ptr.discard(real)
+        req, alloc, gfp_text, call_site = c
+        gfp = self._gfp_cache.get(gfp_text)
+        if gfp is None:
+            gfp = self._gfp(gfp_text)
+        k = self.kernel
+        sim = k.kmalloc(req, gfp, caller=call_site)
+        if sim is None:
+            self.failed_allocs["slab"] += 1
+            self._failed_ptr.add(real)
+            self.last_outcome = f"kmalloc({req}) failed in the simulator"
+            return None
+        self._ptr[real] = (sim, None)
+        self.replayed += 1
+        if sim != ZERO_SIZE_PTR:
+            # ksize of a kmalloc object: its size class (kmalloc_slab(size, gfp)) or
+            # PAGE_SIZE << get_order(size), so the same for every (size, gfp)
+            ks = self._ksize.get((req, gfp))
+            if ks is None:
+                if len(self._ksize) >= 65536:
+                    self._ksize.clear()
+                ks = self._ksize[(req, gfp)] = k.ksize(sim)
+            if ks != alloc:
+                self.size_class_differs += 1
+        self._why = ("kmalloc({}) → {:#x}", (req, sim))
+        return None
+
+    def _cache_alloc_t(self, c: list[Any], real: int, label: str) -> None:
+        if not self.slab:
+            return self._skip("slab events not replayed")
+        if not real:
+            return self._skip("failed on the traced machine")
+        if real in self._ptr:
+            self._forget_ptr(real)
+        self._failed_ptr.discard(real)
+        g, cache, named = c
+        if cache is None:    # the first line: _cache_for finds (or creates) it
+            before = self.named_by["call site"]
+            cache = self._cache_for(g)
+            c[1] = cache
+            c[2] = self.named_by["call site"] != before
+        elif named:          # _cache_for counts its table's answers on every call
+            self.named_by["call site"] += 1
+        gfp = self._gfp_cache.get(g[6])
+        sim = self.kernel.kmem_cache_alloc(cache, self._gfp(g[6]) if gfp is None else gfp,
+                                           caller=g[1])
+        if sim is None:
+            self.failed_allocs["slab"] += 1
+            self._failed_ptr.add(real)
+            self.last_outcome = f"kmem_cache_alloc({cache.name}) failed in the simulator"
+            return None
+        self._ptr[real] = (sim, cache)
+        self.replayed += 1
+        self._why = ("kmem_cache_alloc({}) → {:#x}", (cache.name, sim))
+        return None
+
+    def _free_t(self, c: tuple[Any, ...], real: int, label: str) -> None:
+        if not self.slab:
+            return self._skip("slab events not replayed")
+        if not real or real == ZERO_SIZE_PTR:
+            return self._skip("free of NULL")
+        entry = self._ptr.pop(real, None)
+        if entry is None:
+            if real in self._failed_ptr:
+                self._failed_ptr.discard(real)
+                self.frees_of_failed += 1
+                self.last_outcome = "free of an allocation that failed in the simulator"
+            else:
+                self.unknown_frees["slab"] += 1
+                self.last_outcome = f"free of {real:#x}: allocated before the trace"
+            return None
+        ev, cache_free, name, call_site = c
+        sim, cache = entry
+        k = self.kernel
+        try:
+            if cache_free and cache is not None:
+                if name and name != cache.name and cache.name in self.caches_created:
+                    seen = self.cache_names.setdefault(cache.name, {})
+                    seen[name] = seen.get(name, 0) + 1
+                k.kmem_cache_free(cache, sim, caller=call_site)
+            else:
+                k.kfree(sim, caller=call_site)
+        except BaseException:
+            self._ptr[real] = entry  # the simulator refused: nothing changed
+            raise
+        self.replayed += 1
+        self._why = ("{}({:#x})", (ev, sim))
+        return None
+
+    def _page_alloc_t(self, c: tuple[int, str | None], value: tuple[int, int],
+                      label: str) -> None:
+        if not self.pages:
+            return self._skip("page events not replayed")
+        if not value[0]:
+            return self._skip("failed on the traced machine")
+        pfn = value[1]
+        k = self.kernel
+        old = self._pfn.pop(pfn, None)
+        if old is not None:
+            self.implicit_frees["page"] += 1
+            k.page_alloc.free_pages(old, old.order)
+        self._failed_pfn.discard(pfn)
+        order, gfp_text = c
+        page = k.page_alloc.alloc_pages(self._gfp(gfp_text), order, owner="pages",
+                                        detail=f"replayed pfn {pfn:#x}", caller=label)
+        if page is None:
+            self.failed_allocs["page"] += 1
+            self._failed_pfn.add(pfn)
+            self.last_outcome = f"order-{order} page allocation failed in the simulator"
+            return None
+        self._pfn[pfn] = page
+        self.replayed += 1
+        self._why = ("order-{} block: real pfn {:#x} → pfn {:#x}", (order, pfn, page.pfn))
+        return None
+
+    def _page_free_t(self, c: None, value: tuple[int, int], label: str) -> None:
+        if not self.pages:
+            return self._skip("page events not replayed")
+        pfn = value[1]
         page = self._pfn.pop(pfn, None)
         if page is None:
             if pfn in self._failed_pfn:

@@ -45,8 +45,10 @@ __all__ = [
     "SLAB_SORT_KEYS",
     "GfpFlags",
     "BODY_FIELDS",
+    "LineBlock",
     "ParseReport",
     "Record",
+    "Template",
     "TraceFormatError",
     "TraceStats",
     "format_record",
@@ -732,6 +734,91 @@ BODY_FIELDS: dict[str, tuple[str, ...]] = {
     ev: tuple(sorted(rx.groupindex, key=rx.groupindex.__getitem__))
     for ev, rx in _BODY_RE.items()}
 _MAX_CONTEXTS = 4096
+_MAX_TEMPLATES = 65536
+
+# The template path (scan_records(templates=True), for the replay): most lines of a
+# trace differ from an earlier one only in their context, timestamp and pointer or
+# page/pfn. A line is cut into those and the rest (its *key*: the text from the ": "
+# after the timestamp, the varying field blanked); the first line of a key is matched
+# by the fast regex of its event, whose varying groups must be exactly the cut fields,
+# and its groups kept as the key's Template. A later line of the key only has its
+# timestamp ([0-9]+.[0-9]+) and varying fields checked (a pointer of hex digits, 0x-hex,
+# "(null)"/"(nil)"; a pfn of digits or 0x-hex): with the rest of the text the same, the
+# fast regex would match it the same way with those groups in place of the template's.
+# Which varying fields an event has: 1 = ptr (slab events), 2 = page and pfn.
+_VARY = {"kmalloc": 1, "kmalloc_node": 1, "kmem_cache_alloc": 1, "kmem_cache_alloc_node": 1,
+         "kfree": 1, "kmem_cache_free": 1, "mm_page_alloc": 2, "mm_page_free": 2,
+         "mm_page_free_batched": 2, "mm_page_alloc_zone_locked": 2,
+         "mm_page_pcpu_drain": 2, "mm_page_alloc_extfrag": 2}
+
+
+class Template:
+    """The printed body fields shared by the lines of one key (see scan_records'
+    ``templates``): ``fields`` in the order of ``BODY_FIELDS[event]``, the varying ones
+    (ptr; page, pfn) those of the first such line. ``data`` is the consumer's (the
+    replay keeps what it computes once per template there)."""
+
+    __slots__ = ("event", "fields", "data")
+
+    def __init__(self, event: str, fields: tuple[str | None, ...]) -> None:
+        self.event = event
+        self.fields = fields
+        self.data: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Template {self.event} {self.fields!r}>"
+
+
+class LineBlock:
+    """The lines of a block read by the block path of scan_records(templates=True): what
+    its records carry in place of their line (``line(lineno)`` gives it)."""
+
+    __slots__ = ("lines", "first")
+
+    def __init__(self, lines: list[str], first: int) -> None:
+        self.lines = lines
+        self.first = first
+
+    def line(self, lineno: int) -> str:
+        return self.lines[lineno - self.first]
+
+
+def _line_context(line: str) -> tuple[str, str, str]:
+    """The printed (task, pid, cpu) of an event line, as the per-line path reads it."""
+    head = _HEAD_RE.match(line)
+    assert head is not None
+    return head.group(1, 2, 3)
+
+
+def _hex_value(v: str) -> int:
+    """A printed %p of an ASCII line as _P reads it (hex, 0x-hex, "(null)"/"(nil)" = 0);
+    -1 for anything else (a leading space, 0X, an empty field...)."""
+    if v.isalnum() and v[1:2] not in ("x", "X"):
+        try:
+            return int(v, 16)
+        except ValueError:
+            return -1
+    if v[:2] == "0x" and v[2:].isalnum() and v[3:4] not in ("x", "X"):
+        try:
+            return int(v[2:], 16)
+        except ValueError:
+            return -1
+    return 0 if v == "(null)" or v == "(nil)" else -1
+
+
+def _pfn_value(v: str) -> int:
+    """A printed pfn of an ASCII line (``\\d+`` or ``0x[0-9a-fA-F]+``); -1 otherwise."""
+    if v.isdigit():
+        try:
+            return int(v)
+        except ValueError:   # more digits than int() converts (sys.int_info)
+            return -1
+    if v[:2] == "0x" and v[2:].isalnum() and v[3:4] not in ("x", "X"):
+        try:
+            return int(v[2:], 16)
+        except ValueError:
+            return -1
+    return -1
 
 
 def scan_records(
@@ -742,6 +829,7 @@ def scan_records(
     progress: bool | None = None,
     max_malformed: int = 20,
     records: bool = False,
+    templates: bool = False,
 ) -> Iterator[Any]:
     """The kmem records of a trace as plain tuples, for consumers of whole traces
     (replay, statistics): ``(event, lineno, line, context, fields)`` with ``context``
@@ -752,6 +840,15 @@ def scan_records(
     Reads, counts and fails exactly like iter_records() (the same report and errors);
     ``records=True`` yields Records instead (iter_records() itself). Layout: as for
     iter_records() (kernel/trace/trace_output.c: trace_print_context).
+
+    ``templates=True`` (the replay) yields 6-tuples: ``(event, lineno, line, context,
+    template, value)`` for a line read by the template path (see _VARY: ``template``
+    a :class:`Template`, ``value`` the ptr as an int, or ``(page, pfn)`` as ints),
+    ``(event, lineno, line, context, fields, None)`` for any other line, and for a
+    block of lines read by the block path (trace_stats' numpy split: plain lines of
+    the 6.x layout) one ``(None, first lineno, LineBlock, contexts, templates,
+    values)``, a list entry per line (its records are counted in the report when the
+    block is yielded).
     """
     rep = report if report is not None else ParseReport()
     rep.max_malformed = max_malformed
@@ -767,6 +864,11 @@ def scan_records(
     skipped = rep.skipped_by_event
     by_event = rep.records_by_event
     contexts: dict[str, Any] = {}   # printed prefix -> (task, pid, cpu), or False
+    tmpls: dict[str, Template] | None = {} if templates and not records else None
+    vary = _VARY
+    np = _numpy() if tmpls is not None and not filtering else None
+    bscan = _BlockScan(np, _Registry(np, 4096)) if np is not None else None
+    block_ctx: list[Any] = []    # the block path's context ids -> (task, pid, cpu)
     lineno = 0
     other = 0
     before = sum(by_event.values())  # a report may be given again: count this read only
@@ -779,6 +881,44 @@ def scan_records(
                 last_pos = pos
             quick = fast if clean else None
             first = lineno + 1
+            if bscan is not None and clean and terminated and len(block) >= 64:
+                # the block path (trace_stats' numpy split, _BlockScan): every line
+                # plain, its template and ptr/page/pfn found for the whole block
+                text = "\n".join(block)
+                res = None
+                if text.isascii():
+                    text += "\n"
+                    res = bscan.scan((text + _PAD).encode("ascii"), 0, len(text))
+                if res is None:
+                    if bscan.many:   # nearly a template per line: not worth trying
+                        bscan = None
+                else:
+                    n, gid, _cpu, v1, v2 = res
+                    reg = bscan.reg
+                    reg.arrays()
+                    cid = bscan.cid
+                    if bscan.n_ctx > len(block_ctx):
+                        block_ctx.extend([None] * (bscan.n_ctx - len(block_ctx)))
+                        for c, r in zip(*(a.tolist() for a in np.unique(
+                                cid, return_index=True))):
+                            if block_ctx[c] is None:
+                                block_ctx[c] = _line_context(block[r])
+                    values = v1.tolist()
+                    pages = np.flatnonzero(reg.kind[gid] >= _PA)
+                    if pages.size:
+                        for i, pfn in zip(pages.tolist(), v2[pages].tolist()):
+                            values[i] = (values[i], pfn)
+                    tl = reg.templates
+                    counts = np.bincount(reg.evid[gid], minlength=len(_EVENT_LIST))
+                    for i, c in enumerate(counts.tolist()):
+                        if c:
+                            ev = _EVENT_LIST[i]
+                            by_event[ev] = by_event.get(ev, 0) + c
+                    lineno = first + n - 1
+                    yield (None, first, LineBlock(block, first),
+                           [block_ctx[c] for c in cid.tolist()],
+                           [tl[g] for g in gid.tolist()], values)
+                    continue
             for lineno, line in enumerate(block, first):
                 if quick:
                     j = line.find(": ")
@@ -796,10 +936,52 @@ def scan_records(
                             ev = line[j + 2:e]
                             rx = quick.get(ev)
                             if rx is not None:
+                                if tmpls is not None and line.isascii():
+                                    ts, dot, frac = line[k:j].partition(".")
+                                    if dot and ts.isdigit() and frac.isdigit():
+                                        if vary[ev] == 1:
+                                            p = line.find(" ptr=", e) + 5
+                                            q = line.find(" ", p)
+                                            if q < 0:
+                                                q = len(line)
+                                            value: Any = _hex_value(line[p:q])
+                                            ok = p > 4 and value >= 0
+                                            spans: tuple[int, ...] = (p, q)
+                                        else:
+                                            p = line.find("page=", e) + 5
+                                            q1 = line.find(" ", p)
+                                            r = q1 + 5
+                                            q = line.find(" ", r)
+                                            ok = p > 4 and q1 > 0 and q > 0 and \
+                                                line[q1:r] == " pfn="
+                                            if ok:
+                                                page = _hex_value(line[p:q1])
+                                                pfn = _pfn_value(line[r:q])
+                                                ok = page >= 0 and pfn >= 0
+                                                value = (page, pfn)
+                                                spans = (p, q1, r, q)
+                                        if ok:
+                                            key = line[j:p] + line[q:]
+                                            t = tmpls.get(key)
+                                            if t is None:
+                                                m = rx(line, k)
+                                                if m is not None and spans == (
+                                                        m.span(3) if len(spans) == 2
+                                                        else m.span(1) + m.span(2)):
+                                                    if len(tmpls) >= _MAX_TEMPLATES:
+                                                        tmpls.clear()
+                                                    t = tmpls[key] = Template(ev, m.groups())
+                                            if t is not None:
+                                                by_event[ev] = by_event.get(ev, 0) + 1
+                                                yield ev, lineno, line, ctx, t, value
+                                                continue
                                 m = rx(line, k)
                                 if m is not None:
                                     by_event[ev] = by_event.get(ev, 0) + 1
-                                    yield ev, lineno, line, ctx, m.groups()
+                                    if tmpls is None:
+                                        yield ev, lineno, line, ctx, m.groups()
+                                    else:
+                                        yield ev, lineno, line, ctx, m.groups(), None
                                     continue
                 # the general path: what iter_records has always done with the line
                 if line.__class__ is _Overlong:
@@ -833,8 +1015,10 @@ def scan_records(
                 by_event[ev] = by_event.get(ev, 0) + 1
                 if records:
                     yield Record(head, body, lineno)
-                else:
+                elif tmpls is None:
                     yield ev, lineno, line, head.group(1, 2, 3), body.groups()
+                else:
+                    yield ev, lineno, line, head.group(1, 2, 3), body.groups(), None
         rep.lines_read = lineno
         rep.records = nrec = sum(by_event.values()) - before  # each record once, by event
         if nrec == 0 and other == 0 and rep.header_lines == 0 and rep.malformed_count:
@@ -2029,6 +2213,7 @@ class _Registry:
         self.np = np
         self.page_size = page_size
         self.tmpls: list[_Tmpl] = []
+        self.templates: list[Template] = []   # the same by id, as printed fields
         self.by_text: dict[bytes, int] = {}
         self.by_key: dict[tuple[Any, ...], int] = {}
         self.pays: list[tuple[int, str, int]] = []
@@ -2064,6 +2249,7 @@ class _Registry:
                 self.pkeys.append(key2)
             t.pkey = kid
         self.tmpls.append(t)
+        self.templates.append(Template(ev, g))
         return len(self.tmpls) - 1
 
     def arrays(self) -> None:
@@ -2321,6 +2507,7 @@ class _BlockScan:
         self.ctx_table = np.zeros((256, 5), np.uint64)   # its words, and its cpu
         self.ctx_cpus = np.zeros(256, np.int32)
         self.n_ctx = 0
+        self.cid: Any = None
 
     def scan(self, buf: bytes, start: int, end: int) -> tuple[int, Any, Any, Any, Any] | None:
         """``buf[start:end]``: whole lines, ASCII, followed by at least len(_PAD) bytes.
@@ -2402,6 +2589,7 @@ class _BlockScan:
         if diff.any():
             return None
         cpu = self.ctx_cpus[cid]
+        self.cid = cid     # the context ids of the rows (the replay names their tasks)
         bs = st + (51 + x)
         # the bodies, in tiers of row width (fewer words per row than the longest line's)
         lb = nl - bs

@@ -114,3 +114,40 @@ def test_bench_cli_trace_replay_real_boot_trace(benchmark, capsys) -> None:
     rate = REAL["6.12"][0] / benchmark.stats.stats.min
     benchmark.extra_info["records_per_second"] = round(rate)
     print(f"\nkmemlab trace replay (6.12 boot trace): {rate:,.0f} records/s end to end")
+
+
+def test_bench_replay_fast_paths_speedup(benchmark) -> None:
+    """The template and block paths against the replay before them (merge21's,
+    tests/trace/reference_replay.py, which reads line by line) on the 6.12 boot trace,
+    runs interleaved; the ratio of the best times is reported (the two give the same
+    replay: tests/trace/test_replay_blocks.py)."""
+    import importlib.util
+    import sys
+    import time
+
+    from kmemlab.kernel import Kernel
+
+    path = BOOTS / "6.12" / "trace.txt.gz"
+    ref_path = Path(__file__).resolve().parents[1] / "trace" / "reference_replay.py"
+    if not path.exists() or not ref_path.exists():
+        pytest.skip("bundled boot trace or reference replay missing")
+    spec = importlib.util.spec_from_file_location("reference_replay", ref_path)
+    ref = importlib.util.module_from_spec(spec)
+    sys.modules["reference_replay"] = ref
+    spec.loader.exec_module(ref)
+    best = {"fast": float("inf"), "reference": float("inf")}
+
+    def run() -> None:
+        for name, cls in (("fast", Replayer), ("reference", ref.Replayer)):
+            k = Kernel(version="6.12", ram="1G", cpus=2)
+            t = time.process_time()
+            r = cls(path, k, keep_trace=False).run()
+            best[name] = min(best[name], time.process_time() - t)
+            assert r.records == REAL["6.12"][0]
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    ratio = best["reference"] / best["fast"]
+    benchmark.extra_info["fast_paths_speedup"] = round(ratio, 2)
+    benchmark.extra_info["records_per_second"] = round(REAL["6.12"][0] / best["fast"])
+    print(f"\nreplay of the 6.12 boot trace: {REAL['6.12'][0] / best['fast']:,.0f} records/s, "
+          f"{ratio:.2f}x the line-by-line replay ({REAL['6.12'][0] / best['reference']:,.0f})")
