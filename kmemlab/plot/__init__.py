@@ -37,8 +37,12 @@ __all__ = [
 ]
 
 
+# the modules themselves (``km.plot.misc.free_pages_series``), as an eager import made them
+_MODULES = ("_style", "misc", "physmem", "slabplots", "trace", "vm")
+
+
 def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
+    where = _WHERE.get(name) or (name if name in _MODULES else None)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(f".{where}", __name__)
@@ -48,4 +52,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_MODULES))

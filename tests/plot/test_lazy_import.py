@@ -24,6 +24,13 @@ def test_every_public_name_is_its_module_s():
     assert set(P.__all__) <= set(dir(P))
 
 
+def test_the_modules_are_attributes_too():
+    # the explorers read P.misc.free_pages_series: a submodule not imported yet must load
+    code = ("import kmemlab.plot as P; "
+            "assert callable(P.misc.free_pages_series) and P.vm.layout_regions and P._style")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_an_unknown_name_is_an_attribute_error():
     try:
         P.no_such_plot  # noqa: B018
