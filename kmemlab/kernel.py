@@ -61,10 +61,6 @@ from .workload import Workload
 E820_RAM, E820_RESERVED = "usable", "reserved"
 
 
-# Kernel methods that are the Slub's methods on a booted kernel (see _boot_subsystems)
-_SLUB_ENTRY_POINTS = ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free")
-
-
 def _copy_pointing_at(value, old: object, new: object):
     """A pickle round trip of ``value`` in which references to ``old`` become ``new``
     (deepcopy's memo ``{id(old): new}``, for pickle)."""
@@ -516,9 +512,16 @@ class Kernel:
         # methods (the same arguments; without a caller, the call site is the calling
         # frame's): a learner's loop makes one Python call per kmalloc, not two. The
         # methods of the same names below say what they do, and stay for a subclass.
-        for name in _SLUB_ENTRY_POINTS:
-            if getattr(type(self), name) is getattr(Kernel, name):
-                setattr(self, name, getattr(self.slub, name))
+        # Spelled out, not looked up by name; a subclass overriding one keeps its own.
+        cls, slub = type(self), self.slub
+        if cls.kmalloc is Kernel.kmalloc:
+            self.kmalloc = slub.kmalloc  # type: ignore[method-assign]
+        if cls.kfree is Kernel.kfree:
+            self.kfree = slub.kfree  # type: ignore[method-assign]
+        if cls.kmem_cache_alloc is Kernel.kmem_cache_alloc:
+            self.kmem_cache_alloc = slub.kmem_cache_alloc  # type: ignore[method-assign]
+        if cls.kmem_cache_free is Kernel.kmem_cache_free:
+            self.kmem_cache_free = slub.kmem_cache_free  # type: ignore[method-assign]
         # vmalloc_init (mm/vmalloc.c) on init_mm's page tables; i386's mem_init prints
         # the virtual kernel memory layout (arch/x86/mm/init_32.c)
         self.page_tables = PageTables(self)
