@@ -16,6 +16,7 @@ from .physmem import (
     buddy_tree,
     buddyinfo,
     memory_map,
+    update_buddy_tree,
     update_buddyinfo,
     update_memory_map,
 )
@@ -33,6 +34,6 @@ __all__ = [
     "OWNER_COLORS", "address_space", "block_tree", "buddy_tree", "buddyinfo", "fmt_bytes",
     "frag_index", "heap", "layout_regions", "memblock", "memory_map", "note", "page_walk",
     "png_bytes", "slab", "slabinfo", "timeline", "trace", "update_address_space",
-    "update_buddyinfo", "update_heap", "update_memblock", "update_memory_map", "update_slab",
-    "update_vmalloc_mapping", "vmalloc_mapping",
+    "update_buddy_tree", "update_buddyinfo", "update_heap", "update_memblock",
+    "update_memory_map", "update_slab", "update_vmalloc_mapping", "vmalloc_mapping",
 ]

@@ -549,3 +549,164 @@ def update_memory_map(fig, k, *, highlight=()):
                     changed.append(line)  # before and after: the renderer repaints both
                     line.set_data([c + 0.5], [r + 0.5])
     return changed
+
+
+# ----------------------------------------------------------------------------- buddy_tree, in place
+_DARK = ("reserved", "pages", "pgtable", "module", "kmalloc_large", "vmalloc", "anon", "other")
+
+
+def _tree_spec(k, pfn: int | None, order: int | None) -> dict:
+    """What :func:`buddy_tree` draws for this state, as plain values in the order it adds
+    them: its rectangles (xy, width, height, facecolor, edgecolor, linewidth, alpha,
+    fill, linestyle), its texts (x, y, text, colour), ticks, title and legend entries.
+    :func:`update_buddy_tree` sets a kept figure's artists to these; tests/widgets/
+    test_render.py proves the result is buddy_tree's picture, pixel for pixel."""
+    if pfn is None:
+        last = [e for e in k.trace.events("mm_page_alloc") if e.fields.get("pfn", -1) >= 0]
+        pfn = last[-1].fields["pfn"] if last else \
+            min(z.zone_start_pfn for z in k.zone_list if z.present)
+    fv = k.frame_view()
+    nodes = block_tree(k, pfn, order, fv)
+    top, root = nodes[0]["order"], nodes[0]["start"]
+    ramp = free_order_colors(k.profile.nr_page_orders)
+    ps = k.PAGE_SIZE
+    span = 1 << top
+    rects, texts = [], []
+    for nd in nodes:
+        x0, w, y = nd["start"] - root, 1 << nd["order"], nd["depth"]
+        if nd["leaf"]:
+            color = ramp[nd["order"]] if nd["state"] == "free" else OWNER_COLORS[nd["state"]]
+            rects.append(((x0, y), w, 0.9, color, "#333333", 0.7, None, True, "solid"))
+            rects.append(((x0, y + 0.9), w, top - y + 0.1, color, "none", None, 0.25, True,
+                          "solid"))
+        else:
+            rects.append(((x0, y), w, 0.9, "#EEEEEE", "#999999", 0.7, None, True, "solid"))
+        if w / span > 0.07 or (nd["leaf"] and w / span > 0.035):
+            texts.append((x0 + w / 2, y + 0.45,
+                          nd["label"] if w / span > 0.07 else f"o{nd['order']}",
+                          "white" if nd["state"] in _DARK else "black"))
+    sel_order = max(int(fv["order"][pfn]) if order is None else order, 0)
+    head = (pfn >> sel_order) << sel_order
+    buddy = k.page_alloc.buddy_of(head, sel_order)
+    for p, ls in ((head, "-"), (buddy, ":")):
+        if root <= p < root + span:
+            rects.append(((p - root, top - sel_order), 1 << sel_order, 0.9, None, "black", 2.2,
+                          None, False, ls))
+    xt = np.linspace(0, span, 5)
+    leaves = [nd for nd in nodes if nd["leaf"]]
+    nfree = sum(1 for nd in leaves if nd["state"] == "free")
+    return {
+        "nodes": nodes, "root": root, "order": top, "rects": rects, "texts": texts,
+        "xticks": [f"pfn {int(root + x):#x}\n+{fmt_bytes(x * ps)}" for x in xt],
+        "title": (f"Buddy tree of the order-{top} block at pfn {root:#x} "
+                  f"({fmt_bytes(span * ps)}): {len(leaves)} blocks, {nfree} free\n"
+                  f"solid outline: order-{sel_order} block at pfn {head:#x}; dotted: its buddy "
+                  f"at pfn {buddy:#x}"),
+        "states": sorted({nd["state"] for nd in leaves}),
+        "key": (k.profile.name, k.ram, ps, top)}
+
+
+def _set_rect(r, spec) -> None:
+    xy, w, h, fc, ec, lw, alpha, fill, ls = spec
+    r.set_xy(xy)
+    r.set_width(w)
+    r.set_height(h)
+    r.set_fill(fill)
+    r.set_alpha(alpha)
+    r.set_facecolor(fc)
+    r.set_edgecolor(ec)
+    r.set_linewidth(lw)
+    r.set_linestyle(ls)
+    r.set_visible(True)
+
+
+def _tree_text(ax, spec):
+    x, y, s, color = spec
+    return ax.text(x, y, s, ha="center", va="center", fontsize=7, color=color, clip_on=True)
+
+
+def _tree_counts(nodes) -> tuple[int, int]:
+    """(rectangles without the outlines, texts) that buddy_tree draws for ``nodes``."""
+    span = 1 << nodes[0]["order"]
+    rects = sum(2 if nd["leaf"] else 1 for nd in nodes)
+    texts = sum(1 for nd in nodes if (1 << nd["order"]) / span > 0.07
+                or (nd["leaf"] and (1 << nd["order"]) / span > 0.035))
+    return rects, texts
+
+
+def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
+    """Bring a figure drawn by :func:`buddy_tree` up to date in place: the i-th rectangle
+    and text of the tree become the i-th that buddy_tree would draw now (so they are
+    drawn in buddy_tree's order: where neighbours' edges meet, the later one is on top),
+    spares are hidden, the ticks and the title get their new text. Returns the artists
+    it changed (``[]``: nothing did), or None when it has to be drawn anew (other entries
+    in the legend, another kernel or root order, a label that needs more room)."""
+    info = getattr(fig, "kmemlab", None)
+    if not info or "nodes" not in info or len(fig.axes) != 1:
+        return None
+    ax = fig.axes[0]
+    st = info.get("tree_state")
+    if st is None:
+        # the figure as buddy_tree drew it: one or two rectangles per node, then the
+        # outlines; what each shows is not known here, so all count as changed once
+        rects, texts = list(ax.patches), list(ax.texts)
+        n_rects, n_texts = _tree_counts(info["nodes"])
+        if not 0 <= len(rects) - n_rects <= 2 or len(texts) != n_texts or \
+                ax.get_legend() is None:
+            return None
+        legend = sorted({nd["state"] for nd in info["nodes"] if nd["leaf"]})
+        st = info["tree_state"] = {"rects": rects, "texts": texts, "legend": legend,
+                                   "rect_specs": [None] * len(rects),
+                                   "text_specs": [None] * len(texts),
+                                   "key": (k.profile.name, k.ram, k.PAGE_SIZE, info["order"])}
+    new = _tree_spec(k, pfn, order)
+    if new["key"] != st["key"] or new["states"] != st["legend"]:
+        return None
+    old_labels = [t.get_text() for t in ax.xaxis.get_ticklabels()]
+    if (len(old_labels) != len(new["xticks"])
+            or not all(same_width(a, b) for a, b in zip(old_labels, new["xticks"]))
+            or not same_width(ax.get_title(), new["title"])):
+        return None
+    changed = []
+    rects, specs = st["rects"], st["rect_specs"]
+    for i, spec in enumerate(new["rects"]):
+        if i == len(rects):
+            rects.append(put(ax, Rectangle(*spec[:3])))
+            specs.append(None)
+        if specs[i] != spec:
+            changed.append(rects[i])   # the renderer repaints where it was and is now
+            _set_rect(rects[i], spec)
+            specs[i] = spec
+    for i in range(len(new["rects"]), len(rects)):
+        if specs[i] != "hidden":
+            changed.append(rects[i])
+            rects[i].set_visible(False)
+            specs[i] = "hidden"
+    texts, tspecs = st["texts"], st["text_specs"]
+    for i, spec in enumerate(new["texts"]):
+        if i == len(texts):
+            texts.append(_tree_text(ax, spec))
+            tspecs.append(spec)
+            changed.append(texts[i])
+        elif tspecs[i] != spec:
+            changed.append(texts[i])
+            x, y, text, color = spec
+            texts[i].set_position((x, y))
+            texts[i].set_text(text)
+            texts[i].set_color(color)
+            texts[i].set_visible(True)
+            tspecs[i] = spec
+    for i in range(len(new["texts"]), len(texts)):
+        if tspecs[i] != "hidden":
+            changed.append(texts[i])
+            texts[i].set_visible(False)
+            tspecs[i] = "hidden"
+    if old_labels != new["xticks"]:
+        ax.set_xticks(np.linspace(0, 1 << new["order"], 5), new["xticks"], fontsize=7)
+        changed += [t for t, old in zip(ax.xaxis.get_ticklabels(), old_labels)
+                    if t.get_text() != old]
+    if ax.get_title() != new["title"]:
+        ax.set_title(new["title"], fontsize=9)
+        changed.append(ax.title)
+    info.update(nodes=new["nodes"], root=new["root"], order=new["order"])
+    return changed

@@ -14,6 +14,7 @@ tests/e2e/test_bench_clicks.py (click to picture in a browser).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import html
@@ -37,6 +38,10 @@ DMESG_LINES = 12      # the dmesg box shows this many of the newest lines, all v
 # fine, the process is gone and its pages went back. Not a kernel oops.
 USER_DEATHS = (MallocAbort, ProcessKilled)
 BUG_REPORT = "this is a kmemlab bug, please report it"
+# In a notebook the snapshot for the next step is taken this long after a click: by then
+# the IOPub thread has sent the click's messages (pickle holds the GIL for all of a
+# snapshot, 10 ms at 1 GiB and 45 ms at 64 GiB, and the picture would wait for it).
+SNAPSHOT_DELAY = 0.05
 
 
 def make_kernel(**kw):
@@ -93,6 +98,7 @@ class Explorer:
         self._future: list[tuple[object, str]] = []    # (snapshot after the step, label)
         self._initial = self._snap()
         self._pre = None          # (fingerprint, snapshot) for the next step
+        self._snap_timer = None   # the pending prepare_snapshot (see schedule_snapshot)
         self.last_mark = self.k.trace.mark()
         self.samples = [(self.k.trace.mark(), self.k.buddyinfo())]
         self.last_error: BaseException | None = None
@@ -137,7 +143,7 @@ class Explorer:
                 self.show_error(exc)
                 return None
             finally:
-                self.prepare_snapshot()
+                self.schedule_snapshot()
         return guarded
 
     def on_click(self, button, fn) -> None:
@@ -226,6 +232,27 @@ class Explorer:
         fp = self.fingerprint()
         if self._pre is None or self._pre[0] != fp:
             self._pre = (fp, self._snap())
+
+    def schedule_snapshot(self) -> None:
+        """Prepare the next step's snapshot once this click's messages are out: in a
+        running event loop (a Jupyter kernel) SNAPSHOT_DELAY seconds from now, after the
+        comm handler has returned; elsewhere (scripts, tests) at once. A click that comes
+        first takes its own snapshot (:meth:`_before`), so undo is exact either way."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.prepare_snapshot()
+            return
+        if self._snap_timer is not None:
+            self._snap_timer.cancel()
+        self._snap_timer = loop.call_later(SNAPSHOT_DELAY, self._deferred_snapshot)
+
+    def _deferred_snapshot(self) -> None:
+        self._snap_timer = None
+        try:
+            self.prepare_snapshot()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, see show_error
+            self.show_error(exc)
 
     def _before(self):
         """The snapshot of the state before a step: the prepared one if still true."""

@@ -149,6 +149,12 @@ class BuddyExplorer(Explorer):
             return memory_map_frame(self, self._last())
         if self.w_view.value == "buddyinfo":
             return buddyinfo_frame(self)
+        if self.w_view.value == "buddy tree":
+            k = self.k
+            pfn = self.state["blocks"][-1][0] if self.state["blocks"] else None
+            # one kept tree per kernel (its colours and labels follow the profile)
+            return self.kept(f"tree {k.profile.name} {k.ram}", lambda: P.buddy_tree(k, pfn),
+                             lambda fig: P.update_buddy_tree(fig, k, pfn))
         return super().frame()
 
     def figure(self):
@@ -545,6 +551,7 @@ class BootExplorer(Explorer):
 
     def controls(self):
         from ..profiles import known_profiles
+        self._boots: dict = {}   # see booted()
         self.w_profile = W.Dropdown(options=known_profiles(), value=self.k.profile.name,
                                     description="kernel")
         ram = self._ram_text(self.k.ram)
@@ -583,13 +590,29 @@ class BootExplorer(Explorer):
         version, arch = self.w_profile.value.split("/")
 
         def run():
-            new = make_kernel(version=version, arch=arch, ram=self.w_ram.value,
-                              cmdline=self.w_cmdline.value, cpus=self.k.nr_cpus)
-            self.k.restore(new)   # the notebook's kernel object becomes the new boot
+            # the notebook's kernel object becomes the new boot
+            self.k.restore(self.booted(version=version, arch=arch, ram=self.w_ram.value,
+                                       cmdline=self.w_cmdline.value, cpus=self.k.nr_cpus))
         r = self.act(f"boot {self.w_profile.value} {self.w_cmdline.value!r}", run)
         self.last_mark = 0
         self.refresh(redraw=False)
         return r
+
+    BOOTS_KEPT = 2   # fresh boots kept, newest last (going back and forth between two)
+
+    def booted(self, **kw):
+        """A freshly booted kernel for these arguments. A boot is deterministic (the same
+        arguments give the same machine, byte for byte), and ``restore`` copies what it
+        is given, so the last few boots are kept and handed out again."""
+        key = tuple(sorted(kw.items()))
+        boots = self._boots
+        k = boots.pop(key, None)
+        if k is None:
+            k = make_kernel(**kw)
+        boots[key] = k
+        while len(boots) > self.BOOTS_KEPT:
+            del boots[next(iter(boots))]
+        return k
 
     def frame(self):
         view = self.w_view.value

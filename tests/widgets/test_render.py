@@ -124,6 +124,45 @@ def test_heap_updates_in_place():
     check_steps(lambda: P.heap(proc, box_rows=4), lambda fig: P.update_heap(fig, proc), step)
 
 
+@pytest.mark.parametrize("ram", ["1G", "64G"])
+def test_buddy_tree_updates_in_place(ram):
+    """The tree's rectangles and texts are reused in buddy_tree's order: splits, merges,
+    a tree with fewer or more nodes (spares hidden, new ones added), another root block,
+    the buddy outline off the tree."""
+    k = km.Kernel(ram=ram)
+    rng = random.Random(5)
+    blocks = [k.alloc_pages("GFP_KERNEL", 0)]
+
+    def pfn():
+        return blocks[-1].pfn if blocks else None
+
+    def step(i):
+        if i in (5, 11):          # free all but the first: the tree folds up again
+            while len(blocks) > 1:
+                p = blocks.pop()
+                k.free_pages(p, p.order)
+        elif len(blocks) > 1 and rng.random() < 0.3:
+            p = blocks.pop(rng.randrange(len(blocks) - 1))
+            k.free_pages(p, p.order)
+        else:
+            blocks.extend(k.alloc_pages("GFP_KERNEL", rng.choice([0, 0, 1, 2, 4]))
+                          for _ in range(rng.choice([1, 1, 3])))
+
+    r = check_steps(lambda: P.buddy_tree(k, pfn()), lambda fig: P.update_buddy_tree(fig, k, pfn()),
+                    step, n=16)
+    assert r.frames["partial"] >= 10
+
+
+def test_buddy_tree_explorer_keeps_its_tree():
+    w = BuddyExplorer(km.Kernel(ram="1G"))
+    w.w_view.value = "buddy tree"
+    for _ in range(4):
+        w.btn_alloc.click()
+    assert w.renderer.frames["partial"] >= 2
+    fresh = P.buddy_tree(w.k, w.state["blocks"][-1][0])
+    assert same(w.image.value, FigureRenderer(72).full(fresh))
+
+
 def test_address_space_and_vmalloc_mapping_update_in_place():
     k = km.Kernel(ram="1G")
     areas = [k.vmalloc(5 * k.PAGE_SIZE)]
