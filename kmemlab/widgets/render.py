@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections import OrderedDict
 from operator import attrgetter
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -48,6 +50,10 @@ SMALL = 64 * 64
 RING = 2   # pixels around a box that Agg may touch when it draws clipped to the box
 INK = 1.5  # pixels an artist may paint beyond its extent (snapping, antialiasing)
 TEXT_INK = 1.0
+
+
+# Tests set this: every text the cache would paste is drawn too, and must be the same.
+VERIFY_TEXT_CACHE = False
 
 
 # ----------------------------------------------------------------------------- PNG
@@ -135,6 +141,121 @@ class _ClippedGC(GraphicsContextBase):
         self._cliprect = inter if inter is not None else Bbox([[-3, -3], [-2, -2]])
 
 
+# ----------------------------------------------------------------------------- texts
+class TextCache:
+    """What drawing one text did to the pixels under it, kept for the next time the same
+    text is drawn at the same place over the same pixels.
+
+    Agg draws a text glyph by glyph (matplotlib 3.11: FreeType renders every glyph at its
+    subpixel position, 40 us each), 1-25 ms per label; a repaint draws again every text
+    that reaches into a damaged box, most of them unchanged. Blending a glyph into the
+    canvas depends on nothing but the pixels under it, the text, its font, colour, clip and
+    position: so the pixels of a region around the text after the draw are a function of
+    the same region before it. The cache maps (all of that, the region's pixels before)
+    to the region's pixels after, and pastes them instead of drawing. The region is the
+    text's extent and MARGIN pixels; a draw that changed a pixel in the CHECK pixels
+    around it marks that text as one not to cache."""
+
+    MARGIN = 3
+    CHECK = 6
+    LIMIT = 24 << 20       # bytes kept per renderer
+
+    def __init__(self):
+        self.entries: OrderedDict = OrderedDict()
+        self.size = 0
+        self.unsafe: set = set()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def _font(prop) -> tuple:
+        return (tuple(prop.get_family()), prop.get_style(), prop.get_variant(),
+                prop.get_weight(), prop.get_stretch(), prop.get_size_in_points(),
+                prop.get_file(), prop.get_math_fontfamily())
+
+    def region(self, renderer, x, y, s, prop, angle, ismath):
+        """The pixels one line of text drawn at (x, y) may touch: (x0, y0, x1, y1) in
+        display pixels (y up), its extent and MARGIN pixels around it. (x, y) is where
+        Agg's draw_text puts the line's baseline, y from the top; the extent is the line's
+        width, height and descent, turned by ``angle`` about that point."""
+        w, h, d = renderer.get_text_width_height_descent(s, prop, ismath)
+        H = renderer.height
+        yb = H - y
+        rad = np.radians(angle)
+        c, sn = np.cos(rad), np.sin(rad)
+        xs, ys = [], []
+        for u, v in ((0, -d), (w, -d), (w, h - d), (0, h - d)):
+            xs.append(x + u * c - v * sn)
+            ys.append(yb + u * sn + v * c)
+        m = self.MARGIN
+        return (int(np.floor(min(xs))) - m, int(np.floor(min(ys))) - m,
+                int(np.ceil(max(xs))) + m, int(np.ceil(max(ys))) + m)
+
+    def draw(self, renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext,
+             box=None) -> None:
+        """``draw_text(gc, x, y, s, prop, angle, ...)``, or what it drew last time over
+        the same pixels; nothing when the line lies outside ``box`` (a repaint)."""
+        def real():
+            draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        if ismath == "TeX" or not np.isfinite(x) or not np.isfinite(y):
+            return real()
+        x0, y0, x1, y1 = self.region(renderer, x, y, s, prop, angle, ismath)
+        if box is not None and not _overlaps((x0, y0, x1, y1), box):
+            return None
+        if gc.get_clip_path()[0] is not None:
+            return real()
+        buf = np.asarray(renderer.buffer_rgba())
+        h, w = buf.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 <= x0 or y1 <= y0:
+            return real()
+        clip = gc.get_clip_rectangle()
+        if clip is not None:
+            cx0, cy0, cx1, cy1 = clip.extents
+            # a clip that leaves the whole region alone does not change what is drawn
+            clip = None if (cx0 <= x0 and cy0 <= y0 and cx1 >= x1 and cy1 >= y1) else \
+                (cx0, cy0, cx1, cy1)
+        rc = mpl.rcParams
+        sig = (s, self._font(prop), angle, ismath, x, y, x0, y0, x1, y1, clip, h, w,
+               renderer.dpi, tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha(),
+               gc.get_antialiased(), gc.get_snap(), rc["text.hinting"],
+               rc["text.hinting_factor"], rc["mathtext.fontset"],
+               None if mtext is None else mtext.get_fontfeatures(),
+               None if mtext is None else mtext.get_language())
+        if sig in self.unsafe:
+            return real()
+        r0, r1 = h - y1, h - y0                        # rows, top to bottom
+        region = buf[r0:r1, x0:x1]
+        key = (sig, region.tobytes())
+        after = self.entries.get(key)
+        if after is not None and not VERIFY_TEXT_CACHE:
+            self.entries.move_to_end(key)
+            self.hits += 1
+            region[...] = np.frombuffer(after, dtype=np.uint8).reshape(region.shape)
+            return None
+        c = self.CHECK
+        o0, o1 = max(r0 - c, 0), min(r1 + c, h)
+        p0, p1 = max(x0 - c, 0), min(x1 + c, w)
+        before = buf[o0:o1, p0:p1].copy()
+        real()
+        changed = (buf[o0:o1, p0:p1] != before).any(axis=2)
+        changed[r0 - o0:r1 - o0, x0 - p0:x1 - p0] = False
+        if changed.any():             # it drew outside the region: never cache it
+            self.unsafe.add(sig)
+            return None
+        if after is not None:        # VERIFY_TEXT_CACHE
+            assert region.tobytes() == after, f"text cache: {s!r} drawn differently"
+            self.hits += 1
+            return None
+        self.misses += 1
+        after = region.tobytes()
+        self.entries[key] = after
+        self.size += 2 * len(after)
+        while self.size > self.LIMIT:
+            old, value = self.entries.popitem(last=False)
+            self.size -= 2 * len(value)
+        return None
+
+
 # ----------------------------------------------------------------------------- renderer
 class FigureRenderer:
     """Frames of one figure at a fixed dpi: :meth:`full` draws all of it, :meth:`update`
@@ -148,6 +269,7 @@ class FigureRenderer:
         self._where: dict = {}   # artist -> its box at the last frame (None: unknown)
         self._images: dict = {}  # AxesImage -> _NearestImage
         self._ticks: dict = {}   # Axis -> the ticks it drew at the last frame
+        self.texts = TextCache()
 
     def forget(self) -> None:
         """The next frame is a full one (e.g. after the figure was changed elsewhere)."""
@@ -407,6 +529,7 @@ class FigureRenderer:
         """renderer.draw_text that notes where each text is and, given a box, does not
         rasterise the texts outside it."""
         where = self._where
+        texts = self.texts
 
         def draw(gc, x, y, s, prop, angle, ismath=False, mtext=None):
             if mtext is not None:
@@ -415,7 +538,8 @@ class FigureRenderer:
                     bb = where[mtext] = self._extent(mtext, renderer)
                 if box is not None and bb is not None and not _overlaps(bb, box):
                     return
-            draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+            # (a text of several lines draws each one with mtext=None)
+            texts.draw(renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext, box)
         return draw
 
     def _repaint(self, renderer, box, units, changed=frozenset()) -> None:

@@ -18,9 +18,17 @@ from PIL import Image
 
 import kmemlab as km
 from kmemlab import plot as P
-from kmemlab.widgets import BuddyExplorer, ContextExplorer, KmallocExplorer, MallocExplorer
+from kmemlab.widgets import (
+    BootExplorer,
+    BuddyExplorer,
+    ContextExplorer,
+    KmallocExplorer,
+    MallocExplorer,
+    VmallocExplorer,
+)
+from kmemlab.widgets import render as R
 from kmemlab.widgets.base import Explorer
-from kmemlab.widgets.render import FigureRenderer, encode_png
+from kmemlab.widgets.render import FigureRenderer, TextCache, encode_png
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -252,3 +260,56 @@ def test_the_snapshot_taken_after_a_click_is_not_used_once_the_kernel_changed():
     w.btn_alloc.click()
     w.btn_undo.click()
     assert k.state_digest() == d2
+
+
+# ----------------------------------------------------------------------------- text cache
+def test_text_cache_pastes_what_a_draw_draws(monkeypatch):
+    """Every text the cache would paste is drawn as well and must come out the same
+    (VERIFY_TEXT_CACHE), in repaints of several explorers; and the pictures are still
+    the plots'."""
+    monkeypatch.setattr(R, "VERIFY_TEXT_CACHE", True)
+    verified = []
+    real = TextCache.draw
+
+    def draw(self, *args):
+        before = self.hits
+        real(self, *args)
+        verified.append(self.hits - before)
+    monkeypatch.setattr(TextCache, "draw", draw)
+    k = km.Kernel(ram="1G")
+    boot = BootExplorer(k)
+    for ram in ("512M", "1G", "512M", "1G"):
+        boot.w_ram.value = ram
+        boot.btn_boot.click()
+    w = KmallocExplorer(km.Kernel(ram="1G"))
+    for _ in range(4):
+        w.btn_kmalloc.click()
+    v = VmallocExplorer(km.Kernel(ram="1G"))
+    for _ in range(3):
+        v.btn_vmalloc.click()
+    b = BuddyExplorer(km.Kernel(ram="1G"))
+    b.w_view.value = "buddy tree"
+    for _ in range(3):
+        b.btn_alloc.click()
+    assert sum(verified) > 20, "the cache was hardly used"
+    assert same(w.image.value, FigureRenderer(72).full(P.slab(w.k, w.cache())))
+    assert same(b.image.value, FigureRenderer(72).full(P.buddy_tree(b.k, b._last()[0])))
+
+
+def test_text_cache_does_not_paste_over_other_pixels():
+    """The same text at the same place over other pixels is drawn, not pasted."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(3, 1))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    back = ax.axvspan(0, 1, color="white")
+    ax.text(0.5, 0.5, "pfn 0x1234", ha="center", va="center")
+    ax.set_axis_off()
+    r = FigureRenderer(72)
+    r.full(fig)
+    for color in ("#EE6677", "white", "#EE6677"):
+        back.set_color(color)
+        png = r.update(fig, [back])
+        assert same(png, FigureRenderer(72).full(fig))
+    assert r.texts.hits >= 1
