@@ -634,31 +634,74 @@ def _tree_counts(nodes) -> tuple[int, int]:
     return rects, texts
 
 
+def _reuse(specs, state, make, apply, z0: float) -> list:
+    """Artists showing ``specs``, in that order: one that shows a spec already is kept,
+    others are reused from those whose spec went away (or the hidden spares), or made;
+    the rest are hidden. Draw order is set with zorder (z0 + a fraction, in the order of
+    ``specs``): the kept ones keep their order among themselves, so only the new, moved
+    and hidden ones are changed. Returns the changed artists."""
+    shown, spares = state["shown"], state["spares"]
+    wanted = set(specs)
+    pool = spares + [a for sp, a in shown.items() if sp not in wanted]
+    changed, now, order = [], {}, []
+    for spec in specs:
+        a = shown.get(spec)
+        if a is None or spec in now:
+            if pool:
+                a = pool.pop()
+                apply(a, spec)
+            else:
+                a = make(spec)
+            changed.append(a)
+        now[spec] = a
+        order.append(a)
+    for a in pool:
+        if a.get_visible():
+            a.set_visible(False)
+            changed.append(a)
+    n = max(len(order), 1)
+    for i, a in enumerate(order):
+        a.set_zorder(z0 + 0.25 * i / n)
+    state["shown"], state["spares"] = now, pool
+    return changed
+
+
+def _set_text(t, spec) -> None:
+    x, y, text, color = spec
+    t.set_position((x, y))
+    t.set_text(text)
+    t.set_color(color)
+    t.set_visible(True)
+
+
 def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
-    """Bring a figure drawn by :func:`buddy_tree` up to date in place: the i-th rectangle
-    and text of the tree become the i-th that buddy_tree would draw now (so they are
-    drawn in buddy_tree's order: where neighbours' edges meet, the later one is on top),
-    spares are hidden, the ticks and the title get their new text. Returns the artists
-    it changed (``[]``: nothing did), or None when it has to be drawn anew (other entries
-    in the legend, another kernel or root order, a label that needs more room)."""
+    """Bring a figure drawn by :func:`buddy_tree` up to date in place: it shows the
+    rectangles and texts buddy_tree would draw now, in buddy_tree's order (where
+    neighbours' edges meet, the later one is on top): those of blocks that did not change
+    stay as they are, the others are reused, made or hidden, and zorders (1-1.25 for the
+    rectangles, 3-3.25 for the texts: the places buddy_tree's share) keep the order. The
+    ticks and the title get their new text. Returns the artists it changed (``[]``:
+    nothing did), or None when it has to be drawn anew (other entries in the legend,
+    another root order, a label that needs more room)."""
     info = getattr(fig, "kmemlab", None)
     if not info or "nodes" not in info or len(fig.axes) != 1:
         return None
     ax = fig.axes[0]
     st = info.get("tree_state")
-    if st is None:
+    first = st is None
+    if first:
         # the figure as buddy_tree drew it: one or two rectangles per node, then the
-        # outlines; what each shows is not known here, so all count as changed once
+        # outlines; what each shows is not known here, so all are set (and changed) once
         rects, texts = list(ax.patches), list(ax.texts)
         n_rects, n_texts = _tree_counts(info["nodes"])
         if not 0 <= len(rects) - n_rects <= 2 or len(texts) != n_texts or \
                 ax.get_legend() is None:
             return None
-        legend = sorted({nd["state"] for nd in info["nodes"] if nd["leaf"]})
-        st = info["tree_state"] = {"rects": rects, "texts": texts, "legend": legend,
-                                   "rect_specs": [None] * len(rects),
-                                   "text_specs": [None] * len(texts),
-                                   "key": (k.profile.name, k.ram, k.PAGE_SIZE, info["order"])}
+        st = info["tree_state"] = {
+            "legend": sorted({nd["state"] for nd in info["nodes"] if nd["leaf"]}),
+            "rects": {"shown": {}, "spares": rects[::-1]},
+            "texts": {"shown": {}, "spares": texts[::-1]},
+            "key": (k.profile.name, k.ram, k.PAGE_SIZE, info["order"])}
     new = _tree_spec(k, pfn, order)
     if new["key"] != st["key"] or new["states"] != st["legend"]:
         return None
@@ -667,40 +710,11 @@ def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
             or not all(same_width(a, b) for a, b in zip(old_labels, new["xticks"]))
             or not same_width(ax.get_title(), new["title"])):
         return None
-    changed = []
-    rects, specs = st["rects"], st["rect_specs"]
-    for i, spec in enumerate(new["rects"]):
-        if i == len(rects):
-            rects.append(put(ax, Rectangle(*spec[:3])))
-            specs.append(None)
-        if specs[i] != spec:
-            changed.append(rects[i])   # the renderer repaints where it was and is now
-            _set_rect(rects[i], spec)
-            specs[i] = spec
-    for i in range(len(new["rects"]), len(rects)):
-        if specs[i] != "hidden":
-            changed.append(rects[i])
-            rects[i].set_visible(False)
-            specs[i] = "hidden"
-    texts, tspecs = st["texts"], st["text_specs"]
-    for i, spec in enumerate(new["texts"]):
-        if i == len(texts):
-            texts.append(_tree_text(ax, spec))
-            tspecs.append(spec)
-            changed.append(texts[i])
-        elif tspecs[i] != spec:
-            changed.append(texts[i])
-            x, y, text, color = spec
-            texts[i].set_position((x, y))
-            texts[i].set_text(text)
-            texts[i].set_color(color)
-            texts[i].set_visible(True)
-            tspecs[i] = spec
-    for i in range(len(new["texts"]), len(texts)):
-        if tspecs[i] != "hidden":
-            changed.append(texts[i])
-            texts[i].set_visible(False)
-            tspecs[i] = "hidden"
+    changed = _reuse(new["rects"], st["rects"],
+                     lambda spec: _with(put(ax, Rectangle(*spec[:3])), _set_rect, spec),
+                     _set_rect, 1.0)
+    changed += _reuse(new["texts"], st["texts"],
+                      lambda spec: _tree_text(ax, spec), _set_text, 3.0)
     if old_labels != new["xticks"]:
         ax.set_xticks(np.linspace(0, 1 << new["order"], 5), new["xticks"], fontsize=7)
         changed += [t for t, old in zip(ax.xaxis.get_ticklabels(), old_labels)
@@ -710,3 +724,8 @@ def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
         changed.append(ax.title)
     info.update(nodes=new["nodes"], root=new["root"], order=new["order"])
     return changed
+
+
+def _with(artist, apply, spec):
+    apply(artist, spec)
+    return artist

@@ -164,6 +164,7 @@ class TextCache:
         self.entries: OrderedDict = OrderedDict()
         self.size = 0
         self.unsafe: set = set()
+        self.metrics: dict = {}
         self.hits = self.misses = 0
 
     @staticmethod
@@ -177,7 +178,14 @@ class TextCache:
         display pixels (y up), its extent and MARGIN pixels around it. (x, y) is where
         Agg's draw_text puts the line's baseline, y from the top; the extent is the line's
         width, height and descent, turned by ``angle`` about that point."""
-        w, h, d = renderer.get_text_width_height_descent(s, prop, ismath)
+        key = (s, self._font(prop), ismath, renderer.dpi)
+        metrics = self.metrics.get(key)
+        if metrics is None:     # (FreeType lays the line out again: 0.5 ms)
+            if len(self.metrics) > 4096:
+                self.metrics.clear()
+            metrics = self.metrics[key] = renderer.get_text_width_height_descent(
+                s, prop, ismath)
+        w, h, d = metrics
         H = renderer.height
         yb = H - y
         rad = np.radians(angle)
