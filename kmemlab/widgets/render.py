@@ -63,11 +63,11 @@ def encode_png(rgba: np.ndarray, level: int = 1) -> bytes:
     Rows use the PNG "Up" filter (each byte minus the one above it), which suits these
     flat-coloured pictures at zlib's fastest level."""
     h, w = rgba.shape[:2]
-    flat = np.ascontiguousarray(rgba[:, :, :3]).reshape(h, 3 * w)
     rows = np.empty((h, 1 + 3 * w), dtype=np.uint8)
     rows[:, 0] = 2                                  # filter type 2: Up
-    rows[0, 1:] = flat[0]
-    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])
+    rgb = rows[:, 1:].reshape(h, w, 3)              # (a view: no copy of the pixels)
+    rgb[0] = rgba[0, :, :3]
+    np.subtract(rgba[1:, :, :3], rgba[:-1, :, :3], out=rgb[1:])
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
@@ -103,23 +103,28 @@ def _area(b) -> float:
 def _merge(boxes: list) -> list:
     """Join boxes that overlap, and small ones that lie so close that their union is at
     most MERGE times their areas (one repaint of a row of changed labels, not one per
-    label)."""
+    label). Each pass grows every box by all it can take in; passes repeat until none
+    does (n^2 a pass: a few hundred boxes of changed labels are common)."""
     out = sorted(boxes)
     merged = True
     while merged:
         merged = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
+        i = 0
+        while i < len(out):
+            a = out[i]
+            j = i + 1
+            while j < len(out):
+                b = out[j]
                 u = _union(a, b)
                 if _overlaps(a, b) or (max(_area(a), _area(b)) <= SMALL
                                        and _area(u) <= MERGE * (_area(a) + _area(b))):
-                    out[i] = u
+                    a = u
                     del out[j]
                     merged = True
-                    break
-            if merged:
-                break
+                else:
+                    j += 1
+            out[i] = a
+            i += 1
     return out
 
 
@@ -164,7 +169,7 @@ class TextCache:
         self.entries: OrderedDict = OrderedDict()
         self.size = 0
         self.unsafe: set = set()
-        self.metrics: dict = {}
+        self.regions: dict = {}    # (line, font, place) -> its region
         self.hits = self.misses = 0
 
     @staticmethod
@@ -178,15 +183,13 @@ class TextCache:
         display pixels (y up), its extent and MARGIN pixels around it. (x, y) is where
         Agg's draw_text puts the line's baseline, y from the top; the extent is the line's
         width, height and descent, turned by ``angle`` about that point."""
-        key = (s, self._font(prop), ismath, renderer.dpi)
-        metrics = self.metrics.get(key)
-        if metrics is None:     # (FreeType lays the line out again: 0.5 ms)
-            if len(self.metrics) > 4096:
-                self.metrics.clear()
-            metrics = self.metrics[key] = renderer.get_text_width_height_descent(
-                s, prop, ismath)
-        w, h, d = metrics
         H = renderer.height
+        key = (s, self._font(prop), angle, ismath, x, y, H, renderer.dpi)
+        got = self.regions.get(key)
+        if got is not None:
+            return got
+        # (FreeType lays the line out again, 0.1-2 ms: once per text and place)
+        w, h, d = renderer.get_text_width_height_descent(s, prop, ismath)
         yb = H - y
         rad = np.radians(angle)
         c, sn = np.cos(rad), np.sin(rad)
@@ -195,8 +198,11 @@ class TextCache:
             xs.append(x + u * c - v * sn)
             ys.append(yb + u * sn + v * c)
         m = self.MARGIN
-        return (int(np.floor(min(xs))) - m, int(np.floor(min(ys))) - m,
-                int(np.ceil(max(xs))) + m, int(np.ceil(max(ys))) + m)
+        if len(self.regions) > 8192:
+            self.regions.clear()
+        got = self.regions[key] = (int(np.floor(min(xs))) - m, int(np.floor(min(ys))) - m,
+                                   int(np.ceil(max(xs))) + m, int(np.ceil(max(ys))) + m)
+        return got
 
     def draw(self, renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext,
              box=None) -> None:
@@ -527,10 +533,14 @@ class FigureRenderer:
         for p in parts:
             if p is None or not p.get_visible():
                 continue
-            if not isinstance(p, Text):     # texts: the text hook skips those outside
+            if isinstance(p, Text):
+                # where it was drawn last (the text hook notes it): Text.draw would lay
+                # the text out before the hook can skip it
+                bb = self._where.get(p)
+            else:
                 bb = self._extent(p, renderer)
-                if bb is not None and not _overlaps(bb, box):
-                    continue
+            if bb is not None and not _overlaps(bb, box):
+                continue
             p.draw(renderer)
 
     def _text_hook(self, renderer, draw_text, box):
