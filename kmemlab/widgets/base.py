@@ -106,6 +106,7 @@ class Explorer:
         self._kept: dict[str, Figure] = {}
         self._deferred: bool | None = None   # inside one_frame(): a redraw is owed
         self.renderer = FigureRenderer(self.dpi)
+        self.renderer.defer = True   # settled after the picture is sent (schedule_snapshot)
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
         self.why = W.HTML(layout=W.Layout(min_height="2em"))
         self.oops = W.HTML()
@@ -130,6 +131,7 @@ class Explorer:
             self.head, self.controls(), nav, self.message, self.oops, self.image,
             W.HTML(_("<b>why</b>")), self.why, W.HTML(_("<b>dmesg</b> (last lines)")), self.dmesg])
         self.refresh()
+        self.schedule_snapshot()
 
     # -- callbacks ---------------------------------------------------------------------
     def callback(self, fn):
@@ -205,6 +207,7 @@ class Explorer:
         key = (key, get_language())      # a figure's texts are in the language it was drawn in
         fig = self._kept.get(key)
         if fig is not None:
+            self.renderer.settle()     # the last frame, as drawn, before it changes
             changed = update(fig)
             if changed is not None:
                 return fig, changed
@@ -234,13 +237,15 @@ class Explorer:
             self._pre = (fp, self._snap())
 
     def schedule_snapshot(self) -> None:
-        """Prepare the next step's snapshot once this click's messages are out: in a
+        """Settle the renderer (:meth:`FigureRenderer.settle`) and prepare the next
+        step's snapshot once this click's messages are out: in a
         running event loop (a Jupyter kernel) SNAPSHOT_DELAY seconds from now, after the
         comm handler has returned; elsewhere (scripts, tests) at once. A click that comes
         first takes its own snapshot (:meth:`_before`), so undo is exact either way."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            self.renderer.settle()
             self.prepare_snapshot()
             return
         if self._snap_timer is not None:
@@ -250,6 +255,7 @@ class Explorer:
     def _deferred_snapshot(self) -> None:
         self._snap_timer = None
         try:
+            self.renderer.settle()
             self.prepare_snapshot()
         except Exception as exc:  # noqa: BLE001 - shown to the user, see show_error
             self.show_error(exc)

@@ -284,6 +284,10 @@ class FigureRenderer:
         self._images: dict = {}  # AxesImage -> _NearestImage
         self._ticks: dict = {}   # Axis -> the ticks it drew at the last frame
         self.texts = TextCache()
+        # True: full() leaves noting where things are to settle() (see there)
+        self.defer = False
+        self._settled = True
+        self._drawn: list = []   # texts drawn by the last full frame, until settle()
 
     def forget(self) -> None:
         """The next frame is a full one (e.g. after the figure was changed elsewhere)."""
@@ -298,6 +302,8 @@ class FigureRenderer:
             FigureCanvasAgg(fig)
         self.fig = fig
         self._where = {}
+        self._settled = False
+        self._drawn = []
         renderer = fig.canvas.get_renderer()
         renderer.draw_text = self._text_hook(renderer, renderer.draw_text, None)
         try:
@@ -308,20 +314,42 @@ class FigureRenderer:
             # keep the layout this draw made: a partial frame is drawn without running
             # the layout engine, so a later full one must not run it either
             fig.set_layout_engine("none")
+        self.frames["full"] += 1
+        self.png = encode_png(np.asarray(fig.canvas.buffer_rgba()))
+        if not self.defer:
+            self.settle()
+        return self.png
+
+    def settle(self) -> None:
+        """Note where each artist of the last full frame is (what the next partial frame
+        repaints from). With ``defer`` the caller calls this once the frame is sent, and
+        always before it changes the figure (Explorer.kept): a third of a full frame's
+        time, which then is not part of the wait for the picture."""
+        fig = self.fig
+        if fig is None or self._settled:
+            return
+        self._settled = True
+        renderer = fig.canvas.get_renderer()
+        where = self._where
+        for t in self._drawn:           # the texts the full draw drew
+            if t not in where:
+                where[t] = self._extent(t, renderer)
+        self._drawn = []
         self._images = {}
         self._ticks = {}
         for a in self._units(fig):
-            if a not in self._where:
-                self._where[a] = self._extent(a, renderer)
+            if a not in where:
+                where[a] = self._extent(a, renderer)
             if isinstance(a, Axis):
                 self._ticks[a] = self._drawn_ticks(a)
+                # (texts of several lines are drawn without their Text: noted here)
+                for t in self._axis_parts(a):
+                    if isinstance(t, Text) and t not in where:
+                        where[t] = self._extent(t, renderer)
             if isinstance(a, AxesImage):
                 fast = _NearestImage.of(a, renderer)
                 if fast is not None:
                     self._images[a] = fast
-        self.frames["full"] += 1
-        self.png = encode_png(np.asarray(fig.canvas.buffer_rgba()))
-        return self.png
 
     def update(self, fig, changed) -> bytes:
         """The frame after ``changed`` (artists, ``(artist, data box)``, or an Axes for
@@ -331,6 +359,7 @@ class FigureRenderer:
         frame's PNG again."""
         if changed is None or fig is not self.fig:
             return self.full(fig)
+        self.settle()
         if not changed:
             self.frames["unchanged"] += 1
             return self.png
@@ -548,9 +577,12 @@ class FigureRenderer:
         rasterise the texts outside it."""
         where = self._where
         texts = self.texts
+        drawn = self._drawn
 
         def draw(gc, x, y, s, prop, angle, ismath=False, mtext=None):
-            if mtext is not None:
+            if mtext is not None and box is None:
+                drawn.append(mtext)      # where it is: noted by settle()
+            elif mtext is not None:
                 bb = where.get(mtext, False)
                 if bb is False:
                     bb = where[mtext] = self._extent(mtext, renderer)

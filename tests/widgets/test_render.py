@@ -313,3 +313,32 @@ def test_text_cache_does_not_paste_over_other_pixels():
         png = r.update(fig, [back])
         assert same(png, FigureRenderer(72).full(fig))
     assert r.texts.hits >= 1
+
+
+def test_in_an_event_loop_the_bookkeeping_waits_for_the_picture():
+    """In a kernel (a running event loop) the renderer's notes and the snapshot are made
+    SNAPSHOT_DELAY after a click; a click that comes sooner still repaints from the last
+    frame as drawn and undoes exactly."""
+    import asyncio
+
+    from kmemlab.widgets import base
+
+    async def run():
+        k = km.Kernel(ram="1G")
+        w = BuddyExplorer(k)
+        assert w._snap_timer is not None and not w.renderer._settled
+        w.btn_alloc.click()           # before the first frame was settled
+        w.btn_alloc.click()
+        d = k.state_digest()
+        w.btn_alloc.click()
+        assert w._pre is None         # not yet
+        await asyncio.sleep(base.SNAPSHOT_DELAY * 3)
+        assert w._pre is not None and w.renderer._settled
+        w.btn_alloc.click()
+        w.btn_undo.click()
+        w.btn_undo.click()
+        assert k.state_digest() == d
+        fresh = P.memory_map(k, ax=Explorer.new_axes((9.5, 4.2)), highlight=w._last())
+        assert same(w.image.value, FigureRenderer(72).full(fresh))
+        assert w.renderer.frames["partial"] >= 3
+    asyncio.run(run())
