@@ -10,7 +10,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch, Rectangle
 
 from ..i18n import _
-from ..page_alloc import OWNER_NAMES
+from ..page_alloc import OWNER_CODE, OWNER_NAMES
 from ._style import (
     OWNER_COLORS,
     OWNER_LABELS,
@@ -565,8 +565,15 @@ def _tree_spec(k, pfn: int | None, order: int | None) -> dict:
         last = [e for e in k.trace.events("mm_page_alloc") if e.fields.get("pfn", -1) >= 0]
         pfn = last[-1].fields["pfn"] if last else \
             min(z.zone_start_pfn for z in k.zone_list if z.present)
-    fv = k.frame_view()
-    nodes = block_tree(k, pfn, order, fv)
+    top = k.profile.nr_page_orders - 1 if order is None else order
+    start = (pfn >> top) << top
+    part = block_frames(k, start, min(start + (1 << top), k.max_pfn))
+    # block_tree reads frames from the root on: a view whose first frame is the root's
+    fv = {"owner": part["owner"], "order": part["order"]}
+    nodes = block_tree(k, pfn - start, order if order is not None else top, fv)
+    for nd in nodes:
+        nd["start"] += start
+    fv = {"order": _Offset(part["order"], start)}
     top, root = nodes[0]["order"], nodes[0]["start"]
     ramp = free_order_colors(k.profile.nr_page_orders)
     ps = k.PAGE_SIZE
@@ -604,6 +611,49 @@ def _tree_spec(k, pfn: int | None, order: int | None) -> dict:
                   f"at pfn {buddy:#x}"),
         "states": sorted({nd["state"] for nd in leaves}),
         "key": (k.profile.name, k.ram, ps, top)}
+
+
+class _Offset:
+    """An array of frames [start, ...) read with absolute pfns."""
+
+    def __init__(self, a, start: int):
+        self.a, self.start = a, start
+
+    def __getitem__(self, pfn: int):
+        return self.a[pfn - self.start]
+
+
+def block_frames(k, start: int, end: int) -> dict[str, np.ndarray]:
+    """``k.frame_view()``'s ``owner`` and ``order`` for the frames [start, end) only, from
+    the same public tables (memblock.memory, then the free, allocated and per-CPU
+    blocks, later ones over earlier ones, as Kernel.frame_view lays them down): a 64 GiB
+    frame_view is 16 M frames, 27 ms, for a tree of 1024."""
+    n = max(end - start, 0)
+    owner = np.zeros(n, dtype=np.int8)
+    order = np.full(n, -1, dtype=np.int8)
+    shift, ps = k.PAGE_SHIFT, k.PAGE_SIZE
+    for r in k.memblock.memory:
+        lo, hi = max((r.base + ps - 1) >> shift, start), min(r.end >> shift, end)
+        if hi > lo:
+            owner[lo - start:hi - start] = OWNER_CODE["reserved"]
+    pa = k.page_alloc
+
+    def lay(pfn: int, o: int, code: int) -> None:
+        lo, hi = max(pfn, start), min(pfn + (1 << o), end)
+        if hi > lo:
+            owner[lo - start:hi - start] = code
+            order[lo - start:hi - start] = o
+    for pfn, (o, _mt) in pa.free_blocks.items():
+        if pfn < end and pfn + (1 << o) > start:
+            lay(pfn, o, OWNER_CODE["free"])
+    other = OWNER_CODE["other"]
+    for pfn, page in pa.allocated.items():
+        if pfn < end and pfn + (1 << page.order) > start:
+            lay(pfn, page.order, OWNER_CODE.get(page.owner, other))
+    for pfn, (_cpu, _z, o, _i) in pa.pcp_pages.items():
+        if pfn < end and pfn + (1 << o) > start:
+            lay(pfn, o, OWNER_CODE["pcp"])
+    return {"owner": owner, "order": order}
 
 
 def _set_rect(r, spec) -> None:
@@ -708,7 +758,7 @@ def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
     old_labels = [t.get_text() for t in ax.xaxis.get_ticklabels()]
     if (len(old_labels) != len(new["xticks"])
             or not all(same_width(a, b) for a, b in zip(old_labels, new["xticks"]))
-            or not same_width(ax.get_title(), new["title"])):
+            or not _same_height(fig, ax.title, new["title"])):
         return None
     changed = _reuse(new["rects"], st["rects"],
                      lambda spec: _with(put(ax, Rectangle(*spec[:3])), _set_rect, spec),
@@ -724,6 +774,28 @@ def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
         changed.append(ax.title)
     info.update(nodes=new["nodes"], root=new["root"], order=new["order"])
     return changed
+
+
+def _same_height(fig, title, text: str) -> bool:
+    """True if ``text`` as the title leaves the layout as it is: the constrained layout
+    counts a title's height only (Axes.get_tightbbox, for_layout_only), which its lines'
+    heights and descents make (the pfns in it are hex: "0x3009" -> "0x300a" is not
+    same_width, but as high)."""
+    old, new = title.get_text().split("\n"), text.split("\n")
+    if len(old) != len(new):
+        return False
+    prop = title.get_fontproperties()
+    for a, b in zip(old, new):
+        if a == b:
+            continue
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        renderer = fig.canvas.get_renderer()
+        if renderer.get_text_width_height_descent(a, prop, False)[1:] != \
+                renderer.get_text_width_height_descent(b, prop, False)[1:]:
+            return False
+    return True
 
 
 def _with(artist, apply, spec):

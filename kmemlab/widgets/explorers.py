@@ -17,7 +17,7 @@ from .. import plot as P
 from ..i18n import _
 from ..plot._style import ZH, fmt_bytes
 from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
-from .base import USER_DEATHS, Explorer, kernel_fingerprint, make_kernel
+from .base import USER_DEATHS, Explorer, freeze, kernel_fingerprint, make_kernel, thaw
 
 # The memory map in an explorer: low enough (about 300 px) that the "why" and dmesg lines
 # under it stay on screen after a click (6.0 in made the student scroll every time).
@@ -152,8 +152,12 @@ class BuddyExplorer(Explorer):
         if self.w_view.value == "buddy tree":
             k = self.k
             pfn = self.state["blocks"][-1][0] if self.state["blocks"] else None
+            def build():
+                fig = P.buddy_tree(k, pfn)
+                P.update_buddy_tree(fig, k, pfn)   # (the same state: notes what it shows)
+                return fig
             # one kept tree per kernel (its colours and labels follow the profile)
-            return self.kept(f"tree {k.profile.name} {k.ram}", lambda: P.buddy_tree(k, pfn),
+            return self.kept(f"tree {k.profile.name} {k.ram}", build,
                              lambda fig: P.update_buddy_tree(fig, k, pfn))
         return super().frame()
 
@@ -778,14 +782,14 @@ class CompareKernels(Explorer):
         super().__init__(k)
 
     def _snap(self):
-        return (self.k.snapshot(), copy.deepcopy(self.state), self.k2.snapshot())
+        return (freeze(self.k), copy.deepcopy(self.state), freeze(self.k2))
 
     def fingerprint(self) -> tuple:
         return super().fingerprint() + kernel_fingerprint(self.k2)
 
     def _restore(self, snap):
         super()._restore(snap[:2])
-        self.k2.restore(snap[2])
+        self.k2.restore(thaw(snap[2]))
 
     def controls(self):
         self.w_exp = W.Dropdown(options=["kmalloc(size)", "alloc_pages(order)",

@@ -342,3 +342,47 @@ def test_in_an_event_loop_the_bookkeeping_waits_for_the_picture():
         assert same(w.image.value, FigureRenderer(72).full(fresh))
         assert w.renderer.frames["partial"] >= 3
     asyncio.run(run())
+
+
+def test_buddy_tree_explorer_stays_incremental_across_hex_pfns():
+    """The title names pfns in hex: 0x3009 -> 0x300a is as high a title (the layout counts
+    its height only), so the tree is not drawn anew."""
+    w = BuddyExplorer(km.Kernel(ram="1G"))
+    w.w_view.value = "buddy tree"
+    w.btn_alloc.click()        # the first block: a new entry in the legend, drawn anew
+    full = w.renderer.frames["full"]
+    for _ in range(24):
+        w.btn_alloc.click()
+    assert w.renderer.frames["full"] == full
+    fresh = P.buddy_tree(w.k, w.state["blocks"][-1][0])
+    assert same(w.image.value, FigureRenderer(72).full(fresh))
+
+
+@pytest.mark.parametrize("ram", ["1G", "64G"])
+def test_block_frames_is_frame_view_of_the_block(ram):
+    k = km.Kernel(ram=ram, cmdline="cma=64M")
+    rng = random.Random(7)
+    live = [k.alloc_pages("GFP_KERNEL", rng.choice([0, 1, 3, 5, 10])) for _ in range(60)]
+    for p in live[::3]:
+        k.free_pages(p, p.order)
+    fv = k.frame_view()
+    top = k.profile.nr_page_orders - 1
+    for pfn in [0, 1 << top, live[-1].pfn, k.max_pfn - 1] + [p.pfn for p in live[:8]]:
+        s = (pfn >> top) << top
+        e = min(s + (1 << top), k.max_pfn)
+        part = P.physmem.block_frames(k, s, e)
+        assert (part["owner"] == fv["owner"][s:e]).all()
+        assert (part["order"] == fv["order"][s:e]).all()
+
+
+def test_undo_history_is_kept_as_pickles():
+    from kmemlab.widgets.base import FrozenKernel
+    k = km.Kernel(ram="256M")
+    w = BuddyExplorer(k)
+    d = k.state_digest()
+    w.btn_alloc.click()
+    w.btn_alloc.click()
+    assert all(isinstance(snap[0], FrozenKernel) for snap, _label in w._history)
+    w.btn_undo.click()
+    w.btn_undo.click()
+    assert k.state_digest() == d
