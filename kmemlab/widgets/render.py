@@ -205,14 +205,20 @@ class TextCache:
         return got
 
     def draw(self, renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext,
-             box=None) -> None:
+             box=None, extent=None) -> None:
         """``draw_text(gc, x, y, s, prop, angle, ...)``, or what it drew last time over
-        the same pixels; nothing when the line lies outside ``box`` (a repaint)."""
+        the same pixels; nothing when the line lies outside ``box`` (a repaint).
+        ``extent``: where the renderer knows the text (of one line) to be, if it does."""
         def real():
             draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
         if ismath == "TeX" or not np.isfinite(x) or not np.isfinite(y):
             return real()
-        x0, y0, x1, y1 = self.region(renderer, x, y, s, prop, angle, ismath)
+        if extent is not None:
+            m = self.MARGIN
+            x0, y0 = int(np.floor(extent[0])) - m, int(np.floor(extent[1])) - m
+            x1, y1 = int(np.ceil(extent[2])) + m, int(np.ceil(extent[3])) + m
+        else:
+            x0, y0, x1, y1 = self.region(renderer, x, y, s, prop, angle, ismath)
         if box is not None and not _overlaps((x0, y0, x1, y1), box):
             return None
         if gc.get_clip_path()[0] is not None:
@@ -580,6 +586,7 @@ class FigureRenderer:
         drawn = self._drawn
 
         def draw(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            bb = None
             if mtext is not None and box is None:
                 drawn.append(mtext)      # where it is: noted by settle()
             elif mtext is not None:
@@ -589,7 +596,7 @@ class FigureRenderer:
                 if box is not None and bb is not None and not _overlaps(bb, box):
                     return
             # (a text of several lines draws each one with mtext=None)
-            texts.draw(renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext, box)
+            texts.draw(renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext, box, bb)
         return draw
 
     def _repaint(self, renderer, box, units, changed=frozenset()) -> None:
