@@ -15,6 +15,12 @@ Agg rasterising text (tick labels, legends, titles) that had not changed. Now:
   into the box, clipped to it; a text outside the box is not rasterised at all. Agg clips
   on whole pixels, so the box ends up exactly as a full draw leaves it and the rest is
   untouched: the frame is the full draw's, pixel for pixel (tests/widgets/test_render.py);
+* Agg draws text glyph by glyph (matplotlib 3.11: 40 us a glyph, 1-25 ms a label), so a
+  text drawn again at the same place over the same pixels is pasted from what its last
+  draw left there (:class:`TextCache`: exact, since blending glyphs into the canvas
+  depends on nothing else);
+* where each artist of a full frame is (a third of its time) is noted by
+  :meth:`FigureRenderer.settle` once the picture is sent (``defer``);
 * :func:`encode_png` writes the RGB pixels as a PNG with numpy + zlib.
 
 A full frame is what ``savefig(dpi=...)`` draws, so the first frame of an explorer is the
