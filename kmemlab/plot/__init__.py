@@ -16,7 +16,6 @@ from .physmem import (
     buddy_tree,
     buddyinfo,
     memory_map,
-    update_buddy_tree,
     update_buddyinfo,
     update_memory_map,
 )
@@ -34,6 +33,6 @@ __all__ = [
     "OWNER_COLORS", "address_space", "block_tree", "buddy_tree", "buddyinfo", "fmt_bytes",
     "frag_index", "heap", "layout_regions", "memblock", "memory_map", "note", "page_walk",
     "png_bytes", "slab", "slabinfo", "timeline", "trace", "update_address_space",
-    "update_buddy_tree", "update_buddyinfo", "update_heap", "update_memblock",
-    "update_memory_map", "update_slab", "update_vmalloc_mapping", "vmalloc_mapping",
+    "update_buddyinfo", "update_heap", "update_memblock", "update_memory_map", "update_slab",
+    "update_vmalloc_mapping", "vmalloc_mapping",
 ]

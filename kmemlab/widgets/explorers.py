@@ -154,11 +154,12 @@ class BuddyExplorer(Explorer):
             pfn = self.state["blocks"][-1][0] if self.state["blocks"] else None
             def build():
                 fig = P.buddy_tree(k, pfn)
-                P.update_buddy_tree(fig, k, pfn)   # (the same state: notes what it shows)
+                # (the same state: it notes what the figure shows)
+                P.physmem.update_buddy_tree(fig, k, pfn)
                 return fig
             # one kept tree per kernel (its colours and labels follow the profile)
             return self.kept(f"tree {k.profile.name} {k.ram}", build,
-                             lambda fig: P.update_buddy_tree(fig, k, pfn))
+                             lambda fig: P.physmem.update_buddy_tree(fig, k, pfn))
         return super().frame()
 
     def figure(self):

@@ -169,7 +169,7 @@ class TextCache:
 
     MARGIN = 3
     CHECK = 6
-    LIMIT = 24 << 20       # bytes kept per renderer
+    LIMIT = 8 << 20        # bytes kept per renderer (an explorer each)
 
     def __init__(self):
         self.entries: OrderedDict = OrderedDict()
