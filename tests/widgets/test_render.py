@@ -66,6 +66,22 @@ def test_encode_png_round_trip():
     assert (pixels(encode_png(rgba)) == rgba[..., :3]).all()
 
 
+def test_band_encoder_recompresses_the_changed_rows_only():
+    """Frame after frame, the PNG decodes to the pixels, with every row or only the rows
+    said to have changed filtered and compressed again."""
+    from kmemlab.widgets.render import BandEncoder
+    rng = np.random.default_rng(2)
+    rgba = np.full((83, 61, 4), 255, dtype=np.uint8)
+    rgba[10:70, 5:50, :3] = rng.integers(0, 3, (60, 45, 3), dtype=np.uint8) * 90
+    e = BandEncoder()
+    assert (pixels(e.encode(rgba)) == rgba[..., :3]).all()
+    for r0 in (0, 15, 16, 31, 40, 82):
+        r1 = min(r0 + int(rng.integers(1, 20)), 83)
+        rgba[r0:r1, 7:30, :3] = rng.integers(0, 256, (r1 - r0, 23, 3), dtype=np.uint8)
+        assert (pixels(e.encode(rgba, [(r0, r1)])) == rgba[..., :3]).all()
+    assert (pixels(e.encode(rgba[:40])) == rgba[:40, :, :3]).all()   # another size
+
+
 @pytest.mark.parametrize("ram", ["1G", "64G"])
 def test_memory_map_updates_in_place(ram):
     k = km.Kernel(ram=ram)
