@@ -10,7 +10,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch, Rectangle
 
 from ..i18n import _
-from ..page_alloc import OWNER_NAMES
+from ..page_alloc import OWNER_CODE, OWNER_NAMES
 from ._style import (
     OWNER_COLORS,
     OWNER_LABELS,
@@ -549,3 +549,255 @@ def update_memory_map(fig, k, *, highlight=()):
                     changed.append(line)  # before and after: the renderer repaints both
                     line.set_data([c + 0.5], [r + 0.5])
     return changed
+
+
+# ----------------------------------------------------------------------------- buddy_tree, in place
+_DARK = ("reserved", "pages", "pgtable", "module", "kmalloc_large", "vmalloc", "anon", "other")
+
+
+def _tree_spec(k, pfn: int | None, order: int | None) -> dict:
+    """What :func:`buddy_tree` draws for this state, as plain values in the order it adds
+    them: its rectangles (xy, width, height, facecolor, edgecolor, linewidth, alpha,
+    fill, linestyle), its texts (x, y, text, colour), ticks, title and legend entries.
+    :func:`update_buddy_tree` sets a kept figure's artists to these; tests/widgets/
+    test_render.py proves the result is buddy_tree's picture, pixel for pixel."""
+    if pfn is None:
+        last = [e for e in k.trace.events("mm_page_alloc") if e.fields.get("pfn", -1) >= 0]
+        pfn = last[-1].fields["pfn"] if last else \
+            min(z.zone_start_pfn for z in k.zone_list if z.present)
+    top = k.profile.nr_page_orders - 1 if order is None else order
+    start = (pfn >> top) << top
+    part = block_frames(k, start, min(start + (1 << top), k.max_pfn))
+    # block_tree reads frames from the root on: a view whose first frame is the root's
+    fv = {"owner": part["owner"], "order": part["order"]}
+    nodes = block_tree(k, pfn - start, order if order is not None else top, fv)
+    for nd in nodes:
+        nd["start"] += start
+    fv = {"order": _Offset(part["order"], start)}
+    top, root = nodes[0]["order"], nodes[0]["start"]
+    ramp = free_order_colors(k.profile.nr_page_orders)
+    ps = k.PAGE_SIZE
+    span = 1 << top
+    rects, texts = [], []
+    for nd in nodes:
+        x0, w, y = nd["start"] - root, 1 << nd["order"], nd["depth"]
+        if nd["leaf"]:
+            color = ramp[nd["order"]] if nd["state"] == "free" else OWNER_COLORS[nd["state"]]
+            rects.append(((x0, y), w, 0.9, color, "#333333", 0.7, None, True, "solid"))
+            rects.append(((x0, y + 0.9), w, top - y + 0.1, color, "none", None, 0.25, True,
+                          "solid"))
+        else:
+            rects.append(((x0, y), w, 0.9, "#EEEEEE", "#999999", 0.7, None, True, "solid"))
+        if w / span > 0.07 or (nd["leaf"] and w / span > 0.035):
+            texts.append((x0 + w / 2, y + 0.45,
+                          nd["label"] if w / span > 0.07 else f"o{nd['order']}",
+                          "white" if nd["state"] in _DARK else "black"))
+    sel_order = max(int(fv["order"][pfn]) if order is None else order, 0)
+    head = (pfn >> sel_order) << sel_order
+    buddy = k.page_alloc.buddy_of(head, sel_order)
+    for p, ls in ((head, "-"), (buddy, ":")):
+        if root <= p < root + span:
+            rects.append(((p - root, top - sel_order), 1 << sel_order, 0.9, None, "black", 2.2,
+                          None, False, ls))
+    xt = np.linspace(0, span, 5)
+    leaves = [nd for nd in nodes if nd["leaf"]]
+    nfree = sum(1 for nd in leaves if nd["state"] == "free")
+    return {
+        "nodes": nodes, "root": root, "order": top, "rects": rects, "texts": texts,
+        "xticks": [f"pfn {int(root + x):#x}\n+{fmt_bytes(x * ps)}" for x in xt],
+        "title": (f"Buddy tree of the order-{top} block at pfn {root:#x} "
+                  f"({fmt_bytes(span * ps)}): {len(leaves)} blocks, {nfree} free\n"
+                  f"solid outline: order-{sel_order} block at pfn {head:#x}; dotted: its buddy "
+                  f"at pfn {buddy:#x}"),
+        "states": sorted({nd["state"] for nd in leaves}),
+        "key": (k.profile.name, k.ram, ps, top)}
+
+
+class _Offset:
+    """An array of frames [start, ...) read with absolute pfns."""
+
+    def __init__(self, a, start: int):
+        self.a, self.start = a, start
+
+    def __getitem__(self, pfn: int):
+        return self.a[pfn - self.start]
+
+
+def block_frames(k, start: int, end: int) -> dict[str, np.ndarray]:
+    """``k.frame_view()``'s ``owner`` and ``order`` for the frames [start, end) only, from
+    the same public tables (memblock.memory, then the free, allocated and per-CPU
+    blocks, later ones over earlier ones, as Kernel.frame_view lays them down): a 64 GiB
+    frame_view is 16 M frames, 27 ms, for a tree of 1024."""
+    n = max(end - start, 0)
+    owner = np.zeros(n, dtype=np.int8)
+    order = np.full(n, -1, dtype=np.int8)
+    shift, ps = k.PAGE_SHIFT, k.PAGE_SIZE
+    for r in k.memblock.memory:
+        lo, hi = max((r.base + ps - 1) >> shift, start), min(r.end >> shift, end)
+        if hi > lo:
+            owner[lo - start:hi - start] = OWNER_CODE["reserved"]
+    pa = k.page_alloc
+
+    def lay(pfn: int, o: int, code: int) -> None:
+        lo, hi = max(pfn, start), min(pfn + (1 << o), end)
+        if hi > lo:
+            owner[lo - start:hi - start] = code
+            order[lo - start:hi - start] = o
+    for pfn, (o, _mt) in pa.free_blocks.items():
+        if pfn < end and pfn + (1 << o) > start:
+            lay(pfn, o, OWNER_CODE["free"])
+    other = OWNER_CODE["other"]
+    for pfn, page in pa.allocated.items():
+        if pfn < end and pfn + (1 << page.order) > start:
+            lay(pfn, page.order, OWNER_CODE.get(page.owner, other))
+    for pfn, (_cpu, _z, o, _i) in pa.pcp_pages.items():
+        if pfn < end and pfn + (1 << o) > start:
+            lay(pfn, o, OWNER_CODE["pcp"])
+    return {"owner": owner, "order": order}
+
+
+def _set_rect(r, spec) -> None:
+    xy, w, h, fc, ec, lw, alpha, fill, ls = spec
+    r.set_xy(xy)
+    r.set_width(w)
+    r.set_height(h)
+    r.set_fill(fill)
+    r.set_alpha(alpha)
+    r.set_facecolor(fc)
+    r.set_edgecolor(ec)
+    r.set_linewidth(lw)
+    r.set_linestyle(ls)
+    r.set_visible(True)
+
+
+def _tree_text(ax, spec):
+    x, y, s, color = spec
+    return ax.text(x, y, s, ha="center", va="center", fontsize=7, color=color, clip_on=True)
+
+
+def _tree_counts(nodes) -> tuple[int, int]:
+    """(rectangles without the outlines, texts) that buddy_tree draws for ``nodes``."""
+    span = 1 << nodes[0]["order"]
+    rects = sum(2 if nd["leaf"] else 1 for nd in nodes)
+    texts = sum(1 for nd in nodes if (1 << nd["order"]) / span > 0.07
+                or (nd["leaf"] and (1 << nd["order"]) / span > 0.035))
+    return rects, texts
+
+
+def _reuse(specs, state, make, apply, z0: float) -> list:
+    """Artists showing ``specs``, in that order: one that shows a spec already is kept,
+    others are reused from those whose spec went away (or the hidden spares), or made;
+    the rest are hidden. Draw order is set with zorder (z0 + a fraction, in the order of
+    ``specs``): the kept ones keep their order among themselves, so only the new, moved
+    and hidden ones are changed. Returns the changed artists."""
+    shown, spares = state["shown"], state["spares"]
+    wanted = set(specs)
+    pool = spares + [a for sp, a in shown.items() if sp not in wanted]
+    changed, now, order = [], {}, []
+    for spec in specs:
+        a = shown.get(spec)
+        if a is None or spec in now:
+            if pool:
+                a = pool.pop()
+                apply(a, spec)
+            else:
+                a = make(spec)
+            changed.append(a)
+        now[spec] = a
+        order.append(a)
+    for a in pool:
+        if a.get_visible():
+            a.set_visible(False)
+            changed.append(a)
+    n = max(len(order), 1)
+    for i, a in enumerate(order):
+        a.set_zorder(z0 + 0.25 * i / n)
+    state["shown"], state["spares"] = now, pool
+    return changed
+
+
+def _set_text(t, spec) -> None:
+    x, y, text, color = spec
+    t.set_position((x, y))
+    t.set_text(text)
+    t.set_color(color)
+    t.set_visible(True)
+
+
+def update_buddy_tree(fig, k, pfn: int | None = None, order: int | None = None):
+    """Bring a figure drawn by :func:`buddy_tree` up to date in place: it shows the
+    rectangles and texts buddy_tree would draw now, in buddy_tree's order (where
+    neighbours' edges meet, the later one is on top): those of blocks that did not change
+    stay as they are, the others are reused, made or hidden, and zorders (1-1.25 for the
+    rectangles, 3-3.25 for the texts: the places buddy_tree's share) keep the order. The
+    ticks and the title get their new text. Returns the artists it changed (``[]``:
+    nothing did), or None when it has to be drawn anew (other entries in the legend,
+    another root order, a label that needs more room)."""
+    info = getattr(fig, "kmemlab", None)
+    if not info or "nodes" not in info or len(fig.axes) != 1:
+        return None
+    ax = fig.axes[0]
+    st = info.get("tree_state")
+    first = st is None
+    if first:
+        # the figure as buddy_tree drew it: one or two rectangles per node, then the
+        # outlines; what each shows is not known here, so all are set (and changed) once
+        rects, texts = list(ax.patches), list(ax.texts)
+        n_rects, n_texts = _tree_counts(info["nodes"])
+        if not 0 <= len(rects) - n_rects <= 2 or len(texts) != n_texts or \
+                ax.get_legend() is None:
+            return None
+        st = info["tree_state"] = {
+            "legend": sorted({nd["state"] for nd in info["nodes"] if nd["leaf"]}),
+            "rects": {"shown": {}, "spares": rects[::-1]},
+            "texts": {"shown": {}, "spares": texts[::-1]},
+            "key": (k.profile.name, k.ram, k.PAGE_SIZE, info["order"])}
+    new = _tree_spec(k, pfn, order)
+    if new["key"] != st["key"] or new["states"] != st["legend"]:
+        return None
+    old_labels = [t.get_text() for t in ax.xaxis.get_ticklabels()]
+    if (len(old_labels) != len(new["xticks"])
+            or not all(same_width(a, b) for a, b in zip(old_labels, new["xticks"]))
+            or not _same_height(fig, ax.title, new["title"])):
+        return None
+    changed = _reuse(new["rects"], st["rects"],
+                     lambda spec: _with(put(ax, Rectangle(*spec[:3])), _set_rect, spec),
+                     _set_rect, 1.0)
+    changed += _reuse(new["texts"], st["texts"],
+                      lambda spec: _tree_text(ax, spec), _set_text, 3.0)
+    if old_labels != new["xticks"]:
+        ax.set_xticks(np.linspace(0, 1 << new["order"], 5), new["xticks"], fontsize=7)
+        changed += [t for t, old in zip(ax.xaxis.get_ticklabels(), old_labels)
+                    if t.get_text() != old]
+    if ax.get_title() != new["title"]:
+        ax.set_title(new["title"], fontsize=9)
+        changed.append(ax.title)
+    info.update(nodes=new["nodes"], root=new["root"], order=new["order"])
+    return changed
+
+
+def _same_height(fig, title, text: str) -> bool:
+    """True if ``text`` as the title leaves the layout as it is: the constrained layout
+    counts a title's height only (Axes.get_tightbbox, for_layout_only), which its lines'
+    heights and descents make (the pfns in it are hex: "0x3009" -> "0x300a" is not
+    same_width, but as high)."""
+    old, new = title.get_text().split("\n"), text.split("\n")
+    if len(old) != len(new):
+        return False
+    prop = title.get_fontproperties()
+    for a, b in zip(old, new):
+        if a == b:
+            continue
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        renderer = fig.canvas.get_renderer()
+        if renderer.get_text_width_height_descent(a, prop, False)[1:] != \
+                renderer.get_text_width_height_descent(b, prop, False)[1:]:
+            return False
+    return True
+
+
+def _with(artist, apply, spec):
+    apply(artist, spec)
+    return artist

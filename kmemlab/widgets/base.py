@@ -14,9 +14,11 @@ tests/e2e/test_bench_clicks.py (click to picture in a browser).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import html
+import pickle
 import traceback
 
 import ipywidgets as W
@@ -37,6 +39,10 @@ DMESG_LINES = 12      # the dmesg box shows this many of the newest lines, all v
 # fine, the process is gone and its pages went back. Not a kernel oops.
 USER_DEATHS = (MallocAbort, ProcessKilled)
 BUG_REPORT = "this is a kmemlab bug, please report it"
+# In a notebook the snapshot for the next step is taken this long after a click: by then
+# the IOPub thread has sent the click's messages (pickle holds the GIL for all of a
+# snapshot, 10 ms at 1 GiB and 45 ms at 64 GiB, and the picture would wait for it).
+SNAPSHOT_DELAY = 0.05
 
 
 def make_kernel(**kw):
@@ -59,6 +65,37 @@ def kernel_fingerprint(k) -> tuple:
             tuple((z.min, z.low, z.high, z.free_pages) for z in k.zone_list),
             sum(c.objects for c in k.slab_caches.values()), procs,
             k.profile.name, k.ram, k.cmdline)
+
+
+class FrozenKernel:
+    """A snapshot of a kernel kept as its pickle: one bytes object. An explorer keeps a
+    snapshot per step for undo; as live objects (``k.snapshot()``: the kernel's whole
+    graph) they made every full garbage collection walk them all, a pause of 100-350 ms
+    every few dozen clicks, and more the longer a notebook is used."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def thaw(self):
+        """The kernel as it was (what ``k.snapshot()`` returned then)."""
+        return pickle.loads(self.data)
+
+
+def freeze(k):
+    """A snapshot of ``k`` for :meth:`thaw`: its pickle (``k.snapshot()`` is a pickle
+    round trip of the same machine), or ``k.snapshot()`` itself for a machine pickle
+    cannot copy (the kernel deep-copies it then)."""
+    try:
+        return FrozenKernel(pickle.dumps(k, pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - anything pickle refuses: the kernel's own copy
+        return k.snapshot()
+
+
+def thaw(snap):
+    """The kernel a :func:`freeze` snapshot holds, for ``k.restore``."""
+    return snap.thaw() if isinstance(snap, FrozenKernel) else snap
 
 
 def to_png(fig, dpi: int = 72) -> bytes:
@@ -93,6 +130,7 @@ class Explorer:
         self._future: list[tuple[object, str]] = []    # (snapshot after the step, label)
         self._initial = self._snap()
         self._pre = None          # (fingerprint, snapshot) for the next step
+        self._snap_timer = None   # the pending prepare_snapshot (see schedule_snapshot)
         self.last_mark = self.k.trace.mark()
         self.samples = [(self.k.trace.mark(), self.k.buddyinfo())]
         self.last_error: BaseException | None = None
@@ -100,6 +138,7 @@ class Explorer:
         self._kept: dict[str, Figure] = {}
         self._deferred: bool | None = None   # inside one_frame(): a redraw is owed
         self.renderer = FigureRenderer(self.dpi)
+        self.renderer.defer = True   # settled after the picture is sent (schedule_snapshot)
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
         self.why = W.HTML(layout=W.Layout(min_height="2em"))
         self.oops = W.HTML()
@@ -124,6 +163,7 @@ class Explorer:
             self.head, self.controls(), nav, self.message, self.oops, self.image,
             W.HTML(_("<b>why</b>")), self.why, W.HTML(_("<b>dmesg</b> (last lines)")), self.dmesg])
         self.refresh()
+        self.schedule_snapshot()
 
     # -- callbacks ---------------------------------------------------------------------
     def callback(self, fn):
@@ -137,7 +177,7 @@ class Explorer:
                 self.show_error(exc)
                 return None
             finally:
-                self.prepare_snapshot()
+                self.schedule_snapshot()
         return guarded
 
     def on_click(self, button, fn) -> None:
@@ -199,6 +239,7 @@ class Explorer:
         key = (key, get_language())      # a figure's texts are in the language it was drawn in
         fig = self._kept.get(key)
         if fig is not None:
+            self.renderer.settle()     # the last frame, as drawn, before it changes
             changed = update(fig)
             if changed is not None:
                 return fig, changed
@@ -211,7 +252,7 @@ class Explorer:
 
     # -- snapshots ---------------------------------------------------------------------
     def _snap(self):
-        return (self.k.snapshot(), copy.deepcopy(self.state))
+        return (freeze(self.k), copy.deepcopy(self.state))
 
     def fingerprint(self) -> tuple:
         """Cheap public counters that every change of the kernel, or of this explorer's
@@ -220,12 +261,36 @@ class Explorer:
 
     def prepare_snapshot(self) -> None:
         """Take the snapshot the next step starts from now, after a click's picture was
-        sent (a deep copy of the machine: 10 ms at 1 GiB, 45 ms at 64 GiB, which then is
-        not part of the next click's wait). The next step uses it only if the fingerprint
+        sent (the machine's pickle, :func:`freeze`: 5 ms at 1 GiB, 20 ms at 64 GiB, which
+        then is not part of the next click's wait). The next step uses it only if the fingerprint
         says nothing changed in between (a notebook cell may use the same kernel)."""
         fp = self.fingerprint()
         if self._pre is None or self._pre[0] != fp:
             self._pre = (fp, self._snap())
+
+    def schedule_snapshot(self) -> None:
+        """Settle the renderer (:meth:`FigureRenderer.settle`) and prepare the next
+        step's snapshot once this click's messages are out: in a
+        running event loop (a Jupyter kernel) SNAPSHOT_DELAY seconds from now, after the
+        comm handler has returned; elsewhere (scripts, tests) at once. A click that comes
+        first takes its own snapshot (:meth:`_before`), so undo is exact either way."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.renderer.settle()
+            self.prepare_snapshot()
+            return
+        if self._snap_timer is not None:
+            self._snap_timer.cancel()
+        self._snap_timer = loop.call_later(SNAPSHOT_DELAY, self._deferred_snapshot)
+
+    def _deferred_snapshot(self) -> None:
+        self._snap_timer = None
+        try:
+            self.renderer.settle()
+            self.prepare_snapshot()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, see show_error
+            self.show_error(exc)
 
     def _before(self):
         """The snapshot of the state before a step: the prepared one if still true."""
@@ -236,7 +301,7 @@ class Explorer:
 
     def _restore(self, snap) -> None:
         ksnap, state = snap
-        self.k.restore(ksnap)
+        self.k.restore(thaw(ksnap))
         self.state = copy.deepcopy(state)
         mark = self.k.trace.mark()
         self.samples = [s for s in self.samples if s[0] <= mark] or \

@@ -17,7 +17,7 @@ from .. import plot as P
 from ..i18n import _
 from ..plot._style import ZH, fmt_bytes
 from ..profiles import DEFAULT_VERSION, DOCUMENT_VERSION
-from .base import USER_DEATHS, Explorer, kernel_fingerprint, make_kernel
+from .base import USER_DEATHS, Explorer, freeze, kernel_fingerprint, make_kernel, thaw
 
 # The memory map in an explorer: low enough (about 300 px) that the "why" and dmesg lines
 # under it stay on screen after a click (6.0 in made the student scroll every time).
@@ -149,6 +149,17 @@ class BuddyExplorer(Explorer):
             return memory_map_frame(self, self._last())
         if self.w_view.value == "buddyinfo":
             return buddyinfo_frame(self)
+        if self.w_view.value == "buddy tree":
+            k = self.k
+            pfn = self.state["blocks"][-1][0] if self.state["blocks"] else None
+            def build():
+                fig = P.buddy_tree(k, pfn)
+                # (the same state: it notes what the figure shows)
+                P.physmem.update_buddy_tree(fig, k, pfn)
+                return fig
+            # one kept tree per kernel (its colours and labels follow the profile)
+            return self.kept(f"tree {k.profile.name} {k.ram}", build,
+                             lambda fig: P.physmem.update_buddy_tree(fig, k, pfn))
         return super().frame()
 
     def figure(self):
@@ -545,6 +556,7 @@ class BootExplorer(Explorer):
 
     def controls(self):
         from ..profiles import known_profiles
+        self._boots: dict = {}   # see booted()
         self.w_profile = W.Dropdown(options=known_profiles(), value=self.k.profile.name,
                                     description="kernel")
         ram = self._ram_text(self.k.ram)
@@ -583,13 +595,29 @@ class BootExplorer(Explorer):
         version, arch = self.w_profile.value.split("/")
 
         def run():
-            new = make_kernel(version=version, arch=arch, ram=self.w_ram.value,
-                              cmdline=self.w_cmdline.value, cpus=self.k.nr_cpus)
-            self.k.restore(new)   # the notebook's kernel object becomes the new boot
+            # the notebook's kernel object becomes the new boot
+            self.k.restore(self.booted(version=version, arch=arch, ram=self.w_ram.value,
+                                       cmdline=self.w_cmdline.value, cpus=self.k.nr_cpus))
         r = self.act(f"boot {self.w_profile.value} {self.w_cmdline.value!r}", run)
         self.last_mark = 0
         self.refresh(redraw=False)
         return r
+
+    BOOTS_KEPT = 2   # fresh boots kept, newest last (going back and forth between two)
+
+    def booted(self, **kw):
+        """A freshly booted kernel for these arguments. A boot is deterministic (the same
+        arguments give the same machine, byte for byte), and ``restore`` copies what it
+        is given, so the last few boots are kept and handed out again."""
+        key = tuple(sorted(kw.items()))
+        boots = self._boots
+        k = boots.pop(key, None)
+        if k is None:
+            k = make_kernel(**kw)
+        boots[key] = k
+        while len(boots) > self.BOOTS_KEPT:
+            del boots[next(iter(boots))]
+        return k
 
     def frame(self):
         view = self.w_view.value
@@ -755,14 +783,14 @@ class CompareKernels(Explorer):
         super().__init__(k)
 
     def _snap(self):
-        return (self.k.snapshot(), copy.deepcopy(self.state), self.k2.snapshot())
+        return (freeze(self.k), copy.deepcopy(self.state), freeze(self.k2))
 
     def fingerprint(self) -> tuple:
         return super().fingerprint() + kernel_fingerprint(self.k2)
 
     def _restore(self, snap):
         super()._restore(snap[:2])
-        self.k2.restore(snap[2])
+        self.k2.restore(thaw(snap[2]))
 
     def controls(self):
         self.w_exp = W.Dropdown(options=["kmalloc(size)", "alloc_pages(order)",

@@ -15,7 +15,14 @@ Agg rasterising text (tick labels, legends, titles) that had not changed. Now:
   into the box, clipped to it; a text outside the box is not rasterised at all. Agg clips
   on whole pixels, so the box ends up exactly as a full draw leaves it and the rest is
   untouched: the frame is the full draw's, pixel for pixel (tests/widgets/test_render.py);
-* :func:`encode_png` writes the RGB pixels as a PNG with numpy + zlib.
+* Agg draws text glyph by glyph (matplotlib 3.11: 40 us a glyph, 1-25 ms a label), so a
+  text drawn again at the same place over the same pixels is pasted from what its last
+  draw left there (:class:`TextCache`: exact, since blending glyphs into the canvas
+  depends on nothing else);
+* where each artist of a full frame is (a third of its time) is noted by
+  :meth:`FigureRenderer.settle` once the picture is sent (``defer``);
+* :class:`BandEncoder` writes the RGB pixels as a PNG with numpy + zlib, compressing
+  again only the bands of rows that changed.
 
 A full frame is what ``savefig(dpi=...)`` draws, so the first frame of an explorer is the
 static plot's ``png_bytes`` at that dpi.
@@ -25,8 +32,10 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections import OrderedDict
 from operator import attrgetter
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -50,25 +59,93 @@ INK = 1.5  # pixels an artist may paint beyond its extent (snapping, antialiasin
 TEXT_INK = 1.0
 
 
-# ----------------------------------------------------------------------------- PNG
-def encode_png(rgba: np.ndarray, level: int = 1) -> bytes:
-    """PNG bytes of an (h, w, 4) uint8 image, as 8-bit RGB (the figures are opaque).
+# Tests set this: every text the cache would paste is drawn too, and must be the same.
+VERIFY_TEXT_CACHE = False
 
-    Rows use the PNG "Up" filter (each byte minus the one above it), which suits these
-    flat-coloured pictures at zlib's fastest level."""
+
+# ----------------------------------------------------------------------------- PNG
+def _filtered(rgba: np.ndarray) -> np.ndarray:
+    """The PNG scanlines of an (h, w, 4) image as 8-bit RGB, each row with the "Up" filter
+    (each byte minus the one above it), which suits these flat-coloured pictures."""
     h, w = rgba.shape[:2]
-    flat = np.ascontiguousarray(rgba[:, :, :3]).reshape(h, 3 * w)
     rows = np.empty((h, 1 + 3 * w), dtype=np.uint8)
     rows[:, 0] = 2                                  # filter type 2: Up
-    rows[0, 1:] = flat[0]
-    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])
+    rgb = rows[:, 1:].reshape(h, w, 3)              # (a view: no copy of the pixels)
+    rgb[0] = rgba[0, :, :3]
+    np.subtract(rgba[1:, :, :3], rgba[:-1, :, :3], out=rgb[1:])
+    return rows
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + chunk(b"IEND", b""))
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def _png(w: int, h: int, idat: bytes) -> bytes:
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+
+
+def encode_png(rgba: np.ndarray, level: int = 1) -> bytes:
+    """PNG bytes of an (h, w, 4) uint8 image, as 8-bit RGB (the figures are opaque), at
+    zlib's fastest level."""
+    h, w = rgba.shape[:2]
+    return _png(w, h, zlib.compress(_filtered(rgba).tobytes(), level))
+
+
+class BandEncoder:
+    """PNG frames of one canvas, compressing again only the bands of rows that changed.
+
+    The zlib stream of the image data is made of one deflate stream per band of ROWS
+    scanlines, each ended by a full flush (which starts the next with an empty window),
+    so a band whose rows did not change keeps its compressed bytes; only the rows a
+    repaint touched are filtered again, the Adler-32 of the whole is computed anew (fast).
+    A 800 x 400 frame: 5-8 ms -> 1 ms."""
+
+    ROWS = 16
+
+    def __init__(self, level: int = 1):
+        self.level = level
+        self.rows = None             # the last frame's scanlines
+        self.packed: list = []       # its compressed bands
+
+    def encode(self, rgba: np.ndarray, dirty=None) -> bytes:
+        """The PNG of ``rgba``. ``dirty``: [(first row, end row)] (top to bottom), the only
+        rows that may differ from the last frame's (a repaint's boxes)."""
+        h, w = rgba.shape[:2]
+        rows = self.rows
+        if dirty is None or rows is None or rows.shape != (h, 1 + 3 * w):
+            rows, changed = _filtered(rgba), None
+            self.packed = []
+        else:
+            changed = set()
+            rgb = rows[:, 1:].reshape(h, w, 3)
+            for r0, r1 in dirty:
+                r0, r1 = max(int(r0), 0), min(int(r1) + 1, h)   # (+1: the row below)
+                if r1 <= r0:
+                    continue
+                if r0 == 0:
+                    rgb[0] = rgba[0, :, :3]
+                    r0 = 1
+                np.subtract(rgba[r0:r1, :, :3], rgba[r0 - 1:r1 - 1, :, :3], out=rgb[r0:r1])
+                changed.update(range(r0 // self.ROWS, (r1 - 1) // self.ROWS + 1))
+        out = [b"\x78\x01"]                        # zlib header: deflate, fastest
+        adler = 1
+        for i, r0 in enumerate(range(0, h, self.ROWS)):
+            band = rows[r0:r0 + self.ROWS]
+            adler = zlib.adler32(band, adler)
+            if changed is None or i in changed or i >= len(self.packed):
+                c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+                packed = c.compress(band) + c.flush(zlib.Z_FULL_FLUSH)
+                if i < len(self.packed):
+                    self.packed[i] = packed
+                else:
+                    self.packed.append(packed)
+            out.append(self.packed[i])
+        self.rows = rows
+        out.append(b"\x03\x00")                    # the final block: empty
+        out.append(struct.pack(">I", adler & 0xFFFFFFFF))
+        return _png(w, h, b"".join(out))
 
 
 # ----------------------------------------------------------------------------- boxes
@@ -97,23 +174,28 @@ def _area(b) -> float:
 def _merge(boxes: list) -> list:
     """Join boxes that overlap, and small ones that lie so close that their union is at
     most MERGE times their areas (one repaint of a row of changed labels, not one per
-    label)."""
+    label). Each pass grows every box by all it can take in; passes repeat until none
+    does (n^2 a pass: a few hundred boxes of changed labels are common)."""
     out = sorted(boxes)
     merged = True
     while merged:
         merged = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
+        i = 0
+        while i < len(out):
+            a = out[i]
+            j = i + 1
+            while j < len(out):
+                b = out[j]
                 u = _union(a, b)
                 if _overlaps(a, b) or (max(_area(a), _area(b)) <= SMALL
                                        and _area(u) <= MERGE * (_area(a) + _area(b))):
-                    out[i] = u
+                    a = u
                     del out[j]
                     merged = True
-                    break
-            if merged:
-                break
+                else:
+                    j += 1
+            out[i] = a
+            i += 1
     return out
 
 
@@ -135,6 +217,136 @@ class _ClippedGC(GraphicsContextBase):
         self._cliprect = inter if inter is not None else Bbox([[-3, -3], [-2, -2]])
 
 
+# ----------------------------------------------------------------------------- texts
+class TextCache:
+    """What drawing one text did to the pixels under it, kept for the next time the same
+    text is drawn at the same place over the same pixels.
+
+    Agg draws a text glyph by glyph (matplotlib 3.11: FreeType renders every glyph at its
+    subpixel position, 40 us each), 1-25 ms per label; a repaint draws again every text
+    that reaches into a damaged box, most of them unchanged. Blending a glyph into the
+    canvas depends on nothing but the pixels under it, the text, its font, colour, clip and
+    position: so the pixels of a region around the text after the draw are a function of
+    the same region before it. The cache maps (all of that, the region's pixels before)
+    to the region's pixels after, and pastes them instead of drawing. The region is the
+    text's extent and MARGIN pixels; a draw that changed a pixel in the CHECK pixels
+    around it marks that text as one not to cache."""
+
+    MARGIN = 3
+    CHECK = 6
+    LIMIT = 8 << 20        # bytes kept per renderer (an explorer each)
+
+    def __init__(self):
+        self.entries: OrderedDict = OrderedDict()
+        self.size = 0
+        self.unsafe: set = set()
+        self.regions: dict = {}    # (line, font, place) -> its region
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def _font(prop) -> tuple:
+        return (tuple(prop.get_family()), prop.get_style(), prop.get_variant(),
+                prop.get_weight(), prop.get_stretch(), prop.get_size_in_points(),
+                prop.get_file(), prop.get_math_fontfamily())
+
+    def region(self, renderer, x, y, s, prop, angle, ismath):
+        """The pixels one line of text drawn at (x, y) may touch: (x0, y0, x1, y1) in
+        display pixels (y up), its extent and MARGIN pixels around it. (x, y) is where
+        Agg's draw_text puts the line's baseline, y from the top; the extent is the line's
+        width, height and descent, turned by ``angle`` about that point."""
+        H = renderer.height
+        key = (s, self._font(prop), angle, ismath, x, y, H, renderer.dpi)
+        got = self.regions.get(key)
+        if got is not None:
+            return got
+        # (FreeType lays the line out again, 0.1-2 ms: once per text and place)
+        w, h, d = renderer.get_text_width_height_descent(s, prop, ismath)
+        yb = H - y
+        rad = np.radians(angle)
+        c, sn = np.cos(rad), np.sin(rad)
+        xs, ys = [], []
+        for u, v in ((0, -d), (w, -d), (w, h - d), (0, h - d)):
+            xs.append(x + u * c - v * sn)
+            ys.append(yb + u * sn + v * c)
+        m = self.MARGIN
+        if len(self.regions) > 8192:
+            self.regions.clear()
+        got = self.regions[key] = (int(np.floor(min(xs))) - m, int(np.floor(min(ys))) - m,
+                                   int(np.ceil(max(xs))) + m, int(np.ceil(max(ys))) + m)
+        return got
+
+    def draw(self, renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext,
+             box=None, extent=None) -> None:
+        """``draw_text(gc, x, y, s, prop, angle, ...)``, or what it drew last time over
+        the same pixels; nothing when the line lies outside ``box`` (a repaint).
+        ``extent``: where the renderer knows the text (of one line) to be, if it does."""
+        def real():
+            draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+        if ismath == "TeX" or not np.isfinite(x) or not np.isfinite(y):
+            return real()
+        if extent is not None:
+            m = self.MARGIN
+            x0, y0 = int(np.floor(extent[0])) - m, int(np.floor(extent[1])) - m
+            x1, y1 = int(np.ceil(extent[2])) + m, int(np.ceil(extent[3])) + m
+        else:
+            x0, y0, x1, y1 = self.region(renderer, x, y, s, prop, angle, ismath)
+        if box is not None and not _overlaps((x0, y0, x1, y1), box):
+            return None
+        if gc.get_clip_path()[0] is not None:
+            return real()
+        buf = np.asarray(renderer.buffer_rgba())
+        h, w = buf.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 <= x0 or y1 <= y0:
+            return real()
+        clip = gc.get_clip_rectangle()
+        if clip is not None:
+            cx0, cy0, cx1, cy1 = clip.extents
+            # a clip that leaves the whole region alone does not change what is drawn
+            clip = None if (cx0 <= x0 and cy0 <= y0 and cx1 >= x1 and cy1 >= y1) else \
+                (cx0, cy0, cx1, cy1)
+        rc = mpl.rcParams
+        sig = (s, self._font(prop), angle, ismath, x, y, x0, y0, x1, y1, clip, h, w,
+               renderer.dpi, tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha(),
+               gc.get_antialiased(), gc.get_snap(), rc["text.hinting"],
+               rc["text.hinting_factor"], rc["mathtext.fontset"],
+               None if mtext is None else mtext.get_fontfeatures(),
+               None if mtext is None else mtext.get_language())
+        if sig in self.unsafe:
+            return real()
+        r0, r1 = h - y1, h - y0                        # rows, top to bottom
+        region = buf[r0:r1, x0:x1]
+        key = (sig, region.tobytes())
+        after = self.entries.get(key)
+        if after is not None and not VERIFY_TEXT_CACHE:
+            self.entries.move_to_end(key)
+            self.hits += 1
+            region[...] = np.frombuffer(after, dtype=np.uint8).reshape(region.shape)
+            return None
+        c = self.CHECK
+        o0, o1 = max(r0 - c, 0), min(r1 + c, h)
+        p0, p1 = max(x0 - c, 0), min(x1 + c, w)
+        before = buf[o0:o1, p0:p1].copy()
+        real()
+        changed = (buf[o0:o1, p0:p1] != before).any(axis=2)
+        changed[r0 - o0:r1 - o0, x0 - p0:x1 - p0] = False
+        if changed.any():             # it drew outside the region: never cache it
+            self.unsafe.add(sig)
+            return None
+        if after is not None:        # VERIFY_TEXT_CACHE
+            assert region.tobytes() == after, f"text cache: {s!r} drawn differently"
+            self.hits += 1
+            return None
+        self.misses += 1
+        after = region.tobytes()
+        self.entries[key] = after
+        self.size += 2 * len(after)
+        while self.size > self.LIMIT:
+            old, value = self.entries.popitem(last=False)
+            self.size -= 2 * len(value)
+        return None
+
+
 # ----------------------------------------------------------------------------- renderer
 class FigureRenderer:
     """Frames of one figure at a fixed dpi: :meth:`full` draws all of it, :meth:`update`
@@ -148,6 +360,12 @@ class FigureRenderer:
         self._where: dict = {}   # artist -> its box at the last frame (None: unknown)
         self._images: dict = {}  # AxesImage -> _NearestImage
         self._ticks: dict = {}   # Axis -> the ticks it drew at the last frame
+        self.texts = TextCache()
+        self.encoder = BandEncoder()
+        # True: full() leaves noting where things are to settle() (see there)
+        self.defer = False
+        self._settled = True
+        self._drawn: list = []   # texts drawn by the last full frame, until settle()
 
     def forget(self) -> None:
         """The next frame is a full one (e.g. after the figure was changed elsewhere)."""
@@ -162,6 +380,8 @@ class FigureRenderer:
             FigureCanvasAgg(fig)
         self.fig = fig
         self._where = {}
+        self._settled = False
+        self._drawn = []
         renderer = fig.canvas.get_renderer()
         renderer.draw_text = self._text_hook(renderer, renderer.draw_text, None)
         try:
@@ -172,20 +392,42 @@ class FigureRenderer:
             # keep the layout this draw made: a partial frame is drawn without running
             # the layout engine, so a later full one must not run it either
             fig.set_layout_engine("none")
+        self.frames["full"] += 1
+        self.png = self.encoder.encode(np.asarray(fig.canvas.buffer_rgba()))
+        if not self.defer:
+            self.settle()
+        return self.png
+
+    def settle(self) -> None:
+        """Note where each artist of the last full frame is (what the next partial frame
+        repaints from). With ``defer`` the caller calls this once the frame is sent, and
+        always before it changes the figure (Explorer.kept): a third of a full frame's
+        time, which then is not part of the wait for the picture."""
+        fig = self.fig
+        if fig is None or self._settled:
+            return
+        self._settled = True
+        renderer = fig.canvas.get_renderer()
+        where = self._where
+        for t in self._drawn:           # the texts the full draw drew
+            if t not in where:
+                where[t] = self._extent(t, renderer)
+        self._drawn = []
         self._images = {}
         self._ticks = {}
         for a in self._units(fig):
-            if a not in self._where:
-                self._where[a] = self._extent(a, renderer)
+            if a not in where:
+                where[a] = self._extent(a, renderer)
             if isinstance(a, Axis):
                 self._ticks[a] = self._drawn_ticks(a)
+                # (texts of several lines are drawn without their Text: noted here)
+                for t in self._axis_parts(a):
+                    if isinstance(t, Text) and t not in where:
+                        where[t] = self._extent(t, renderer)
             if isinstance(a, AxesImage):
                 fast = _NearestImage.of(a, renderer)
                 if fast is not None:
                     self._images[a] = fast
-        self.frames["full"] += 1
-        self.png = encode_png(np.asarray(fig.canvas.buffer_rgba()))
-        return self.png
 
     def update(self, fig, changed) -> bytes:
         """The frame after ``changed`` (artists, ``(artist, data box)``, or an Axes for
@@ -195,6 +437,7 @@ class FigureRenderer:
         frame's PNG again."""
         if changed is None or fig is not self.fig:
             return self.full(fig)
+        self.settle()
         if not changed:
             self.frames["unchanged"] += 1
             return self.png
@@ -258,7 +501,8 @@ class FigureRenderer:
             if isinstance(a, Axis):
                 self._ticks[a] = self._drawn_ticks(a)
         self.frames["partial"] += 1
-        self.png = encode_png(np.asarray(fig.canvas.buffer_rgba()))
+        self.png = self.encoder.encode(np.asarray(fig.canvas.buffer_rgba()),
+                                       [(h - b[3], h - b[1]) for b in boxes])
         return self.png
 
     # -- what is drawn, and where -----------------------------------------------------
@@ -397,25 +641,35 @@ class FigureRenderer:
         for p in parts:
             if p is None or not p.get_visible():
                 continue
-            if not isinstance(p, Text):     # texts: the text hook skips those outside
+            if isinstance(p, Text):
+                # where it was drawn last (the text hook notes it): Text.draw would lay
+                # the text out before the hook can skip it
+                bb = self._where.get(p)
+            else:
                 bb = self._extent(p, renderer)
-                if bb is not None and not _overlaps(bb, box):
-                    continue
+            if bb is not None and not _overlaps(bb, box):
+                continue
             p.draw(renderer)
 
     def _text_hook(self, renderer, draw_text, box):
         """renderer.draw_text that notes where each text is and, given a box, does not
         rasterise the texts outside it."""
         where = self._where
+        texts = self.texts
+        drawn = self._drawn
 
         def draw(gc, x, y, s, prop, angle, ismath=False, mtext=None):
-            if mtext is not None:
+            bb = None
+            if mtext is not None and box is None:
+                drawn.append(mtext)      # where it is: noted by settle()
+            elif mtext is not None:
                 bb = where.get(mtext, False)
                 if bb is False:
                     bb = where[mtext] = self._extent(mtext, renderer)
                 if box is not None and bb is not None and not _overlaps(bb, box):
                     return
-            draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+            # (a text of several lines draws each one with mtext=None)
+            texts.draw(renderer, draw_text, gc, x, y, s, prop, angle, ismath, mtext, box, bb)
         return draw
 
     def _repaint(self, renderer, box, units, changed=frozenset()) -> None:

@@ -51,6 +51,12 @@ def _address_space(ram):
     return w, w.btn_kmalloc.click
 
 
+def _buddy_tree(ram):
+    w = BuddyExplorer(km.Kernel(ram=ram))
+    w.w_view.value = "buddy tree"
+    return w, w.btn_alloc.click
+
+
 EXPLORERS = {  # main control of each explorer, in its first view
     "buddy": lambda ram: (lambda w: (w, w.btn_alloc.click))(BuddyExplorer(km.Kernel(ram=ram))),
     "kmalloc": lambda ram: (lambda w: (w, w.btn_kmalloc.click))(
@@ -62,6 +68,7 @@ EXPLORERS = {  # main control of each explorer, in its first view
     "boot": _boot,
     "compare": lambda ram: (lambda w: (w, w.btn_run.click))(CompareKernels(ram=ram)),
     "address space": _address_space,
+    "buddy tree": _buddy_tree,
 }
 
 
