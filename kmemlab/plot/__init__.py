@@ -22,7 +22,7 @@ _WHERE = {
     **dict.fromkeys(("frag_index", "heap", "memblock", "timeline", "update_heap",
                      "update_memblock"), "misc"),
     **dict.fromkeys(("block_tree", "buddy_tree", "buddyinfo", "memory_map", "update_buddyinfo",
-                     "update_memory_map"), "physmem"),
+                     "update_buddy_tree", "update_memory_map"), "physmem"),
     **dict.fromkeys(("slab", "slabinfo", "update_slab"), "slabplots"),
     **dict.fromkeys(("address_space", "layout_regions", "page_walk", "update_address_space",
                      "update_vmalloc_mapping", "vmalloc_mapping"), "vm"),
@@ -32,8 +32,8 @@ __all__ = [
     "OWNER_COLORS", "address_space", "block_tree", "buddy_tree", "buddyinfo", "fmt_bytes",
     "frag_index", "heap", "layout_regions", "memblock", "memory_map", "note", "page_walk",
     "png_bytes", "slab", "slabinfo", "timeline", "trace", "update_address_space",
-    "update_buddyinfo", "update_heap", "update_memblock", "update_memory_map", "update_slab",
-    "update_vmalloc_mapping", "vmalloc_mapping",
+    "update_buddy_tree", "update_buddyinfo", "update_heap", "update_memblock",
+    "update_memory_map", "update_slab", "update_vmalloc_mapping", "vmalloc_mapping",
 ]
 
 

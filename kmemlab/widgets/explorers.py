@@ -155,11 +155,11 @@ class BuddyExplorer(Explorer):
             def build():
                 fig = P.buddy_tree(k, pfn)
                 # (the same state: it notes what the figure shows)
-                P.physmem.update_buddy_tree(fig, k, pfn)
+                P.update_buddy_tree(fig, k, pfn)
                 return fig
             # one kept tree per kernel (its colours and labels follow the profile)
             return self.kept(f"tree {k.profile.name} {k.ram}", build,
-                             lambda fig: P.physmem.update_buddy_tree(fig, k, pfn))
+                             lambda fig: P.update_buddy_tree(fig, k, pfn))
         return super().frame()
 
     def figure(self):

@@ -173,7 +173,7 @@ def test_buddy_tree_updates_in_place(ram):
                           for _ in range(rng.choice([1, 1, 3])))
 
     r = check_steps(lambda: P.buddy_tree(k, pfn()),
-                    lambda fig: P.physmem.update_buddy_tree(fig, k, pfn()), step, n=16)
+                    lambda fig: P.update_buddy_tree(fig, k, pfn()), step, n=16)
     assert r.frames["partial"] >= 10
 
 
