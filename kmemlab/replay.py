@@ -758,6 +758,10 @@ class Replayer:
         if not self.pages:
             return self._skip("page events not replayed")
         pfn = _pfn(g[1])
+        return self._free_pfn(pfn)
+
+    def _free_pfn(self, pfn: int) -> None:
+        """The free of the block the trace's ``pfn`` was mapped to (both paths)."""
         page = self._pfn.pop(pfn, None)
         if page is None:
             if pfn in self._failed_pfn:
@@ -941,24 +945,7 @@ class Replayer:
         if not self.pages:
             return self._skip("page events not replayed")
         pfn = value[1]
-        page = self._pfn.pop(pfn, None)
-        if page is None:
-            if pfn in self._failed_pfn:
-                self._failed_pfn.discard(pfn)
-                self.frees_of_failed += 1
-                self.last_outcome = "free of a page allocation that failed in the simulator"
-            else:
-                self.unknown_frees["page"] += 1
-                self.last_outcome = f"free of pfn {pfn:#x}: allocated before the trace"
-            return None
-        try:
-            self.kernel.page_alloc.free_pages(page, page.order)
-        except BaseException:
-            self._pfn[pfn] = page
-            raise
-        self.replayed += 1
-        self._why = ("order-{} block freed: pfn {:#x}", (page.order, page.pfn))
-        return None
+        return self._free_pfn(pfn)
 
     # ------------------------------------------------------------------ results
     def _sample(self) -> None:

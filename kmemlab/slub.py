@@ -416,6 +416,30 @@ STAT_NAMES = (
 )
 
 
+class _BatchedCount:
+    """A KmemCache counter that the fast paths batch in their CountPlan: reading or
+    setting it first adds what is pending (Slub.flush_counts), so every reader sees
+    the exact count. The fast paths add to the plain attribute ``_<name>``."""
+
+    def __init__(self, doc: str = "") -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, cache: KmemCache | None, owner: type | None = None):
+        if cache is None:
+            return self
+        if cache._slub._pending:
+            cache._slub.flush_counts()
+        return cache.__dict__[self.slot]
+
+    def __set__(self, cache: KmemCache, value: int) -> None:
+        if cache._slub._pending:
+            cache._slub.flush_counts()
+        cache.__dict__[self.slot] = value
+
+
 class KmemCache:
     """struct kmem_cache, with the attributes of ``/sys/kernel/slab/<cache>/``.
 
@@ -494,55 +518,11 @@ class KmemCache:
             self.ksize_of = KSIZE_SLOT
 
     # -- counters the fast paths batch (CountPlan): read after Slub.flush_counts -----
-    @property
-    def alloc_fastpath(self) -> int:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        return self._alloc_fastpath
-
-    @alloc_fastpath.setter
-    def alloc_fastpath(self, value: int) -> None:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        self._alloc_fastpath = value
-
-    @property
-    def free_fastpath(self) -> int:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        return self._free_fastpath
-
-    @free_fastpath.setter
-    def free_fastpath(self, value: int) -> None:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        self._free_fastpath = value
-
-    @property
-    def hits(self) -> int:
-        """Allocations since boot (perf kmem stat's hits)."""
-        if self._slub._pending:
-            self._slub.flush_counts()
-        return self._hits
-
-    @hits.setter
-    def hits(self, value: int) -> None:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        self._hits = value
-
-    @property
-    def total_requested(self) -> int:
-        """Bytes requested since boot (perf kmem stat's total_requested)."""
-        if self._slub._pending:
-            self._slub.flush_counts()
-        return self._total_requested
-
-    @total_requested.setter
-    def total_requested(self, value: int) -> None:
-        if self._slub._pending:
-            self._slub.flush_counts()
-        self._total_requested = value
+    alloc_fastpath = _BatchedCount()
+    free_fastpath = _BatchedCount()
+    hits = _BatchedCount("Allocations since boot (perf kmem stat's hits).")
+    total_requested = _BatchedCount("Bytes requested since boot (perf kmem stat's "
+                                    "total_requested).")
 
     # -- sysfs-style attributes ----------------------------------------------------
     @property
