@@ -28,7 +28,9 @@ $(TPY):
 	$(TPY) -m pip install --upgrade pip >/dev/null
 
 # kmemlab.labconfig: JupyterLab's "get notified about Jupyter news?" pop-up off for this
-# environment (an overrides.json in the venv, the user's own settings untouched)
+# environment (an overrides.json in the venv, the user's own settings untouched) and the
+# server extension kmemlab.lab_server on (kernel messages sent without Nagle's 40 ms wait);
+# `make lab` runs it again each time, so a venv made before either existed gets both
 $(STAMP_LAB): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[lab]'
 	$(PY) -m kmemlab.labconfig
@@ -44,6 +46,7 @@ $(STAMP_TEST): pyproject.toml | $(TPY)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP_LAB)
+	$(PY) -m kmemlab.labconfig >/dev/null
 	$(VENV)/bin/jupyter trust notebooks/*.ipynb notebooks/zh/*.ipynb >/dev/null
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 

@@ -157,11 +157,11 @@ def lab_main(argv: list[str]) -> int:
               f"'kmemlab notebooks {notebooks}')", file=sys.stderr)
         return 2
     try:
-        from .labconfig import quiet_news
+        from .labconfig import configure
 
-        quiet_news()  # no "Jupyter news?" pop-up over the first chapter
+        configure()  # no "Jupyter news?" pop-up over the first chapter, no message delay
     except OSError:
-        pass  # a read-only environment: the pop-up stays, nothing else changes
+        pass  # a read-only environment: both stay as they are, nothing else changes
     cmd = [*cmd, f"--notebook-dir={notebooks}", *rest]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
         cmd.append("--allow-root")

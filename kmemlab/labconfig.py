@@ -1,4 +1,4 @@
-"""JupyterLab defaults for a kmemlab lab: no "get notified about Jupyter news?" pop-up.
+"""Jupyter defaults for a kmemlab lab: no "Jupyter news?" pop-up, no 40 ms message delay.
 
 JupyterLab 4 asks every new user whether to fetch news from jupyter.org; the toast covers
 the first chapter in a class or on Binder. The setting (``fetchNews`` of the
@@ -7,7 +7,14 @@ environment from an overrides file in that environment's app settings directory,
 ``{prefix}/share/jupyter/lab/settings/overrides.d/`` (jupyterlab_server's
 ``_get_overrides``); a user who wants the news can still switch it on.
 
-``python -m kmemlab.labconfig [PREFIX]`` writes it (``make lab``, ``binder/postBuild``
+It also enables the server extension :mod:`kmemlab.lab_server` for that environment, as
+any Jupyter server extension is enabled: a file in ``{prefix}/etc/jupyter/
+jupyter_server_config.d/`` (jupyter_server reads every ``*.json`` there, in the
+environment's part of ``jupyter --paths``) setting ``ServerApp.jpserver_extensions``. Each
+widget click's answer then reaches the browser at once instead of waiting on Nagle's
+algorithm (the module says why and what was measured).
+
+``python -m kmemlab.labconfig [PREFIX]`` writes both (``make lab``, ``binder/postBuild``
 and the hub image run it; ``kmemlab lab`` does it when the environment is writable).
 Standard library only.
 """
@@ -21,6 +28,8 @@ from pathlib import Path
 PLUGIN = "@jupyterlab/apputils-extension:notification"
 OVERRIDES = {PLUGIN: {"fetchNews": "false", "checkForUpdates": False}}
 FILENAME = "kmemlab.json"
+# the server extension, enabled for one environment (jupyter_server's extension config)
+SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"kmemlab.lab_server": True}}}
 
 
 def overrides_path(prefix: str | Path | None = None) -> Path:
@@ -32,8 +41,28 @@ def overrides_path(prefix: str | Path | None = None) -> Path:
 def quiet_news(prefix: str | Path | None = None) -> Path:
     """Write the overrides file (idempotent); returns its path. Raises OSError if the
     environment is not writable."""
-    path = overrides_path(prefix)
-    text = json.dumps(OVERRIDES, indent=2) + "\n"
+    return _write_json(overrides_path(prefix), OVERRIDES)
+
+
+def server_config_path(prefix: str | Path | None = None) -> Path:
+    """Where the server-extension config of the environment at ``prefix`` goes."""
+    prefix = Path(sys.prefix if prefix is None else prefix)
+    return prefix / "etc" / "jupyter" / "jupyter_server_config.d" / FILENAME
+
+
+def enable_lab_server(prefix: str | Path | None = None) -> Path:
+    """Enable :mod:`kmemlab.lab_server` for the environment at ``prefix`` (idempotent);
+    returns the config file's path. Raises OSError if the environment is not writable."""
+    return _write_json(server_config_path(prefix), SERVER_CONFIG)
+
+
+def configure(prefix: str | Path | None = None) -> list[Path]:
+    """Both defaults of a kmemlab lab for one environment; the files written."""
+    return [quiet_news(prefix), enable_lab_server(prefix)]
+
+
+def _write_json(path: Path, content: dict) -> Path:
+    text = json.dumps(content, indent=2) + "\n"
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -43,12 +72,12 @@ def quiet_news(prefix: str | Path | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        path = quiet_news(argv[0] if argv else None)
+        news, server = configure(argv[0] if argv else None)
     except OSError as exc:
-        print(f"kmemlab.labconfig: cannot write the JupyterLab overrides: {exc}",
-              file=sys.stderr)
+        print(f"kmemlab.labconfig: cannot write the Jupyter config: {exc}", file=sys.stderr)
         return 1
-    print(f"JupyterLab news pop-up off for this environment: {path}")
+    print(f"JupyterLab news pop-up off for this environment: {news}")
+    print(f"kernel messages sent without delay (kmemlab.lab_server): {server}")
     return 0
 
 

@@ -27,7 +27,8 @@ same file serves a real class and the end-to-end test (tests/e2e/test_hub.py):
 
 The single-user servers run `jupyterhub-singleuser` from the hub's own environment, which
 must have kmemlab[hub] (kmemlab[lab] + jupyterhub + nbgitpuller) and, for the news pop-up
-to stay away, `python -m kmemlab.labconfig` run once in it.
+to stay away and widget clicks to answer without Nagle's 40 ms wait (kmemlab.lab_server),
+`python -m kmemlab.labconfig` run once in it.
 """
 
 import os

@@ -68,6 +68,8 @@ def test_make_lab_serves_start_here(make_lab):
     news = json.loads(make_lab.get(
         "/lab/api/settings/@jupyterlab/apputils-extension:notification"))
     assert news["schema"]["properties"]["fetchNews"]["default"] == "false"
+    # and kernel messages leave the server at once (kmemlab.lab_server, enabled the same way)
+    assert "kmemlab: kernel WebSockets send each message at once" in make_lab.log_tail(10**6)
 
 
 def test_make_lab_start_here_renders(make_lab):
