@@ -64,12 +64,21 @@ E820_RAM, E820_RESERVED = "usable", "reserved"
 def _copy_pointing_at(value, old: object, new: object):
     """A pickle round trip of ``value`` in which references to ``old`` become ``new``
     (deepcopy's memo ``{id(old): new}``, for pickle)."""
+    return _load_pointing_at(_dump_pointing_at(value, old), new)
+
+
+def _dump_pointing_at(value, old: object) -> bytes:
+    """The first half of :func:`_copy_pointing_at`: ``old`` pickled as a reference."""
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
     pickler.persistent_id = lambda obj: "kernel" if obj is old else None
     pickler.dump(value)
-    buf.seek(0)
-    unpickler = pickle.Unpickler(buf)
+    return buf.getvalue()
+
+
+def _load_pointing_at(data: bytes, new: object):
+    """The second half: the reference made by :func:`_dump_pointing_at` becomes ``new``."""
+    unpickler = pickle.Unpickler(io.BytesIO(data))
     unpickler.persistent_load = lambda pid: new
     return unpickler.load()
 
@@ -1467,6 +1476,19 @@ class Kernel:
         except Exception:  # noqa: BLE001 - as in snapshot
             state = copy.deepcopy(snap.__dict__, {id(snap): self})
         self.__dict__.update(state)
+        self._rebind()
+
+    def frozen_state(self) -> bytes:
+        """This machine as bytes for :meth:`restore_frozen`: a snapshot that costs nothing
+        while kept and one unpickling per restore (``restore(snapshot)`` pickles the
+        snapshot again each time). Raises what pickle raises for a machine it cannot copy
+        (then use :meth:`snapshot`)."""
+        return _dump_pointing_at(self.__dict__, self)
+
+    def restore_frozen(self, data: bytes) -> None:
+        """Make this kernel exactly the machine :meth:`frozen_state` gave ``data`` for
+        (as :meth:`restore`; the bytes stay reusable)."""
+        self.__dict__.update(_load_pointing_at(data, self))
         self._rebind()
 
     def _rebind(self) -> None:

@@ -19,7 +19,13 @@ from ._style import (
     put,
     same_width,
 )
-from .physmem import aggregate_frames, frame_categories, map_geometry
+from .physmem import (
+    aggregate_frames,
+    aggregate_runs,
+    frame_categories,
+    frame_runs,
+    map_geometry,
+)
 
 # ----------------------------------------------------------------------------- memblock
 _RES_COLORS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
@@ -77,10 +83,14 @@ def _memblock_patches(ax, k) -> dict:
         first = min(r.base for r in mb.reservations if r.name == name)
         legend.append((f"{name}: {fmt_bytes(total)} at {first:#x}", {"facecolor": c}))
     # after hand-over: frames aggregated to ~2000 columns
-    cat = frame_categories(k)
-    n = len(cat)
+    n = k.max_pfn
     fpp = max(1, -(-n // 2000))
-    mode, _tot = aggregate_frames(cat, fpp, len(OWNER_NAMES) + k.profile.nr_page_orders)
+    ncat = len(OWNER_NAMES) + k.profile.nr_page_orders
+    runs = frame_runs(k) if fpp > 1 else None   # 64 GiB: 2 ms instead of 40 for 16 M frames
+    if runs is None:
+        mode, _tot = aggregate_frames(frame_categories(k), fpp, ncat)
+    else:
+        mode, _tot = aggregate_runs(*runs, n, fpp, ncat)
     colors = {"free": "#FBE7B0", "reserved": "#4D4D4D", "hole": "#FFFFFF"}
     prev, start = None, 0
     for i, m in enumerate(list(mode) + [-1]):

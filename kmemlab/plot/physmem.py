@@ -58,11 +58,17 @@ def aggregate_frames(cat, fpp: int, ncat: int):
     for each category the cumulative frame count is evaluated at the pixel
     boundaries with ``searchsorted``.
     """
-    n = len(cat)
-    starts, ends, codes = _runs(cat)
-    totals = np.bincount(codes, weights=ends - starts, minlength=ncat).astype(np.int64)
     if fpp == 1:
+        starts, ends, codes = _runs(cat)
+        totals = np.bincount(codes, weights=ends - starts, minlength=ncat).astype(np.int64)
         return cat.astype(np.int64), totals
+    return aggregate_runs(*_runs(cat), len(cat), fpp, ncat)
+
+
+def aggregate_runs(starts, ends, codes, n: int, fpp: int, ncat: int):
+    """:func:`aggregate_frames` of the ``n`` frames given as runs (sorted, disjoint, covering
+    [0, n); a category may have several runs side by side), ``fpp`` > 1."""
+    totals = np.bincount(codes, weights=ends - starts, minlength=ncat).astype(np.int64)
     npix = -(-n // fpp)
     bounds = np.minimum(np.arange(npix + 1, dtype=np.int64) * fpp, n)
     counts = np.zeros((npix, ncat), dtype=np.int32)
@@ -77,6 +83,64 @@ def aggregate_frames(cat, fpp: int, ncat: int):
         cum = prefix[i] + partial
         counts[:, c] = np.diff(cum)
     return counts.argmax(axis=1), totals
+
+
+def frame_runs(k):
+    """:func:`frame_categories` as runs ``(starts, ends, codes)`` (sorted, disjoint,
+    covering [0, k.max_pfn)), made from the tables frame_view reads (memblock.memory, the
+    free, allocated and per-CPU blocks) without an array of every frame: a 64 GiB
+    machine has 16 M frames but some 16,000 blocks. None when two blocks overlap (then
+    frame_view's "later tables over earlier ones" decides and only the per-frame path
+    gives its answer)."""
+    n = k.max_pfn
+    pa = k.page_alloc
+    shift, ps = k.PAGE_SHIFT, k.PAGE_SIZE
+    fb, al, pcp = pa.free_blocks, pa.allocated, pa.pcp_pages
+    other = OWNER_CODE["other"]
+    pfn = np.fromiter(list(fb) + list(al) + list(pcp), np.int64, len(fb) + len(al) + len(pcp))
+    order = np.fromiter([o for o, _mt in fb.values()] + [p.order for p in al.values()]
+                        + [v[2] for v in pcp.values()], np.int64, len(pfn))
+    code = np.fromiter([_NOWN + o for o, _mt in fb.values()]
+                       + [OWNER_CODE.get(p.owner, other) for p in al.values()]
+                       + [OWNER_CODE["pcp"]] * len(pcp), np.int64, len(pfn))
+    end = np.minimum(pfn + (np.int64(1) << order), n)
+    keep = pfn < n
+    pfn, end, code = pfn[keep], end[keep], code[keep]
+    o = np.argsort(pfn, kind="stable")
+    bs, be, bc = pfn[o], end[o], code[o]
+    if len(bs) > 1 and (bs[1:] < be[:-1]).any():
+        return None
+    # between the blocks: memblock.memory's whole pages are reserved, the rest is a hole
+    mem = sorted(((r.base + ps - 1) >> shift, min(r.end >> shift, n))
+                 for r in k.memblock.memory)
+    merged: list[list[int]] = []
+    for lo, hi in mem:
+        if hi <= lo:
+            continue
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    holes, at = [], 0
+    for lo, hi in merged:
+        if lo > at:
+            holes.append((at, lo))
+        at = max(at, hi)
+    if at < n:
+        holes.append((at, n))
+    gs = np.concatenate(([0], be))
+    ge = np.concatenate((bs, [n]))
+    parts_s, parts_e, parts_c = [bs], [be], [bc]
+    for spans, c in ((merged, OWNER_CODE["reserved"]), (holes, _HOLE)):
+        for lo, hi in spans:
+            s, e = np.maximum(gs, lo), np.minimum(ge, hi)
+            ok = e > s
+            parts_s.append(s[ok])
+            parts_e.append(e[ok])
+            parts_c.append(np.full(int(ok.sum()), c, dtype=np.int64))
+    starts, ends, codes = (np.concatenate(x) for x in (parts_s, parts_e, parts_c))
+    o = np.argsort(starts, kind="stable")
+    return starts[o], ends[o], codes[o]
 
 
 def _palette(nr_orders: int) -> np.ndarray:
@@ -475,6 +539,7 @@ def buddy_tree(k, pfn: int | None = None, order: int | None = None, ax=None):
 
 
 __all__ = ["memory_map", "buddyinfo", "buddy_tree", "block_tree", "aggregate_frames",
+           "aggregate_runs", "frame_runs",
            "map_geometry", "ZH"]
 
 

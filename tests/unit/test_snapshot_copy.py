@@ -94,3 +94,29 @@ def test_what_pickle_refuses_is_deep_copied() -> None:
     then(k)
     k.restore(snap)
     assert seen(k) == seen(snap)
+
+
+@pytest.mark.parametrize("version", ["3.15", "6.12"])
+def test_restore_frozen_equals_restore(version: str) -> None:
+    """frozen_state/restore_frozen (BootExplorer keeps its boots so) is restore(snapshot)
+    with the pickling done once: the same machine, independent of the bytes, reusable."""
+    k = km.Kernel(version=version, ram="512M")
+    busy(k)
+    data, snap = k.frozen_state(), k.snapshot()
+    before = seen(k)
+    then(k)                                   # the bytes do not follow the kernel
+    a, b = km.Kernel(version=version, ram="512M"), km.Kernel(version=version, ram="512M")
+    a.restore_frozen(data)
+    b.restore(snap)
+    assert seen(a) == seen(b) == before
+    assert a.slub.k is a and a.processes[0].kernel is a
+    assert a.kmalloc.__self__ is a.slub       # the bound entry points are a's own
+    assert then(a) == then(b)
+    a.restore_frozen(data)                    # again, after a changed: the same machine
+    assert seen(a) == before
+
+
+def test_frozen_state_refuses_what_pickle_refuses() -> None:
+    k = km.Kernel(ram="512M", cmdline="demo=1", early_params={"demo": lambda kk, v: None})
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        k.frozen_state()
