@@ -146,6 +146,7 @@ class GfpTable:
         self.bits_mask = (1 << zone_bits_shift) - 1
         self._cache: dict[GFP, int] = {}
         self._shown: dict[int, str] = {}  # show() of the masks seen so far
+        self._has_memo: dict[str, dict] = {}  # flag name -> {mask: has_flag's answer}
 
     def value(self, gfp: GFP | int) -> int:
         """The number of ``gfp`` in this version, ValueError for names it lacks."""
@@ -206,6 +207,20 @@ class GfpTable:
     def has(self, value: int, name: str) -> bool:
         mask = self.values.get(name)
         return bool(mask) and (value & mask) == mask
+
+    def has_flag(self, gfp: GFP | int, name: str) -> bool:
+        """``has(value(gfp), name)``, remembered per mask: a loop over a trace asks it of
+        the same few masks tens of thousands of times."""
+        memo = self._has_memo.get(name)
+        if memo is None:
+            memo = self._has_memo[name] = {}
+        known = memo.get(gfp)
+        if known is None:
+            known = self.has(self.value(gfp), name)   # its errors, nothing remembered
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[gfp] = known
+        return known
 
     def names(self) -> list[str]:
         return list(self.values)

@@ -281,7 +281,7 @@ class Record:
     @property
     def event(self) -> str:
         """The event name, e.g. ``kmalloc``."""
-        return self._head.group(6)
+        return self._head[6]
 
     @property
     def body(self) -> str:
@@ -337,7 +337,10 @@ class Record:
     @property
     def gfp_flags(self) -> str | None:
         """The GFP flags as printed."""
-        return self._f("gfp_flags")
+        try:                 # _f in line: a loop over a trace asks every record
+            return self._body["gfp_flags"]
+        except IndexError:
+            return None
 
     @property
     def gfp(self) -> GfpFlags | None:

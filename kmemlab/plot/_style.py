@@ -180,6 +180,26 @@ def png_bytes(fig, dpi: int = 80) -> bytes:
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     buf = io.BytesIO()
+    engine = fig.get_layout_engine()
+    if engine is not None and fig.axes:
+        # savefig draws a figure that has a layout engine twice: once with drawing
+        # disabled, only to run the engine, then for real (matplotlib's
+        # backend_bases.print_figure). Running the engine here as that first pass does
+        # (the figure at the saving dpi, the canvas's renderer) and saving with no engine
+        # draws once: a fifth of a chapter's figure. tools/plot_pixels.py: same pixels.
+        screen_dpi = fig.dpi
+        fig.dpi = dpi
+        try:
+            engine.execute(fig)
+        finally:
+            fig.dpi = screen_dpi
+        fig.set_layout_engine(None)   # "none" would leave a placeholder engine
+        try:
+            if fig.get_layout_engine() is None:   # (rcParams may name a default one)
+                fig.savefig(buf, format="png", dpi=dpi)
+                return buf.getvalue()
+        finally:
+            fig.set_layout_engine(engine)
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 

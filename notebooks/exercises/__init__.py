@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import kmemlab.plot.physmem  # noqa: F401  (see below)
 from kmemlab.i18n import template_translator
+
+# Every chapter draws figures. Loading the plotting library (matplotlib's import is
+# ~0.3 s) here puts that wait into the set-up cell, as a notebook's first cell usually
+# does with `import matplotlib.pyplot`, instead of making the chapter's first figure its
+# slowest cell.
 
 # The chapters' own words (errata boxes, exercises, feedback) in the language chosen with
 # km.set_language(); the Chinese catalog is notebooks/locale/zh/LC_MESSAGES/chapters.po.

@@ -38,3 +38,13 @@ def test_an_unknown_name_is_an_attribute_error():
         assert "no_such_plot" in str(e)
     else:  # pragma: no cover
         raise AssertionError("no AttributeError")
+
+
+def test_the_chapters_set_up_cell_loads_the_plots():
+    # notebooks/exercises is what every chapter's first cell imports: matplotlib's ~0.3 s
+    # import is paid there, not by the chapter's first figure
+    code = ("import sys; sys.path.insert(0, 'notebooks'); import exercises; "
+            "assert 'kmemlab.plot.physmem' in sys.modules and 'matplotlib.figure' in sys.modules")
+    from pathlib import Path
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=Path(__file__).resolve().parents[2])

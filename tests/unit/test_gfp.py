@@ -135,3 +135,28 @@ def test_gfp_constructor_takes_names_or_numbers_and_refuses_the_rest():
         km.GFP(True)
     with pytest.raises(ValueError, match="unknown GFP flag name"):
         km.GFP("__GFP_NOPE")
+
+
+@pytest.mark.parametrize("version", ["3.15", "6.1", "6.12", "6.18"])
+def test_remembered_may_block_equals_the_bits(version):
+    """gfpflags_allow_blocking remembers its answer per mask (GfpTable.has_flag): the
+    answer is still the bit test, for every symbol, int masks and strings, asked twice."""
+    k = km.Kernel(version=version, ram="256M")
+    table, bit = k.profile.gfp_table, k.profile.gfp_table.values[k.profile.may_block_flag]
+    names = [n for n in table.names() if n.startswith("GFP_")]
+    for _ in range(2):
+        for name in names:
+            want = bool(bit) and table.value(gfp.coerce(name)) & bit == bit
+            assert k.gfpflags_allow_blocking(gfp.coerce(name)) is want, name
+            assert k.gfpflags_allow_blocking(name) is want, name
+        for mask in (0, bit, bit | 0x40, 0x40):
+            assert k.gfpflags_allow_blocking(mask) is bool(mask & bit)
+
+
+def test_a_mask_a_version_lacks_is_refused_every_time():
+    k = km.Kernel(version="3.15", ram="256M")
+    for _ in range(2):   # an error is not remembered as an answer
+        with pytest.raises(ValueError):
+            k.gfpflags_allow_blocking(km.__GFP_DIRECT_RECLAIM | km.GFP_KERNEL)
+        with pytest.raises(ValueError, match="negative"):
+            k.gfpflags_allow_blocking(-1)
