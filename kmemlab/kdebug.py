@@ -89,6 +89,40 @@ def _is_learner_code(code) -> bool:
     return not any(name.startswith(d) for d in _THIRD_PARTY)
 
 
+# id(code object) -> the call site it names ("" for kmemlab's own frames and
+# third-party code): what Kernel.caller_label finds, looked up once per code object.
+# Keyed by id because a code object's hash is not cached (it hashes its names and
+# constants on every lookup: a third of call_site's cost); _CODES keeps each code
+# object alive, so its id stays its own. The public entry points look their caller up
+# here themselves and call call_site() only for a code object not seen yet, or not a
+# learner's (one call less per kmalloc, kfree or alloc_pages).
+CALL_SITES: dict[int, str] = {}
+_CODES: dict[int, object] = {}
+
+
+def call_site(frame) -> str:
+    """The call site ``Kernel.caller_label`` reports for a call made from ``frame``:
+    the first learner's frame (:func:`kmemlab.kdebug.is_learner_frame`) from
+    ``frame`` out, ``notebook_cell`` for a notebook's top level. Each code object's
+    answer is looked up once, so the common case (``frame`` is the learner's, and
+    Python already has its frame object) costs one dict lookup: the public
+    kmalloc/kfree forwarders pass ``sys._getframe(1)``, never a deeper frame, because
+    every frame Python must materialise costs more than the rest of a kfree."""
+    sites = CALL_SITES
+    f = frame
+    while f is not None:
+        code = f.f_code
+        site = sites.get(id(code))
+        if site is None:
+            site = sites[id(code)] = ("notebook_cell" if code.co_name == "<module>"
+                                      else code.co_name) if is_learner_frame(code) else ""
+            _CODES[id(code)] = code
+        if site:
+            return site
+        f = f.f_back
+    return "<unknown>"
+
+
 def python_stack(limit: int = 6) -> list[tuple[str, int]]:
     """The learner's call stack (function, line), innermost first (see
     :func:`is_learner_frame`)."""

@@ -30,13 +30,14 @@ from .context import ContextStack, Task
 from .errors import BadGfpMask, InvalidFree, KernelPanic
 from .gfp import GFP as _GFP
 from .highmem import Highmem
-from .kdebug import DebugState, KModule, is_learner_frame
+from .kdebug import CALL_SITES, DebugState, KModule, call_site, is_learner_frame
 from .layout import build_layout
 from .machine import Machine, direct_map_pages
 from .memblock import Memblock, memblock_free_all
 from .mm_init import free_area_init
 from .module import Modules
 from .page_alloc import (
+    LEARNER_OWNERS,
     OWNER_CODE,
     Page,
     PageAllocator,
@@ -51,7 +52,6 @@ from .profiles import DEFAULT_ARCH, DEFAULT_VERSION, GiB, MiB, Profile, get_prof
 from .reclaim import ReclaimState
 from .rules import Rules
 from .sizes import memparse
-from .slub import CALL_SITES, call_site
 from .steps import Step
 from .trace import TraceLog
 from .user import Process, UserState
@@ -108,14 +108,6 @@ def parse_cmdline(cmdline: str) -> dict[str, str | None]:
     return params
 
 
-# The blocks free_pages/__free_pages may give back: those alloc_pages/__get_free_pages
-# handed out. Every other owner has its own free path (kfree, vfree, cma_release ...).
-_LEARNER_OWNERS = ("pages",)
-# id(code) -> (code, call-site label) for learner code that called alloc_pages: its
-# label without caller_label's walk. The code object is kept, so its id stays its own.
-_CALL_SITES: dict[int, tuple] = {}
-_NO_SITE = (None, "")
-_LAST_SITE = _NO_SITE   # the entry of the last such call (a loop calls from one place)
 
 # Parameters this simulated kernel (or the real one, without an effect here) knows: the
 # ones kmemlab acts on, plus common __setup/early_param names of real kernels. Anything
@@ -518,11 +510,16 @@ class Kernel:
         self.slub = Slub(self, freelist_random=self.profile.slab_freelist_random
                          if rnd is None else bool(rnd))
         # k.kmalloc, k.kfree, k.kmem_cache_alloc and k.kmem_cache_free are SLUB's own
-        # methods (the same arguments; without a caller, the call site is the calling
-        # frame's): a learner's loop makes one Python call per kmalloc, not two. The
-        # methods of the same names below say what they do, and stay for a subclass.
-        # Spelled out, not looked up by name; a subclass overriding one keeps its own.
+        # methods, k.alloc_pages the page allocator's (the same arguments; without a
+        # caller, the call site is the calling frame's): a learner's loop makes one
+        # Python call per kmalloc, not two. The methods of the same names below say
+        # what they do, and stay for a subclass. Spelled out, not looked up by name; a
+        # subclass overriding one keeps its own.
         cls, slub = type(self), self.slub
+        if cls.alloc_pages is Kernel.alloc_pages:
+            self.alloc_pages = self.page_alloc.alloc_pages  # type: ignore[method-assign]
+        if cls.free_pages is Kernel.free_pages:
+            self.free_pages = self.page_alloc.free_learner_pages  # type: ignore[method-assign]
         if cls.kmalloc is Kernel.kmalloc:
             self.kmalloc = slub.kmalloc  # type: ignore[method-assign]
         if cls.kfree is Kernel.kfree:
@@ -938,25 +935,12 @@ class Kernel:
         Returns a :class:`Page` (the head of 2^order physically contiguous pages) or
         None, with a warning in ``k.dmesg`` unless ``__GFP_NOWARN``.
         """
-        global _LAST_SITE
-        pa = self.page_alloc
-        if caller is not None or not pa.fast_paths:
-            caller = self.caller_label(caller)
-        else:                # caller_label, its answer for a learner's code kept
-            code = _getframe(1).f_code
-            site = _LAST_SITE
-            if site[0] is not code:
-                site = _CALL_SITES.get(id(code), _NO_SITE)
-                if site[0] is not code:
-                    site = (None, self.caller_label(None))
-                    if is_learner_frame(code):  # then the label depends on the code alone
-                        site = _CALL_SITES[id(code)] = (code, site[1])
-                if site[0] is not None:
-                    _LAST_SITE = site
-            caller = site[1]
-        # owner="pages": alloc_pages's default
-        return pa.alloc_pages(gfp if type(gfp) is _GFP else _gfp.coerce(gfp), order,
-                              caller=caller)
+        # PageAllocator.alloc_pages checks the flags, the call site and the order as
+        # this method would; on a booted kernel k.alloc_pages is that method itself
+        if caller is None:
+            f = _getframe(1)
+            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        return self.page_alloc.alloc_pages(gfp, order, caller=caller)
 
     def get_free_pages(self, gfp, order: int = 0, *, caller: str | None = None) -> int | None:
         """__get_free_pages (mm/page_alloc.c): a direct-map address, or None for 0.
@@ -991,14 +975,12 @@ class Kernel:
                    caller: str | None = None) -> None:
         """free_pages(addr, order) or __free_pages(page, order) (mm/page_alloc.c).
 
-        ``free_pages(0, order)`` does nothing, as in the kernel.
+        ``free_pages(0, order)`` does nothing, as in the kernel. On a booted kernel
+        ``k.free_pages`` is :meth:`PageAllocator.free_learner_pages`, which frees a
+        learner's page that passes every check below itself and hands anything else
+        to this method.
         """
         pa = self.page_alloc
-        if type(addr_or_page) is Page and pa.allocated.get(addr_or_page.pfn) is addr_or_page \
-                and addr_or_page.owner in _LEARNER_OWNERS and pa.fast_paths and \
-                (order is None or type(order) is int and order == addr_or_page.order):
-            pa.free_checked_page(addr_or_page)   # the checks below would all pass
-            return
         if isinstance(addr_or_page, Page):
             if order is None:
                 order = addr_or_page.order
@@ -1009,7 +991,7 @@ class Kernel:
                 self.bad_page(addr_or_page.pfn, "nonzero mapcount (kmemlab check: stale "
                               "struct page)", f"double free of {addr_or_page!r}: it was "
                               "freed before and its frame now belongs to someone else")
-            pa.check_free(addr_or_page.pfn, order, _LEARNER_OWNERS)
+            pa.check_free(addr_or_page.pfn, order, LEARNER_OWNERS)
             pa.free_pages(addr_or_page, order, caller=caller)
             return
         if isinstance(addr_or_page, bool) or not isinstance(addr_or_page, int):
@@ -1025,7 +1007,7 @@ class Kernel:
                         f"VM_BUG_ON(!virt_addr_valid((void *){addr_or_page:#x}))")
             raise InvalidFree(f"free_pages({addr_or_page:#x}): not a page-aligned address from "
                             "__get_free_pages")
-        pa.check_free(pfn, order, _LEARNER_OWNERS)
+        pa.check_free(pfn, order, LEARNER_OWNERS)
         pa.free_pages(pfn, order, caller=caller)
 
     def __free_pages(self, page: Page, order: int | None = None) -> None:

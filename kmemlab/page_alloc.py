@@ -15,7 +15,7 @@ What is *not* modelled (yet), on purpose:
 Lean paths (issue 21): ``alloc_pages`` keeps what a gfp value alone decides
 (:meth:`PageAllocator.gfp_plan`: migratetype, zonelist, alloc flags) and writes the
 common order-0 case in line: the preferred zone passes the low watermark and the
-CPU's per-CPU list has a page. ``free_checked_page`` does the same for the order-0
+CPU's per-CPU list has a page. ``free_learner_pages`` does the same for the order-0
 free that only parks the page on a list, and writes mm_page_free once its why is
 known. Everything else takes the step-by-step path, the functions below and pcp.py's.
 ``fast_paths = False`` makes every call take it; tests/addr/test_fast_paths.py runs
@@ -28,7 +28,10 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from itertools import repeat
+from sys import _getframe
 
+from .gfp import GFP, coerce
+from .kdebug import CALL_SITES, call_site
 from .pcp import (
     PCP_BATCH_SCALE_MAX,
     PCP_FREE_WHY,
@@ -36,7 +39,13 @@ from .pcp import (
     PerCpuPageLists,
 )
 from .profiles import Profile
-from .trace import PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, counting_why
+from .trace import EVENT_STEP_NS, PAGE_ALLOC_KEYS, PAGE_FREE_KEYS, counting_why, packed_head
+
+# The blocks k.free_pages may give back: those alloc_pages/__get_free_pages handed out.
+# Every other owner has its own free path (kfree, vfree, cma_release ...).
+LEARNER_OWNERS = ("pages",)
+# free_learner_pages's order when free_pages has made the checks (a block of any owner)
+_CHECKED = object()
 
 # alloc_flags (mm/internal.h). WMARK index in the low two bits.
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
@@ -61,6 +70,19 @@ OWNER_NAMES = ("hole", "reserved", "free", "pages", "slab", "kmalloc_large", "vm
 _MERGED_WHY = "merged {} time{} with free buddies: order {} → order-{} block at pfn {:#x}{}"
 _NOT_MERGED_WHY = "buddy pfn {:#x} is not free: order-{} block stays on the {} of the list"
 OWNER_CODE = {name: i for i, name in enumerate(OWNER_NAMES)}
+_PAGES = "pages"     # alloc_pages's default owner: the one k.free_pages takes back
+
+
+def _check_holder(owner, detail) -> None:
+    """alloc_pages's ``owner`` and ``detail``, before anything changes: the memory map
+    colours a page by its owner, and shows its detail."""
+    if type(owner) is not str:
+        raise TypeError(f"owner must be a string, not {type(owner).__name__}")
+    if owner not in OWNER_CODE:
+        raise ValueError(f"owner must be one of {', '.join(OWNER_NAMES)}, not {owner!r}")
+    if type(detail) is not str:
+        raise TypeError(f"detail must be a string, not {type(detail).__name__}")
+
 _NO_GFP = object()   # alloc_pages's last GFP object before the first call: matches nothing
 # how a learner frees a block of each owner (free_pages refuses the others)
 _FREE_API = {"slab": "kfree/kmem_cache_free", "kmalloc_large": "kfree", "vmalloc": "vfree",
@@ -914,8 +936,8 @@ class PageAllocator:
         return wmin
 
     # ---------------------------------------------------------- allocation
-    def alloc_pages(self, gfp, order: int, *, owner: str = "pages", detail: str = "",
-                    caller: str | None = None) -> Page | None:
+    def alloc_pages(self, gfp, order: int = 0, *, caller: str | None = None,
+                    owner: str = "pages", detail: str = "") -> Page | None:
         """mm/page_alloc.c: __alloc_pages (6.x; __alloc_pages_nodemask in 3.15).
 
         Fast path at the low watermark over the zonelist; then the slow path: wake
@@ -924,7 +946,23 @@ class PageAllocator:
         compaction (hooks filled in by the reclaim model) and a last retry.
         Returns the head :class:`Page` or None (NULL) with a warning in dmesg unless
         ``__GFP_NOWARN``.
+
+        ``k.alloc_pages`` is this method on a booted kernel (Kernel._boot_subsystems),
+        so it checks its arguments as the public API does, in its order (the call
+        site, the flags: a GFP, an int mask or a string, the order); without a
+        ``caller``, the call site is the calling frame's. ``owner`` and ``detail`` say
+        who holds the pages (kmemlab's own callers: "slab", "pgtable", ...); a
+        learner's pages are "pages", the only ones ``free_pages`` takes back.
         """
+        if caller is None:   # the caller's frame (already materialised: one lookup)
+            f = _getframe(1)
+            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+        elif type(caller) is str:
+            label = caller
+        else:
+            label = self.kernel.caller_label(caller)      # its TypeError
+        if type(gfp) is not GFP and type(gfp) is not int:
+            gfp = coerce(gfp)
         if type(order) is not int:
             if isinstance(order, bool) or not isinstance(order, int):
                 raise TypeError(f"order must be an int (0..{self.max_order}), "
@@ -932,6 +970,8 @@ class PageAllocator:
             order = int(order)
         if order < 0:
             raise ValueError(f"order must be ≥ 0 (a block of 2^order pages), not {order}")
+        if owner is not _PAGES or detail:   # kmemlab's callers (or a learner) naming one
+            _check_holder(owner, detail)
         k = self.kernel
         last = self._last_gfp
         if gfp is last[0] and self.fast_paths:   # the GFP object of the previous call
@@ -943,7 +983,6 @@ class PageAllocator:
             new_plan = plan is None or plan and type(gfp) is not int
             if plan is None:
                 plan = self.gfp_plan(value)
-        label = caller if caller is not None else k.caller_label(None)
         if order > self.max_order:
             key = "order"
             if not value & self.profile.gfp.values["__GFP_NOWARN"] and \
@@ -977,7 +1016,7 @@ class PageAllocator:
                 # nothing has changed but ZONE_BELOW_HIGH, which the step-by-step path
                 # below would set the same way, and it takes over.
                 zone, zidx, name, cma_unusable, highatomic_unusable, track_high, halve, \
-                    item = order0
+                    item, plan_heads = order0
                 free = zone.free_pages - zone.lowmem_reserve[highest_idx] - \
                     zone.watermark_boost
                 if cma_unusable:
@@ -1018,14 +1057,26 @@ class PageAllocator:
                             self.vmstat[item] += 1
                         except KeyError:
                             self.vmstat[item] = 1
-                        why = pcp.take_whys.get(count)
-                        if why is None:   # (name and cpu are the pcp's)
-                            whys = pcp.take_whys
-                            if len(whys) >= 4096:
-                                whys.clear()
-                            why = whys[count] = (PCP_TAKE_WHY, (name, cpu, count))
-                        k.trace.record("mm_page_alloc", PAGE_ALLOC_KEYS, (pfn, 0, mt, value),
-                                       why)
+                        # trace_mm_page_alloc onto the trace's packed chunk (as SLUB's
+                        # fast paths write theirs): the head of this plan, CPU and count
+                        k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+                        tr = k.trace
+                        if tr.enabled:
+                            heads = plan_heads[cpu]
+                            head = heads.get(count)
+                            if head is None:
+                                head = self._take_head(heads, pcp, name, cpu, count, mt,
+                                                       value)
+                            buf = tr.packed
+                            if buf is None:
+                                buf = tr.open_packed()
+                            i = tr.next_index
+                            tr.next_index = i + 1
+                            task = k.current_task
+                            buf += (ts, cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                                    head, pfn, 0, mt)
+                            if i >= tr.check_at:
+                                tr.check()
                         return page
         else:
             mt = self.gfp_migratetype(value)
@@ -1049,6 +1100,23 @@ class PageAllocator:
         self.count(self.pgalloc_item[zone.idx], 1 << order)
         k.trace.page_alloc(page, taken, why)  # (__GFP_ZERO: contents are not modelled)
         return page
+
+    @staticmethod
+    def _take_head(heads: dict, pcp, zone_name: str, cpu: int, count: int, mt: int,
+                   value: int) -> tuple:
+        """The packed trace head of an in-line order-0 take leaving ``count`` pages on
+        ``pcp``: mm_page_alloc, its why (the pcp's shared (template, args) tuple, see
+        PerCpuPages.take_whys) and the field after (pfn, order, migratetype)."""
+        why = pcp.take_whys.get(count)
+        if why is None:
+            whys = pcp.take_whys
+            if len(whys) >= 4096:
+                whys.clear()
+            why = whys[count] = (PCP_TAKE_WHY, (zone_name, cpu, count))
+        if len(heads) >= 4096:
+            heads.clear()
+        head = heads[count] = packed_head("mm_page_alloc", PAGE_ALLOC_KEYS, why, 3, (value,))
+        return head
 
     def _remember_plan(self, gfp, value: int, plan: tuple) -> None:
         self.gfp_plans[value] = plan
@@ -1087,7 +1155,8 @@ class PageAllocator:
         ``order0`` serves alloc_pages's in-line order-0 path: (preferred zone, its
         index, its name, free_cma unusable, nr_reserved_highatomic unusable, track
         ZONE_BELOW_HIGH, which pcp count rmqueue_pcplist halves (0 none, 1 free_count,
-        2 free_factor), the pgalloc vmstat item). None when the per-CPU lists are off
+        2 free_factor), the pgalloc vmstat item, the packed trace heads of its events
+        by CPU and pcp count (:meth:`_take_head`)). None when the per-CPU lists are off
         or a bit of the flags lowers the watermark (the general check then runs).
         """
         p = self.profile
@@ -1108,7 +1177,8 @@ class PageAllocator:
             order0 = (zone, zone.idx, zone.name, not flags & ALLOC_CMA,
                       p.watermark_rules != "classzone", rule == "autotune",
                       {"batch6": 0, "autotune": 1, "low_wmark": 2}[rule],
-                      self.pgalloc_item[zone.idx])
+                      self.pgalloc_item[zone.idx],
+                      [{} for _ in range(self.kernel.nr_cpus)])
         return mt, zonelist, self._highest_zoneidx(zonelist, high_zone), flags, order0
 
     def gfp_migratetype(self, value: int) -> int:
@@ -1320,7 +1390,7 @@ class PageAllocator:
             raise TypeError(f"free_pages takes a Page or a pfn, not {type(page_or_pfn).__name__}")
         page = self.check_free(pfn, order)
         if self.fast_paths:
-            self.free_checked_page(page)
+            self.free_learner_pages(page, _CHECKED)
             return
         k = self.kernel
         del self.allocated[pfn]
@@ -1333,10 +1403,17 @@ class PageAllocator:
             why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
         k.trace.set_why(index, why)
 
-    def free_checked_page(self, page: Page) -> None:
-        """What free_pages does once :meth:`check_free` passed for ``page`` (kernel.py's
-        free_pages makes those checks itself, then calls this), with the same state,
-        events and whys as the step-by-step path (tests/addr/test_fast_paths.py).
+    def free_learner_pages(self, addr_or_page, order=None, *,
+                           caller: str | None = None) -> None:
+        """``k.free_pages`` on a booted kernel (Kernel._boot_subsystems binds it, as it
+        binds ``k.alloc_pages`` to :meth:`alloc_pages`), and :meth:`free_pages`'s last
+        step once :meth:`check_free` passed (it passes ``_CHECKED`` as the order).
+
+        A :class:`Page` that alloc_pages handed out (owner "pages"), still held, of
+        its own order, is freed here; anything else (an address, a stale or foreign
+        page, another order) goes to ``Kernel.free_pages``, which makes the checks
+        and their reports. The freeing has the same state, events and whys as the
+        step-by-step path (tests/addr/test_fast_paths.py).
 
         The step-by-step path records mm_page_free first (free_pages_prepare's trace),
         then frees, then sets the event's why. Here the event is written once its why
@@ -1347,6 +1424,14 @@ class PageAllocator:
         free_to_pcp is the whole function (the other cases and the reference), its
         drain_after_free the end of this one when the list reaches its high mark.
         """
+        page = addr_or_page
+        if order is not _CHECKED and not (
+                type(page) is Page and self.allocated.get(page.pfn) is page and
+                page.owner in LEARNER_OWNERS and self.fast_paths and
+                (order is None or type(order) is int and order == page.order)):
+            k = self.kernel
+            type(k).free_pages(k, addr_or_page, order, caller=caller)
+            return
         pfn = page.pfn
         order = page.order
         del self.allocated[pfn]
@@ -1387,14 +1472,24 @@ class PageAllocator:
                 else:                    # 3.15; 6.1 at order 0 (free_high false)
                     high = pcp.high
                 if count < high:
-                    why = pcp.free_whys.get(count * 8 + mt)   # (cpu is the pcp's)
-                    if why is None:
-                        whys = pcp.free_whys
-                        if len(whys) >= 4096:
-                            whys.clear()
-                        why = whys[count * 8 + mt] = (PCP_FREE_WHY,
-                                                      (cpu, self._mt_name[mt], count))
-                    k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, 0), why)
+                    # trace_mm_page_free onto the packed chunk; its head by count and
+                    # migratetype (cpu is the pcp's)
+                    k.clock_ns = ts = k.clock_ns + EVENT_STEP_NS
+                    tr = k.trace
+                    if tr.enabled:
+                        head = pcp.free_heads.get(count * 8 + mt)
+                        if head is None:
+                            head = self._free_head(pcp, cpu, count, mt)
+                        buf = tr.packed
+                        if buf is None:
+                            buf = tr.open_packed()
+                        i = tr.next_index
+                        tr.next_index = i + 1
+                        task = k.current_task
+                        buf += (ts, cpu, task.pid, task.comm, k.context_stack.lat_flags,
+                                head, pfn, 0, None)
+                        if i >= tr.check_at:
+                            tr.check()
                 else:
                     lists.drain_after_free(zone, pcp, pfn, mt, cpu, high)
                 return
@@ -1406,6 +1501,17 @@ class PageAllocator:
         # __free_one_page emits nothing: the event can follow it, its why known
         why = self.free_one_page(zone, pfn, order, self.get_pageblock_migratetype(pfn))
         k.trace.record("mm_page_free", PAGE_FREE_KEYS, (pfn, order), why)
+
+    def _free_head(self, pcp, cpu: int, count: int, mt: int) -> tuple:
+        """The packed trace head of an in-line order-0 free that leaves ``count`` pages
+        of migratetype ``mt`` on ``pcp``: mm_page_free (pfn, order) and its why."""
+        heads = pcp.free_heads
+        if len(heads) >= 4096:
+            heads.clear()
+        head = heads[count * 8 + mt] = packed_head(
+            "mm_page_free", PAGE_FREE_KEYS, (PCP_FREE_WHY, (cpu, self._mt_name[mt], count)),
+            2, ())
+        return head
 
     def check_free(self, pfn: int, order, owners: tuple[str, ...] | None = None) -> Page:
         """The checks of __free_pages before anything changes: ``pfn`` heads an

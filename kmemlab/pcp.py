@@ -47,7 +47,7 @@ class PerCpuPages:
 
     __slots__ = ("count", "high", "batch", "high_min", "high_max", "free_count",
                  "alloc_factor", "free_factor", "prev_free_high_order", "lists",
-                 "take_whys", "free_whys")
+                 "take_whys", "free_heads")
 
     def __init__(self, nr_lists: int) -> None:
         self.count = 0
@@ -60,14 +60,14 @@ class PerCpuPages:
         self.free_factor = 0
         self.prev_free_high_order = False
         self.lists = [deque() for _ in range(nr_lists)]
-        # the whys of page_alloc's in-line order-0 take and free, by count (and
-        # migratetype): the same (template, args) tuple for the same text. Shared, they
-        # hold no tracked object once the cyclic GC has seen them, so neither do the
-        # trace events holding them: a fresh why per event kept each event tracked
-        # into the oldest generation and set off full collections, each walking the
-        # whole trace buffer (tests/addr/test_fast_paths.py reads the whys)
+        # page_alloc's in-line order-0 take and free: the take's whys by count, the
+        # free's packed trace heads (its why inside) by count * 8 + migratetype; the
+        # same tuple for the same text. Shared, they hold no tracked object once the
+        # cyclic GC has seen them: a fresh why per event kept each event tracked into
+        # the oldest generation and set off full collections, each walking the whole
+        # trace buffer (tests/addr/test_fast_paths.py reads the whys)
         self.take_whys: dict[int, tuple[str, tuple[Any, ...]]] = {}
-        self.free_whys: dict[int, tuple[str, tuple[Any, ...]]] = {}
+        self.free_heads: dict[int, tuple] = {}
 
 
 class PerCpuPageLists:
@@ -340,7 +340,7 @@ class PerCpuPageLists:
     def drain_after_free(self, zone: Zone, pcp: PerCpuPages, pfn: int, mt: int, cpu: int,
                          high: int) -> None:
         """The end of the page allocator's in-line order-0 free (PageAllocator.
-        free_checked_page) when the page took the list to ``high``: the page's
+        free_learner_pages) when the page took the list to ``high``: the page's
         mm_page_free event, free_pcppages_bulk (its mm_page_pcpu_drain events come
         after), then the event's why with the drain in it, as :meth:`free_to_pcp` and
         the step-by-step path leave them (tests/addr/test_fast_paths.py)."""

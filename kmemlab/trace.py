@@ -118,10 +118,12 @@ PACKED_EVENTS = 4096
 
 class _Packed:
     """Events written by the SLUB fast paths (kmalloc, kfree, kmem_cache_alloc,
-    kmem_cache_free), ``PACK`` slots each in one flat list: timestamp, cpu, pid, comm,
-    irq flags, head, and three field values. ``head`` is (name, field names, why,
-    how many of the three values are fields, the constant fields after them): what
-    one kmalloc size class or one cache's kfree has in common, made once. Appending
+    kmem_cache_free) and the page allocator's in-line order-0 take and free
+    (mm_page_alloc, mm_page_free), ``PACK`` slots each in one flat list: timestamp,
+    cpu, pid, comm, irq flags, head, and three field values. ``head`` is (name, field
+    names, why, how many of the three values are fields, the constant fields after
+    them): what one kmalloc size class, one cache's kfree or one per-CPU list count
+    has in common, made once. Appending
     to a list makes no object that lives on (a tuple per event is one more for the
     garbage collector to visit and untrack); events are made into tuples when read.
     The chunk being written is ``TraceLog.packed``; anything else recorded, any
@@ -153,9 +155,10 @@ class _Packed:
 
 
 def packed_head(name: str, keys: tuple, why: str, nvalues: int, tail: tuple) -> tuple:
-    """The ``head`` of a :class:`_Packed` event (the SLUB fast paths make one per size
-    class or cache and reuse it): the event's name, field names and why, how many of
-    the three packed values are its first fields, and its remaining field values."""
+    """The ``head`` of a :class:`_Packed` event (the fast paths make one per size
+    class, cache or per-CPU list count and reuse it): the event's name, field names
+    and why, how many of the three packed values are its first fields, and its
+    remaining field values."""
     return (name, keys, why, nvalues, tail)
 
 
@@ -180,7 +183,7 @@ class TraceLog:
         self.next_index = 0
         self._buffer_events = DEFAULT_BUFFER_EVENTS
         self.drop_at = DEFAULT_BUFFER_EVENTS   # _dropped + buffer_events: record drops at it
-        # the vals of the _Packed chunk at the end of _entries that the SLUB fast
+        # the vals of the _Packed chunk at the end of _entries that the fast
         # paths append to (None: closed; they open one with open_packed). They write
         # an event as: the clock, next_index += 1, PACK values onto packed, and
         # check() when the index reaches check_at (the index at which the oldest
@@ -221,7 +224,7 @@ class TraceLog:
 
     def open_packed(self) -> list:
         """A new :class:`_Packed` chunk at the end of the buffer for the event of
-        index next_index; returns its vals, which the SLUB fast paths extend by PACK
+        index next_index; returns its vals, which the fast paths extend by PACK
         values per event."""
         vals: list = []
         self._entries.append(_Packed(vals))
