@@ -30,7 +30,7 @@ from .context import ContextStack, Task
 from .errors import BadGfpMask, InvalidFree, KernelPanic
 from .gfp import GFP as _GFP
 from .highmem import Highmem
-from .kdebug import CALL_SITES, DebugState, KModule, call_site, is_learner_frame
+from .kdebug import DebugState, KModule, call_site, is_learner_frame, known_call_site
 from .layout import build_layout
 from .machine import Machine, direct_map_pages
 from .memblock import Memblock, memblock_free_all
@@ -939,7 +939,7 @@ class Kernel:
         # this method would; on a booted kernel k.alloc_pages is that method itself
         if caller is None:
             f = _getframe(1)
-            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            caller = known_call_site(id(f.f_code)) or call_site(f)
         return self.page_alloc.alloc_pages(gfp, order, caller=caller)
 
     def get_free_pages(self, gfp, order: int = 0, *, caller: str | None = None) -> int | None:
@@ -1021,7 +1021,7 @@ class Kernel:
         # of the caller's frame (already materialised: no walk through ours)
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            caller = known_call_site(id(f.f_code)) or call_site(f)
         return self.slub.kmalloc(size, gfp, caller)
 
     def kzalloc(self, size, gfp, *, caller: str | None = None) -> int | None:
@@ -1041,7 +1041,7 @@ class Kernel:
         """kfree (mm/slub.c): None, 0 and ZERO_SIZE_PTR are ignored."""
         if caller is None:   # call_site(f) without the call when f's code is known
             f = sys._getframe(1)
-            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            caller = known_call_site(id(f.f_code)) or call_site(f)
         self.slub.kfree(ptr, caller)
 
     def ksize(self, ptr) -> int:
@@ -1066,7 +1066,7 @@ class Kernel:
         """kmem_cache_alloc (mm/slub.c)."""
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            caller = known_call_site(id(f.f_code)) or call_site(f)
         return self.slub.kmem_cache_alloc(cache, gfp, caller)
 
     def kmem_cache_zalloc(self, cache, gfp, *, caller: str | None = None) -> int | None:
@@ -1078,7 +1078,7 @@ class Kernel:
         """kmem_cache_free (mm/slub.c)."""
         if caller is None:
             f = sys._getframe(1)
-            caller = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            caller = known_call_site(id(f.f_code)) or call_site(f)
         self.slub.kmem_cache_free(cache, ptr, caller)
 
     def kmem_cache_destroy(self, cache, *, caller: str | None = None) -> None:

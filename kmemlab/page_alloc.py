@@ -31,7 +31,7 @@ from itertools import repeat
 from sys import _getframe
 
 from .gfp import GFP, coerce
-from .kdebug import CALL_SITES, call_site
+from .kdebug import call_site, known_call_site
 from .pcp import (
     PCP_BATCH_SCALE_MAX,
     PCP_FREE_WHY,
@@ -956,7 +956,7 @@ class PageAllocator:
         """
         if caller is None:   # the caller's frame (already materialised: one lookup)
             f = _getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = known_call_site(id(f.f_code)) or call_site(f)
         elif type(caller) is str:
             label = caller
         else:

@@ -41,7 +41,7 @@ from .errors import (
     ObjectsRemaining,
     WrongCache,
 )
-from .kdebug import CALL_SITES, call_site
+from .kdebug import call_site, known_call_site
 from .report import CUT_HERE, report_and_raise, slab_bug
 from .slab_common import (
     KMALLOC_CGROUP,
@@ -1123,7 +1123,7 @@ class Slub:
         slab_post_alloc_hook and the trace event are inline, as in kmalloc."""
         if caller is None:
             f = sys._getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = known_call_site(id(f.f_code)) or call_site(f)
         elif type(caller) is str:
             label = caller
         else:
@@ -1231,7 +1231,7 @@ class Slub:
         calling frame's. The free onto this CPU's slab is inline, as in kfree."""
         if caller is None:
             f = sys._getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = known_call_site(id(f.f_code)) or call_site(f)
         elif type(caller) is str:
             label = caller
         else:
@@ -1375,7 +1375,7 @@ class Slub:
         """
         if caller is None:     # the caller's frame (already materialised: one lookup)
             f = sys._getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = known_call_site(id(f.f_code)) or call_site(f)
         elif type(caller) is str:
             label = caller
         else:
@@ -1611,7 +1611,7 @@ class Slub:
                 if tr.enabled:
                     if label is None:
                         f = sys._getframe(1)
-                        label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+                        label = known_call_site(id(f.f_code)) or call_site(f)
                     buf = tr.packed
                     if buf is None:
                         buf = tr.open_packed()
@@ -1625,7 +1625,7 @@ class Slub:
                 return
         if label is None:
             f = sys._getframe(1)
-            label = CALL_SITES.get(id(f.f_code)) or call_site(f)
+            label = known_call_site(id(f.f_code)) or call_site(f)
         if rec is not None and type(ptr) is int:
             self._free_object(rec, ptr, label, "kfree")
             return
